@@ -1,0 +1,14 @@
+//! One file per subcommand: each turns parsed CLI arguments into a pipeline and reports.
+//!
+//! Commands wire modules together and print; they own no protocol, scheduling or SQL logic.
+
+use crate::cli::{Cli, Command};
+
+/// Run the parsed command line. Returns the process exit code.
+pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Inspect(_args) => anyhow::bail!("inspect: not built yet"),
+        Command::Analyze(_args) => anyhow::bail!("analyze: not built yet"),
+        Command::Gen(_args) => anyhow::bail!("gen: not built yet"),
+    }
+}

@@ -1,0 +1,469 @@
+//! The TOML configuration: every key, its default, validation, and env overrides.
+//!
+//! Owns loading and validating `parapply.toml` once at start. Errors name the offending key.
+//! Secrets (passwords) are resolved here from the config, an env var or a file, and are wrapped in
+//! [`Secret`] so that `Debug`/`Serialize` never print them. Other modules receive a validated
+//! [`Config`] and must not read the environment for settings themselves.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cli::Mode;
+
+/// A credential that never prints.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself: only for handing to a connection builder.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"<redacted>\"" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "<redacted>" })
+    }
+}
+
+/// TLS verification mode for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    /// Plain TCP.
+    #[default]
+    Disabled,
+    /// Encrypt, but accept any certificate (like `--ssl-mode=REQUIRED`).
+    Required,
+    /// Encrypt and verify the certificate chain against `ca` (`VERIFY_CA`).
+    VerifyCa,
+    /// Also verify the host name (`VERIFY_IDENTITY`).
+    VerifyIdentity,
+}
+
+/// TLS settings for one endpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    #[serde(default)]
+    pub mode: TlsMode,
+    /// PEM file of the CA that signed the server certificate.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+}
+
+/// One MySQL/MariaDB server to connect to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    #[serde(default = "default_host")]
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default = "default_user")]
+    pub user: String,
+    /// Password in the config file. Prefer `password_env` or `password_file`.
+    #[serde(default)]
+    pub password: Secret,
+    /// Name of an environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// File whose first line is the password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Connect/query timeout.
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    #[serde(default)]
+    pub tls: TlsConfig,
+}
+
+fn default_host() -> String {
+    "127.0.0.1".into()
+}
+fn default_port() -> u16 {
+    3306
+}
+fn default_user() -> String {
+    "root".into()
+}
+fn default_connect_timeout_ms() -> u64 {
+    2000
+}
+
+impl Default for Endpoint {
+    fn default() -> Self {
+        Endpoint {
+            host: default_host(),
+            port: default_port(),
+            user: default_user(),
+            password: Secret::default(),
+            password_env: None,
+            password_file: None,
+            connect_timeout_ms: default_connect_timeout_ms(),
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+impl Endpoint {
+    /// Parse `mysql://user[:password]@host[:port]` (the form the CLI accepts).
+    pub fn from_url(url: &str) -> Result<Endpoint, ConfigError> {
+        let bad = |why: &str| ConfigError::Invalid { key: "url".into(), why: format!("{why} (expected mysql://user[:password]@host[:port])") };
+        let rest = url.strip_prefix("mysql://").or_else(|| url.strip_prefix("mariadb://")).ok_or_else(|| bad("missing mysql:// scheme"))?;
+        let rest = rest.split(['/', '?']).next().unwrap_or(rest);
+        let (auth, hostport) = match rest.rsplit_once('@') {
+            Some((a, h)) => (Some(a), h),
+            None => (None, rest),
+        };
+        let mut ep = Endpoint::default();
+        if let Some(auth) = auth {
+            match auth.split_once(':') {
+                Some((u, p)) => {
+                    ep.user = u.to_string();
+                    ep.password = Secret::new(p);
+                }
+                None => ep.user = auth.to_string(),
+            }
+        }
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => {
+                ep.host = h.to_string();
+                ep.port = p.parse().map_err(|_| bad("port is not a number"))?;
+            }
+            None => ep.host = hostport.to_string(),
+        }
+        if ep.host.is_empty() {
+            return Err(bad("empty host"));
+        }
+        Ok(ep)
+    }
+
+    /// Resolve the password from `password`, `password_env` or `password_file` (in that order of
+    /// precedence: file, env, inline), so the rest of the program sees only `password`.
+    pub fn resolve_password(&mut self, section: &str) -> Result<(), ConfigError> {
+        if let Some(path) = &self.password_file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+                key: format!("{section}.password_file"),
+                why: format!("cannot read {}: {e}", path.display()),
+            })?;
+            self.password = Secret::new(text.lines().next().unwrap_or("").to_string());
+        } else if let Some(var) = &self.password_env {
+            let v = std::env::var(var).map_err(|_| ConfigError::Invalid {
+                key: format!("{section}.password_env"),
+                why: format!("environment variable {var} is not set"),
+            })?;
+            self.password = Secret::new(v);
+        }
+        Ok(())
+    }
+
+    /// `host:port` for messages (never includes credentials).
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+}
+
+/// `[source]`: the master whose binlog is streamed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    #[serde(flatten)]
+    pub endpoint: Endpoint,
+    /// server_id parapply registers with; must be unique in the replication topology.
+    #[serde(default = "default_server_id")]
+    pub server_id: u32,
+    /// Heartbeat period requested from the source while idle.
+    #[serde(default = "default_source_heartbeat_ms")]
+    pub heartbeat_period_ms: u64,
+    /// Reconnect backoff: first delay and cap.
+    #[serde(default = "default_reconnect_min_ms")]
+    pub reconnect_min_ms: u64,
+    #[serde(default = "default_reconnect_max_ms")]
+    pub reconnect_max_ms: u64,
+}
+
+fn default_server_id() -> u32 {
+    4_000_001
+}
+fn default_source_heartbeat_ms() -> u64 {
+    1000
+}
+fn default_reconnect_min_ms() -> u64 {
+    100
+}
+fn default_reconnect_max_ms() -> u64 {
+    5000
+}
+
+/// What to do when a row to change is missing or an insert hits a duplicate key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnConflict {
+    #[default]
+    Stop,
+    Skip,
+    Overwrite,
+}
+
+/// `[apply]`: how transactions are scheduled and applied.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyConfig {
+    #[serde(default = "default_mode")]
+    pub mode: Mode,
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    #[serde(default = "default_true")]
+    pub preserve_commit_order: bool,
+    #[serde(default)]
+    pub on_conflict: OnConflict,
+    /// Maximum transactions in flight between scheduler and commit.
+    #[serde(default = "default_window")]
+    pub window: usize,
+    /// Transactions whose key count exceeds this become barriers in writeset modes.
+    #[serde(default = "default_writeset_limit")]
+    pub writeset_limit: usize,
+    /// Capacity of each bounded channel between stages.
+    #[serde(default = "default_channel_capacity")]
+    pub channel_capacity: usize,
+    /// Schema on the target holding parapply's checkpoint tables.
+    #[serde(default = "default_state_schema")]
+    pub state_schema: String,
+    /// Retries on deadlock/lock-wait timeout before giving up.
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+}
+
+fn default_mode() -> Mode {
+    Mode::Writeset
+}
+fn default_workers() -> usize {
+    8
+}
+fn default_true() -> bool {
+    true
+}
+fn default_window() -> usize {
+    1024
+}
+fn default_writeset_limit() -> usize {
+    10_000
+}
+fn default_channel_capacity() -> usize {
+    1024
+}
+fn default_state_schema() -> String {
+    "parapply".into()
+}
+fn default_max_retries() -> u32 {
+    10
+}
+
+impl Default for ApplyConfig {
+    fn default() -> Self {
+        toml::from_str("").unwrap_or_else(|_| unreachable!("all apply keys have defaults"))
+    }
+}
+
+/// `[lag]`: heartbeats and thresholds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LagConfig {
+    /// How often parapply writes a heartbeat row on the source.
+    #[serde(default = "default_heartbeat_interval_ms")]
+    pub heartbeat_interval_ms: u64,
+    /// `schema.table` of the heartbeat (pt-heartbeat compatible layout).
+    #[serde(default = "default_heartbeat_table")]
+    pub heartbeat_table: String,
+    /// `write`: parapply writes heartbeats; `read`: only read rows pt-heartbeat writes.
+    #[serde(default = "default_heartbeat_mode")]
+    pub heartbeat_mode: String,
+    /// `/health` answers 503 at or above this heartbeat lag.
+    #[serde(default = "default_max_lag_s")]
+    pub max_lag_s: f64,
+}
+
+fn default_heartbeat_interval_ms() -> u64 {
+    1000
+}
+fn default_heartbeat_table() -> String {
+    "parapply.heartbeat".into()
+}
+fn default_heartbeat_mode() -> String {
+    "write".into()
+}
+fn default_max_lag_s() -> f64 {
+    30.0
+}
+
+impl Default for LagConfig {
+    fn default() -> Self {
+        toml::from_str("").unwrap_or_else(|_| unreachable!("all lag keys have defaults"))
+    }
+}
+
+/// `[http]`: the monitor endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    #[serde(default = "default_listen")]
+    pub listen: String,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:9187".into()
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { enabled: true, listen: default_listen() }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub source: SourceConfig,
+    pub target: Endpoint,
+    #[serde(default)]
+    pub apply: ApplyConfig,
+    #[serde(default)]
+    pub lag: LagConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("config key `{key}`: {why}")]
+    Invalid { key: String, why: String },
+}
+
+impl Config {
+    /// Load, resolve secrets and validate.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parse from TOML text (`origin` names it in errors).
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_string(), message: e.to_string() })?;
+        cfg.source.endpoint.resolve_password("source")?;
+        cfg.target.resolve_password("target")?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: &str| Err(ConfigError::Invalid { key: key.into(), why: why.into() });
+        if self.apply.workers == 0 || self.apply.workers > 256 {
+            return invalid("apply.workers", "must be between 1 and 256");
+        }
+        if self.apply.window < self.apply.workers {
+            return invalid("apply.window", "must be at least apply.workers");
+        }
+        if self.apply.channel_capacity == 0 {
+            return invalid("apply.channel_capacity", "must be at least 1");
+        }
+        if self.source.server_id == 0 {
+            return invalid("source.server_id", "must be non-zero (0 is refused by the source)");
+        }
+        if self.lag.heartbeat_interval_ms == 0 {
+            return invalid("lag.heartbeat_interval_ms", "must be positive");
+        }
+        if !matches!(self.lag.heartbeat_mode.as_str(), "write" | "read") {
+            return invalid("lag.heartbeat_mode", "must be \"write\" or \"read\"");
+        }
+        if self.lag.heartbeat_table.split('.').count() != 2 {
+            return invalid("lag.heartbeat_table", "must be schema.table");
+        }
+        for (key, ep) in [("source.tls", &self.source.endpoint.tls), ("target.tls", &self.target.tls)] {
+            if matches!(ep.mode, TlsMode::VerifyCa | TlsMode::VerifyIdentity) && ep.ca.is_none() {
+                return invalid(&format!("{key}.ca"), "is required when mode verifies the certificate");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[source]\nhost='127.0.0.1'\nport=3306\n[target]\nport=3307\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::from_toml(MINIMAL, "t").unwrap();
+        assert_eq!(c.apply.mode, Mode::Writeset);
+        assert_eq!(c.apply.workers, 8);
+        assert!(c.apply.preserve_commit_order);
+        assert_eq!(c.target.port, 3307);
+        assert_eq!(c.http.listen, "127.0.0.1:9187");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::from_toml(&format!("{MINIMAL}[apply]\nworkerz=3\n"), "t").unwrap_err().to_string();
+        assert!(e.contains("workerz"), "{e}");
+    }
+
+    #[test]
+    fn invalid_value_names_key() {
+        let e = Config::from_toml(&format!("{MINIMAL}[apply]\nworkers=0\n"), "t").unwrap_err().to_string();
+        assert_eq!(e, "config key `apply.workers`: must be between 1 and 256");
+    }
+
+    #[test]
+    fn password_never_prints() {
+        let c = Config::from_toml("[source]\npassword='hunter2'\n[target]\n", "t").unwrap();
+        let dbg = format!("{c:?}");
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(!dbg.contains("hunter2") && !json.contains("hunter2"));
+        assert_eq!(c.source.endpoint.password.expose(), "hunter2");
+    }
+
+    #[test]
+    fn password_from_env() {
+        std::env::set_var("PARAPPLY_TEST_PW_ENV", "s3cret");
+        let c = Config::from_toml("[source]\npassword_env='PARAPPLY_TEST_PW_ENV'\n[target]\n", "t").unwrap();
+        assert_eq!(c.source.endpoint.password.expose(), "s3cret");
+    }
+
+    #[test]
+    fn url_parses() {
+        let e = Endpoint::from_url("mysql://repl:pw@10.0.0.1:3310").unwrap();
+        assert_eq!((e.user.as_str(), e.password.expose(), e.host.as_str(), e.port), ("repl", "pw", "10.0.0.1", 3310));
+        assert!(Endpoint::from_url("http://x").is_err());
+    }
+}

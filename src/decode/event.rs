@@ -1,0 +1,214 @@
+//! Typed binlog events: one small type per event kind, as produced by [`crate::decode`].
+//!
+//! Owns the event data types only. Parsing lives in the sibling modules; assembling events into
+//! transactions lives in [`crate::txn`].
+
+use std::sync::Arc;
+
+use crate::decode::value::Row;
+
+/// The 19-byte common header of every v4 event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EventHeader {
+    pub timestamp: u32,
+    pub event_type: u8,
+    pub server_id: u32,
+    /// Total event size including header and checksum.
+    pub event_size: u32,
+    /// Position of the *next* event (0 for artificial events).
+    pub log_pos: u32,
+    pub flags: u16,
+}
+
+/// Column metadata from TABLE_MAP, including FULL optional metadata where the source sent it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ColumnDef {
+    /// Wire type code (MYSQL_TYPE_*), as in the TABLE_MAP column type array.
+    pub column_type: u8,
+    /// For MYSQL_TYPE_STRING: the real type (ENUM/SET/STRING) recovered from the metadata.
+    pub real_type: u8,
+    /// Raw per-type metadata as the decoder needs it (length, precision/scale, fsp, bits...).
+    pub meta: u16,
+    pub nullable: bool,
+    pub name: Option<String>,
+    /// From SIGNEDNESS metadata; `None` when the source did not send it.
+    pub unsigned: Option<bool>,
+    /// Collation id from (ENUM_AND_SET_)DEFAULT_CHARSET / COLUMN_CHARSET metadata.
+    pub collation: Option<u16>,
+    pub enum_values: Vec<Vec<u8>>,
+    pub set_values: Vec<Vec<u8>>,
+    pub geometry_type: Option<u32>,
+    /// VISIBILITY metadata (MySQL 8.0.23+): false for invisible columns.
+    pub visible: bool,
+}
+
+/// A TABLE_MAP event: table identity plus column definitions.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableMap {
+    pub table_id: u64,
+    pub schema: String,
+    pub table: String,
+    pub columns: Vec<ColumnDef>,
+    /// Primary key column indexes from SIMPLE_PRIMARY_KEY / PRIMARY_KEY_WITH_PREFIX metadata;
+    /// empty when the table has none or the source did not say.
+    pub primary_key: Vec<usize>,
+    /// True when FULL metadata was present (so an empty `primary_key` really means none).
+    pub has_full_metadata: bool,
+}
+
+/// QUERY event with the session context the applier needs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueryEvent {
+    pub thread_id: u32,
+    pub exec_time: u32,
+    pub error_code: u16,
+    pub schema: String,
+    pub query: String,
+    pub sql_mode: Option<u64>,
+    /// (character_set_client, collation_connection, collation_server)
+    pub charset: Option<(u16, u16, u16)>,
+    pub time_zone: Option<String>,
+    /// OPTION_* flags2: bit 0x4000 = NO_FOREIGN_KEY_CHECKS, 0x8000... see decoder.
+    pub flags2: Option<u32>,
+    /// Explicit default-collation for the database (Q_DEFAULT_COLLATION_FOR_UTF8MB4 or similar).
+    pub default_collation_for_utf8mb4: Option<u16>,
+    /// MariaDB/MySQL `Q_DDL_LOGGED_WITH_XID`, for atomic DDL.
+    pub ddl_xid: Option<u64>,
+}
+
+/// MySQL GTID (33), ANONYMOUS_GTID (34) and GTID_TAGGED (42).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MysqlGtidEvent {
+    pub flags: u8,
+    pub uuid: [u8; 16],
+    pub gno: i64,
+    pub tag: Option<String>,
+    pub anonymous: bool,
+    /// LOGICAL_CLOCK, when present (5.7+).
+    pub last_committed: Option<i64>,
+    pub sequence_number: Option<i64>,
+    /// Microseconds since the epoch (8.0.1+).
+    pub immediate_commit_timestamp: Option<u64>,
+    pub original_commit_timestamp: Option<u64>,
+    pub transaction_length: Option<u64>,
+}
+
+/// MariaDB GTID (162).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MariadbGtidEvent {
+    pub seq_no: u64,
+    pub domain_id: u32,
+    /// From the common header.
+    pub server_id: u32,
+    pub flags2: u8,
+    pub commit_id: Option<u64>,
+    /// XA transaction id, when flags2 has PREPARED_XA or COMPLETED_XA.
+    pub xid: Option<XaId>,
+}
+
+/// An XA transaction id (formatID, gtrid, bqual).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct XaId {
+    pub format_id: i32,
+    pub gtrid: Vec<u8>,
+    pub bqual: Vec<u8>,
+}
+
+/// Which ROWS event this was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowsEventKind {
+    Write,
+    Update,
+    Delete,
+    /// MySQL 8 PARTIAL_UPDATE_ROWS (JSON diffs): after images hold the patched JSON where the
+    /// decoder could apply the diff to the before image.
+    PartialUpdate,
+}
+
+/// A decoded ROWS event (v1, v2 or partial update).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowsEvent {
+    pub kind: RowsEventKind,
+    pub table_id: u64,
+    pub flags: u16,
+    /// The TABLE_MAP in force for this table id.
+    pub table: Arc<TableMap>,
+    /// (before, after) per row: Write has only after, Delete only before, Update both.
+    pub rows: Vec<(Option<Row>, Option<Row>)>,
+}
+
+impl RowsEvent {
+    /// STMT_END_F: last ROWS event of the statement.
+    pub fn is_stmt_end(&self) -> bool {
+        self.flags & 1 != 0
+    }
+}
+
+/// FORMAT_DESCRIPTION: what the rest of the file looks like.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FormatDescription {
+    pub binlog_version: u16,
+    pub server_version: String,
+    pub create_timestamp: u32,
+    pub header_length: u8,
+    /// Post-header length per event type (index = type - 1).
+    pub post_header_lengths: Vec<u8>,
+    /// 0 = NONE, 1 = CRC32; `None` for pre-5.6.1 formats without the field.
+    pub checksum_alg: Option<u8>,
+}
+
+impl FormatDescription {
+    pub fn has_crc32(&self) -> bool {
+        self.checksum_alg == Some(1)
+    }
+    /// True for MariaDB servers (version string contains "MariaDB").
+    pub fn is_mariadb(&self) -> bool {
+        self.server_version.contains("MariaDB")
+    }
+}
+
+/// One decoded event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventData {
+    FormatDescription(FormatDescription),
+    Rotate { next_file: String, position: u64 },
+    Query(QueryEvent),
+    Xid(u64),
+    TableMap(Arc<TableMap>),
+    Rows(RowsEvent),
+    MysqlGtid(MysqlGtidEvent),
+    /// MySQL PREVIOUS_GTIDS, as (uuid, tag, intervals [start, end)).
+    PreviousGtids(Vec<([u8; 16], Option<String>, Vec<(u64, u64)>)>),
+    MariadbGtid(MariadbGtidEvent),
+    /// MariaDB GTID_LIST: (domain, server_id, seq).
+    MariadbGtidList(Vec<(u32, u32, u64)>),
+    MariadbBinlogCheckpoint(String),
+    /// MariaDB ANNOTATE_ROWS or MySQL ROWS_QUERY: the original SQL text.
+    RowsQuery(String),
+    IntVar { kind: u8, value: u64 },
+    Rand { seed1: u64, seed2: u64 },
+    UserVar { name: String, is_null: bool },
+    /// XA_PREPARE (MySQL 38).
+    XaPrepare { one_phase: bool, xid: XaId },
+    /// TRANSACTION_PAYLOAD expanded: the inner events with their headers.
+    TransactionPayload(Vec<(EventHeader, EventData)>),
+    Heartbeat { log_file: String },
+    Incident { kind: u16, message: String },
+    Stop,
+    /// BEGIN_LOAD_QUERY / APPEND_BLOCK / EXECUTE_LOAD_QUERY / DELETE_FILE and other events the
+    /// applier cannot see into.
+    Opaque,
+    /// Events that carry nothing for the pipeline (IGNORABLE, START_ENCRYPTION marker, unknown
+    /// types with LOG_EVENT_IGNORABLE_F).
+    Ignored,
+}
+
+/// A decoded event with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub header: EventHeader,
+    /// File name (for files and the live stream's current file) and byte offset of the event.
+    pub file: Arc<str>,
+    pub offset: u64,
+    pub data: EventData,
+}

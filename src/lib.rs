@@ -1,0 +1,25 @@
+//! parapply: a standalone parallel replica applier for MySQL and MariaDB, with a failover watcher.
+//!
+//! Data flows one way (see `DESIGN.md` in the shared folder and the README):
+//!
+//! ```text
+//! source ──► decode ──► txn ──► schedule ──► apply ──► checkpoint
+//! ```
+//!
+//! - [`source`]: live binlog stream or binlog files; GTID sets and positions.
+//! - [`decode`]: binlog bytes to typed events and row values.
+//! - [`txn`]: events grouped into [`txn::Transaction`]s.
+//! - [`schedule`]: which transactions may run side by side (serial, logical_clock, writeset,
+//!   writeset_session) and the offline `analyze` simulator.
+//! - [`apply`]: worker pool on the target, SQL generation, exactly-once checkpoints, retries.
+//! - [`lag`] and [`http`]: honest lag clocks and the monitor endpoints.
+//! - [`failover`]: the dual-master watcher.
+//! - [`bench`]: the benchmark harness.
+//! - [`config`] and [`cli`]: the TOML config and the command line.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod decode;
+pub mod source;
+pub mod txn;

@@ -1,0 +1,25 @@
+//! Binary entry point: parse the command line, set up logging, hand over to the library.
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    let cli = parapply::cli::Cli::parse();
+    let filter = cli
+        .log
+        .clone()
+        .map(EnvFilter::new)
+        .unwrap_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        parapply::cli::LogFormat::Json => builder.json().init(),
+        parapply::cli::LogFormat::Text => builder.init(),
+    }
+    match parapply::commands::dispatch(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
