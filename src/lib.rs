@@ -23,3 +23,8 @@ pub mod config;
 pub mod decode;
 pub mod source;
 pub mod txn;
+pub mod schedule;
+pub mod apply;
+pub mod lag;
+pub mod http;
+pub mod gen;
