@@ -11,6 +11,7 @@
 //! wrong. Input is never trusted: lengths are checked before every read, nothing panics.
 
 pub mod event;
+pub mod json;
 pub mod value;
 
 /// Event type codes used across the crate.
