@@ -26,5 +26,6 @@ pub mod txn;
 pub mod schedule;
 pub mod apply;
 pub mod lag;
+pub mod heartbeat;
 pub mod http;
 pub mod gen;

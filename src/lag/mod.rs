@@ -1,3 +1,781 @@
-//! Lag clocks: heartbeat lag, event lag and backlog, and the pipeline state.
+//! Honest lag (rule 4 of DESIGN.md): the three clocks, the backlog and the pipeline state.
 //!
-//! Owns the shared progress snapshot every stage reports into and monitors read from.
+//! Owns [`Progress`], the cheap thread-safe registry every pipeline stage reports into, and the
+//! consistent [`LagSnapshot`] that monitors read ([`crate::http`], `parapply status`, the terminal
+//! [`reporter`]). It must not talk to any server, build SQL or decide scheduling; the heartbeat
+//! writer that feeds it lives in [`crate::heartbeat`].
+//!
+//! # API for the pipeline (stable; every stage holds an `Arc<Progress>` clone)
+//!
+//! | who                         | calls                                                              |
+//! |-----------------------------|--------------------------------------------------------------------|
+//! | source stage (stream/file)  | [`Progress::on_received`] per assembled transaction, [`Progress::set_source_up`], [`Progress::on_reconnect`] |
+//! | applier, after target COMMIT| [`Progress::on_applied`] (it also detects heartbeat rows itself), [`Progress::worker_busy`], [`Progress::on_retry`], [`Progress::on_conflict`], [`Progress::on_error`], [`Progress::set_target_up`] |
+//! | applier at start            | [`Progress::seed_applied_gtids`] with the checkpoint's GTID position (so the GTID distance is known) |
+//! | scheduler                   | [`Progress::set_scheduler_snapshot`] now and then (parallelism histogram, barriers by reason) |
+//! | heartbeat writer            | [`Progress::on_heartbeat_written`], [`Progress::set_source_position`], [`Progress::set_heartbeat_writer_up`] |
+//! | command, on shutdown        | [`Progress::set_stopped`]                                          |
+//!
+//! [`Progress::on_heartbeat_applied`] exists for an applier that detects heartbeats on its own;
+//! `on_applied` already calls it for rows of the configured heartbeat table, and calling it twice
+//! for one id is harmless (it keeps the newest).
+//!
+//! # The three clocks
+//! - `heartbeat_lag_seconds`: the heartbeat writer notes parapply's own monotonic clock right
+//!   after each heartbeat row's autocommit returns on the source. When the applier commits that
+//!   row on the target, the newest applied heartbeat's note becomes the reference, and the lag is
+//!   `now − note`. Between heartbeats it keeps growing (the true lag lies between `now − note of
+//!   the next unapplied heartbeat` and this value, so it over-reports by at most one interval and
+//!   never under-reports). One process clock on both ends: immune to clock skew between hosts.
+//!   Before the first round trip it is the time since start (`basis = "since_start"`), never 0.
+//!   With `heartbeat_mode = "read"` (pt-heartbeat writes the rows), the lag is `wall now − ts`
+//!   of the newest applied row (`basis = "pt_heartbeat_ts"`): this one IS sensitive to clock
+//!   skew between the pt-heartbeat host and this host, and needs pt-heartbeat `--utc`.
+//! - `event_lag_seconds`: wall clock now − source commit time of the newest applied
+//!   non-heartbeat transaction; this is what `Seconds_Behind_Master` reports, kept for comparison.
+//!   It grows while the source is idle, and is skew sensitive. Clamped at 0 when the source clock
+//!   is ahead. Before anything is applied it is the time since start.
+//! - `backlog`: transactions and bytes received but not yet applied, plus the GTID distance from
+//!   the applied position to the source's current position (polled by the heartbeat writer; per
+//!   MariaDB domain or MySQL uuid, `source seq − applied seq`, summed; `null` while a stream of
+//!   the source has no applied or seeded position to compare with).
+//!
+//! # States ([`PipelineState`], in priority order)
+//! `stopped` (shut down) > `source_down` (the stream or the heartbeat writer cannot reach the
+//! source) > `target_down` > `stalled` (a backlog exists and nothing was applied for
+//! `stall_after`, default max(10 s, 5 heartbeat intervals)) > `catching_up` (heartbeat lag above
+//! 2 heartbeat intervals + 1 s, i.e. beyond the normal heartbeat sawtooth) > `streaming`.
+//!
+//! # Locking
+//! One `parking_lot::Mutex` around all mutable state. Why a lock and not atomics: a snapshot must
+//! be consistent (applied never above received, heartbeat note and id from the same update), the
+//! critical sections are a few field updates (no I/O, no allocation in the hot path except the
+//! first sight of a table/worker), and the hooks run at most once per transaction. Lock order:
+//! this lock is a LEAF — no code holds it while calling out, taking another lock, or awaiting, so
+//! callers may call these hooks while holding their own locks.
+
+pub mod reporter;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::config::LagConfig;
+use crate::heartbeat::{self, TableRef};
+use crate::txn::{Gtid, Transaction};
+
+/// Pipeline state as shown by `/lag`, `/metrics` (`parapply_state{state}`) and `parapply status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelineState {
+    Streaming,
+    CatchingUp,
+    Stalled,
+    SourceDown,
+    TargetDown,
+    Stopped,
+}
+
+impl PipelineState {
+    pub const ALL: [PipelineState; 6] = [
+        PipelineState::Streaming,
+        PipelineState::CatchingUp,
+        PipelineState::Stalled,
+        PipelineState::SourceDown,
+        PipelineState::TargetDown,
+        PipelineState::Stopped,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            PipelineState::Streaming => "streaming",
+            PipelineState::CatchingUp => "catching_up",
+            PipelineState::Stalled => "stalled",
+            PipelineState::SourceDown => "source_down",
+            PipelineState::TargetDown => "target_down",
+            PipelineState::Stopped => "stopped",
+        }
+    }
+}
+
+/// What the heartbeat lag is measured from right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LagBasis {
+    /// No heartbeat has made the round trip yet: time since this process started.
+    SinceStart,
+    /// parapply's own heartbeat: monotonic note of the newest applied heartbeat.
+    Heartbeat,
+    /// pt-heartbeat `ts` column of the newest applied row (clock-skew sensitive).
+    PtHeartbeatTs,
+}
+
+/// The source's current position, polled by the heartbeat writer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourcePosition {
+    /// Last GTID per stream: one per MariaDB domain (`@@gtid_binlog_pos`), or per MySQL uuid
+    /// (the highest gno of `@@gtid_executed`).
+    pub gtids: Vec<Gtid>,
+    /// `SHOW MASTER STATUS` file and position.
+    pub file: Option<String>,
+    pub pos: Option<u64>,
+}
+
+/// Pre-aggregated scheduler statistics (the scheduler owns the numbers; we only expose them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SchedulerMetrics {
+    /// Histogram of "transactions running at once" sampled at each dispatch:
+    /// `(upper bound, count in this bucket)` (NOT cumulative), upper bounds ascending; use
+    /// `f64::MAX` for +Inf.
+    pub parallelism_buckets: Vec<(f64, u64)>,
+    pub parallelism_sum: f64,
+    pub parallelism_count: u64,
+    /// Barrier downgrades by reason (rule 2: every downgrade is counted with its reason).
+    pub barriers: BTreeMap<String, u64>,
+}
+
+/// Per-stream key of a GTID (MariaDB domain, or MySQL uuid + tag).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum StreamKey {
+    Domain(u32),
+    Uuid([u8; 16], Option<String>),
+}
+
+fn stream_of(g: &Gtid) -> Option<(StreamKey, u64)> {
+    match g {
+        Gtid::Mariadb { domain, seq, .. } => Some((StreamKey::Domain(*domain), *seq)),
+        Gtid::Mysql { uuid, tag, gno } => Some((StreamKey::Uuid(*uuid, tag.clone()), *gno)),
+        Gtid::Anonymous => None,
+    }
+}
+
+/// Settings derived from [`LagConfig`] once.
+#[derive(Debug, Clone)]
+struct Settings {
+    heartbeat_interval: Duration,
+    heartbeat_table: Option<TableRef>,
+    read_mode: bool,
+    max_lag: Duration,
+}
+
+#[derive(Debug, Default, Clone)]
+struct WorkerStat {
+    busy: Duration,
+    busy_at_last_sample: Duration,
+    ratio: f64,
+}
+
+/// Rate samples: (when, applied txns, applied bytes). Kept for about 10 s.
+#[derive(Debug, Default)]
+struct RateWindow {
+    samples: VecDeque<(Instant, u64, u64)>,
+}
+
+const RATE_SAMPLE_EVERY: Duration = Duration::from_millis(250);
+const RATE_WINDOW: Duration = Duration::from_secs(10);
+/// Heartbeat notes kept for unapplied heartbeats (at 1/s, more than a day of backlog).
+const MAX_HEARTBEAT_NOTES: usize = 100_000;
+
+impl RateWindow {
+    fn sample(&mut self, now: Instant, txns: u64, bytes: u64) {
+        if self.samples.back().is_some_and(|(t, _, _)| now.duration_since(*t) < RATE_SAMPLE_EVERY) {
+            return;
+        }
+        self.samples.push_back((now, txns, bytes));
+        while self.samples.len() > 2 && self.samples.front().is_some_and(|(t, _, _)| now.duration_since(*t) > RATE_WINDOW) {
+            self.samples.pop_front();
+        }
+    }
+    /// (txns/s, bytes/s) from the oldest sample in the window to the current totals.
+    fn rate(&self, now: Instant, txns: u64, bytes: u64) -> (f64, f64) {
+        match self.samples.front() {
+            Some((t, t0, b0)) => {
+                let dt = now.duration_since(*t).as_secs_f64();
+                if dt < 0.5 {
+                    return (0.0, 0.0);
+                }
+                (txns.saturating_sub(*t0) as f64 / dt, bytes.saturating_sub(*b0) as f64 / dt)
+            }
+            None => (0.0, 0.0),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    received_txns: u64,
+    received_bytes: u64,
+    last_received_gtid: Option<Gtid>,
+    last_received_commit_us: u64,
+
+    applied_txns: u64,
+    applied_rows: u64,
+    applied_bytes: u64,
+    applied_heartbeats: u64,
+    last_applied_gtid: Option<Gtid>,
+    last_applied_file: Option<String>,
+    last_applied_pos: Option<u64>,
+    /// Newest source commit time among applied non-heartbeat transactions.
+    newest_applied_commit_us: Option<u64>,
+    applied_streams: HashMap<StreamKey, u64>,
+    /// Last time anything was applied, or the backlog was empty (the stall clock starts here).
+    progress_mark: Instant,
+
+    source_position: Option<SourcePosition>,
+
+    heartbeat_notes: BTreeMap<u64, Instant>,
+    newest_written: Option<(u64, Instant)>,
+    newest_applied_hb: Option<(u64, Instant)>,
+    /// A heartbeat id applied before its writer noted it (possible on a fast local path).
+    applied_hb_without_note: Option<u64>,
+    /// Read mode: newest applied pt-heartbeat ts, unix microseconds.
+    newest_applied_ts_us: Option<u64>,
+    heartbeat_writer_up: bool,
+    heartbeat_failures: u64,
+
+    source_up: bool,
+    target_up: bool,
+    stopped: bool,
+
+    workers: Vec<WorkerStat>,
+    worker_sample_at: Instant,
+    retries: u64,
+    conflicts: BTreeMap<String, u64>,
+    errors: u64,
+    reconnects: u64,
+    rate: RateWindow,
+    scheduler: Option<SchedulerMetrics>,
+    stall_after: Duration,
+}
+
+/// The shared progress registry. See the module doc for who calls what.
+#[derive(Debug)]
+pub struct Progress {
+    settings: Settings,
+    started: Instant,
+    started_wall_us: u64,
+    inner: Mutex<Inner>,
+}
+
+fn wall_now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+impl Progress {
+    /// A fresh registry. The heartbeat table comes from `cfg.heartbeat_table` (`schema.table`;
+    /// an unparsable name disables heartbeat detection in [`Progress::on_applied`]).
+    pub fn new(cfg: &LagConfig) -> Arc<Progress> {
+        let now = Instant::now();
+        let interval = Duration::from_millis(cfg.heartbeat_interval_ms.max(1));
+        let settings = Settings {
+            heartbeat_interval: interval,
+            heartbeat_table: TableRef::parse(&cfg.heartbeat_table),
+            read_mode: cfg.heartbeat_mode == "read",
+            max_lag: Duration::from_secs_f64(if cfg.max_lag_s.is_finite() && cfg.max_lag_s > 0.0 { cfg.max_lag_s } else { 30.0 }),
+        };
+        let stall_after = (interval * 5).max(Duration::from_secs(10));
+        Arc::new(Progress {
+            settings,
+            started: now,
+            started_wall_us: wall_now_us(),
+            inner: Mutex::new(Inner {
+                received_txns: 0,
+                received_bytes: 0,
+                last_received_gtid: None,
+                last_received_commit_us: 0,
+                applied_txns: 0,
+                applied_rows: 0,
+                applied_bytes: 0,
+                applied_heartbeats: 0,
+                last_applied_gtid: None,
+                last_applied_file: None,
+                last_applied_pos: None,
+                newest_applied_commit_us: None,
+                applied_streams: HashMap::new(),
+                progress_mark: now,
+                source_position: None,
+                heartbeat_notes: BTreeMap::new(),
+                newest_written: None,
+                newest_applied_hb: None,
+                applied_hb_without_note: None,
+                newest_applied_ts_us: None,
+                heartbeat_writer_up: true,
+                heartbeat_failures: 0,
+                source_up: true,
+                target_up: true,
+                stopped: false,
+                workers: Vec::new(),
+                worker_sample_at: now,
+                retries: 0,
+                conflicts: BTreeMap::new(),
+                errors: 0,
+                reconnects: 0,
+                rate: RateWindow::default(),
+                scheduler: None,
+                stall_after,
+            }),
+        })
+    }
+
+    /// How long a backlog may make no progress before the state is `stalled`.
+    pub fn set_stall_after(&self, d: Duration) {
+        self.inner.lock().stall_after = d;
+    }
+
+    /// The configured `/health` threshold.
+    pub fn max_lag(&self) -> Duration {
+        self.settings.max_lag
+    }
+
+    /// When this registry was created (the "since start" lag basis).
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    // ----- source stage -----
+
+    /// A transaction was received from the source (assembled, before scheduling).
+    pub fn on_received(&self, txn_bytes: u64, gtid: Option<&Gtid>, commit_time_us: u64) {
+        let now = Instant::now();
+        let mut s = self.inner.lock();
+        if s.received_txns <= s.applied_txns {
+            // The backlog was empty until now: the stall clock starts here, not at the last apply.
+            s.progress_mark = now;
+        }
+        s.received_txns += 1;
+        s.received_bytes += txn_bytes;
+        if let Some(g) = gtid {
+            s.last_received_gtid = Some(g.clone());
+        }
+        s.last_received_commit_us = s.last_received_commit_us.max(commit_time_us);
+    }
+
+    /// The live stream is connected (`true`) or lost (`false`).
+    pub fn set_source_up(&self, up: bool) {
+        self.inner.lock().source_up = up;
+    }
+
+    /// The source stream reconnected (counted in `parapply_source_reconnects_total`).
+    pub fn on_reconnect(&self) {
+        self.inner.lock().reconnects += 1;
+    }
+
+    // ----- applier -----
+
+    /// The GTID position the applier resumes from (its checkpoint), so that the GTID distance to
+    /// the source is known before the first transaction of each stream is applied.
+    pub fn seed_applied_gtids(&self, gtids: &[Gtid]) {
+        let mut s = self.inner.lock();
+        for g in gtids {
+            if let Some((k, seq)) = stream_of(g) {
+                let e = s.applied_streams.entry(k).or_insert(seq);
+                *e = (*e).max(seq);
+            }
+        }
+    }
+
+    /// A transaction committed on the target (rows and checkpoint together), by `worker`.
+    /// Detects rows of the heartbeat table and advances the heartbeat clock itself.
+    pub fn on_applied(&self, txn: &Transaction, worker: usize) {
+        let now = Instant::now();
+        let (ins, upd, del) = txn.row_counts();
+        let rows = (ins + upd + del) as u64;
+        let hb = self.settings.heartbeat_table.as_ref().and_then(|t| heartbeat::heartbeat_row_in(txn, t));
+        let mut s = self.inner.lock();
+        s.applied_txns += 1;
+        s.applied_rows += rows;
+        s.applied_bytes += txn.size;
+        s.progress_mark = now;
+        if let Some(g) = &txn.gtid {
+            if let Some((k, seq)) = stream_of(g) {
+                let e = s.applied_streams.entry(k).or_insert(seq);
+                *e = (*e).max(seq);
+            }
+            s.last_applied_gtid = Some(g.clone());
+        }
+        if !txn.pos.file.is_empty() {
+            s.last_applied_file = Some(txn.pos.file.clone());
+            s.last_applied_pos = Some(txn.pos.end);
+        }
+        if worker >= s.workers.len() && worker < 4096 {
+            s.workers.resize(worker + 1, WorkerStat::default());
+        }
+        match hb {
+            Some(row) => {
+                s.applied_heartbeats += 1;
+                if let Some(id) = row.id {
+                    Self::heartbeat_applied_locked(&mut s, id);
+                }
+                if self.settings.read_mode {
+                    if let Some(ts) = row.ts_us {
+                        s.newest_applied_ts_us = Some(s.newest_applied_ts_us.map_or(ts, |old| old.max(ts)));
+                    }
+                }
+            }
+            None => {
+                if txn.commit_time_us > 0 {
+                    s.newest_applied_commit_us = Some(s.newest_applied_commit_us.map_or(txn.commit_time_us, |o| o.max(txn.commit_time_us)));
+                }
+            }
+        }
+        let (t, b) = (s.applied_txns, s.applied_bytes);
+        s.rate.sample(now, t, b);
+    }
+
+    /// The applier saw heartbeat `id` committed on the target.
+    pub fn on_heartbeat_applied(&self, id: u64) {
+        let mut s = self.inner.lock();
+        Self::heartbeat_applied_locked(&mut s, id);
+    }
+
+    fn heartbeat_applied_locked(s: &mut Inner, id: u64) {
+        if s.newest_applied_hb.is_some_and(|(old, _)| old >= id) {
+            return;
+        }
+        match s.heartbeat_notes.get(&id).copied() {
+            Some(note) => {
+                s.newest_applied_hb = Some((id, note));
+                // Notes of this and older heartbeats are no longer needed.
+                let newer = s.heartbeat_notes.split_off(&(id + 1));
+                s.heartbeat_notes = newer;
+            }
+            None => {
+                // Either written by an earlier process (no note: ignore, its ids are smaller than
+                // ours) or applied before the writer noted it; on_heartbeat_written resolves that.
+                if s.newest_written.map_or(true, |(w, _)| id > w) {
+                    s.applied_hb_without_note = Some(s.applied_hb_without_note.map_or(id, |o| o.max(id)));
+                }
+            }
+        }
+    }
+
+    /// Worker `worker` spent `busy` applying (accumulated; exported as a busy ratio).
+    pub fn worker_busy(&self, worker: usize, busy: Duration) {
+        if worker >= 4096 {
+            return;
+        }
+        let mut s = self.inner.lock();
+        if worker >= s.workers.len() {
+            s.workers.resize(worker + 1, WorkerStat::default());
+        }
+        if let Some(w) = s.workers.get_mut(worker) {
+            w.busy += busy;
+        }
+    }
+
+    /// A transient target error was retried (deadlock, lock wait timeout, lost connection).
+    pub fn on_retry(&self) {
+        self.inner.lock().retries += 1;
+    }
+
+    /// A row conflict (missing row, duplicate key) on `table` (`schema.table`).
+    pub fn on_conflict(&self, table: &str) {
+        let mut s = self.inner.lock();
+        match s.conflicts.get_mut(table) {
+            Some(n) => *n += 1,
+            None => {
+                s.conflicts.insert(table.to_string(), 1);
+            }
+        }
+    }
+
+    /// A definite error stopped (or will stop) the pipeline.
+    pub fn on_error(&self) {
+        self.inner.lock().errors += 1;
+    }
+
+    /// The target is reachable (`true`) or not (`false`).
+    pub fn set_target_up(&self, up: bool) {
+        self.inner.lock().target_up = up;
+    }
+
+    /// The pipeline has shut down (state `stopped`; `/health` answers 503).
+    pub fn set_stopped(&self) {
+        self.inner.lock().stopped = true;
+    }
+
+    // ----- scheduler -----
+
+    /// Replace the scheduler's statistics (cumulative since start).
+    pub fn set_scheduler_snapshot(&self, m: SchedulerMetrics) {
+        self.inner.lock().scheduler = Some(m);
+    }
+
+    // ----- heartbeat writer -----
+
+    /// Heartbeat `id` was committed on the source; `at` is parapply's monotonic clock right after
+    /// the commit returned.
+    pub fn on_heartbeat_written(&self, id: u64, at: Instant) {
+        let mut s = self.inner.lock();
+        s.heartbeat_writer_up = true;
+        if s.newest_written.map_or(true, |(w, _)| id > w) {
+            s.newest_written = Some((id, at));
+        }
+        if s.applied_hb_without_note.is_some_and(|a| a >= id) {
+            // The applier was faster than our note: the row is already on the target.
+            if s.newest_applied_hb.map_or(true, |(old, _)| id > old) {
+                s.newest_applied_hb = Some((id, at));
+            }
+            return;
+        }
+        s.heartbeat_notes.insert(id, at);
+        while s.heartbeat_notes.len() > MAX_HEARTBEAT_NOTES {
+            // Far behind: forget the oldest notes. Applying one of them later is then ignored,
+            // so the lag keeps growing from the last matched note (over-reports, never under).
+            let Some((&oldest, _)) = s.heartbeat_notes.iter().next() else { break };
+            s.heartbeat_notes.remove(&oldest);
+        }
+    }
+
+    /// The heartbeat writer could (`true`) or could not (`false`) reach the source. A writer that
+    /// cannot write makes the state `source_down` even while the stream has not noticed yet.
+    pub fn set_heartbeat_writer_up(&self, up: bool) {
+        let mut s = self.inner.lock();
+        if !up {
+            s.heartbeat_failures += 1;
+        }
+        s.heartbeat_writer_up = up;
+    }
+
+    /// The source's current position (polled), for the GTID distance in the backlog.
+    pub fn set_source_position(&self, pos: SourcePosition) {
+        let now = Instant::now();
+        let mut s = self.inner.lock();
+        if gtid_distance(&s.applied_streams, s.source_position.as_ref()).map_or(true, |d| d == 0) {
+            s.progress_mark = s.progress_mark.max(now);
+        }
+        s.source_position = Some(pos);
+    }
+
+    // ----- readers -----
+
+    /// A consistent copy of everything, with the clocks evaluated now.
+    pub fn snapshot(&self) -> LagSnapshot {
+        let now = Instant::now();
+        let wall_us = wall_now_us();
+        let mut s = self.inner.lock();
+        let (t, b) = (s.applied_txns, s.applied_bytes);
+        s.rate.sample(now, t, b);
+        let (rate_tps, rate_bps) = s.rate.rate(now, t, b);
+
+        // Worker busy ratios over the time since the previous sample (at least 1 s apart).
+        let since = now.duration_since(s.worker_sample_at);
+        if since >= Duration::from_secs(1) {
+            let secs = since.as_secs_f64();
+            for w in s.workers.iter_mut() {
+                w.ratio = ((w.busy.saturating_sub(w.busy_at_last_sample)).as_secs_f64() / secs).min(1.0);
+                w.busy_at_last_sample = w.busy;
+            }
+            s.worker_sample_at = now;
+        }
+
+        let since_start = now.duration_since(self.started).as_secs_f64();
+        let (heartbeat_lag, basis) = if self.settings.read_mode {
+            match s.newest_applied_ts_us {
+                Some(ts) => (wall_us.saturating_sub(ts) as f64 / 1e6, LagBasis::PtHeartbeatTs),
+                None => (since_start, LagBasis::SinceStart),
+            }
+        } else {
+            match s.newest_applied_hb {
+                Some((_, note)) => (now.duration_since(note).as_secs_f64(), LagBasis::Heartbeat),
+                None => (since_start, LagBasis::SinceStart),
+            }
+        };
+        let event_lag = match s.newest_applied_commit_us {
+            Some(c) => wall_us.saturating_sub(c) as f64 / 1e6,
+            None => since_start,
+        };
+        let backlog_txns = s.received_txns.saturating_sub(s.applied_txns);
+        let backlog_bytes = s.received_bytes.saturating_sub(s.applied_bytes);
+        let distance = gtid_distance(&s.applied_streams, s.source_position.as_ref());
+        let backlog_exists = backlog_txns > 0 || distance.is_some_and(|d| d > 0);
+        let stalled = backlog_exists && now.duration_since(s.progress_mark) > s.stall_after;
+        let catch_up_threshold = (self.settings.heartbeat_interval * 2 + Duration::from_secs(1)).as_secs_f64();
+        let source_down = !s.source_up || !s.heartbeat_writer_up;
+        let state = if s.stopped {
+            PipelineState::Stopped
+        } else if source_down {
+            PipelineState::SourceDown
+        } else if !s.target_up {
+            PipelineState::TargetDown
+        } else if stalled {
+            PipelineState::Stalled
+        } else if heartbeat_lag > catch_up_threshold {
+            PipelineState::CatchingUp
+        } else {
+            PipelineState::Streaming
+        };
+        let max_lag = self.settings.max_lag.as_secs_f64();
+        let (healthy, health_reason) = if s.stopped {
+            (false, "stopped".to_string())
+        } else if !s.target_up {
+            (false, "target down".to_string())
+        } else if heartbeat_lag >= max_lag {
+            (false, format!("heartbeat lag {heartbeat_lag:.1}s >= max_lag {max_lag}s"))
+        } else {
+            (true, "ok".to_string())
+        };
+        let eta_seconds = if backlog_txns == 0 { Some(0.0) } else if rate_tps > 0.0 { Some(backlog_txns as f64 / rate_tps) } else { None };
+
+        LagSnapshot {
+            state,
+            heartbeat_lag_seconds: heartbeat_lag,
+            heartbeat_lag_basis: basis,
+            event_lag_seconds: event_lag,
+            backlog: Backlog { transactions: backlog_txns, bytes: backlog_bytes, gtid_distance: distance },
+            received: Received {
+                transactions: s.received_txns,
+                bytes: s.received_bytes,
+                last_gtid: s.last_received_gtid.as_ref().map(|g| g.to_string()),
+                last_commit_time_us: (s.last_received_commit_us > 0).then_some(s.last_received_commit_us),
+            },
+            applied: Applied {
+                transactions: s.applied_txns,
+                rows: s.applied_rows,
+                bytes: s.applied_bytes,
+                heartbeats: s.applied_heartbeats,
+                last_gtid: s.last_applied_gtid.as_ref().map(|g| g.to_string()),
+                file: s.last_applied_file.clone(),
+                pos: s.last_applied_pos,
+                last_commit_time_us: s.newest_applied_commit_us,
+            },
+            source: SourceView {
+                up: !source_down,
+                stream_up: s.source_up,
+                heartbeat_writer_up: s.heartbeat_writer_up,
+                gtids: s.source_position.as_ref().map(|p| p.gtids.iter().map(|g| g.to_string()).collect()).unwrap_or_default(),
+                file: s.source_position.as_ref().and_then(|p| p.file.clone()),
+                pos: s.source_position.as_ref().and_then(|p| p.pos),
+            },
+            target_up: s.target_up,
+            heartbeat: HeartbeatView {
+                mode: if self.settings.read_mode { "read" } else { "write" },
+                interval_ms: self.settings.heartbeat_interval.as_millis() as u64,
+                last_written_id: s.newest_written.map(|(id, _)| id),
+                last_applied_id: s.newest_applied_hb.map(|(id, _)| id),
+                write_failures: s.heartbeat_failures,
+            },
+            apply_rate_tps: rate_tps,
+            apply_rate_bytes_per_second: rate_bps,
+            eta_seconds,
+            max_lag_seconds: max_lag,
+            healthy,
+            health_reason,
+            uptime_seconds: since_start,
+            started_unix_us: self.started_wall_us,
+            workers: s.workers.iter().enumerate().map(|(i, w)| WorkerView { worker: i, busy_seconds: w.busy.as_secs_f64(), busy_ratio: w.ratio }).collect(),
+            retries: s.retries,
+            conflicts: s.conflicts.clone(),
+            errors: s.errors,
+            reconnects: s.reconnects,
+            scheduler: s.scheduler.clone(),
+        }
+    }
+}
+
+/// Σ over the source's streams of `source seq − applied seq`; `None` without a polled source
+/// position or while one of its streams has nothing applied or seeded to compare with.
+fn gtid_distance(applied: &HashMap<StreamKey, u64>, source: Option<&SourcePosition>) -> Option<u64> {
+    let source = source?;
+    let mut total = 0u64;
+    for g in &source.gtids {
+        let Some((k, seq)) = stream_of(g) else { continue };
+        let done = applied.get(&k)?;
+        total = total.saturating_add(seq.saturating_sub(*done));
+    }
+    Some(total)
+}
+
+/// Backlog: received but not applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Backlog {
+    pub transactions: u64,
+    pub bytes: u64,
+    /// GTID distance to the source's current position; `null` while unknown.
+    pub gtid_distance: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Received {
+    pub transactions: u64,
+    pub bytes: u64,
+    pub last_gtid: Option<String>,
+    pub last_commit_time_us: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Applied {
+    pub transactions: u64,
+    pub rows: u64,
+    pub bytes: u64,
+    /// Heartbeat transactions among `transactions`.
+    pub heartbeats: u64,
+    pub last_gtid: Option<String>,
+    /// Source binlog file and end position of the last applied transaction.
+    pub file: Option<String>,
+    pub pos: Option<u64>,
+    /// Newest source commit time among applied non-heartbeat transactions.
+    pub last_commit_time_us: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceView {
+    /// Both the stream and the heartbeat writer reach the source.
+    pub up: bool,
+    pub stream_up: bool,
+    pub heartbeat_writer_up: bool,
+    /// The source's current GTID position, one per stream (polled).
+    pub gtids: Vec<String>,
+    pub file: Option<String>,
+    pub pos: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeartbeatView {
+    pub mode: &'static str,
+    pub interval_ms: u64,
+    pub last_written_id: Option<u64>,
+    pub last_applied_id: Option<u64>,
+    pub write_failures: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerView {
+    pub worker: usize,
+    pub busy_seconds: f64,
+    /// Fraction of the last sampling period (>= 1 s) this worker was busy.
+    pub busy_ratio: f64,
+}
+
+/// A consistent copy of the progress registry, clocks evaluated at snapshot time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LagSnapshot {
+    pub state: PipelineState,
+    pub heartbeat_lag_seconds: f64,
+    pub heartbeat_lag_basis: LagBasis,
+    pub event_lag_seconds: f64,
+    pub backlog: Backlog,
+    pub received: Received,
+    pub applied: Applied,
+    pub source: SourceView,
+    pub target_up: bool,
+    pub heartbeat: HeartbeatView,
+    pub apply_rate_tps: f64,
+    pub apply_rate_bytes_per_second: f64,
+    /// Seconds to drain the transaction backlog at the current rate; `null` while nothing moves.
+    pub eta_seconds: Option<f64>,
+    pub max_lag_seconds: f64,
+    /// What `/health` answers: running and heartbeat lag below max_lag.
+    pub healthy: bool,
+    pub health_reason: String,
+    pub uptime_seconds: f64,
+    pub started_unix_us: u64,
+    pub workers: Vec<WorkerView>,
+    pub retries: u64,
+    pub conflicts: BTreeMap<String, u64>,
+    pub errors: u64,
+    pub reconnects: u64,
+    pub scheduler: Option<SchedulerMetrics>,
+}
