@@ -2,3 +2,5 @@
 //!
 //! Owns everything that talks to the target server. It receives ready transactions from
 //! [`crate::schedule`] and must not parse binlog bytes or decide dependencies.
+
+pub mod sql;

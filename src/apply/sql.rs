@@ -1,0 +1,783 @@
+//! Row changes and statements -> SQL text for the target.
+//!
+//! Owns the translation of one [`Transaction`]'s changes into statements: multi-row INSERTs,
+//! UPDATE/DELETE by primary key (or by every column with `LIMIT 1` on keyless tables), and
+//! statement events with their session context. Values become exact literals (never lossy text
+//! conversions): strings and blobs are hex with their column's charset introducer, so utf8mb4
+//! and binary data round-trip byte for byte, and comparisons stay index-friendly under the
+//! column's own collation. It must not talk to the server, decide retries or track checkpoints.
+//!
+//! # Session the text assumes
+//! Every worker session runs with `time_zone = '+00:00'` (TIMESTAMP values are rendered in UTC),
+//! `sql_mode = 'NO_AUTO_VALUE_ON_ZERO'` (zero dates and 0 in AUTO_INCREMENT columns apply as
+//! they were logged; no strict-mode rejections of values the source accepted), utf8mb4 names,
+//! and CLIENT_FOUND_ROWS (affected rows of an UPDATE count matched rows, so "0" really means
+//! "row not found"). [`SESSION_DEFAULTS`] restores that after a statement event changed it.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::decode::event::{ColumnDef, QueryEvent, TableMap};
+use crate::decode::value::{Row, Value};
+use crate::txn::{Change, RowChange, RowKind, Transaction};
+
+/// SQL that puts a worker session back into the state the generated row SQL assumes.
+pub const SESSION_DEFAULTS: &str = "SET SESSION time_zone='+00:00', sql_mode='NO_AUTO_VALUE_ON_ZERO', \
+     NAMES utf8mb4, foreign_key_checks=1, unique_checks=1";
+
+/// MySQL collation id of the `binary` charset.
+const BINARY_COLLATION: u16 = 63;
+
+/// Query-event flags2 bits (sql/log_event.h `OPTION_*` as written to the binlog).
+const OPTION_NO_FOREIGN_KEY_CHECKS: u32 = 1 << 26;
+const OPTION_RELAXED_UNIQUE_CHECKS: u32 = 1 << 27;
+
+/// A statement could not be generated; names the table and column.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    #[error("table `{schema}`.`{table}`: TABLE_MAP carries no column names (the source must run with binlog_row_metadata=FULL)")]
+    NoColumnNames { schema: String, table: String },
+    #[error("table `{schema}`.`{table}`: {kind:?} row has no {image} image")]
+    MissingImage { schema: String, table: String, kind: RowKind, image: &'static str },
+    #[error("table `{schema}`.`{table}`: row image has {got} columns, TABLE_MAP has {want}")]
+    ColumnCount { schema: String, table: String, got: usize, want: usize },
+    #[error("table `{schema}`.`{table}` column `{column}`: primary-key column absent from the before image (MINIMAL image without key?)")]
+    KeyColumnAbsent { schema: String, table: String, column: String },
+    #[error("table `{schema}`.`{table}` column `{column}`: {what}")]
+    BadValue { schema: String, table: String, column: String, what: String },
+}
+
+/// Which target charset a collation id belongs to (loaded from the target's
+/// `information_schema.COLLATIONS`, so no collation table is hard-coded here).
+#[derive(Debug, Clone, Default)]
+pub struct Charsets {
+    by_collation: HashMap<u16, String>,
+}
+
+impl Charsets {
+    pub fn new(by_collation: HashMap<u16, String>) -> Self {
+        Charsets { by_collation }
+    }
+    /// The charset name for `collation`, if the target knows it.
+    pub fn charset_of(&self, collation: u16) -> Option<&str> {
+        self.by_collation.get(&collation).map(String::as_str)
+    }
+}
+
+/// What a generated statement is, so the executor knows what result to expect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StmtKind {
+    /// Session setup, `USE`, checkpoint writes: any result is fine.
+    Session,
+    /// INSERT of `rows` rows; a duplicate key (1062) means the target diverged.
+    Insert,
+    /// UPDATE by key (or LIMIT 1): exactly one matched row expected.
+    Update,
+    /// DELETE by key (or LIMIT 1): exactly one row expected.
+    Delete,
+    /// A statement event (DDL, statement-based DML): run as logged.
+    Query,
+}
+
+/// One statement of a planned transaction.
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub sql: String,
+    pub kind: StmtKind,
+    /// The table the statement changes (for errors and per-table conflict counts).
+    pub table: Option<Arc<TableMap>>,
+    /// Row changes this statement carries (INSERT batch size; 1 for UPDATE/DELETE).
+    pub rows: u64,
+    /// The idempotent statement to run instead when `on_conflict = overwrite` finds the target
+    /// diverged: `REPLACE` of the after image for INSERT and UPDATE. `None` for DELETE (a missing
+    /// row is already the wanted state) and statements.
+    pub overwrite_sql: Option<String>,
+}
+
+impl Stmt {
+    fn session(sql: String) -> Stmt {
+        Stmt { sql, kind: StmtKind::Session, table: None, rows: 0, overwrite_sql: None }
+    }
+    /// `schema.table` for messages.
+    pub fn table_name(&self) -> String {
+        match &self.table {
+            Some(t) => format!("{}.{}", t.schema, t.table),
+            None => "-".into(),
+        }
+    }
+}
+
+/// How to cut a transaction into statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanStyle {
+    /// Consecutive inserts into one table become multi-row INSERTs (the fast path).
+    Batched,
+    /// One statement per row change, each with its overwrite alternative (the careful path used
+    /// after a conflict, so each divergence is found and handled on its own row).
+    RowByRow,
+}
+
+/// Turns transactions into statements. Cheap to clone; holds the target's charset table.
+#[derive(Debug, Clone)]
+pub struct SqlBuilder {
+    charsets: Arc<Charsets>,
+    /// Upper bound on one multi-row INSERT's text, well under max_allowed_packet.
+    batch_bytes: usize,
+}
+
+impl SqlBuilder {
+    pub fn new(charsets: Arc<Charsets>) -> Self {
+        SqlBuilder { charsets, batch_bytes: 512 * 1024 }
+    }
+
+    /// Set the size at which a multi-row INSERT is cut (default 512 KiB).
+    pub fn batch_bytes(mut self, bytes: usize) -> Self {
+        self.batch_bytes = bytes.max(1);
+        self
+    }
+
+    /// All statements of `txn`, in source order. BEGIN/COMMIT and checkpoints are not included.
+    pub fn plan(&self, txn: &Transaction, style: PlanStyle) -> Result<Vec<Stmt>, SqlError> {
+        let mut out = Vec::new();
+        // Session flags from the transaction's `BEGIN` query event: foreign_key_checks and
+        // unique_checks are per session on the source and cascade/validation depends on them.
+        let mut session_changed = false;
+        if let Some(flags2) = txn.changes.iter().find_map(|c| match c {
+            Change::Query(q) if q.query.eq_ignore_ascii_case("BEGIN") => q.flags2,
+            _ => None,
+        }) {
+            let fk = flags2 & OPTION_NO_FOREIGN_KEY_CHECKS == 0;
+            let uc = flags2 & OPTION_RELAXED_UNIQUE_CHECKS == 0;
+            if !fk || !uc {
+                out.push(Stmt::session(format!("SET SESSION foreign_key_checks={}, unique_checks={}", fk as u8, uc as u8)));
+                session_changed = true;
+            }
+        }
+        let mut pending_insert: Option<InsertBatch> = None;
+        for change in &txn.changes {
+            match change {
+                Change::Rows(rc) if rc.kind == RowKind::Insert => {
+                    let cols = column_names(&rc.table)?;
+                    for row in &rc.rows {
+                        let after = row.after.as_ref().ok_or_else(|| missing(&rc.table, rc.kind, "after"))?;
+                        check_width(&rc.table, after)?;
+                        if style == PlanStyle::RowByRow {
+                            let mut b = InsertBatch::new(rc.table.clone(), present_mask(after));
+                            b.push(self, &cols, after)?;
+                            out.push(b.finish(&cols, true));
+                            continue;
+                        }
+                        let mask = present_mask(after);
+                        let same = pending_insert.as_ref().is_some_and(|b| Arc::ptr_eq(&b.table, &rc.table) || same_table(&b.table, &rc.table)) && pending_insert.as_ref().is_some_and(|b| b.mask == mask);
+                        if !same || pending_insert.as_ref().is_some_and(|b| b.values.len() >= self.batch_bytes) {
+                            if let Some(b) = pending_insert.take() {
+                                let bcols = column_names(&b.table)?;
+                                out.push(b.finish(&bcols, false));
+                            }
+                            pending_insert = Some(InsertBatch::new(rc.table.clone(), mask));
+                        }
+                        if let Some(b) = pending_insert.as_mut() {
+                            b.push(self, &cols, after)?;
+                        }
+                    }
+                }
+                other => {
+                    if let Some(b) = pending_insert.take() {
+                        let bcols = column_names(&b.table)?;
+                        out.push(b.finish(&bcols, false));
+                    }
+                    match other {
+                        Change::Rows(rc) => {
+                            for row in &rc.rows {
+                                out.push(self.keyed_change(&rc.table, rc.kind, row)?);
+                            }
+                        }
+                        Change::Query(q) => {
+                            if is_transaction_control(&q.query) {
+                                continue;
+                            }
+                            out.extend(self.query_statements(q));
+                        }
+                        Change::Opaque { .. } => {}
+                    }
+                }
+            }
+        }
+        if let Some(b) = pending_insert.take() {
+            let bcols = column_names(&b.table)?;
+            out.push(b.finish(&bcols, false));
+        }
+        if session_changed {
+            out.push(Stmt::session(SESSION_DEFAULTS.to_string()));
+        }
+        Ok(out)
+    }
+
+    /// A statement event with its session context, then the worker defaults restored.
+    fn query_statements(&self, q: &QueryEvent) -> Vec<Stmt> {
+        let mut set = String::from("SET SESSION ");
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(mode) = q.sql_mode {
+            // Numeric form: both servers accept the bitmap, so no name table is needed here.
+            parts.push(format!("sql_mode={mode}"));
+        }
+        if let Some((client, conn, server)) = q.charset {
+            parts.push(format!("character_set_client={client}, collation_connection={conn}, collation_server={server}"));
+        }
+        if let Some(tz) = &q.time_zone {
+            parts.push(format!("time_zone={}", quote_str(tz)));
+        }
+        if let Some(flags2) = q.flags2 {
+            parts.push(format!(
+                "foreign_key_checks={}, unique_checks={}",
+                (flags2 & OPTION_NO_FOREIGN_KEY_CHECKS == 0) as u8,
+                (flags2 & OPTION_RELAXED_UNIQUE_CHECKS == 0) as u8
+            ));
+        }
+        let mut out = Vec::new();
+        if !parts.is_empty() {
+            set.push_str(&parts.join(", "));
+            out.push(Stmt::session(set));
+        }
+        if !q.schema.is_empty() {
+            out.push(Stmt::session(format!("USE {}", quote_ident(&q.schema))));
+        }
+        out.push(Stmt { sql: q.query.clone(), kind: StmtKind::Query, table: None, rows: 0, overwrite_sql: None });
+        out.push(Stmt::session(SESSION_DEFAULTS.to_string()));
+        out
+    }
+
+    /// UPDATE or DELETE of one row, located by primary key or (keyless) by every column.
+    fn keyed_change(&self, table: &Arc<TableMap>, kind: RowKind, row: &RowChange) -> Result<Stmt, SqlError> {
+        let cols = column_names(table)?;
+        let before = row.before.as_ref().ok_or_else(|| missing(table, kind, "before"))?;
+        check_width(table, before)?;
+        let mut sql = String::with_capacity(128);
+        let overwrite_sql;
+        match kind {
+            RowKind::Update => {
+                let after = row.after.as_ref().ok_or_else(|| missing(table, kind, "after"))?;
+                check_width(table, after)?;
+                sql.push_str("UPDATE ");
+                push_table(&mut sql, table);
+                sql.push_str(" SET ");
+                let mut first = true;
+                for (i, v) in after.cols.iter().enumerate() {
+                    let Some(v) = v else { continue };
+                    if !first {
+                        sql.push_str(", ");
+                    }
+                    first = false;
+                    sql.push_str(&quote_ident(&cols[i]));
+                    sql.push('=');
+                    self.literal(table, i, v, &mut sql)?;
+                }
+                if first {
+                    return Err(missing(table, kind, "after"));
+                }
+                // Overwrite: make the target hold exactly the after image, whatever it had.
+                let mut b = InsertBatch::new(table.clone(), present_mask(after));
+                b.push(self, &cols, after)?;
+                overwrite_sql = Some(b.render(&cols, "REPLACE"));
+            }
+            RowKind::Delete => {
+                sql.push_str("DELETE FROM ");
+                push_table(&mut sql, table);
+                overwrite_sql = None;
+            }
+            // Inserts never reach here (the planner batches them); refuse rather than guess.
+            RowKind::Insert => return Err(missing(table, kind, "before")),
+        }
+        self.where_clause(table, &cols, before, &mut sql)?;
+        Ok(Stmt { sql, kind: if kind == RowKind::Update { StmtKind::Update } else { StmtKind::Delete }, table: Some(table.clone()), rows: 1, overwrite_sql })
+    }
+
+    fn where_clause(&self, table: &Arc<TableMap>, cols: &[String], before: &Row, sql: &mut String) -> Result<(), SqlError> {
+        sql.push_str(" WHERE ");
+        if !table.primary_key.is_empty() {
+            for (n, &i) in table.primary_key.iter().enumerate() {
+                let v = before.cols.get(i).and_then(|v| v.as_ref()).ok_or_else(|| SqlError::KeyColumnAbsent {
+                    schema: table.schema.clone(),
+                    table: table.table.clone(),
+                    column: cols.get(i).cloned().unwrap_or_else(|| format!("#{i}")),
+                })?;
+                if n > 0 {
+                    sql.push_str(" AND ");
+                }
+                sql.push_str(&quote_ident(cols.get(i).map(String::as_str).unwrap_or("")));
+                // A key column is never NULL, but `<=>` keeps a prefix/unique NULL honest.
+                sql.push_str(if matches!(v, Value::Null) { " <=> " } else { " = " });
+                self.literal(table, i, v, sql)?;
+            }
+            return Ok(());
+        }
+        // No key: match every logged column NULL-safely, and change one row only (duplicates are
+        // indistinguishable; the source logged one event per row).
+        let mut first = true;
+        for (i, v) in before.cols.iter().enumerate() {
+            let Some(v) = v else { continue };
+            if !first {
+                sql.push_str(" AND ");
+            }
+            first = false;
+            sql.push_str(&quote_ident(&cols[i]));
+            sql.push_str(" <=> ");
+            self.literal(table, i, v, sql)?;
+        }
+        if first {
+            sql.push_str("1");
+        }
+        sql.push_str(" LIMIT 1");
+        Ok(())
+    }
+
+    /// Render one value as an exact SQL literal for column `idx` of `table`.
+    pub fn literal(&self, table: &TableMap, idx: usize, v: &Value, out: &mut String) -> Result<(), SqlError> {
+        let col = table.columns.get(idx);
+        let bad = |what: String| SqlError::BadValue {
+            schema: table.schema.clone(),
+            table: table.table.clone(),
+            column: col.and_then(|c| c.name.clone()).unwrap_or_else(|| format!("#{idx}")),
+            what,
+        };
+        match v {
+            Value::Null => out.push_str("NULL"),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::UInt(u) => {
+                let _ = write!(out, "{u}");
+            }
+            // Floats in exponent form parse as DOUBLE (not DECIMAL); a FLOAT widened to double
+            // is exact, so `col <=> literal` matches the stored value and INSERT rounds back to
+            // the same f32.
+            Value::Float(f) => {
+                if !f.is_finite() {
+                    return Err(bad(format!("non-finite FLOAT {f}")));
+                }
+                let _ = write!(out, "{:e}", *f as f64);
+            }
+            Value::Double(d) => {
+                if !d.is_finite() {
+                    return Err(bad(format!("non-finite DOUBLE {d}")));
+                }
+                let _ = write!(out, "{d:e}");
+            }
+            Value::Decimal(s) => {
+                if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'.') {
+                    return Err(bad(format!("malformed DECIMAL text {s:?}")));
+                }
+                out.push_str(s);
+            }
+            // Numeric YEAR: 0 means 0000 (a string '0' would mean 2000).
+            Value::Year(y) => {
+                let _ = write!(out, "{y}");
+            }
+            Value::Date { year, month, day } => {
+                let _ = write!(out, "'{year:04}-{month:02}-{day:02}'");
+            }
+            Value::Time { negative, hours, minutes, seconds, micros } => {
+                let sign = if *negative { "-" } else { "" };
+                let _ = write!(out, "'{sign}{hours:02}:{minutes:02}:{seconds:02}.{micros:06}'");
+            }
+            Value::DateTime { year, month, day, hour, minute, second, micros } => {
+                let _ = write!(out, "'{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}.{micros:06}'");
+            }
+            Value::Timestamp { secs, micros } => {
+                if *secs == 0 && *micros == 0 {
+                    // The zero TIMESTAMP is stored as 0 and shown as the zero date.
+                    out.push_str("'0000-00-00 00:00:00'");
+                } else {
+                    let (y, mo, d, h, mi, s) = civil_from_unix(*secs as i64);
+                    let _ = write!(out, "'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{micros:06}'");
+                }
+            }
+            Value::Bytes(b) => {
+                let collation = col.and_then(|c| c.collation);
+                match collation {
+                    Some(c) if c != BINARY_COLLATION && is_character_column(col) => match self.charsets.charset_of(c) {
+                        // Introducer: the literal is a string of the column's charset, so
+                        // comparisons use the column's collation and can use its index.
+                        Some(cs) => {
+                            let _ = write!(out, "_{cs} ");
+                            push_hex(out, b);
+                        }
+                        None => push_hex(out, b),
+                    },
+                    _ => push_hex(out, b),
+                }
+            }
+            // Integer form is valid for INSERT and compares numerically with a BIT column.
+            Value::Bit { value, .. } => {
+                let _ = write!(out, "{value}");
+            }
+            // ENUM index and SET bitmap: numeric forms are accepted on insert and compare by
+            // index/bitmap.
+            Value::Enum(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Set(bits) => {
+                let _ = write!(out, "{bits}");
+            }
+            Value::Json(text) => {
+                out.push_str("_utf8mb4 ");
+                push_hex(out, text.as_bytes());
+            }
+            // GEOMETRY's stored form (SRID + WKB) is what a geometry column accepts as binary.
+            Value::Geometry(b) => push_hex(out, b),
+            Value::Vector(fs) => {
+                let mut bytes = Vec::with_capacity(fs.len() * 4);
+                for f in fs {
+                    bytes.extend_from_slice(&f.to_le_bytes());
+                }
+                push_hex(out, &bytes);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Accumulates rows of one table with the same present-column set into a multi-row INSERT.
+struct InsertBatch {
+    table: Arc<TableMap>,
+    mask: Vec<bool>,
+    values: String,
+    rows: u64,
+}
+
+impl InsertBatch {
+    fn new(table: Arc<TableMap>, mask: Vec<bool>) -> Self {
+        InsertBatch { table, mask, values: String::with_capacity(256), rows: 0 }
+    }
+
+    fn push(&mut self, b: &SqlBuilder, _cols: &[String], row: &Row) -> Result<(), SqlError> {
+        if self.rows > 0 {
+            self.values.push(',');
+        }
+        self.values.push('(');
+        let mut first = true;
+        for (i, v) in row.cols.iter().enumerate() {
+            let Some(v) = v else { continue };
+            if !first {
+                self.values.push(',');
+            }
+            first = false;
+            b.literal(&self.table, i, v, &mut self.values)?;
+        }
+        self.values.push(')');
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn render(&self, cols: &[String], verb: &str) -> String {
+        let mut sql = String::with_capacity(self.values.len() + 64);
+        sql.push_str(verb);
+        sql.push_str(" INTO ");
+        push_table(&mut sql, &self.table);
+        sql.push_str(" (");
+        let mut first = true;
+        for (i, present) in self.mask.iter().enumerate() {
+            if !present {
+                continue;
+            }
+            if !first {
+                sql.push(',');
+            }
+            first = false;
+            sql.push_str(&quote_ident(cols.get(i).map(String::as_str).unwrap_or("")));
+        }
+        sql.push_str(") VALUES ");
+        sql.push_str(&self.values);
+        sql
+    }
+
+    fn finish(self, cols: &[String], with_overwrite: bool) -> Stmt {
+        let sql = self.render(cols, "INSERT");
+        let overwrite_sql = with_overwrite.then(|| self.render(cols, "REPLACE"));
+        Stmt { sql, kind: StmtKind::Insert, table: Some(self.table), rows: self.rows, overwrite_sql }
+    }
+}
+
+fn same_table(a: &TableMap, b: &TableMap) -> bool {
+    a.schema == b.schema && a.table == b.table && a.columns.len() == b.columns.len()
+}
+
+fn present_mask(row: &Row) -> Vec<bool> {
+    row.cols.iter().map(Option::is_some).collect()
+}
+
+fn missing(table: &TableMap, kind: RowKind, image: &'static str) -> SqlError {
+    SqlError::MissingImage { schema: table.schema.clone(), table: table.table.clone(), kind, image }
+}
+
+fn check_width(table: &TableMap, row: &Row) -> Result<(), SqlError> {
+    if row.cols.len() != table.columns.len() {
+        return Err(SqlError::ColumnCount { schema: table.schema.clone(), table: table.table.clone(), got: row.cols.len(), want: table.columns.len() });
+    }
+    Ok(())
+}
+
+/// Column names from FULL metadata; an error naming the table when the source did not send them.
+pub fn column_names(table: &TableMap) -> Result<Vec<String>, SqlError> {
+    table
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| SqlError::NoColumnNames { schema: table.schema.clone(), table: table.table.clone() })
+}
+
+/// True for column types whose bytes are text in a charset (so an introducer applies).
+fn is_character_column(col: Option<&ColumnDef>) -> bool {
+    // VARCHAR 15, VAR_STRING 253, STRING 254, BLOB family 249..=252, MariaDB compressed 140/141.
+    col.is_some_and(|c| matches!(c.real_type, 15 | 253 | 254 | 249..=252 | 140 | 141))
+}
+
+fn is_transaction_control(q: &str) -> bool {
+    let t = q.trim().trim_end_matches(';').trim();
+    t.eq_ignore_ascii_case("BEGIN") || t.eq_ignore_ascii_case("COMMIT") || t.eq_ignore_ascii_case("START TRANSACTION")
+}
+
+fn push_table(sql: &mut String, t: &TableMap) {
+    sql.push_str(&quote_ident(&t.schema));
+    sql.push('.');
+    sql.push_str(&quote_ident(&t.table));
+}
+
+/// `name` as a backtick-quoted identifier, embedded backticks doubled.
+pub fn quote_ident(name: &str) -> String {
+    let mut s = String::with_capacity(name.len() + 2);
+    s.push('`');
+    for ch in name.chars() {
+        if ch == '`' {
+            s.push('`');
+        }
+        s.push(ch);
+    }
+    s.push('`');
+    s
+}
+
+/// A single-quoted string literal safe under any sql_mode (backslashes and quotes escaped by
+/// hex when present, so NO_BACKSLASH_ESCAPES cannot change its meaning).
+pub fn quote_str(s: &str) -> String {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b" +-:_./".contains(&b)) {
+        format!("'{s}'")
+    } else {
+        let mut out = String::from("_utf8mb4 ");
+        push_hex(&mut out, s.as_bytes());
+        out
+    }
+}
+
+/// `X'..'` hex literal (empty bytes become `X''`, a valid empty binary string).
+fn push_hex(out: &mut String, b: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(b.len() * 2 + 3);
+    out.push_str("X'");
+    for &byte in b {
+        out.push(HEX[(byte >> 4) as usize] as char);
+        out.push(HEX[(byte & 15) as usize] as char);
+    }
+    out.push('\'');
+}
+
+/// UTC calendar fields of a Unix time (Howard Hinnant's days-to-civil algorithm).
+fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = if m <= 2 { y + 1 } else { y };
+    (y, m, d, (rem / 3600) as u32, ((rem % 3600) / 60) as u32, (rem % 60) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::txn::RowsChange;
+
+    fn col(name: &str, real_type: u8, collation: Option<u16>) -> ColumnDef {
+        ColumnDef { column_type: real_type, real_type, name: Some(name.into()), collation, visible: true, ..Default::default() }
+    }
+
+    fn table(pk: Vec<usize>) -> Arc<TableMap> {
+        Arc::new(TableMap {
+            table_id: 1,
+            schema: "s".into(),
+            table: "t`x".into(),
+            columns: vec![col("id", 3, None), col("name", 15, Some(45)), col("raw", 252, Some(63))],
+            primary_key: pk,
+            has_full_metadata: true,
+        })
+    }
+
+    fn builder() -> SqlBuilder {
+        SqlBuilder::new(Arc::new(Charsets::new(HashMap::from([(45, "utf8mb4".to_string()), (8, "latin1".to_string())]))))
+    }
+
+    fn row(vals: Vec<Value>) -> Row {
+        Row { cols: vals.into_iter().map(Some).collect() }
+    }
+
+    fn txn(changes: Vec<Change>) -> Transaction {
+        Transaction { changes, ..Default::default() }
+    }
+
+    #[test]
+    fn quotes_identifiers_and_doubles_backticks() {
+        assert_eq!(quote_ident("a`b"), "`a``b`");
+        assert_eq!(quote_ident("plain"), "`plain`");
+    }
+
+    #[test]
+    fn inserts_batch_into_one_multi_row_statement_with_exact_literals() {
+        let t = table(vec![0]);
+        let rc = RowsChange {
+            table: t.clone(),
+            kind: RowKind::Insert,
+            rows: vec![
+                RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Bytes("é😀".as_bytes().to_vec()), Value::Bytes(vec![0, 0xff])])) },
+                RowChange { before: None, after: Some(row(vec![Value::Int(2), Value::Null, Value::Bytes(vec![])])) },
+            ],
+        };
+        let stmts = builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap();
+        assert_eq!(stmts.len(), 1);
+        assert_eq!(stmts[0].kind, StmtKind::Insert);
+        assert_eq!(stmts[0].rows, 2);
+        assert_eq!(
+            stmts[0].sql,
+            "INSERT INTO `s`.`t``x` (`id`,`name`,`raw`) VALUES (1,_utf8mb4 X'C3A9F09F9880',X'00FF'),(2,NULL,X'')"
+        );
+    }
+
+    #[test]
+    fn row_by_row_gives_one_insert_per_row_with_replace_alternative() {
+        let t = table(vec![0]);
+        let rc = RowsChange {
+            table: t,
+            kind: RowKind::Insert,
+            rows: vec![
+                RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) },
+                RowChange { before: None, after: Some(row(vec![Value::Int(2), Value::Null, Value::Null])) },
+            ],
+        };
+        let stmts = builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::RowByRow).unwrap();
+        assert_eq!(stmts.len(), 2);
+        assert_eq!(stmts[1].overwrite_sql.as_deref(), Some("REPLACE INTO `s`.`t``x` (`id`,`name`,`raw`) VALUES (2,NULL,NULL)"));
+    }
+
+    #[test]
+    fn update_and_delete_by_primary_key() {
+        let t = table(vec![0]);
+        let upd = RowsChange {
+            table: t.clone(),
+            kind: RowKind::Update,
+            rows: vec![RowChange { before: Some(row(vec![Value::Int(1), Value::Null, Value::Null])), after: Some(row(vec![Value::Int(1), Value::Bytes(b"x".to_vec()), Value::Null])) }],
+        };
+        let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Null])), after: None }] };
+        let stmts = builder().plan(&txn(vec![Change::Rows(upd), Change::Rows(del)]), PlanStyle::Batched).unwrap();
+        assert_eq!(stmts[0].sql, "UPDATE `s`.`t``x` SET `id`=1, `name`=_utf8mb4 X'78', `raw`=NULL WHERE `id` = 1");
+        assert_eq!(stmts[0].overwrite_sql.as_deref(), Some("REPLACE INTO `s`.`t``x` (`id`,`name`,`raw`) VALUES (1,_utf8mb4 X'78',NULL)"));
+        assert_eq!(stmts[1].sql, "DELETE FROM `s`.`t``x` WHERE `id` = 7");
+        assert_eq!(stmts[1].kind, StmtKind::Delete);
+    }
+
+    #[test]
+    fn keyless_table_matches_every_column_null_safely_with_limit_1() {
+        let t = table(vec![]);
+        let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Bytes(vec![1])])), after: None }] };
+        let stmts = builder().plan(&txn(vec![Change::Rows(del)]), PlanStyle::Batched).unwrap();
+        assert_eq!(stmts[0].sql, "DELETE FROM `s`.`t``x` WHERE `id` <=> 7 AND `name` <=> NULL AND `raw` <=> X'01' LIMIT 1");
+    }
+
+    #[test]
+    fn missing_column_names_is_an_error_naming_the_table() {
+        let mut t = (*table(vec![0])).clone();
+        t.columns[1].name = None;
+        let rc = RowsChange { table: Arc::new(t), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) }] };
+        let e = builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap_err().to_string();
+        assert_eq!(e, "table `s`.`t`x`: TABLE_MAP carries no column names (the source must run with binlog_row_metadata=FULL)");
+    }
+
+    #[test]
+    fn literals_for_every_value_kind() {
+        let t = table(vec![0]);
+        let b = builder();
+        let lit = |v: Value, idx: usize| {
+            let mut s = String::new();
+            b.literal(&t, idx, &v, &mut s).unwrap();
+            s
+        };
+        assert_eq!(lit(Value::UInt(u64::MAX), 0), "18446744073709551615");
+        assert_eq!(lit(Value::Int(i64::MIN), 0), "-9223372036854775808");
+        assert_eq!(lit(Value::Decimal("-12.3400".into()), 0), "-12.3400");
+        assert_eq!(lit(Value::Float(0.1), 0), "1.0000000149011612e-1");
+        assert_eq!(lit(Value::Double(-2.5), 0), "-2.5e0");
+        assert_eq!(lit(Value::Year(0), 0), "0");
+        assert_eq!(lit(Value::Date { year: 0, month: 0, day: 0 }, 0), "'0000-00-00'");
+        assert_eq!(lit(Value::Time { negative: true, hours: 838, minutes: 59, seconds: 58, micros: 999_999 }, 0), "'-838:59:58.999999'");
+        assert_eq!(lit(Value::Time { negative: true, hours: 0, minutes: 0, seconds: 0, micros: 100_000 }, 0), "'-00:00:00.100000'");
+        assert_eq!(
+            lit(Value::DateTime { year: 9999, month: 12, day: 31, hour: 23, minute: 59, second: 59, micros: 5 }, 0),
+            "'9999-12-31 23:59:59.000005'"
+        );
+        assert_eq!(lit(Value::Timestamp { secs: 2_147_483_647, micros: 999_999 }, 0), "'2038-01-19 03:14:07.999999'");
+        assert_eq!(lit(Value::Timestamp { secs: 951_782_400, micros: 0 }, 0), "'2000-02-29 00:00:00.000000'");
+        assert_eq!(lit(Value::Timestamp { secs: 0, micros: 0 }, 0), "'0000-00-00 00:00:00'");
+        assert_eq!(lit(Value::Bit { value: u64::MAX, bits: 64 }, 0), "18446744073709551615");
+        assert_eq!(lit(Value::Enum(2), 0), "2");
+        assert_eq!(lit(Value::Set(5), 0), "5");
+        assert_eq!(lit(Value::Json("{\"a\":1}".into()), 0), "_utf8mb4 X'7B2261223A317D'");
+        assert_eq!(lit(Value::Vector(vec![1.0]), 0), "X'0000803F'");
+        assert_eq!(lit(Value::Geometry(vec![0, 1]), 0), "X'0001'");
+        // Unknown collation: plain hex (a binary string) is still exact on insert.
+        let mut t2 = (*t).clone();
+        t2.columns[1].collation = Some(9999);
+        let mut s = String::new();
+        b.literal(&t2, 1, &Value::Bytes(b"a".to_vec()), &mut s).unwrap();
+        assert_eq!(s, "X'61'");
+    }
+
+    #[test]
+    fn bad_values_are_errors_naming_the_column() {
+        let t = table(vec![0]);
+        let mut s = String::new();
+        let e = builder().literal(&t, 1, &Value::Double(f64::NAN), &mut s).unwrap_err().to_string();
+        assert_eq!(e, "table `s`.`t`x` column `name`: non-finite DOUBLE NaN");
+        let e = builder().literal(&t, 0, &Value::Decimal("1;DROP".into()), &mut s).unwrap_err().to_string();
+        assert!(e.starts_with("table `s`.`t`x` column `id`: malformed DECIMAL"), "{e}");
+    }
+
+    #[test]
+    fn query_event_runs_with_its_context_then_restores_defaults() {
+        let q = QueryEvent {
+            schema: "db".into(),
+            query: "CREATE TABLE x (a INT)".into(),
+            sql_mode: Some(1 << 21),
+            charset: Some((45, 45, 8)),
+            time_zone: Some("SYSTEM".into()),
+            flags2: Some(OPTION_NO_FOREIGN_KEY_CHECKS),
+            ..Default::default()
+        };
+        let stmts = builder().plan(&txn(vec![Change::Query(q)]), PlanStyle::Batched).unwrap();
+        let sqls: Vec<&str> = stmts.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            sqls,
+            vec![
+                "SET SESSION sql_mode=2097152, character_set_client=45, collation_connection=45, collation_server=8, time_zone='SYSTEM', foreign_key_checks=0, unique_checks=1",
+                "USE `db`",
+                "CREATE TABLE x (a INT)",
+                SESSION_DEFAULTS,
+            ]
+        );
+    }
+}
