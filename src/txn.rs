@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use crate::decode::event::{QueryEvent, TableMap};
+use crate::decode::event::{Event, EventData, QueryEvent, TableMap};
+use crate::decode::event::RowsEventKind;
 use crate::decode::value::Row;
 
 /// A global transaction identifier as the source wrote it.
@@ -172,5 +173,1046 @@ impl Transaction {
             }
         }
         (i, u, d)
+    }
+}
+
+impl std::str::FromStr for Gtid {
+    type Err = String;
+
+    /// Parse `domain-server-seq` (MariaDB), `uuid:gno` or `uuid:tag:gno` (MySQL), or `ANONYMOUS`.
+    fn from_str(s: &str) -> Result<Gtid, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("anonymous") {
+            return Ok(Gtid::Anonymous);
+        }
+        if s.contains(':') {
+            let parts: Vec<&str> = s.split(':').collect();
+            let (uuid_text, tag, gno_text) = match parts.as_slice() {
+                [u, g] => (*u, None, *g),
+                [u, t, g] => (*u, Some(t.to_string()), *g),
+                _ => return Err(format!("GTID {s:?}: expected uuid:gno or uuid:tag:gno")),
+            };
+            let hex: String = uuid_text.chars().filter(|c| *c != '-').collect();
+            if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(format!("GTID {s:?}: {uuid_text:?} is not a UUID"));
+            }
+            let mut uuid = [0u8; 16];
+            for (i, b) in uuid.iter_mut().enumerate() {
+                *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| format!("GTID {s:?}: {e}"))?;
+            }
+            let gno = gno_text.parse::<u64>().map_err(|e| format!("GTID {s:?}: bad gno: {e}"))?;
+            return Ok(Gtid::Mysql { uuid, tag, gno });
+        }
+        let parts: Vec<&str> = s.split('-').collect();
+        if let [d, sid, seq] = parts.as_slice() {
+            let domain = d.parse::<u32>().map_err(|e| format!("GTID {s:?}: bad domain: {e}"))?;
+            let server_id = sid.parse::<u32>().map_err(|e| format!("GTID {s:?}: bad server_id: {e}"))?;
+            let seq = seq.parse::<u64>().map_err(|e| format!("GTID {s:?}: bad seq: {e}"))?;
+            return Ok(Gtid::Mariadb { domain, server_id, seq });
+        }
+        Err(format!("GTID {s:?}: expected domain-server-seq (MariaDB) or uuid:gno (MySQL)"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assembly: events -> transactions
+// ---------------------------------------------------------------------------------------------
+
+/// Why events could not be grouped into a transaction. Every variant names file and offset.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AssembleError {
+    /// A new transaction started (GTID or BEGIN) before the open one ended.
+    #[error("{file} at offset {offset}: {what} while transaction {gtid} (started at {start_file}:{start}) is still open")]
+    Unterminated { file: String, offset: u64, what: String, gtid: String, start_file: String, start: u64 },
+    /// An event that only makes sense inside a transaction (XID, COMMIT) came outside one.
+    #[error("{file} at offset {offset}: {what} outside a transaction")]
+    OutsideTransaction { file: String, offset: u64, what: String },
+    /// The source wrote an INCIDENT event: it says events were lost, so applying past it is
+    /// unsafe (MySQL replicas stop here too).
+    #[error("{file} at offset {offset}: INCIDENT event (kind {kind}): {message}")]
+    Incident { file: String, offset: u64, kind: u16, message: String },
+    /// A TRANSACTION_PAYLOAD held more than one transaction.
+    #[error("{file} at offset {offset}: TRANSACTION_PAYLOAD holds more than one transaction")]
+    PayloadSplit { file: String, offset: u64 },
+    /// Input ended inside a transaction.
+    #[error("incomplete transaction {gtid} at end of {file}:{start} (last event ends at {end})")]
+    Incomplete { gtid: String, file: String, start: u64, end: u64 },
+}
+
+/// How the transaction being built will end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// A MySQL GTID / ANONYMOUS_GTID was seen: a BEGIN (or XA START) follows, or a single
+    /// statement (DDL, XA COMMIT) that is the whole transaction.
+    BeginOrStatement,
+    /// Inside BEGIN (or a MariaDB non-standalone GTID, which implies BEGIN): ends at XID,
+    /// COMMIT, ROLLBACK or XA PREPARE.
+    Terminator,
+    /// One statement is the whole transaction (MariaDB FL_STANDALONE, or no GTID and no BEGIN):
+    /// ends at the first QUERY, at a ROWS event with STMT_END_F, or at a LOAD statement.
+    Statement,
+}
+
+struct Building {
+    txn: Transaction,
+    expect: Expect,
+    /// MariaDB GTIDs imply BEGIN; a redundant QUERY BEGIN right after one is tolerated.
+    implicit_begin: bool,
+    /// File of the latest event (relay logs may split a transaction across files).
+    last_file: Arc<str>,
+    commit_time_from_gtid: bool,
+}
+
+/// Groups decoded events into [`Transaction`]s.
+///
+/// Feed every event of a stream, in order, to [`Assembler::push`]; it returns a transaction when
+/// the event completes one. At the end of input call [`Assembler::finish`], which reports a
+/// transaction cut off by the end of input.
+///
+/// Shapes understood (see the unit tests for each):
+/// - MySQL 5.6+: GTID / ANONYMOUS_GTID / GTID_TAGGED, then `BEGIN` .. XID | `COMMIT` |
+///   `ROLLBACK`, or a single non-BEGIN statement (DDL) that is the whole transaction;
+///   XA: `XA START` .. `XA END`, XA_PREPARE event; later `XA COMMIT` as its own transaction.
+/// - MariaDB: GTID (implies BEGIN) .. XID | `COMMIT`; GTID with FL_STANDALONE then one statement;
+///   XA (flags2 PREPARED_XA / COMPLETED_XA) like MySQL's.
+/// - No GTIDs (MySQL 5.0–5.5, 5.6 without gtid_mode): `BEGIN` .. XID | `COMMIT`, or a single
+///   statement, possibly preceded by INTVAR / RAND / USER_VAR context events.
+/// - TRANSACTION_PAYLOAD: its inner events are assembled as if they were inline; the payload's
+///   bytes count once towards the transaction's size.
+///
+/// ROTATE, FORMAT_DESCRIPTION, PREVIOUS_GTIDS, GTID_LIST, BINLOG_CHECKPOINT, HEARTBEAT, STOP and
+/// ignorable events belong to no transaction and are skipped, even between a transaction's events.
+#[derive(Default)]
+pub struct Assembler {
+    building: Option<Building>,
+}
+
+/// Statement texts that open/close transactions, compared case-insensitively after trimming.
+fn first_words(query: &str) -> String {
+    // Skip leading whitespace and /* ... */ comments, which servers and clients put before
+    // statements, then take the first two words uppercased.
+    let mut s = query.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("/*") {
+            match rest.find("*/") {
+                Some(end) => s = rest[end + 2..].trim_start(),
+                None => return String::new(),
+            }
+        } else {
+            break;
+        }
+    }
+    let mut out = String::new();
+    for (i, w) in s.split_whitespace().take(2).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let w: String = w.chars().take_while(|c| c.is_ascii_alphabetic() || *c == '_').collect();
+        out.push_str(&w.to_ascii_uppercase());
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatementKind {
+    Begin,
+    Commit,
+    Rollback,
+    XaStart,
+    XaEnd,
+    XaPrepare,
+    XaCommit,
+    XaRollback,
+    /// Row-level DML or session statements inside a transaction (INSERT, SAVEPOINT, ...).
+    Dml,
+    /// Anything else: DDL, GRANT, ... (implicitly commits; a barrier for scheduling).
+    Ddl,
+}
+
+fn classify(query: &str) -> StatementKind {
+    let w = first_words(query);
+    let first = w.split(' ').next().unwrap_or("");
+    match w.as_str() {
+        "BEGIN" | "START TRANSACTION" => return StatementKind::Begin,
+        "COMMIT" => return StatementKind::Commit,
+        "ROLLBACK" => return StatementKind::Rollback,
+        "XA START" | "XA BEGIN" => return StatementKind::XaStart,
+        "XA END" => return StatementKind::XaEnd,
+        "XA PREPARE" => return StatementKind::XaPrepare,
+        "XA COMMIT" => return StatementKind::XaCommit,
+        "XA ROLLBACK" => return StatementKind::XaRollback,
+        _ => {}
+    }
+    match first {
+        // "ROLLBACK TO SAVEPOINT x" has a second word, so it lands here as DML.
+        "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "LOAD" | "SAVEPOINT" | "ROLLBACK" | "RELEASE"
+        | "SET" | "SELECT" | "DO" | "CALL" | "WITH" | "HANDLER" | "COMMIT" => StatementKind::Dml,
+        _ => StatementKind::Ddl,
+    }
+}
+
+/// LOAD DATA statement events: each is the statement itself (it ends a no-BEGIN transaction).
+fn is_load_statement(event_type: u8) -> bool {
+    use crate::decode::event_type as t;
+    matches!(event_type, t::LOAD | t::EXEC_LOAD | t::NEW_LOAD | t::EXECUTE_LOAD_QUERY)
+}
+
+fn gtid_text(g: &Option<Gtid>) -> String {
+    match g {
+        Some(g) => g.to_string(),
+        None => "(no GTID)".to_string(),
+    }
+}
+
+/// Where an event sits, and how much of its size counts towards the transaction (inner events
+/// of a TRANSACTION_PAYLOAD count 0: the payload's own size is counted once).
+#[derive(Clone, Copy)]
+struct At<'a> {
+    file: &'a Arc<str>,
+    offset: u64,
+    end: u64,
+    size: u64,
+    timestamp: u32,
+    server_id: u32,
+}
+
+impl Assembler {
+    pub fn new() -> Assembler {
+        Assembler::default()
+    }
+
+    /// True while a transaction has started and not ended.
+    pub fn in_transaction(&self) -> bool {
+        self.building.is_some()
+    }
+
+    /// Feed the next event. Returns the transaction this event completes, if any.
+    pub fn push(&mut self, event: Event) -> Result<Option<Transaction>, AssembleError> {
+        let Event { header, file, offset, data } = event;
+        let at = At {
+            file: &file,
+            offset,
+            end: offset + u64::from(header.event_size),
+            size: u64::from(header.event_size),
+            timestamp: header.timestamp,
+            server_id: header.server_id,
+        };
+        match data {
+            EventData::TransactionPayload(inner) => {
+                let mut done: Option<Transaction> = None;
+                let mut first = true;
+                for (h, d) in inner {
+                    let inner_at = At { size: if first { at.size } else { 0 }, timestamp: h.timestamp, ..at };
+                    first = false;
+                    if let Some(t) = self.handle(h.event_type, d, inner_at)? {
+                        if done.is_some() {
+                            return Err(AssembleError::PayloadSplit { file: file.to_string(), offset });
+                        }
+                        done = Some(t);
+                    }
+                }
+                Ok(done)
+            }
+            other => self.handle(header.event_type, other, at),
+        }
+    }
+}
+
+impl Assembler {
+    /// Report a transaction cut off by the end of input, and forget it.
+    pub fn finish(&mut self) -> Result<(), AssembleError> {
+        match self.building.take() {
+            None => Ok(()),
+            Some(b) => Err(AssembleError::Incomplete {
+                gtid: gtid_text(&b.txn.gtid),
+                file: b.txn.pos.file.clone(),
+                start: b.txn.pos.start,
+                end: b.txn.pos.end,
+            }),
+        }
+    }
+
+    fn start(&mut self, at: At<'_>, expect: Expect) -> &mut Building {
+        let txn = Transaction {
+            server_id: at.server_id,
+            pos: BinlogPos { file: at.file.to_string(), start: at.offset, end: at.offset },
+            ..Transaction::default()
+        };
+        self.building.insert(Building {
+            txn,
+            expect,
+            implicit_begin: false,
+            last_file: at.file.clone(),
+            commit_time_from_gtid: false,
+        })
+    }
+
+    /// The open transaction, or a new one (no GTID) expecting `expect`.
+    fn current_or_start(&mut self, at: At<'_>, expect: Expect) -> &mut Building {
+        if self.building.is_none() {
+            self.start(at, expect);
+        }
+        let b = self.building.as_mut().expect("just ensured");
+        b
+    }
+
+    fn unterminated(&self, at: At<'_>, what: &str) -> AssembleError {
+        let (gtid, start_file, start) = match &self.building {
+            Some(b) => (gtid_text(&b.txn.gtid), b.txn.pos.file.clone(), b.txn.pos.start),
+            None => (String::new(), String::new(), 0),
+        };
+        AssembleError::Unterminated { file: at.file.to_string(), offset: at.offset, what: what.to_string(), gtid, start_file, start }
+    }
+
+    fn outside(at: At<'_>, what: &str) -> AssembleError {
+        AssembleError::OutsideTransaction { file: at.file.to_string(), offset: at.offset, what: what.to_string() }
+    }
+
+    /// Account for an event belonging to the open transaction.
+    fn account(b: &mut Building, at: At<'_>) {
+        b.txn.size += at.size;
+        b.txn.pos.end = at.end;
+        if !Arc::ptr_eq(&b.last_file, at.file) {
+            b.last_file = at.file.clone();
+        }
+    }
+
+    /// Close the open transaction with `end` at the event `at`.
+    fn complete(&mut self, at: At<'_>, end: TxnEnd) -> Option<Transaction> {
+        let mut b = self.building.take()?;
+        Self::account(&mut b, at);
+        b.txn.end = end;
+        if !b.commit_time_from_gtid {
+            b.txn.commit_time_us = u64::from(at.timestamp) * 1_000_000;
+        }
+        Some(b.txn)
+    }
+
+    fn handle(&mut self, event_type: u8, data: EventData, at: At<'_>) -> Result<Option<Transaction>, AssembleError> {
+        match data {
+            EventData::MysqlGtid(g) => {
+                if self.building.is_some() {
+                    return Err(self.unterminated(at, "GTID event"));
+                }
+                let b = self.start(at, Expect::BeginOrStatement);
+                b.txn.gtid = Some(if g.anonymous {
+                    Gtid::Anonymous
+                } else {
+                    Gtid::Mysql { uuid: g.uuid, tag: g.tag.clone(), gno: g.gno.max(0) as u64 }
+                });
+                if let (Some(lc), Some(seq)) = (g.last_committed, g.sequence_number) {
+                    b.txn.deps = CommitDeps::LogicalClock { last_committed: lc, sequence_number: seq };
+                }
+                if let Some(ts) = g.immediate_commit_timestamp.filter(|t| *t > 0) {
+                    b.txn.commit_time_us = ts;
+                    b.commit_time_from_gtid = true;
+                }
+                Self::account(b, at);
+                Ok(None)
+            }
+            EventData::MariadbGtid(g) => {
+                if self.building.is_some() {
+                    return Err(self.unterminated(at, "GTID event"));
+                }
+                let standalone = g.flags2 & mariadb_flags2::STANDALONE != 0;
+                let b = self.start(at, if standalone { Expect::Statement } else { Expect::Terminator });
+                b.implicit_begin = !standalone;
+                b.txn.gtid = Some(Gtid::Mariadb { domain: g.domain_id, server_id: at.server_id, seq: g.seq_no });
+                b.txn.deps = CommitDeps::Mariadb { commit_id: g.commit_id, flags2: g.flags2 };
+                Self::account(b, at);
+                Ok(None)
+            }
+            EventData::Query(q) => self.handle_query(q, at),
+            EventData::Xid(_) => {
+                match &self.building {
+                    Some(b) if b.expect == Expect::Terminator => Ok(self.complete(at, TxnEnd::Xid)),
+                    Some(_) => Err(self.unterminated(at, "XID before BEGIN")),
+                    None => Err(Self::outside(at, "XID event")),
+                }
+            }
+            EventData::XaPrepare { one_phase, .. } => match &self.building {
+                Some(b) if b.expect == Expect::Terminator => {
+                    Ok(self.complete(at, if one_phase { TxnEnd::Commit } else { TxnEnd::XaPrepare }))
+                }
+                Some(_) => Err(self.unterminated(at, "XA_PREPARE before XA START")),
+                None => Err(Self::outside(at, "XA_PREPARE event")),
+            },
+            EventData::TableMap(_) => {
+                // The table map travels with each ROWS event; here it only counts as bytes.
+                let b = self.current_or_start(at, Expect::Statement);
+                if b.expect == Expect::BeginOrStatement {
+                    b.expect = Expect::Statement;
+                }
+                Self::account(b, at);
+                Ok(None)
+            }
+            EventData::Rows(r) => {
+                let stmt_end = r.is_stmt_end();
+                let b = self.current_or_start(at, Expect::Statement);
+                if b.expect == Expect::BeginOrStatement {
+                    b.expect = Expect::Statement;
+                }
+                let kind = match r.kind {
+                    RowsEventKind::Write => RowKind::Insert,
+                    RowsEventKind::Update | RowsEventKind::PartialUpdate => RowKind::Update,
+                    RowsEventKind::Delete => RowKind::Delete,
+                };
+                let rows = r.rows.into_iter().map(|(before, after)| RowChange { before, after }).collect();
+                b.txn.changes.push(Change::Rows(RowsChange { table: r.table, kind, rows }));
+                if stmt_end && b.expect == Expect::Statement {
+                    return Ok(self.complete(at, TxnEnd::Commit));
+                }
+                Self::account(b, at);
+                Ok(None)
+            }
+            EventData::RowsQuery(_) => {
+                let b = self.current_or_start(at, Expect::Statement);
+                Self::account(b, at);
+                Ok(None)
+            }
+            EventData::IntVar { kind, value } => {
+                self.context(at, event_type, format!("INTVAR {kind}={value}"));
+                Ok(None)
+            }
+            EventData::Rand { seed1, seed2 } => {
+                self.context(at, event_type, format!("RAND {seed1},{seed2}"));
+                Ok(None)
+            }
+            EventData::UserVar { name, is_null } => {
+                self.context(at, event_type, format!("USER_VAR @{name}{}", if is_null { " NULL" } else { "" }));
+                Ok(None)
+            }
+            EventData::Opaque => {
+                self.context(at, event_type, format!("event type {event_type}"));
+                if is_load_statement(event_type) {
+                    if let Some(b) = &self.building {
+                        if b.expect != Expect::Terminator {
+                            return Ok(self.complete(at, TxnEnd::Commit));
+                        }
+                    }
+                }
+                Ok(None)
+            }
+            EventData::Incident { kind, message } => {
+                Err(AssembleError::Incident { file: at.file.to_string(), offset: at.offset, kind, message })
+            }
+            EventData::TransactionPayload(_) => {
+                // Nested payloads do not exist; count the bytes and carry on.
+                if let Some(b) = self.building.as_mut() {
+                    Self::account(b, at);
+                }
+                Ok(None)
+            }
+            EventData::FormatDescription(_)
+            | EventData::Rotate { .. }
+            | EventData::PreviousGtids(_)
+            | EventData::MariadbGtidList(_)
+            | EventData::MariadbBinlogCheckpoint(_)
+            | EventData::Heartbeat { .. }
+            | EventData::Stop
+            | EventData::Ignored => Ok(None),
+        }
+    }
+
+    /// INTVAR / RAND / USER_VAR / LOAD pieces: context for the statement that follows, which the
+    /// applier cannot see into.
+    fn context(&mut self, at: At<'_>, event_type: u8, what: String) {
+        let b = self.current_or_start(at, Expect::Statement);
+        b.txn.changes.push(Change::Opaque { event_type, what });
+        Self::account(b, at);
+    }
+
+    fn handle_query(&mut self, q: QueryEvent, at: At<'_>) -> Result<Option<Transaction>, AssembleError> {
+        let kind = classify(&q.query);
+        let Some(b) = self.building.as_mut() else {
+            // No GTID: BEGIN opens a transaction, anything else is a transaction of one statement.
+            return match kind {
+                StatementKind::Begin | StatementKind::XaStart => {
+                    let b = self.start(at, Expect::Terminator);
+                    b.txn.thread_id = Some(q.thread_id);
+                    Self::account(b, at);
+                    Ok(None)
+                }
+                StatementKind::Commit | StatementKind::Rollback | StatementKind::XaEnd | StatementKind::XaPrepare => {
+                    Err(Self::outside(at, &format!("QUERY {:?}", q.query)))
+                }
+                _ => {
+                    let b = self.start(at, Expect::Statement);
+                    b.txn.thread_id = Some(q.thread_id);
+                    Ok(self.single_statement(q, kind, at))
+                }
+            };
+        };
+        if b.txn.thread_id.is_none() {
+            b.txn.thread_id = Some(q.thread_id);
+        }
+        match (b.expect, kind) {
+            (Expect::BeginOrStatement, StatementKind::Begin | StatementKind::XaStart) => {
+                b.expect = Expect::Terminator;
+                b.txn.thread_id = Some(q.thread_id);
+                Self::account(b, at);
+                Ok(None)
+            }
+            (Expect::Statement, StatementKind::Begin) => {
+                if b.txn.changes.iter().all(|c| matches!(c, Change::Opaque { .. })) {
+                    // Context events before BEGIN: keep them and open the transaction.
+                    b.expect = Expect::Terminator;
+                    Self::account(b, at);
+                    Ok(None)
+                } else {
+                    Err(self.unterminated(at, "BEGIN"))
+                }
+            }
+            (Expect::BeginOrStatement | Expect::Statement, _) => Ok(self.single_statement(q, kind, at)),
+            (Expect::Terminator, StatementKind::Begin | StatementKind::XaStart) => {
+                if b.implicit_begin && b.txn.changes.is_empty() {
+                    b.implicit_begin = false;
+                    b.txn.thread_id = Some(q.thread_id);
+                    Self::account(b, at);
+                    Ok(None)
+                } else {
+                    Err(self.unterminated(at, "BEGIN"))
+                }
+            }
+            (Expect::Terminator, StatementKind::Commit | StatementKind::XaCommit) => {
+                if kind == StatementKind::XaCommit {
+                    b.txn.changes.push(Change::Query(q));
+                }
+                Ok(self.complete(at, TxnEnd::Commit))
+            }
+            (Expect::Terminator, StatementKind::Rollback | StatementKind::XaRollback) => {
+                Ok(self.complete(at, TxnEnd::Rollback))
+            }
+            (Expect::Terminator, StatementKind::XaPrepare) => Ok(self.complete(at, TxnEnd::XaPrepare)),
+            (Expect::Terminator, StatementKind::XaEnd) => {
+                Self::account(b, at);
+                Ok(None)
+            }
+            (Expect::Terminator, StatementKind::Ddl) => {
+                // e.g. CREATE TABLE ... SELECT logged inside BEGIN .. COMMIT (MySQL 8.0.21+).
+                b.txn.is_ddl = true;
+                b.txn.changes.push(Change::Query(q));
+                Self::account(b, at);
+                Ok(None)
+            }
+            (Expect::Terminator, StatementKind::Dml) => {
+                b.txn.changes.push(Change::Query(q));
+                Self::account(b, at);
+                Ok(None)
+            }
+        }
+    }
+
+    /// A statement that is a whole transaction by itself (DDL, XA COMMIT, autocommitted
+    /// statement without BEGIN).
+    fn single_statement(&mut self, q: QueryEvent, kind: StatementKind, at: At<'_>) -> Option<Transaction> {
+        let b = self.building.as_mut()?;
+        b.txn.is_ddl = kind == StatementKind::Ddl;
+        let end = if kind == StatementKind::XaRollback { TxnEnd::Rollback } else { TxnEnd::Commit };
+        b.txn.changes.push(Change::Query(q));
+        self.complete(at, end)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TransactionReader: an event source -> transactions, with optional GTID start/stop filters
+// ---------------------------------------------------------------------------------------------
+
+/// A failure while reading transactions: from the event source, from assembly, or a filter
+/// whose GTID never appeared.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError<E: std::error::Error + 'static> {
+    #[error(transparent)]
+    Source(E),
+    #[error(transparent)]
+    Assemble(#[from] AssembleError),
+    #[error("start GTID {0} was not found in the input")]
+    StartNotFound(Gtid),
+}
+
+/// Counters of what a [`TransactionReader`] consumed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Events read from the source (a TRANSACTION_PAYLOAD counts once).
+    pub events: u64,
+    /// Events inside TRANSACTION_PAYLOAD events.
+    pub payload_inner_events: u64,
+    /// Transactions assembled, including ones skipped by the start filter.
+    pub transactions: u64,
+    /// Transactions skipped because they came before the start GTID.
+    pub skipped: u64,
+}
+
+/// Transactions from any event source (binlog files, a live stream), in source order.
+///
+/// Options (all off by default):
+/// - [`start_gtid`](Self::start_gtid): skip transactions until the one with this GTID, which is
+///   the first one yielded. If it never appears, the reader ends with
+///   [`ReadError::StartNotFound`] rather than silently yielding nothing.
+/// - [`stop_gtid`](Self::stop_gtid): stop after yielding the transaction with this GTID; nothing
+///   after it is read.
+/// - [`allow_incomplete_tail`](Self::allow_incomplete_tail): a transaction cut off at the end of
+///   input is an error by default ([`AssembleError::Incomplete`]: for files it means a crash
+///   mid-write or a copy taken too early, and applying the part would be wrong). With this
+///   option it is dropped with a `warn!` instead, for reading a binlog that is still being
+///   written.
+pub struct TransactionReader<I> {
+    events: I,
+    assembler: Assembler,
+    start: Option<Gtid>,
+    stop: Option<Gtid>,
+    started: bool,
+    allow_incomplete_tail: bool,
+    done: bool,
+    stats: ReadStats,
+}
+
+impl<I, E> TransactionReader<I>
+where
+    I: Iterator<Item = Result<Event, E>>,
+    E: std::error::Error + 'static,
+{
+    pub fn new(events: I) -> TransactionReader<I> {
+        TransactionReader {
+            events,
+            assembler: Assembler::new(),
+            start: None,
+            stop: None,
+            started: true,
+            allow_incomplete_tail: false,
+            done: false,
+            stats: ReadStats::default(),
+        }
+    }
+
+    /// First transaction to yield (inclusive). Default: from the beginning.
+    pub fn start_gtid(mut self, gtid: Option<Gtid>) -> Self {
+        self.started = gtid.is_none();
+        self.start = gtid;
+        self
+    }
+
+    /// Last transaction to yield (inclusive). Default: to the end of input.
+    pub fn stop_gtid(mut self, gtid: Option<Gtid>) -> Self {
+        self.stop = gtid;
+        self
+    }
+
+    /// Drop (with a warning) instead of failing on a transaction cut off by the end of input.
+    /// Default: false.
+    pub fn allow_incomplete_tail(mut self, allow: bool) -> Self {
+        self.allow_incomplete_tail = allow;
+        self
+    }
+
+    pub fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+
+    /// The underlying event source (e.g. to ask [`crate::source::file::BinlogFiles`] how many
+    /// files it opened).
+    pub fn source(&self) -> &I {
+        &self.events
+    }
+
+    fn next_txn(&mut self) -> Result<Option<Transaction>, ReadError<E>> {
+        loop {
+            let Some(event) = self.events.next() else {
+                match self.assembler.finish() {
+                    Err(e) if self.allow_incomplete_tail => tracing::warn!("{e}"),
+                    Err(e) => return Err(e.into()),
+                    Ok(()) => {}
+                }
+                if let (false, Some(g)) = (self.started, &self.start) {
+                    return Err(ReadError::StartNotFound(g.clone()));
+                }
+                return Ok(None);
+            };
+            let event = event.map_err(ReadError::Source)?;
+            self.stats.events += 1;
+            if let EventData::TransactionPayload(inner) = &event.data {
+                self.stats.payload_inner_events += inner.len() as u64;
+            }
+            let Some(txn) = self.assembler.push(event)? else { continue };
+            self.stats.transactions += 1;
+            if !self.started {
+                if txn.gtid.is_some() && txn.gtid == self.start {
+                    self.started = true;
+                } else {
+                    self.stats.skipped += 1;
+                    continue;
+                }
+            }
+            if self.stop.is_some() && txn.gtid == self.stop {
+                self.done = true;
+            }
+            return Ok(Some(txn));
+        }
+    }
+}
+
+impl<I, E> Iterator for TransactionReader<I>
+where
+    I: Iterator<Item = Result<Event, E>>,
+    E: std::error::Error + 'static,
+{
+    type Item = Result<Transaction, ReadError<E>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_txn() {
+            Ok(Some(t)) => Some(Ok(t)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::event::{EventHeader, MariadbGtidEvent, MysqlGtidEvent, RowsEvent, XaId};
+    use crate::decode::event_type as t;
+    use crate::decode::value::Value;
+
+    /// Builds a stream of events at consecutive offsets in one file.
+    struct Stream {
+        file: Arc<str>,
+        offset: u64,
+        ts: u32,
+    }
+
+    impl Stream {
+        fn new(file: &str) -> Stream {
+            Stream { file: file.into(), offset: 4, ts: 1_700_000_000 }
+        }
+        fn ev(&mut self, event_type: u8, size: u32, data: EventData) -> Event {
+            let header = EventHeader { timestamp: self.ts, event_type, server_id: 7, event_size: size, log_pos: 0, flags: 0 };
+            let e = Event { header, file: self.file.clone(), offset: self.offset, data };
+            self.offset += u64::from(size);
+            e
+        }
+        fn mysql_gtid(&mut self, gno: i64, lc: i64, seq: i64, ts: Option<u64>) -> Event {
+            let g = MysqlGtidEvent {
+                uuid: [0x11; 16],
+                gno,
+                last_committed: Some(lc),
+                sequence_number: Some(seq),
+                immediate_commit_timestamp: ts,
+                ..Default::default()
+            };
+            self.ev(t::GTID, 65, EventData::MysqlGtid(g))
+        }
+        fn maria_gtid(&mut self, seq: u64, flags2: u8, commit_id: Option<u64>) -> Event {
+            let g = MariadbGtidEvent { seq_no: seq, domain_id: 1, server_id: 7, flags2, commit_id, xid: None };
+            self.ev(t::MARIA_GTID, 42, EventData::MariadbGtid(g))
+        }
+        fn query(&mut self, sql: &str) -> Event {
+            let q = QueryEvent { thread_id: 99, schema: "db".into(), query: sql.into(), ..Default::default() };
+            self.ev(t::QUERY, 70 + sql.len() as u32, EventData::Query(q))
+        }
+        fn table_map(&mut self, name: &str) -> (Event, Arc<TableMap>) {
+            let tm = Arc::new(TableMap { table_id: 5, schema: "db".into(), table: name.into(), ..Default::default() });
+            (self.ev(t::TABLE_MAP, 50, EventData::TableMap(tm.clone())), tm)
+        }
+        fn rows(&mut self, tm: &Arc<TableMap>, kind: RowsEventKind, n: i64, stmt_end: bool) -> Event {
+            let row = |i: i64| Row { cols: vec![Some(Value::Int(i))] };
+            let rows = (0..n)
+                .map(|i| match kind {
+                    RowsEventKind::Write => (None, Some(row(i))),
+                    RowsEventKind::Delete => (Some(row(i)), None),
+                    _ => (Some(row(i)), Some(row(i + 100))),
+                })
+                .collect();
+            let r = RowsEvent { kind, table_id: 5, flags: if stmt_end { 1 } else { 0 }, table: tm.clone(), rows };
+            self.ev(t::WRITE_ROWS_V2, 40, EventData::Rows(r))
+        }
+        fn xid(&mut self) -> Event {
+            self.ev(t::XID, 31, EventData::Xid(12))
+        }
+    }
+
+    fn feed(asm: &mut Assembler, events: Vec<Event>) -> Vec<Transaction> {
+        let mut out = Vec::new();
+        for e in events {
+            if let Some(t) = asm.push(e).unwrap() {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn mysql_gtid_begin_rows_xid() {
+        let mut s = Stream::new("binlog.000003");
+        let g = s.mysql_gtid(42, 10, 12, Some(1_700_000_000_123_456));
+        let b = s.query("BEGIN");
+        let (tm_ev, tm) = s.table_map("t1");
+        let r1 = s.rows(&tm, RowsEventKind::Write, 2, false);
+        let r2 = s.rows(&tm, RowsEventKind::Update, 1, true);
+        let x = s.xid();
+        let mut asm = Assembler::new();
+        let txns = feed(&mut asm, vec![g, b, tm_ev, r1, r2, x]);
+        assert_eq!(txns.len(), 1);
+        let t = &txns[0];
+        assert_eq!(t.gtid.as_ref().unwrap().to_string(), "11111111-1111-1111-1111-111111111111:42");
+        assert_eq!(t.deps, CommitDeps::LogicalClock { last_committed: 10, sequence_number: 12 });
+        assert_eq!(t.commit_time_us, 1_700_000_000_123_456);
+        assert_eq!((t.server_id, t.thread_id), (7, Some(99)));
+        assert_eq!(t.pos, BinlogPos { file: "binlog.000003".into(), start: 4, end: 4 + 65 + 75 + 50 + 40 + 40 + 31 });
+        assert_eq!(t.size, 65 + 75 + 50 + 40 + 40 + 31);
+        assert_eq!(t.row_counts(), (2, 1, 0));
+        assert_eq!(t.end, TxnEnd::Xid);
+        assert!(!t.is_ddl);
+        assert_eq!(t.tables(), vec![("db".to_string(), "t1".to_string())]);
+        match &t.changes[1] {
+            Change::Rows(r) => {
+                assert_eq!(r.kind, RowKind::Update);
+                assert_eq!(r.rows[0].before, Some(Row { cols: vec![Some(Value::Int(0))] }));
+                assert_eq!(r.rows[0].after, Some(Row { cols: vec![Some(Value::Int(100))] }));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!asm.in_transaction());
+        assert_eq!(asm.finish(), Ok(()));
+    }
+
+    #[test]
+    fn mysql_ddl_is_its_own_transaction_with_header_time() {
+        let mut s = Stream::new("b.1");
+        let evs = vec![s.mysql_gtid(1, 0, 1, None), s.query("/* x */ create table t (a int)"), s.mysql_gtid(2, 1, 2, None)];
+        let mut asm = Assembler::new();
+        let txns = feed(&mut asm, evs);
+        assert_eq!(txns.len(), 1);
+        assert!(txns[0].is_ddl);
+        assert_eq!(txns[0].end, TxnEnd::Commit);
+        assert_eq!(txns[0].commit_time_us, 1_700_000_000 * 1_000_000);
+        assert!(matches!(&txns[0].changes[..], [Change::Query(q)] if q.query.ends_with("(a int)")));
+        assert!(asm.in_transaction());
+        let err = asm.finish().unwrap_err();
+        assert_eq!(err.to_string(), "incomplete transaction 11111111-1111-1111-1111-111111111111:2 at end of b.1:169 (last event ends at 234)");
+    }
+
+    #[test]
+    fn mariadb_gtid_implies_begin_and_standalone_is_one_statement() {
+        let mut s = Stream::new("mariadb-bin.000001");
+        let g1 = s.maria_gtid(100, mariadb_flags2::TRANSACTIONAL | mariadb_flags2::ALLOW_PARALLEL | mariadb_flags2::GROUP_COMMIT_ID, Some(345));
+        let ann = s.ev(t::MARIA_ANNOTATE_ROWS, 60, EventData::RowsQuery("insert into t1 values (1)".into()));
+        let (tm_ev, tm) = s.table_map("t1");
+        let r = s.rows(&tm, RowsEventKind::Write, 1, true);
+        let x = s.xid();
+        let list = s.ev(t::MARIA_BINLOG_CHECKPOINT, 30, EventData::MariadbBinlogCheckpoint("x".into()));
+        let g2 = s.maria_gtid(101, mariadb_flags2::STANDALONE | mariadb_flags2::DDL, None);
+        let ddl = s.query("ALTER TABLE t1 ADD COLUMN b INT");
+        let mut asm = Assembler::new();
+        let txns = feed(&mut asm, vec![g1, ann, tm_ev, r, x, list, g2, ddl]);
+        assert_eq!(txns.len(), 2);
+        assert_eq!(txns[0].gtid, Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 100 }));
+        assert_eq!(txns[0].deps, CommitDeps::Mariadb { commit_id: Some(345), flags2: 14 });
+        assert_eq!(txns[0].size, 42 + 60 + 50 + 40 + 31);
+        assert_eq!(txns[0].thread_id, None);
+        assert_eq!((txns[0].row_counts(), txns[0].end, txns[0].is_ddl), ((1, 0, 0), TxnEnd::Xid, false));
+        assert_eq!(txns[1].gtid.as_ref().unwrap().to_string(), "1-7-101");
+        assert_eq!((txns[1].is_ddl, txns[1].end, txns[1].thread_id), (true, TxnEnd::Commit, Some(99)));
+        assert_eq!(txns[1].pos.start, 4 + 42 + 60 + 50 + 40 + 31 + 30);
+    }
+
+    #[test]
+    fn no_gtid_files_begin_commit_and_single_statements_with_context() {
+        let mut s = Stream::new("mysql-bin.000001");
+        let evs = vec![
+            s.ev(t::FORMAT_DESCRIPTION, 103, EventData::Ignored),
+            s.query("BEGIN"),
+            s.ev(t::INTVAR, 28, EventData::IntVar { kind: 2, value: 5 }),
+            s.query("INSERT INTO t VALUES (NULL)"),
+            s.query("COMMIT"),
+            s.ev(t::USER_VAR, 40, EventData::UserVar { name: "a".into(), is_null: false }),
+            s.query("insert into myisam_t values (@a)"),
+            s.query("DROP TABLE x"),
+            s.query("BEGIN"),
+            s.query("SAVEPOINT a"),
+            s.query("ROLLBACK TO SAVEPOINT a"),
+            s.query("ROLLBACK"),
+        ];
+        let mut asm = Assembler::new();
+        let txns = feed(&mut asm, evs);
+        assert_eq!(txns.len(), 4);
+        assert_eq!(txns[0].gtid, None);
+        assert_eq!(txns[0].pos.start, 4 + 103);
+        assert!(matches!(&txns[0].changes[..], [Change::Opaque { event_type: 5, .. }, Change::Query(_)]));
+        assert_eq!((txns[0].end, txns[0].is_ddl), (TxnEnd::Commit, false));
+        assert!(matches!(&txns[1].changes[..], [Change::Opaque { event_type: 14, .. }, Change::Query(_)]));
+        assert_eq!((txns[1].end, txns[1].is_ddl), (TxnEnd::Commit, false));
+        assert_eq!((txns[2].end, txns[2].is_ddl), (TxnEnd::Commit, true));
+        assert_eq!(txns[3].end, TxnEnd::Rollback);
+        assert_eq!(txns[3].changes.len(), 2);
+    }
+
+    #[test]
+    fn old_row_events_without_begin_end_at_stmt_end() {
+        let mut s = Stream::new("x");
+        let (tm_ev, tm) = s.table_map("t");
+        let evs = vec![tm_ev, s.rows(&tm, RowsEventKind::Write, 1, false), s.rows(&tm, RowsEventKind::Delete, 2, true)];
+        let txns = feed(&mut Assembler::new(), evs);
+        assert_eq!(txns.len(), 1);
+        assert_eq!(txns[0].row_counts(), (1, 0, 2));
+        assert_eq!(txns[0].end, TxnEnd::Commit);
+    }
+
+    #[test]
+    fn mysql_xa_prepare_then_commit() {
+        let mut s = Stream::new("x");
+        let (tm_ev, tm) = s.table_map("t");
+        let xid = XaId { format_id: 1, gtrid: b"g".to_vec(), bqual: vec![] };
+        let evs = vec![
+            s.mysql_gtid(1, 0, 1, None),
+            s.query("XA START X'67',X'',1"),
+            tm_ev,
+            s.rows(&tm, RowsEventKind::Write, 1, true),
+            s.query("XA END X'67',X'',1"),
+            s.ev(t::XA_PREPARE, 50, EventData::XaPrepare { one_phase: false, xid: xid.clone() }),
+            s.mysql_gtid(2, 1, 2, None),
+            s.query("XA COMMIT X'67',X'',1"),
+            s.mysql_gtid(3, 2, 3, None),
+            s.query("XA START X'68',X'',1"),
+            s.query("XA END X'68',X'',1"),
+            s.ev(t::XA_PREPARE, 50, EventData::XaPrepare { one_phase: true, xid }),
+        ];
+        let txns = feed(&mut Assembler::new(), evs);
+        assert_eq!(txns.len(), 3);
+        assert_eq!((txns[0].end, txns[0].row_counts()), (TxnEnd::XaPrepare, (1, 0, 0)));
+        assert_eq!((txns[1].end, txns[1].is_ddl), (TxnEnd::Commit, false));
+        assert!(matches!(&txns[1].changes[..], [Change::Query(q)] if q.query.starts_with("XA COMMIT")));
+        assert_eq!(txns[2].end, TxnEnd::Commit);
+    }
+
+    #[test]
+    fn mariadb_xa_prepare_and_complete() {
+        let mut s = Stream::new("x");
+        let (tm_ev, tm) = s.table_map("t");
+        let evs = vec![
+            s.maria_gtid(5, mariadb_flags2::PREPARED_XA | mariadb_flags2::TRANSACTIONAL, None),
+            s.query("XA START 'a'"),
+            tm_ev,
+            s.rows(&tm, RowsEventKind::Write, 1, true),
+            s.query("XA END 'a'"),
+            s.query("XA PREPARE 'a'"),
+            s.maria_gtid(6, mariadb_flags2::COMPLETED_XA, None),
+            s.query("XA ROLLBACK 'a'"),
+        ];
+        let txns = feed(&mut Assembler::new(), evs);
+        assert_eq!(txns.len(), 2);
+        assert_eq!(txns[0].end, TxnEnd::XaPrepare);
+        assert_eq!(txns[1].end, TxnEnd::Rollback);
+    }
+
+    #[test]
+    fn transaction_payload_is_assembled_inline() {
+        let mut s = Stream::new("binlog.000057");
+        let g = s.mysql_gtid(11, 0, 1, Some(5));
+        let tm = Arc::new(TableMap { table: "t".into(), schema: "d".into(), ..Default::default() });
+        let h = |event_type: u8| EventHeader { event_type, event_size: 10, ..Default::default() };
+        let inner = vec![
+            (h(t::QUERY), EventData::Query(QueryEvent { query: "BEGIN".into(), thread_id: 3, ..Default::default() })),
+            (h(t::TABLE_MAP), EventData::TableMap(tm.clone())),
+            (
+                h(t::UPDATE_ROWS_V2),
+                EventData::Rows(RowsEvent { kind: RowsEventKind::Update, table_id: 1, flags: 1, table: tm, rows: vec![(Some(Row::default()), Some(Row::default()))] }),
+            ),
+            (h(t::XID), EventData::Xid(1)),
+        ];
+        let p = s.ev(t::TRANSACTION_PAYLOAD, 300, EventData::TransactionPayload(inner));
+        let txns = feed(&mut Assembler::new(), vec![g, p]);
+        assert_eq!(txns.len(), 1);
+        assert_eq!((txns[0].size, txns[0].pos.start, txns[0].pos.end), (365, 4, 369));
+        assert_eq!((txns[0].row_counts(), txns[0].thread_id, txns[0].end), ((0, 1, 0), Some(3), TxnEnd::Xid));
+    }
+
+    #[test]
+    fn errors_name_file_and_offset() {
+        let mut s = Stream::new("f.000001");
+        let mut asm = Assembler::new();
+        let e = asm.push(s.xid()).unwrap_err();
+        assert_eq!(e.to_string(), "f.000001 at offset 4: XID event outside a transaction");
+        assert!(asm.push(s.mysql_gtid(1, 0, 1, None)).unwrap().is_none());
+        assert!(asm.push(s.query("BEGIN")).unwrap().is_none());
+        let e = asm.push(s.mysql_gtid(2, 1, 2, None)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.000001 at offset 175: GTID event while transaction 11111111-1111-1111-1111-111111111111:1 (started at f.000001:35) is still open"
+        );
+        let e = asm.push(s.ev(t::INCIDENT, 30, EventData::Incident { kind: 1, message: "lost".into() })).unwrap_err();
+        assert_eq!(e.to_string(), "f.000001 at offset 240: INCIDENT event (kind 1): lost");
+    }
+
+    #[test]
+    fn gtid_parses_both_flavours() {
+        assert_eq!("0-1-100".parse::<Gtid>(), Ok(Gtid::Mariadb { domain: 0, server_id: 1, seq: 100 }));
+        let g: Gtid = "3E11FA47-71CA-11E1-9E33-C80AA9429562:23".parse().unwrap();
+        assert_eq!(g.to_string(), "3e11fa47-71ca-11e1-9e33-c80aa9429562:23");
+        let g: Gtid = "3e11fa47-71ca-11e1-9e33-c80aa9429562:tag_1:5".parse().unwrap();
+        assert_eq!(g.to_string(), "3e11fa47-71ca-11e1-9e33-c80aa9429562:tag_1:5");
+        assert!("1-2".parse::<Gtid>().is_err());
+        assert!("zz:1".parse::<Gtid>().is_err());
+    }
+
+    #[derive(Debug, Clone, thiserror::Error)]
+    #[error("source broke")]
+    struct SourceBroke;
+
+    fn mariadb_stream(n: u64) -> Vec<Result<Event, SourceBroke>> {
+        let mut s = Stream::new("m");
+        let mut v = Vec::new();
+        for seq in 1..=n {
+            v.push(Ok(s.maria_gtid(seq, 0, None)));
+            v.push(Ok(s.query("INSERT INTO t VALUES (1)")));
+            v.push(Ok(s.xid()));
+        }
+        v
+    }
+
+    #[test]
+    fn reader_start_and_stop_filters() {
+        let seqs = |r: TransactionReader<std::vec::IntoIter<Result<Event, SourceBroke>>>| -> Vec<u64> {
+            r.map(|t| match t.unwrap().gtid {
+                Some(Gtid::Mariadb { seq, .. }) => seq,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+        };
+        assert_eq!(seqs(TransactionReader::new(mariadb_stream(5).into_iter())), vec![1, 2, 3, 4, 5]);
+        let r = TransactionReader::new(mariadb_stream(5).into_iter())
+            .start_gtid(Some("1-7-2".parse().unwrap()))
+            .stop_gtid(Some("1-7-4".parse().unwrap()));
+        assert_eq!(seqs(r), vec![2, 3, 4]);
+        let mut r = TransactionReader::new(mariadb_stream(3).into_iter()).start_gtid(Some("1-7-9".parse().unwrap()));
+        assert!(matches!(r.next(), Some(Err(ReadError::StartNotFound(_)))));
+        assert!(r.next().is_none());
+        assert_eq!(r.stats().skipped, 3);
+    }
+
+    #[test]
+    fn reader_incomplete_tail_is_an_error_unless_allowed() {
+        let mut events = mariadb_stream(2);
+        events.pop();
+        let out: Vec<_> = TransactionReader::new(events.clone().into_iter()).collect();
+        assert_eq!(out.len(), 2);
+        assert!(out[0].is_ok());
+        assert_eq!(out[1].as_ref().unwrap_err().to_string(), "incomplete transaction 1-7-2 at end of m:171 (last event ends at 307)");
+        let out: Vec<_> = TransactionReader::new(events.into_iter()).allow_incomplete_tail(true).collect();
+        assert_eq!(out.len(), 1);
+        let mut broken = mariadb_stream(1);
+        broken.insert(1, Err(SourceBroke));
+        let out: Vec<_> = TransactionReader::new(broken.into_iter()).collect();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].as_ref().unwrap_err().to_string(), "source broke");
     }
 }
