@@ -100,6 +100,26 @@ pub struct QueryEvent {
     pub default_collation_for_utf8mb4: Option<u16>,
     /// MariaDB/MySQL `Q_DDL_LOGGED_WITH_XID`, for atomic DDL.
     pub ddl_xid: Option<u64>,
+    /// Q_AUTO_INCREMENT: (auto_increment_increment, auto_increment_offset).
+    pub auto_increment: Option<(u16, u16)>,
+    pub lc_time_names: Option<u16>,
+    /// Q_CHARSET_DATABASE: collation_database.
+    pub charset_database: Option<u16>,
+    pub table_map_for_update: Option<u64>,
+    /// Q_INVOKER: (user, host) of the definer for stored routines/views.
+    pub invoker: Option<(String, String)>,
+    /// Q_UPDATED_DB_NAMES; `Some(vec![])` when the server said "too many to list".
+    pub updated_db_names: Option<Vec<String>>,
+    /// Q_MICROSECONDS (MySQL) / Q_HRNOW (MariaDB): sub-second part of the event time.
+    pub microseconds: Option<u32>,
+    pub explicit_defaults_for_timestamp: Option<bool>,
+    pub sql_require_primary_key: Option<u8>,
+    pub default_table_encryption: Option<u8>,
+    /// MariaDB Q_GTID_FLAGS3.
+    pub gtid_flags3: Option<u8>,
+    /// False when an unknown status variable stopped parsing of the block (the fields after it
+    /// are missing; schema and query are still exact).
+    pub status_vars_complete: bool,
 }
 
 /// MySQL GTID (33), ANONYMOUS_GTID (34) and GTID_TAGGED (42).
@@ -117,6 +137,11 @@ pub struct MysqlGtidEvent {
     pub immediate_commit_timestamp: Option<u64>,
     pub original_commit_timestamp: Option<u64>,
     pub transaction_length: Option<u64>,
+    /// Server versions as numbers (e.g. 80028), 8.0.14+; `original` defaults to `immediate`.
+    pub immediate_server_version: Option<u32>,
+    pub original_server_version: Option<u32>,
+    /// GTID_TAGGED only: binlog group-commit ticket, when set.
+    pub commit_group_ticket: Option<u64>,
 }
 
 /// MariaDB GTID (162).

@@ -14,6 +14,19 @@ pub mod event;
 pub mod json;
 pub mod value;
 
+// Event decoder (framing, state, dispatch) and its per-event body parsers.
+mod decoder;
+mod fde;
+mod gtid;
+mod misc;
+mod payload;
+mod query;
+mod reader;
+mod rows;
+mod table_map;
+
+pub use decoder::{event_type_name, parse_header, Decoder, DEFAULT_MAX_PAYLOAD_SIZE, HEADER_LEN};
+
 /// Event type codes used across the crate.
 pub mod event_type {
     pub const UNKNOWN: u8 = 0;

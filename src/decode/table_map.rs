@@ -1,0 +1,269 @@
+//! TABLE_MAP (19) event bodies: table identity, column types, per-type metadata normalised into
+//! [`ColumnDef`] (see the contract table on `ColumnDef`), the nullable bitmap and all optional
+//! metadata fields (MySQL 8.0.1+ / MariaDB 10.5+ `binlog_row_metadata`).
+//!
+//! It must not decode row values ([`crate::decode::value`]) nor cache maps (the
+//! [`crate::decode::Decoder`] does).
+
+use crate::decode::event::{ColumnDef, TableMap};
+use crate::decode::reader::{bit_lsb, bit_msb, text, Cursor, Fail, Res};
+
+// Column type codes this module needs to tell apart.
+pub(crate) mod ty {
+    pub const DECIMAL: u8 = 0;
+    pub const TINY: u8 = 1;
+    pub const SHORT: u8 = 2;
+    pub const LONG: u8 = 3;
+    pub const FLOAT: u8 = 4;
+    pub const DOUBLE: u8 = 5;
+    pub const LONGLONG: u8 = 8;
+    pub const INT24: u8 = 9;
+    pub const YEAR: u8 = 13;
+    pub const VARCHAR: u8 = 15;
+    pub const BIT: u8 = 16;
+    pub const TIMESTAMP2: u8 = 17;
+    pub const DATETIME2: u8 = 18;
+    pub const TIME2: u8 = 19;
+    /// MariaDB compressed VARCHAR / BLOB columns.
+    pub const VARCHAR_COMPRESSED: u8 = 140;
+    pub const BLOB_COMPRESSED: u8 = 141;
+    pub const VECTOR: u8 = 242;
+    pub const TYPED_ARRAY: u8 = 244;
+    pub const JSON: u8 = 245;
+    pub const NEWDECIMAL: u8 = 246;
+    pub const ENUM: u8 = 247;
+    pub const SET: u8 = 248;
+    pub const TINY_BLOB: u8 = 249;
+    pub const MEDIUM_BLOB: u8 = 250;
+    pub const LONG_BLOB: u8 = 251;
+    pub const BLOB: u8 = 252;
+    pub const VAR_STRING: u8 = 253;
+    pub const STRING: u8 = 254;
+    pub const GEOMETRY: u8 = 255;
+}
+
+// Optional metadata field types (MySQL `Table_map_event::Optional_metadata_field_type`).
+const SIGNEDNESS: u8 = 1;
+const DEFAULT_CHARSET: u8 = 2;
+const COLUMN_CHARSET: u8 = 3;
+const COLUMN_NAME: u8 = 4;
+const SET_STR_VALUE: u8 = 5;
+const ENUM_STR_VALUE: u8 = 6;
+const GEOMETRY_TYPE: u8 = 7;
+const SIMPLE_PRIMARY_KEY: u8 = 8;
+const PRIMARY_KEY_WITH_PREFIX: u8 = 9;
+const ENUM_AND_SET_DEFAULT_CHARSET: u8 = 10;
+const ENUM_AND_SET_COLUMN_CHARSET: u8 = 11;
+const COLUMN_VISIBILITY: u8 = 12;
+
+/// Columns counted by SIGNEDNESS (same set as mysql_common's `is_numeric_type`).
+fn is_numeric(real_type: u8) -> bool {
+    matches!(
+        real_type,
+        ty::TINY | ty::SHORT | ty::INT24 | ty::LONG | ty::LONGLONG | ty::DECIMAL | ty::NEWDECIMAL | ty::FLOAT | ty::DOUBLE | ty::YEAR
+    )
+}
+
+/// Columns counted by (DEFAULT_|COLUMN_)CHARSET: CHAR, VARCHAR, TEXT/BLOB (binary ones too).
+fn is_character(real_type: u8) -> bool {
+    matches!(
+        real_type,
+        ty::STRING | ty::VAR_STRING | ty::VARCHAR | ty::BLOB | ty::VARCHAR_COMPRESSED | ty::BLOB_COMPRESSED
+    )
+}
+
+fn is_enum_or_set(real_type: u8) -> bool {
+    real_type == ty::ENUM || real_type == ty::SET
+}
+
+/// Parse a TABLE_MAP body. `post_header_len` is 6 on 5.1-era servers (4-byte table id) and 8
+/// otherwise.
+pub(crate) fn parse_table_map(body: &[u8], base: usize, post_header_len: usize) -> Res<TableMap> {
+    let mut c = Cursor::new(body, base);
+    let table_id = if post_header_len == 6 { u64::from(c.u32("TABLE_MAP table id")?) } else { c.uint_n(6, "TABLE_MAP table id")? };
+    let _flags = c.u16("TABLE_MAP flags")?;
+    if post_header_len > 8 {
+        c.skip(post_header_len - 8, "TABLE_MAP post-header")?;
+    }
+    let schema = text(c.u8_bytes("TABLE_MAP schema")?);
+    c.skip(1, "TABLE_MAP schema terminator")?;
+    let table = text(c.u8_bytes("TABLE_MAP table")?);
+    c.skip(1, "TABLE_MAP table terminator")?;
+    let ncols = c.lenenc_count(1, "TABLE_MAP column count")?;
+    let types = c.bytes(ncols, "TABLE_MAP column types")?;
+    let meta_block = c.lenenc_bytes("TABLE_MAP column metadata")?;
+    let meta_block_at = c.at() - meta_block.len();
+    let null_bits = c.bytes(ncols.div_ceil(8), "TABLE_MAP null bitmap")?;
+
+    let mut columns = Vec::with_capacity(ncols);
+    let mut m = Cursor::new(meta_block, meta_block_at);
+    for (i, &t) in types.iter().enumerate() {
+        let (real_type, meta) = column_meta(t, &mut m)?;
+        columns.push(ColumnDef {
+            column_type: t,
+            real_type,
+            meta,
+            nullable: bit_lsb(null_bits, i),
+            visible: true,
+            ..ColumnDef::default()
+        });
+    }
+    let mut tm = TableMap { table_id, schema, table, columns, primary_key: Vec::new(), has_full_metadata: false };
+    parse_optional_metadata(&mut tm, c)?;
+    Ok(tm)
+}
+
+/// Read one column's metadata and normalise it (see the table on [`ColumnDef`]).
+fn column_meta(t: u8, m: &mut Cursor<'_>) -> Res<(u8, u16)> {
+    const W: &str = "TABLE_MAP column metadata";
+    Ok(match t {
+        ty::FLOAT | ty::DOUBLE | ty::TIMESTAMP2 | ty::DATETIME2 | ty::TIME2 => (t, u16::from(m.u8(W)?)),
+        ty::BLOB | ty::TINY_BLOB | ty::MEDIUM_BLOB | ty::LONG_BLOB | ty::GEOMETRY | ty::JSON | ty::VECTOR
+        | ty::BLOB_COMPRESSED => (t, u16::from(m.u8(W)?)),
+        ty::VARCHAR | ty::VAR_STRING | ty::VARCHAR_COMPRESSED => (t, m.u16(W)?),
+        ty::BIT => {
+            let bits = u16::from(m.u8(W)?);
+            let bytes = u16::from(m.u8(W)?);
+            (t, bytes * 8 + bits)
+        }
+        ty::NEWDECIMAL => {
+            let precision = u16::from(m.u8(W)?);
+            let scale = u16::from(m.u8(W)?);
+            (t, precision << 8 | scale)
+        }
+        ty::STRING | ty::ENUM | ty::SET => {
+            let b0 = m.u8(W)?;
+            let b1 = m.u8(W)?;
+            if b0 == 0 {
+                (ty::STRING, u16::from_le_bytes([b0, b1]))
+            } else {
+                let real = b0 | 0x30;
+                match real {
+                    ty::ENUM | ty::SET => (real, u16::from(b1)),
+                    // CHAR longer than 255 bytes keeps bits 8-9 of the length, inverted, in
+                    // bits 4-5 of the type byte (MySQL bug #37426).
+                    ty::STRING => (ty::STRING, u16::from(b1) | (u16::from((b0 & 0x30) ^ 0x30) << 4)),
+                    other => {
+                        return Err(Fail::new(m.at(), format!("TABLE_MAP: unexpected real type {other} for a STRING column")));
+                    }
+                }
+            }
+        }
+        ty::TYPED_ARRAY => {
+            // MySQL multi-valued index arrays: element type then that type's metadata.
+            let inner = m.u8(W)?;
+            let (_, meta) = column_meta(inner, m)?;
+            (t, meta)
+        }
+        _ => (t, 0),
+    })
+}
+
+fn parse_optional_metadata(tm: &mut TableMap, mut c: Cursor<'_>) -> Res<()> {
+    while !c.is_empty() {
+        let kind = c.u8("TABLE_MAP optional metadata type")?;
+        let value = c.lenenc_bytes("TABLE_MAP optional metadata")?;
+        let v = Cursor::new(value, c.at() - value.len());
+        match kind {
+            SIGNEDNESS => {
+                let mut k = 0;
+                for col in tm.columns.iter_mut().filter(|col| is_numeric(col.real_type)) {
+                    col.unsigned = Some(bit_msb(value, k));
+                    k += 1;
+                }
+            }
+            DEFAULT_CHARSET => apply_default_charset(tm, v, is_character, "DEFAULT_CHARSET")?,
+            ENUM_AND_SET_DEFAULT_CHARSET => apply_default_charset(tm, v, is_enum_or_set, "ENUM_AND_SET_DEFAULT_CHARSET")?,
+            COLUMN_CHARSET => apply_column_charset(tm, v, is_character, "COLUMN_CHARSET")?,
+            ENUM_AND_SET_COLUMN_CHARSET => apply_column_charset(tm, v, is_enum_or_set, "ENUM_AND_SET_COLUMN_CHARSET")?,
+            COLUMN_NAME => {
+                let mut v = v;
+                for col in tm.columns.iter_mut() {
+                    col.name = Some(text(v.lenenc_bytes("COLUMN_NAME")?));
+                }
+                tm.has_full_metadata = true;
+            }
+            SET_STR_VALUE => apply_str_values(tm, v, ty::SET)?,
+            ENUM_STR_VALUE => apply_str_values(tm, v, ty::ENUM)?,
+            GEOMETRY_TYPE => {
+                let mut v = v;
+                for col in tm.columns.iter_mut().filter(|col| col.real_type == ty::GEOMETRY) {
+                    col.geometry_type = Some(v.lenenc("GEOMETRY_TYPE")? as u32);
+                }
+            }
+            SIMPLE_PRIMARY_KEY | PRIMARY_KEY_WITH_PREFIX => {
+                let mut v = v;
+                while !v.is_empty() {
+                    let idx_at = v.at();
+                    let idx = v.lenenc("primary key column index")?;
+                    if kind == PRIMARY_KEY_WITH_PREFIX {
+                        v.lenenc("primary key prefix length")?;
+                    }
+                    if idx >= tm.columns.len() as u64 {
+                        return Err(Fail::new(idx_at, format!("primary key column index {idx} out of {} columns", tm.columns.len())));
+                    }
+                    tm.primary_key.push(idx as usize);
+                }
+            }
+            COLUMN_VISIBILITY => {
+                for (i, col) in tm.columns.iter_mut().enumerate() {
+                    col.visible = bit_msb(value, i);
+                }
+            }
+            // Unknown fields are length-prefixed, so skipping them is safe.
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Default collation, then (index among the counted columns, collation) overrides.
+fn apply_default_charset(tm: &mut TableMap, mut v: Cursor<'_>, counted: fn(u8) -> bool, what: &'static str) -> Res<()> {
+    let default = v.lenenc(what)? as u16;
+    for col in tm.columns.iter_mut().filter(|c| counted(c.real_type)) {
+        col.collation = Some(default);
+    }
+    while !v.is_empty() {
+        let at = v.at();
+        let idx = v.lenenc(what)?;
+        let coll = v.lenenc(what)? as u16;
+        let col = tm
+            .columns
+            .iter_mut()
+            .filter(|c| counted(c.real_type))
+            .nth(usize::try_from(idx).unwrap_or(usize::MAX))
+            .ok_or_else(|| Fail::new(at, format!("{what}: column index {idx} out of range")))?;
+        col.collation = Some(coll);
+    }
+    Ok(())
+}
+
+fn apply_column_charset(tm: &mut TableMap, mut v: Cursor<'_>, counted: fn(u8) -> bool, what: &'static str) -> Res<()> {
+    for col in tm.columns.iter_mut().filter(|c| counted(c.real_type)) {
+        if v.is_empty() {
+            break;
+        }
+        col.collation = Some(v.lenenc(what)? as u16);
+    }
+    Ok(())
+}
+
+fn apply_str_values(tm: &mut TableMap, mut v: Cursor<'_>, real_type: u8) -> Res<()> {
+    let what = if real_type == ty::SET { "SET_STR_VALUE" } else { "ENUM_STR_VALUE" };
+    for col in tm.columns.iter_mut().filter(|c| c.real_type == real_type) {
+        if v.is_empty() {
+            break;
+        }
+        let n = v.lenenc_count(1, what)?;
+        let mut values = Vec::with_capacity(n);
+        for _ in 0..n {
+            values.push(v.lenenc_bytes(what)?.to_vec());
+        }
+        if real_type == ty::SET {
+            col.set_values = values;
+        } else {
+            col.enum_values = values;
+        }
+    }
+    Ok(())
+}
