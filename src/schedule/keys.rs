@@ -1,0 +1,380 @@
+//! Key extraction for the writeset modes: from each row change's before AND after images, the
+//! xxh3 hashes of (index id, normalised key values) for the primary key, every unique key, every
+//! foreign key (the child row carries the parent's referenced-key hash) and every column set
+//! other tables reference (the parent side), plus the per-transaction facts every rule reads
+//! ([`TxnFacts`]).
+//!
+//! Owns hashing and the "can we see into this?" decisions (which become barrier reasons). It
+//! must not decide dependencies (the rules do) or know where key layouts come from (the
+//! [`KeyCatalog`] does).
+//!
+//! Worked example (why both images): `t(id PK, email UNIQUE)`.
+//! ```text
+//! T1: UPDATE t SET email='b@x' WHERE id=1   (before: 1,'a@x'  after: 1,'b@x')
+//! T2: INSERT INTO t VALUES (2,'a@x')
+//! T3: UPDATE t SET email='c@x' WHERE id=3 AND email='b@x'... (any txn touching 'b@x')
+//! ```
+//! T1's keys: PRIMARY(1), email('a@x'), email('b@x'). T2 reuses 'a@x', freed by T1: run before
+//! T1 commits it would fail with a duplicate key, so it must wait; it does, because it shares
+//! email('a@x') with T1's before image. Anything touching 'b@x' shares T1's after-image key.
+//!
+//! MINIMAL row images: a key whose columns are all missing from an update's after image did not
+//! change (fine); a key whose old value is missing while the new one is present, or a key only
+//! partly present, cannot be compared and makes the transaction a `PartialImage` barrier.
+//! NULL in a unique key never conflicts (SQL allows many NULLs), so such a key is not hashed.
+
+use std::sync::Arc;
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::catalog::{KeyCatalog, TableKeys};
+use super::collation::{self, CollationRule};
+use super::BarrierReason;
+use crate::decode::value::{Row, Value};
+use crate::txn::{Change, CommitDeps, RowChange, RowKind, RowsChange, Transaction};
+
+/// What the rules need to know about one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TxnFacts {
+    pub deps: CommitDeps,
+    pub thread_id: Option<u32>,
+    pub is_ddl: bool,
+    /// Deduplicated key hashes (filled for the writeset modes only).
+    pub keys: Vec<u64>,
+    /// Set when the writeset modes must make this transaction a barrier.
+    pub key_barrier: Option<BarrierReason>,
+    /// Row changes in the transaction (the `rows` cost model).
+    pub rows: u64,
+}
+
+impl TxnFacts {
+    /// Facts with precomputed keys (benches, tests, simulations).
+    pub fn with_keys(keys: Vec<u64>) -> Self {
+        TxnFacts { keys, rows: 1, ..Default::default() }
+    }
+}
+
+/// Readable description of a key hash, for `analyze`'s hottest keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLabel {
+    pub hash: u64,
+    /// `schema.table`
+    pub table: String,
+    /// Index name and its columns, e.g. `email_uk(email)`.
+    pub index: String,
+    /// The key values, rendered (only kept when asked for).
+    pub values: Option<String>,
+}
+
+/// Turns transactions into [`TxnFacts`], computing keys through a [`KeyCatalog`].
+pub struct KeyExtractor {
+    catalog: Arc<dyn KeyCatalog>,
+    writeset_limit: usize,
+    scratch: Vec<u8>,
+}
+
+enum Presence {
+    Full,
+    Absent,
+    Partial,
+}
+
+impl KeyExtractor {
+    pub fn new(catalog: Arc<dyn KeyCatalog>, writeset_limit: usize) -> Self {
+        KeyExtractor { catalog, writeset_limit: writeset_limit.max(1), scratch: Vec::with_capacity(256) }
+    }
+
+    pub fn catalog(&self) -> &Arc<dyn KeyCatalog> {
+        &self.catalog
+    }
+
+    /// Facts for `txn`; keys only when `with_keys` (writeset modes).
+    pub fn facts(&mut self, txn: &Transaction, with_keys: bool) -> TxnFacts {
+        let mut f = TxnFacts::default();
+        self.facts_into(txn, with_keys, &mut f, None);
+        f
+    }
+
+    /// Like [`KeyExtractor::facts`], reusing `out`'s allocation; with `labels`, also describes
+    /// every key (slow path for `analyze`).
+    pub fn facts_into(&mut self, txn: &Transaction, with_keys: bool, out: &mut TxnFacts, mut labels: Option<(&mut Vec<KeyLabel>, bool)>) {
+        out.deps = txn.deps;
+        out.thread_id = txn.thread_id;
+        out.is_ddl = txn.is_ddl;
+        out.keys.clear();
+        out.key_barrier = None;
+        out.rows = txn
+            .changes
+            .iter()
+            .map(|c| match c {
+                Change::Rows(r) => r.rows.len() as u64,
+                _ => 0,
+            })
+            .sum();
+        if !with_keys {
+            return;
+        }
+        if txn.is_ddl {
+            out.key_barrier = Some(BarrierReason::Ddl);
+            return;
+        }
+        for change in &txn.changes {
+            let result = match change {
+                Change::Rows(rc) => self.rows_change_keys(rc, &mut out.keys, labels.as_mut().map(|(l, v)| (&mut **l, *v))),
+                Change::Query(_) => Err(BarrierReason::StatementDml),
+                Change::Opaque { .. } => Err(BarrierReason::Opaque),
+            };
+            if let Err(reason) = result {
+                out.keys.clear();
+                out.key_barrier = Some(reason);
+                return;
+            }
+        }
+        out.keys.sort_unstable();
+        out.keys.dedup();
+        if out.keys.len() > self.writeset_limit {
+            out.keys.clear();
+            out.key_barrier = Some(BarrierReason::TooManyKeys);
+        }
+    }
+
+    fn rows_change_keys(&mut self, rc: &RowsChange, out: &mut Vec<u64>, mut labels: Option<(&mut Vec<KeyLabel>, bool)>) -> Result<(), BarrierReason> {
+        let tk = self.catalog.table_keys(&rc.table).ok_or(BarrierReason::UnknownSchema)?;
+        if !tk.has_unique_key() {
+            return Err(BarrierReason::NoKey);
+        }
+        for row in &rc.rows {
+            self.row_keys(&tk, rc.kind, row, out, labels.as_mut().map(|(l, v)| (&mut **l, *v)))?;
+            if out.len() > self.writeset_limit.saturating_mul(4) {
+                // Bound work on huge transactions before deduplication; recheck after it.
+                out.sort_unstable();
+                out.dedup();
+                if out.len() > self.writeset_limit {
+                    return Err(BarrierReason::TooManyKeys);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Keys of one row change (both images) appended to `out`.
+    pub fn row_keys(
+        &mut self,
+        tk: &TableKeys,
+        kind: RowKind,
+        row: &RowChange,
+        out: &mut Vec<u64>,
+        mut labels: Option<(&mut Vec<KeyLabel>, bool)>,
+    ) -> Result<(), BarrierReason> {
+        let mut identified = false;
+        for (n, idx) in tk.unique_keys.iter().chain(tk.referenced_keys.iter()).enumerate() {
+            let is_unique = n < tk.unique_keys.len();
+            let hashed = self.index_keys(tk, kind, row, idx.id, &idx.columns, &idx.prefix_chars, out, &idx.name, labels.as_mut().map(|(l, v)| (&mut **l, *v)))?;
+            identified |= is_unique && hashed;
+        }
+        for fk in &tk.foreign_keys {
+            let label = format!("{} -> {}.{}", fk.name, fk.parent_schema, fk.parent_table);
+            self.index_keys(tk, kind, row, fk.id, &fk.columns, &[], out, &label, labels.as_mut().map(|(l, v)| (&mut **l, *v)))?;
+        }
+        if identified {
+            Ok(())
+        } else {
+            // Every unique key is NULL or unchanged-and-absent in every image: the row cannot be
+            // told apart from others.
+            Err(BarrierReason::NoKey)
+        }
+    }
+
+    /// Hash one index over the images of `row`. Returns whether any image produced a hash.
+    #[allow(clippy::too_many_arguments)]
+    fn index_keys(
+        &mut self,
+        tk: &TableKeys,
+        kind: RowKind,
+        row: &RowChange,
+        id: u64,
+        columns: &[usize],
+        prefix_chars: &[Option<u32>],
+        out: &mut Vec<u64>,
+        name: &str,
+        mut labels: Option<(&mut Vec<KeyLabel>, bool)>,
+    ) -> Result<bool, BarrierReason> {
+        let before = row.before.as_ref().map(|r| (r, presence(r, columns)));
+        let after = row.after.as_ref().map(|r| (r, presence(r, columns)));
+        let images: [Option<&Row>; 2] = match (kind, &before, &after) {
+            (_, Some((_, Presence::Partial)), _) | (_, _, Some((_, Presence::Partial))) => return Err(BarrierReason::PartialImage),
+            (RowKind::Insert, _, Some((a, Presence::Full))) => [None, Some(a)],
+            (RowKind::Delete, Some((b, Presence::Full)), _) => [Some(b), None],
+            (RowKind::Update, Some((b, Presence::Full)), Some((a, Presence::Full))) => [Some(b), Some(a)],
+            // Absent in the after image: unchanged, the before image has it.
+            (RowKind::Update, Some((b, Presence::Full)), Some((_, Presence::Absent))) => [Some(b), None],
+            // Absent in both: unchanged and unknown; the row is identified by another key.
+            (RowKind::Update, Some((_, Presence::Absent)), Some((_, Presence::Absent))) => [None, None],
+            _ => return Err(BarrierReason::PartialImage),
+        };
+        let mut hashed = false;
+        for image in images.into_iter().flatten() {
+            if let Some(h) = self.hash_key(tk, id, columns, prefix_chars, image) {
+                out.push(h);
+                hashed = true;
+                if let Some((labels, show_values)) = labels.as_mut() {
+                    let cols: Vec<&str> = columns.iter().map(|&c| tk.column_names.get(c).map(String::as_str).unwrap_or("?")).collect();
+                    labels.push(KeyLabel {
+                        hash: h,
+                        table: format!("{}.{}", tk.schema, tk.table),
+                        index: format!("{}({})", name, cols.join(",")),
+                        values: show_values.then(|| render_values(image, columns)),
+                    });
+                }
+            }
+        }
+        Ok(hashed)
+    }
+
+    /// The hash of `columns` of `image` under index `id`, or None when a value is NULL.
+    fn hash_key(&mut self, tk: &TableKeys, id: u64, columns: &[usize], prefix_chars: &[Option<u32>], image: &Row) -> Option<u64> {
+        let buf = &mut self.scratch;
+        buf.clear();
+        buf.extend_from_slice(&id.to_le_bytes());
+        for (i, &c) in columns.iter().enumerate() {
+            let value = image.cols.get(c)?.as_ref()?;
+            let rule = tk.collations.get(c).copied().unwrap_or(CollationRule::UNKNOWN);
+            let prefix = prefix_chars.get(i).copied().flatten();
+            if !encode_value(value, rule, prefix, buf) {
+                return None;
+            }
+        }
+        Some(xxh3_64(buf))
+    }
+}
+
+fn presence(row: &Row, columns: &[usize]) -> Presence {
+    let present = columns.iter().filter(|&&c| matches!(row.cols.get(c), Some(Some(_)))).count();
+    if present == columns.len() {
+        Presence::Full
+    } else if present == 0 {
+        Presence::Absent
+    } else {
+        Presence::Partial
+    }
+}
+
+/// Append the canonical encoding of `v` (a type tag, then bytes equal exactly when the values
+/// compare equal in a key). Returns false for NULL.
+fn encode_value(v: &Value, rule: CollationRule, prefix: Option<u32>, buf: &mut Vec<u8>) -> bool {
+    match v {
+        Value::Null => return false,
+        // Non-negative signed and unsigned share a tag: an FK may join INT to INT whatever the
+        // decoder widened them to.
+        Value::Int(i) if *i >= 0 => {
+            buf.push(1);
+            buf.extend_from_slice(&(*i as u64).to_le_bytes());
+        }
+        Value::Int(i) => {
+            buf.push(2);
+            buf.extend_from_slice(&i.to_le_bytes());
+        }
+        Value::UInt(u) => {
+            buf.push(1);
+            buf.extend_from_slice(&u.to_le_bytes());
+        }
+        Value::Float(f) => encode_double(f64::from(*f), buf),
+        Value::Double(d) => encode_double(*d, buf),
+        Value::Decimal(s) => {
+            buf.push(4);
+            let negative_zero = s.starts_with('-') && s.bytes().all(|b| matches!(b, b'-' | b'0' | b'.'));
+            let s = if negative_zero { &s[1..] } else { s.as_str() };
+            buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            buf.extend_from_slice(s.as_bytes());
+        }
+        Value::Year(y) => {
+            buf.push(5);
+            buf.extend_from_slice(&y.to_le_bytes());
+        }
+        Value::Date { year, month, day } => {
+            buf.push(6);
+            buf.extend_from_slice(&year.to_le_bytes());
+            buf.extend_from_slice(&[*month, *day]);
+        }
+        Value::Time { negative, hours, minutes, seconds, micros } => {
+            buf.push(7);
+            let zero = *hours == 0 && *minutes == 0 && *seconds == 0 && *micros == 0;
+            buf.push(u8::from(*negative && !zero));
+            buf.extend_from_slice(&hours.to_le_bytes());
+            buf.extend_from_slice(&[*minutes, *seconds]);
+            buf.extend_from_slice(&micros.to_le_bytes());
+        }
+        Value::DateTime { year, month, day, hour, minute, second, micros } => {
+            buf.push(8);
+            buf.extend_from_slice(&year.to_le_bytes());
+            buf.extend_from_slice(&[*month, *day, *hour, *minute, *second]);
+            buf.extend_from_slice(&micros.to_le_bytes());
+        }
+        Value::Timestamp { secs, micros } => {
+            buf.push(9);
+            buf.extend_from_slice(&secs.to_le_bytes());
+            buf.extend_from_slice(&micros.to_le_bytes());
+        }
+        Value::Bytes(b) => {
+            buf.push(10);
+            let len_at = buf.len();
+            buf.extend_from_slice(&[0; 4]);
+            collation::normalise(rule, b, prefix, buf);
+            let len = (buf.len() - len_at - 4) as u32;
+            buf[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
+        }
+        Value::Bit { value, .. } => {
+            buf.push(11);
+            buf.extend_from_slice(&value.to_le_bytes());
+        }
+        Value::Enum(e) => {
+            buf.push(12);
+            buf.extend_from_slice(&e.to_le_bytes());
+        }
+        Value::Set(s) => {
+            buf.push(13);
+            buf.extend_from_slice(&s.to_le_bytes());
+        }
+        Value::Json(j) => {
+            buf.push(14);
+            buf.extend_from_slice(&(j.len() as u32).to_le_bytes());
+            buf.extend_from_slice(j.as_bytes());
+        }
+        Value::Geometry(g) => {
+            buf.push(15);
+            buf.extend_from_slice(&(g.len() as u32).to_le_bytes());
+            buf.extend_from_slice(g);
+        }
+        Value::Vector(v) => {
+            buf.push(16);
+            buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            for f in v {
+                buf.extend_from_slice(&f.to_bits().to_le_bytes());
+            }
+        }
+    }
+    true
+}
+
+fn encode_double(d: f64, buf: &mut Vec<u8>) {
+    buf.push(3);
+    // -0.0 == 0.0 in a key.
+    let d = if d == 0.0 { 0.0 } else { d };
+    buf.extend_from_slice(&d.to_bits().to_le_bytes());
+}
+
+fn render_values(image: &Row, columns: &[usize]) -> String {
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|&c| match image.cols.get(c) {
+            Some(Some(Value::Bytes(b))) => {
+                let s = String::from_utf8_lossy(b);
+                let short: String = s.chars().take(40).collect();
+                format!("'{short}'")
+            }
+            Some(Some(v)) => format!("{v:?}"),
+            _ => "?".into(),
+        })
+        .collect();
+    format!("({})", parts.join(","))
+}

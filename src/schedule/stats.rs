@@ -1,0 +1,115 @@
+//! Live scheduler counters, shared between the dispatcher thread (the only writer) and readers
+//! such as `/metrics` and `/status` (via [`SchedulerStats::snapshot`]).
+//!
+//! Owns counters only; it decides nothing.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use super::BarrierReason;
+
+/// Buckets of the parallelism histogram: index `i` counts releases that found `i` transactions
+/// running (released, not yet done) including the released one; the last bucket is "this or more".
+pub const PARALLELISM_BUCKETS: usize = 65;
+
+/// Counters written by the dispatcher with relaxed atomics (each is independently meaningful;
+/// a snapshot may mix values from a few microseconds apart, which monitors tolerate).
+pub struct SchedulerStats {
+    admitted: AtomicU64,
+    released: AtomicU64,
+    completed: AtomicU64,
+    /// Admitted transactions that were not ready at once (had to wait for a dependency).
+    waited: AtomicU64,
+    barriers: [AtomicU64; BarrierReason::ALL.len()],
+    parallelism: [AtomicU64; PARALLELISM_BUCKETS],
+    low_watermark: AtomicU64,
+    in_window: AtomicU64,
+}
+
+impl Default for SchedulerStats {
+    fn default() -> Self {
+        SchedulerStats {
+            admitted: AtomicU64::new(0),
+            released: AtomicU64::new(0),
+            completed: AtomicU64::new(0),
+            waited: AtomicU64::new(0),
+            barriers: std::array::from_fn(|_| AtomicU64::new(0)),
+            parallelism: std::array::from_fn(|_| AtomicU64::new(0)),
+            low_watermark: AtomicU64::new(0),
+            in_window: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct SchedulerSnapshot {
+    pub admitted: u64,
+    pub released: u64,
+    pub completed: u64,
+    pub waited: u64,
+    /// Barrier counts by reason (only reasons seen).
+    pub barriers: Vec<(BarrierReason, u64)>,
+    /// `parallelism[i]`: releases that found `i` transactions running (last bucket: or more).
+    pub parallelism: Vec<u64>,
+    /// Smallest seq not yet done: every transaction below it has finished.
+    pub low_watermark: u64,
+    /// Transactions admitted but not below the low watermark.
+    pub in_window: u64,
+}
+
+impl SchedulerSnapshot {
+    pub fn barriers_total(&self) -> u64 {
+        self.barriers.iter().map(|(_, n)| n).sum()
+    }
+    pub fn barrier_count(&self, reason: BarrierReason) -> u64 {
+        self.barriers.iter().find(|(r, _)| *r == reason).map(|(_, n)| *n).unwrap_or(0)
+    }
+    /// Largest number of transactions seen running at once.
+    pub fn max_parallelism(&self) -> usize {
+        self.parallelism.iter().rposition(|n| *n > 0).unwrap_or(0)
+    }
+}
+
+/// What the dispatcher reports when it ends.
+pub type SchedulerSummary = SchedulerSnapshot;
+
+impl SchedulerStats {
+    pub fn snapshot(&self) -> SchedulerSnapshot {
+        SchedulerSnapshot {
+            admitted: self.admitted.load(Relaxed),
+            released: self.released.load(Relaxed),
+            completed: self.completed.load(Relaxed),
+            waited: self.waited.load(Relaxed),
+            barriers: BarrierReason::ALL
+                .iter()
+                .map(|r| (*r, self.barriers[r.index()].load(Relaxed)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            parallelism: self.parallelism.iter().map(|a| a.load(Relaxed)).collect(),
+            low_watermark: self.low_watermark.load(Relaxed),
+            in_window: self.in_window.load(Relaxed),
+        }
+    }
+
+    pub(crate) fn on_admit(&self, barrier: Option<BarrierReason>, waits: bool) {
+        self.admitted.fetch_add(1, Relaxed);
+        self.in_window.fetch_add(1, Relaxed);
+        if let Some(r) = barrier {
+            self.barriers[r.index()].fetch_add(1, Relaxed);
+        }
+        if waits {
+            self.waited.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn on_release(&self, running: usize) {
+        self.released.fetch_add(1, Relaxed);
+        self.parallelism[running.min(PARALLELISM_BUCKETS - 1)].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn on_complete(&self, low_watermark: u64, in_window: u64) {
+        self.completed.fetch_add(1, Relaxed);
+        self.low_watermark.store(low_watermark, Relaxed);
+        self.in_window.store(in_window, Relaxed);
+    }
+}
