@@ -1,3 +1,436 @@
-//! HTTP endpoints for monitors and load balancers: /lag, /metrics, /health, /status.
+//! HTTP endpoints for monitors and load balancers: `/lag`, `/metrics`, `/health`,
+//! `/health/live`, `/health/ready`, `/status`.
 //!
-//! Owns the axum server; it only reads snapshots from [`crate::lag`] and never blocks the pipeline.
+//! Owns the axum router and the server thread. It only reads [`crate::lag::Progress::snapshot`]
+//! (a short leaf lock) and a fixed [`StatusInfo`]; it never blocks the pipeline: it runs on its
+//! own thread with its own single-threaded tokio runtime, so a flood of requests competes for CPU
+//! at most, never for the pipeline's runtime or locks.
+//!
+//! # Endpoints
+//! - `GET /lag`: JSON with the three clocks, the state, the received/applied/source positions.
+//! - `GET /metrics`: OpenMetrics text (prometheus-client), built from one snapshot per scrape.
+//! - `GET /health` and `GET /health/ready`: 200 `ok` while running with heartbeat lag below
+//!   `lag.max_lag_s`, else 503 with a one-line reason (for HAProxy `option httpchk`).
+//! - `GET /health/live`: 200 while the process answers.
+//! - `GET /status`: positions, mode, workers, uptime, and the config with secrets redacted
+//!   (`Config` serializes passwords as `<redacted>`).
+//! - Anything else: 404; another method on a known path: 405.
+//!
+//! # Hostile clients
+//! Request heads must arrive within [`HEADER_READ_TIMEOUT`] (slowloris), heads are capped at
+//! [`MAX_HEAD_BYTES`], request bodies are never read, a connection lives at most
+//! [`CONNECTION_LIFETIME`], and at most [`MAX_CONNECTIONS`] are served at once (extra ones are
+//! closed at accept). Garbage bytes get a 400 from hyper and a closed connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::lag::{LagSnapshot, PipelineState, Progress};
+
+/// A client must send a complete request head within this time.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest life of one connection (keep-alive included); monitors simply reconnect.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+/// Connections served at once; more are closed right after accept.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Request head size limit.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// Fixed facts for `/status`, captured once at start.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusInfo {
+    pub version: &'static str,
+    /// The subcommand running (`run`, `replay`, ...).
+    pub command: String,
+    pub mode: String,
+    pub workers: usize,
+    /// The configuration, secrets already redacted by its `Serialize`.
+    pub config: serde_json::Value,
+}
+
+impl StatusInfo {
+    pub fn from_config(cfg: &Config, command: &str) -> StatusInfo {
+        StatusInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            command: command.to_string(),
+            mode: cfg.apply.mode.name().to_string(),
+            workers: cfg.apply.workers,
+            config: serde_json::to_value(cfg).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("http: config key `http.listen` = {listen:?}: {source}")]
+    Bind { listen: String, source: std::io::Error },
+    #[error("http: cannot start the server thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// `/lag` body.
+#[derive(Debug, Serialize)]
+pub struct LagView<'a> {
+    pub state: PipelineState,
+    pub heartbeat_lag_seconds: f64,
+    pub heartbeat_lag_basis: crate::lag::LagBasis,
+    pub event_lag_seconds: f64,
+    pub backlog: &'a crate::lag::Backlog,
+    pub received: &'a crate::lag::Received,
+    pub applied: &'a crate::lag::Applied,
+    pub source: &'a crate::lag::SourceView,
+    pub target_up: bool,
+    pub max_lag_seconds: f64,
+    pub healthy: bool,
+    pub health_reason: &'a str,
+}
+
+impl<'a> LagView<'a> {
+    pub fn of(s: &'a LagSnapshot) -> LagView<'a> {
+        LagView {
+            state: s.state,
+            heartbeat_lag_seconds: s.heartbeat_lag_seconds,
+            heartbeat_lag_basis: s.heartbeat_lag_basis,
+            event_lag_seconds: s.event_lag_seconds,
+            backlog: &s.backlog,
+            received: &s.received,
+            applied: &s.applied,
+            source: &s.source,
+            target_up: s.target_up,
+            max_lag_seconds: s.max_lag_seconds,
+            healthy: s.healthy,
+            health_reason: &s.health_reason,
+        }
+    }
+}
+
+/// `/status` body.
+#[derive(Debug, Serialize)]
+struct StatusView<'a> {
+    #[serde(flatten)]
+    info: &'a StatusInfo,
+    uptime_seconds: f64,
+    lag: LagView<'a>,
+    heartbeat: &'a crate::lag::HeartbeatView,
+    apply_rate_tps: f64,
+    eta_seconds: Option<f64>,
+    worker_stats: &'a [crate::lag::WorkerView],
+    retries: u64,
+    errors: u64,
+    reconnects: u64,
+    conflicts: &'a std::collections::BTreeMap<String, u64>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    progress: Arc<Progress>,
+    info: Arc<StatusInfo>,
+}
+
+/// The router (exposed so tests and embedders can serve it their own way).
+pub fn router(progress: Arc<Progress>, info: StatusInfo) -> Router {
+    let state = AppState { progress, info: Arc::new(info) };
+    Router::new()
+        .route("/lag", get(lag_handler))
+        .route("/metrics", get(metrics_handler))
+        .route("/health", get(health_handler))
+        .route("/health/ready", get(health_handler))
+        .route("/health/live", get(|| async { "ok\n" }))
+        .route("/status", get(status_handler))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(state)
+}
+
+fn json_response<T: Serialize>(v: &T) -> Response {
+    match serde_json::to_vec_pretty(v) {
+        Ok(body) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("json: {e}\n")).into_response(),
+    }
+}
+
+async fn lag_handler(State(st): State<AppState>) -> Response {
+    let snap = st.progress.snapshot();
+    json_response(&LagView::of(&snap))
+}
+
+async fn health_handler(State(st): State<AppState>) -> Response {
+    let snap = st.progress.snapshot();
+    if snap.healthy {
+        (StatusCode::OK, "ok\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, format!("{}\n", snap.health_reason)).into_response()
+    }
+}
+
+async fn status_handler(State(st): State<AppState>) -> Response {
+    let snap = st.progress.snapshot();
+    let view = StatusView {
+        info: &st.info,
+        uptime_seconds: snap.uptime_seconds,
+        lag: LagView::of(&snap),
+        heartbeat: &snap.heartbeat,
+        apply_rate_tps: snap.apply_rate_tps,
+        eta_seconds: snap.eta_seconds,
+        worker_stats: &snap.workers,
+        retries: snap.retries,
+        errors: snap.errors,
+        reconnects: snap.reconnects,
+        conflicts: &snap.conflicts,
+    };
+    json_response(&view)
+}
+
+/// Content type of `/metrics` (prometheus-client writes OpenMetrics text, `# EOF` included).
+pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+async fn metrics_handler(State(st): State<AppState>) -> Response {
+    match render_metrics(&st.progress.snapshot()) {
+        Ok(text) => ([(header::CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE))], text).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("metrics: {e}\n")).into_response(),
+    }
+}
+
+/// One scrape: every metric from one consistent snapshot.
+#[derive(Debug)]
+struct SnapshotCollector(LagSnapshot);
+
+fn gauge(enc: &mut DescriptorEncoder, name: &str, help: &str, v: f64) -> std::fmt::Result {
+    let m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    ConstGauge::new(v).encode(m)
+}
+
+fn counter(enc: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    // prometheus-client appends `_total` to counter names.
+    let m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+    ConstCounter::new(v).encode(m)
+}
+
+impl prometheus_client::collector::Collector for SnapshotCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
+        let s = &self.0;
+        gauge(&mut enc, "parapply_heartbeat_lag_seconds", "Now minus parapply's own note of when the newest heartbeat applied on the target was committed on the source (grows while nothing newer applies)", s.heartbeat_lag_seconds)?;
+        gauge(&mut enc, "parapply_event_lag_seconds", "Now minus the source commit time of the newest applied transaction (like Seconds_Behind_Master)", s.event_lag_seconds)?;
+        gauge(&mut enc, "parapply_backlog_transactions", "Transactions received but not yet applied", s.backlog.transactions as f64)?;
+        gauge(&mut enc, "parapply_backlog_bytes", "Binlog bytes received but not yet applied", s.backlog.bytes as f64)?;
+        if let Some(d) = s.backlog.gtid_distance {
+            gauge(&mut enc, "parapply_backlog_gtids", "GTID distance from the applied position to the source's current position", d as f64)?;
+        }
+        counter(&mut enc, "parapply_received_transactions", "Transactions received from the source", s.received.transactions)?;
+        counter(&mut enc, "parapply_received_bytes", "Binlog bytes received from the source", s.received.bytes)?;
+        counter(&mut enc, "parapply_applied_transactions", "Transactions committed on the target", s.applied.transactions)?;
+        counter(&mut enc, "parapply_applied_rows", "Row changes committed on the target", s.applied.rows)?;
+        counter(&mut enc, "parapply_applied_bytes", "Binlog bytes of transactions committed on the target", s.applied.bytes)?;
+        counter(&mut enc, "parapply_applied_heartbeats", "Heartbeat transactions committed on the target", s.applied.heartbeats)?;
+        gauge(&mut enc, "parapply_apply_rate_transactions_per_second", "Transactions applied per second over the last ~10 s", s.apply_rate_tps)?;
+        gauge(&mut enc, "parapply_apply_rate_bytes_per_second", "Binlog bytes applied per second over the last ~10 s", s.apply_rate_bytes_per_second)?;
+        {
+            let mut m = enc.encode_descriptor("parapply_worker_busy_ratio", "Fraction of the last sampling period each worker was busy applying", None, MetricType::Gauge)?;
+            for w in &s.workers {
+                let labels = [("worker", w.worker.to_string())];
+                ConstGauge::new(w.busy_ratio).encode(m.encode_family(&labels)?)?;
+            }
+        }
+        {
+            let mut m = enc.encode_descriptor("parapply_worker_busy_seconds", "Seconds each worker spent applying", None, MetricType::Counter)?;
+            for w in &s.workers {
+                let labels = [("worker", w.worker.to_string())];
+                ConstCounter::new(w.busy_seconds).encode(m.encode_family(&labels)?)?;
+            }
+        }
+        if let Some(sched) = &s.scheduler {
+            let mut buckets = sched.parallelism_buckets.clone();
+            if buckets.last().map_or(true, |(le, _)| *le != f64::MAX) {
+                buckets.push((f64::MAX, 0));
+            }
+            let m = enc.encode_descriptor("parapply_scheduler_parallelism", "Transactions running at once, sampled at each dispatch", None, MetricType::Histogram)?;
+            let mut m = m;
+            m.encode_histogram::<()>(sched.parallelism_sum, sched.parallelism_count, &buckets, None)?;
+            let mut m = enc.encode_descriptor("parapply_barriers", "Transactions downgraded to a barrier, by reason", None, MetricType::Counter)?;
+            for (reason, n) in &sched.barriers {
+                let labels = [("reason", reason.as_str())];
+                ConstCounter::new(*n).encode(m.encode_family(&labels)?)?;
+            }
+        }
+        counter(&mut enc, "parapply_retries", "Transient target errors retried", s.retries)?;
+        {
+            let mut m = enc.encode_descriptor("parapply_conflicts", "Row conflicts (missing row, duplicate key) by table", None, MetricType::Counter)?;
+            for (table, n) in &s.conflicts {
+                let labels = [("table", table.as_str())];
+                ConstCounter::new(*n).encode(m.encode_family(&labels)?)?;
+            }
+        }
+        counter(&mut enc, "parapply_errors", "Definite errors", s.errors)?;
+        counter(&mut enc, "parapply_source_reconnects", "Reconnects of the source stream", s.reconnects)?;
+        {
+            let mut m = enc.encode_descriptor("parapply_state", "1 for the current pipeline state, 0 for the others", None, MetricType::Gauge)?;
+            for st in PipelineState::ALL {
+                let labels = [("state", st.name())];
+                ConstGauge::new(i64::from(st == s.state)).encode(m.encode_family(&labels)?)?;
+            }
+        }
+        gauge(&mut enc, "parapply_max_lag_seconds", "The configured lag.max_lag_s (/health answers 503 at or above it)", s.max_lag_seconds)?;
+        gauge(&mut enc, "parapply_uptime_seconds", "Seconds since start", s.uptime_seconds)?;
+        Ok(())
+    }
+}
+
+/// Render the `/metrics` body for a snapshot.
+pub fn render_metrics(snap: &LagSnapshot) -> Result<String, std::fmt::Error> {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(SnapshotCollector(snap.clone())));
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &registry)?;
+    Ok(out)
+}
+
+/// A running server; stops (and joins its thread) on [`HttpServer::shutdown`] or drop.
+pub struct HttpServer {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HttpServer {
+    /// Bind `listen` (e.g. `127.0.0.1:9187`, port 0 for an ephemeral port) and serve on a new
+    /// thread with its own runtime. Bind errors are returned here, not on the thread.
+    pub fn start(listen: &str, progress: Arc<Progress>, info: StatusInfo) -> Result<HttpServer, HttpError> {
+        let std_listener = std::net::TcpListener::bind(listen).map_err(|source| HttpError::Bind { listen: listen.to_string(), source })?;
+        std_listener.set_nonblocking(true).map_err(|source| HttpError::Bind { listen: listen.to_string(), source })?;
+        let addr = std_listener.local_addr().map_err(|source| HttpError::Bind { listen: listen.to_string(), source })?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let app = router(progress, info);
+        let thread = std::thread::Builder::new()
+            .name("parapply-http".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!(error = %e, "http: cannot build runtime");
+                        return;
+                    }
+                };
+                rt.block_on(serve(std_listener, app, stop_rx));
+            })
+            .map_err(HttpError::Thread)?;
+        tracing::info!(listen = %addr, "http endpoints up (/lag /metrics /health /status)");
+        Ok(HttpServer { addr, stop: Some(stop_tx), thread: Some(thread) })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop accepting, drop open connections and join the thread.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(true);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+async fn serve(std_listener: std::net::TcpListener, app: Router, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let listener = match tokio::net::TcpListener::from_std(std_listener) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "http: cannot register listener");
+            return;
+        }
+    };
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = stop.changed() => break,
+        };
+        // Reap finished connection tasks so the set does not grow.
+        while tasks.try_join_next().is_some() {}
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(error = %e, "http: accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "http: too many connections, closing");
+            drop(stream);
+            continue;
+        };
+        let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+        tasks.spawn(async move {
+            let _permit = permit;
+            let _ = stream.set_nodelay(true);
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(MAX_HEAD_BYTES.max(8192))
+                .serve_connection(io, svc);
+            match tokio::time::timeout(CONNECTION_LIFETIME, conn).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "http: connection ended with an error"),
+                Err(_) => tracing::debug!(%peer, "http: connection lifetime reached, closing"),
+            }
+        });
+    }
+    tasks.abort_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LagConfig;
+
+    #[test]
+    fn metrics_text_has_exact_names() {
+        let p = Progress::new(&LagConfig::default());
+        p.on_received(100, None, 0);
+        p.on_conflict("db.t");
+        let text = render_metrics(&p.snapshot()).unwrap();
+        for line in [
+            "# TYPE parapply_heartbeat_lag_seconds gauge",
+            "parapply_backlog_transactions 1.0",
+            "parapply_backlog_bytes 100.0",
+            "parapply_applied_transactions_total 0",
+            "parapply_received_bytes_total 100",
+            "parapply_conflicts_total{table=\"db.t\"} 1",
+            "parapply_state{state=\"streaming\"} 1",
+            "parapply_state{state=\"stalled\"} 0",
+            "# EOF",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+    }
+}

@@ -779,3 +779,223 @@ pub struct LagSnapshot {
     pub reconnects: u64,
     pub scheduler: Option<SchedulerMetrics>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::event::{ColumnDef, TableMap};
+    use crate::decode::value::{Row, Value};
+    use crate::txn::{BinlogPos, Change, RowChange, RowKind, RowsChange};
+
+    fn cfg() -> LagConfig {
+        LagConfig::default()
+    }
+
+    fn ago(secs: u64) -> Instant {
+        Instant::now().checked_sub(Duration::from_secs(secs)).unwrap_or_else(Instant::now)
+    }
+
+    fn gtid(domain: u32, seq: u64) -> Gtid {
+        Gtid::Mariadb { domain, server_id: 1, seq }
+    }
+
+    fn user_txn(g: Gtid, commit_time_us: u64) -> Transaction {
+        let table = Arc::new(TableMap { schema: "db".into(), table: "t".into(), ..Default::default() });
+        let rows = vec![RowChange { before: None, after: Some(Row { cols: vec![Some(Value::Int(1))] }) }; 3];
+        Transaction {
+            gtid: Some(g),
+            commit_time_us,
+            size: 500,
+            pos: BinlogPos { file: "binlog.000002".into(), start: 100, end: 600 },
+            changes: vec![Change::Rows(RowsChange { table, kind: RowKind::Insert, rows })],
+            ..Default::default()
+        }
+    }
+
+    fn hb_txn(id: Option<u64>, ts: &str, commit_time_us: u64) -> Transaction {
+        let names = ["ts", "server_id", "file", "position", "relay_master_log_file", "exec_master_log_pos", "parapply_seq"];
+        let table = Arc::new(TableMap {
+            schema: "parapply".into(),
+            table: "heartbeat".into(),
+            columns: names.iter().map(|n| ColumnDef { name: Some(n.to_string()), ..Default::default() }).collect(),
+            ..Default::default()
+        });
+        let mut cols = vec![Some(Value::Bytes(ts.as_bytes().to_vec())), Some(Value::UInt(1))];
+        cols.extend([None, None, None, None]);
+        cols.push(Some(id.map_or(Value::Null, Value::UInt)));
+        Transaction {
+            commit_time_us,
+            size: 80,
+            changes: vec![Change::Rows(RowsChange { table, kind: RowKind::Update, rows: vec![RowChange { before: Some(Row::default()), after: Some(Row { cols }) }] })],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn before_first_round_trip_lag_is_time_since_start_never_zero() {
+        let p = Progress::new(&cfg());
+        std::thread::sleep(Duration::from_millis(5));
+        let s = p.snapshot();
+        assert_eq!(s.heartbeat_lag_basis, LagBasis::SinceStart);
+        assert!(s.heartbeat_lag_seconds >= 0.005, "{}", s.heartbeat_lag_seconds);
+        assert!(s.event_lag_seconds >= 0.005);
+        assert_eq!(s.state, PipelineState::Streaming);
+        assert_eq!(s.heartbeat.last_applied_id, None);
+    }
+
+    #[test]
+    fn heartbeat_lag_counts_from_the_note_of_the_newest_applied_heartbeat() {
+        let p = Progress::new(&cfg());
+        p.on_heartbeat_written(10, ago(100));
+        p.on_heartbeat_written(11, Instant::now());
+        // Nothing applied yet: time since start, not the notes.
+        assert_eq!(p.snapshot().heartbeat_lag_basis, LagBasis::SinceStart);
+        p.on_applied(&hb_txn(Some(10), "x", 0), 0);
+        let s = p.snapshot();
+        assert_eq!(s.heartbeat_lag_basis, LagBasis::Heartbeat);
+        assert_eq!(s.heartbeat.last_applied_id, Some(10));
+        assert!(s.heartbeat_lag_seconds >= 100.0, "{}", s.heartbeat_lag_seconds);
+        assert_eq!(s.state, PipelineState::CatchingUp);
+        assert!(!s.healthy);
+        assert_eq!(s.health_reason, format!("heartbeat lag {:.1}s >= max_lag 30s", s.heartbeat_lag_seconds));
+        // The next heartbeat resets it; an older id applied late changes nothing.
+        p.on_heartbeat_applied(11);
+        p.on_heartbeat_applied(10);
+        let s = p.snapshot();
+        assert_eq!(s.heartbeat.last_applied_id, Some(11));
+        assert!(s.heartbeat_lag_seconds < 100.0);
+        assert_eq!(s.state, PipelineState::Streaming);
+        assert!(s.healthy);
+        assert_eq!(s.applied.heartbeats, 1);
+    }
+
+    #[test]
+    fn heartbeat_applied_before_its_note_and_stale_ids_from_an_earlier_process() {
+        let p = Progress::new(&cfg());
+        p.on_heartbeat_written(1000, ago(50));
+        p.on_heartbeat_applied(1000);
+        // Id 5 was written by an earlier process: no note, smaller than ours: ignored.
+        p.on_heartbeat_applied(5);
+        assert_eq!(p.snapshot().heartbeat.last_applied_id, Some(1000));
+        // 1001 reaches the target before the writer noted it.
+        p.on_heartbeat_applied(1001);
+        assert_eq!(p.snapshot().heartbeat.last_applied_id, Some(1000));
+        p.on_heartbeat_written(1001, Instant::now());
+        let s = p.snapshot();
+        assert_eq!(s.heartbeat.last_applied_id, Some(1001));
+        assert!(s.heartbeat_lag_seconds < 50.0);
+    }
+
+    #[test]
+    fn backlog_and_positions() {
+        let p = Progress::new(&cfg());
+        for seq in 1..=3 {
+            p.on_received(500, Some(&gtid(0, seq)), 1_000_000 * seq);
+        }
+        p.on_applied(&user_txn(gtid(0, 1), 1_000_000), 2);
+        let s = p.snapshot();
+        assert_eq!(s.backlog, Backlog { transactions: 2, bytes: 1000, gtid_distance: None });
+        assert_eq!(s.received.last_gtid.as_deref(), Some("0-1-3"));
+        assert_eq!(s.received.last_commit_time_us, Some(3_000_000));
+        assert_eq!((s.applied.transactions, s.applied.rows, s.applied.bytes), (1, 3, 500));
+        assert_eq!(s.applied.last_gtid.as_deref(), Some("0-1-1"));
+        assert_eq!((s.applied.file.as_deref(), s.applied.pos), (Some("binlog.000002"), Some(600)));
+        assert_eq!(s.workers.len(), 3);
+    }
+
+    #[test]
+    fn gtid_distance_per_stream() {
+        let p = Progress::new(&cfg());
+        p.set_source_position(SourcePosition { gtids: vec![gtid(0, 9), gtid(1, 3)], file: Some("binlog.000001".into()), pos: Some(4) });
+        assert_eq!(p.snapshot().backlog.gtid_distance, None);
+        p.seed_applied_gtids(&[gtid(0, 5)]);
+        // Domain 1 has nothing applied or seeded: unknown, not a guess.
+        assert_eq!(p.snapshot().backlog.gtid_distance, None);
+        p.seed_applied_gtids(&[gtid(1, 1)]);
+        assert_eq!(p.snapshot().backlog.gtid_distance, Some(4 + 2));
+        p.on_applied(&user_txn(gtid(0, 7), 1), 0);
+        let s = p.snapshot();
+        assert_eq!(s.backlog.gtid_distance, Some(2 + 2));
+        assert_eq!(s.source.gtids, vec!["0-1-9".to_string(), "1-1-3".to_string()]);
+        assert_eq!((s.source.file.as_deref(), s.source.pos), (Some("binlog.000001"), Some(4)));
+    }
+
+    #[test]
+    fn states_in_priority_order() {
+        let p = Progress::new(&cfg());
+        p.set_stall_after(Duration::ZERO);
+        p.on_received(10, None, 0);
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(p.snapshot().state, PipelineState::Stalled);
+        p.set_target_up(false);
+        let s = p.snapshot();
+        assert_eq!(s.state, PipelineState::TargetDown);
+        assert_eq!((s.healthy, s.health_reason.as_str()), (false, "target down"));
+        p.set_heartbeat_writer_up(false);
+        let s = p.snapshot();
+        assert_eq!(s.state, PipelineState::SourceDown);
+        assert_eq!((s.source.up, s.source.stream_up, s.source.heartbeat_writer_up, s.heartbeat.write_failures), (false, true, false, 1));
+        p.set_heartbeat_writer_up(true);
+        p.set_source_up(false);
+        assert_eq!(p.snapshot().state, PipelineState::SourceDown);
+        p.set_stopped();
+        let s = p.snapshot();
+        assert_eq!((s.state, s.healthy, s.health_reason.as_str()), (PipelineState::Stopped, false, "stopped"));
+    }
+
+    #[test]
+    fn no_stall_without_backlog() {
+        let p = Progress::new(&cfg());
+        p.set_stall_after(Duration::ZERO);
+        p.on_received(10, None, 0);
+        p.on_applied(&user_txn(gtid(0, 1), 1), 0);
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(p.snapshot().state, PipelineState::Streaming);
+    }
+
+    #[test]
+    fn event_lag_ignores_heartbeat_transactions() {
+        let p = Progress::new(&cfg());
+        let wall = wall_now_us();
+        p.on_applied(&user_txn(gtid(0, 1), wall - 50_000_000), 0);
+        p.on_heartbeat_written(7, Instant::now());
+        p.on_applied(&hb_txn(Some(7), "x", wall), 0);
+        let s = p.snapshot();
+        assert!(s.event_lag_seconds >= 50.0, "{}", s.event_lag_seconds);
+        assert_eq!(s.applied.last_commit_time_us, Some(wall - 50_000_000));
+        assert_eq!(s.heartbeat.last_applied_id, Some(7));
+        assert_eq!(s.applied.transactions, 2);
+    }
+
+    #[test]
+    fn read_mode_uses_pt_heartbeat_ts() {
+        let mut c = cfg();
+        c.heartbeat_mode = "read".into();
+        let p = Progress::new(&c);
+        p.on_applied(&hb_txn(None, "1970-01-01T00:00:01.000000", 0), 0);
+        let s = p.snapshot();
+        assert_eq!(s.heartbeat_lag_basis, LagBasis::PtHeartbeatTs);
+        assert!(s.heartbeat_lag_seconds > 1.0e9);
+        assert_eq!(s.heartbeat.mode, "read");
+    }
+
+    #[test]
+    fn counters() {
+        let p = Progress::new(&cfg());
+        p.on_retry();
+        p.on_retry();
+        p.on_conflict("db.t");
+        p.on_conflict("db.t");
+        p.on_conflict("db.u");
+        p.on_error();
+        p.on_reconnect();
+        p.worker_busy(1, Duration::from_millis(1500));
+        p.set_scheduler_snapshot(SchedulerMetrics { parallelism_buckets: vec![(1.0, 3), (f64::MAX, 1)], parallelism_sum: 7.0, parallelism_count: 4, barriers: [("ddl".to_string(), 2)].into() });
+        let s = p.snapshot();
+        assert_eq!((s.retries, s.errors, s.reconnects), (2, 1, 1));
+        assert_eq!(s.conflicts, [("db.t".to_string(), 2), ("db.u".to_string(), 1)].into());
+        assert_eq!(s.workers.len(), 2);
+        assert_eq!(s.workers[1].busy_seconds, 1.5);
+        assert_eq!(s.scheduler.map(|m| m.barriers), Some([("ddl".to_string(), 2)].into()));
+    }
+}
