@@ -4,3 +4,5 @@
 //! [`crate::schedule`] and must not parse binlog bytes or decide dependencies.
 
 pub mod sql;
+pub mod checkpoint;
+pub mod retry;
