@@ -57,6 +57,27 @@ pub enum Command {
 
     /// Write valid MySQL 8.0 binlog files from a parametrised synthetic workload (tests, benches).
     Gen(GenArgs),
+
+    /// Readable summary of a running parapply (state, three lag clocks, backlog, positions),
+    /// from its /status and /lag endpoints. Exit code 0 healthy, 2 unhealthy, 1 unreachable.
+    ///
+    /// Example:
+    ///   parapply status --http http://127.0.0.1:9187
+    Status(StatusArgs),
+}
+
+/// Where `status` asks.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Base URL of the parapply HTTP endpoints (`http.listen` in the config).
+    #[arg(long, default_value = "http://127.0.0.1:9187")]
+    pub http: String,
+    /// Print the raw JSON of /status and /lag.
+    #[arg(long)]
+    pub json: bool,
+    /// Request timeout.
+    #[arg(long, default_value_t = 3000)]
+    pub timeout_ms: u64,
 }
 
 /// Where `inspect` reads from.

@@ -408,6 +408,59 @@ async fn serve(std_listener: std::net::TcpListener, app: Router, mut stop: tokio
     tasks.abort_all();
 }
 
+/// Errors of the small client `parapply status` uses.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpClientError {
+    #[error("http: bad URL {url:?}: {why}")]
+    Url { url: String, why: String },
+    #[error("http: cannot connect to {addr}: {source}")]
+    Connect { addr: String, source: std::io::Error },
+    #[error("http: GET {url}: {source}")]
+    Request { url: String, source: hyper::Error },
+    #[error("http: GET {url}: {why}")]
+    Body { url: String, why: String },
+    #[error("http: GET {url} timed out after {secs} s")]
+    Timeout { url: String, secs: u64 },
+}
+
+/// `GET base + path` over HTTP/1.1; returns the status code and the body (at most 4 MiB).
+/// `base` is `http://host:port` (a trailing `/` is fine).
+pub async fn http_get(base: &str, path: &str, timeout: Duration) -> Result<(u16, String), HttpClientError> {
+    let url = format!("{}{}", base.trim_end_matches('/'), path);
+    let fut = async {
+        let uri: axum::http::Uri = url.parse().map_err(|e: axum::http::uri::InvalidUri| HttpClientError::Url { url: url.clone(), why: e.to_string() })?;
+        if uri.scheme_str() != Some("http") {
+            return Err(HttpClientError::Url { url: url.clone(), why: "only http:// is supported".into() });
+        }
+        let host = uri.host().ok_or_else(|| HttpClientError::Url { url: url.clone(), why: "no host".into() })?.to_string();
+        let port = uri.port_u16().unwrap_or(80);
+        let addr = format!("{}:{port}", host.trim_start_matches('[').trim_end_matches(']'));
+        let stream = tokio::net::TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
+            .await
+            .map_err(|source| HttpClientError::Connect { addr: addr.clone(), source })?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|source| HttpClientError::Request { url: url.clone(), source })?;
+        let driver = tokio::spawn(conn);
+        let path_q = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+        let req = axum::http::Request::get(path_q)
+            .header(header::HOST, format!("{host}:{port}"))
+            .body(axum::body::Body::empty())
+            .map_err(|e| HttpClientError::Body { url: url.clone(), why: e.to_string() })?;
+        let resp = sender.send_request(req).await.map_err(|source| HttpClientError::Request { url: url.clone(), source })?;
+        let status = resp.status().as_u16();
+        let body = axum::body::to_bytes(axum::body::Body::new(resp.into_body()), 4 << 20)
+            .await
+            .map_err(|e| HttpClientError::Body { url: url.clone(), why: e.to_string() })?;
+        driver.abort();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    };
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(HttpClientError::Timeout { url, secs: timeout.as_secs() }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
