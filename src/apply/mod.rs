@@ -2,7 +2,57 @@
 //!
 //! Owns everything that talks to the target server. It receives ready transactions from
 //! [`crate::schedule`] and must not parse binlog bytes or decide dependencies.
+//!
+//! - [`sql`]: row changes and statements -> SQL text with exact literals.
+//! - [`checkpoint`]: the applied-transaction record on the target and its compaction.
+//! - [`retry`]: which target errors are transient, and the backoff.
+//! - [`worker`]: one connection applying whole transactions exactly once.
+//! - [`pipeline`]: wires a transaction source, the scheduler and the worker pool together.
+//! - [`stats`]: counters.
+//!
+//! # Resumption
+//! The target holds the truth: every applied transaction is recorded in
+//! `<state_schema>.applied_txn` in the same target transaction as its rows, and compacted into
+//! `<state_schema>.applied_watermark`. On start the pipeline loads both and skips every
+//! transaction they contain, so re-reading the same input after `kill -9` applies nothing twice
+//! and loses nothing, whatever order workers committed in.
+//!
+//! # Error handling
+//! Lock conflicts are retried; a lost connection is resolved by reading the checkpoint; every
+//! other failure stops the pipeline with an [`ApplyError`] naming the GTID, the table and the
+//! server's error. Workers stop taking new transactions, transactions in flight either commit
+//! (with their checkpoint) or roll back, so nothing after the last committed transaction is lost.
 
-pub mod sql;
 pub mod checkpoint;
+pub mod pipeline;
 pub mod retry;
+pub mod sql;
+pub mod stats;
+pub mod worker;
+
+/// Why the apply stage stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("worker {worker}: cannot connect to the target: {source}")]
+    Connect { worker: usize, source: mysql_async::Error },
+    #[error("GTID {gtid}: cannot build SQL: {source}")]
+    Build { gtid: String, source: sql::SqlError },
+    #[error("GTID {gtid}, table {table}: target error: {source}; statement: {sql}")]
+    Sql { gtid: String, table: String, sql: String, source: mysql_async::Error },
+    #[error("GTID {gtid}, table {table}: target diverged: {what} (on_conflict = stop)")]
+    Conflict { gtid: String, table: String, what: String },
+    #[error("GTID {gtid}: still failing after {attempts} retries: {source}")]
+    RetriesExhausted { gtid: String, attempts: u32, source: mysql_async::Error },
+    #[error("GTID {gtid}: {what}")]
+    Unsupported { gtid: String, what: String },
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error("target setup: {0}")]
+    Setup(String),
+    #[error("scheduler: {0}")]
+    Schedule(String),
+    #[error("source: {0}")]
+    Source(String),
+    #[error("stopped before the transaction committed")]
+    Cancelled,
+}

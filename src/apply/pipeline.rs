@@ -1,0 +1,377 @@
+//! The apply pipeline: a transaction source -> scheduler -> worker pool -> target, exactly once.
+//!
+//! Owns only the wiring: the reader thread (skips what the target already has, feeds the
+//! dispatcher), the bridge from the dispatcher's `ready` channel to the async workers, the
+//! compaction task, the progress callback and shutdown. The same pipeline serves `replay`
+//! (binlog files) and `run` (live stream). It must not build SQL or decide dependencies.
+//!
+//! # Shutdown
+//! One cancellation signal (a `watch` channel) is set by the first failure. The reader stops
+//! feeding, the bridge stops handing out work, workers finish or roll back the transaction in
+//! hand (a worker waiting for its commit turn gives up), and the first error is returned. What
+//! committed is recorded in the checkpoint table, so a rerun continues exactly there.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use parking_lot::Mutex;
+
+use crate::apply::checkpoint::{AppliedSet, CheckpointStore, Progress, StreamPos};
+use crate::apply::retry::Backoff;
+use crate::apply::sql::{Charsets, SqlBuilder};
+use crate::apply::stats::{ApplySnapshot, ApplyStats};
+use crate::apply::worker::{probe_keep_gtid, target_opts, Worker, WorkerShared};
+use crate::apply::ApplyError;
+use crate::config::{ApplyConfig, Endpoint};
+use crate::schedule::{spawn_dispatcher, DispatcherConfig, Done, Ready, StaticCatalog};
+use crate::txn::Transaction;
+
+/// Transactions in source order; an `Err` stops the pipeline with that message.
+pub type TxnSource = Box<dyn Iterator<Item = Result<Transaction, String>> + Send>;
+
+/// What the pipeline needs to know.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub target: Endpoint,
+    pub apply: ApplyConfig,
+    /// Try to keep source GTIDs on the target (MariaDB, needs SUPER). Default true.
+    pub keep_source_gtid: bool,
+    /// How often the watermark is compacted.
+    pub compact_every: Duration,
+    /// How often the progress callback runs.
+    pub report_every: Duration,
+}
+
+impl PipelineOptions {
+    pub fn new(target: Endpoint, apply: ApplyConfig) -> Self {
+        PipelineOptions { target, apply, keep_source_gtid: true, compact_every: Duration::from_millis(500), report_every: Duration::from_millis(250) }
+    }
+}
+
+/// A live view for progress displays.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressView {
+    pub txns_read: u64,
+    /// Binlog bytes of the transactions read so far.
+    pub bytes_read: u64,
+    pub apply: ApplySnapshot,
+    pub elapsed: Duration,
+}
+
+/// Called periodically with the current progress.
+pub type ProgressFn = Box<dyn FnMut(&ProgressView) + Send>;
+
+/// The end-of-run report.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ApplySummary {
+    pub txns_read: u64,
+    pub txns_applied: u64,
+    /// Found already applied on the target and skipped.
+    pub txns_skipped: u64,
+    pub rows_applied: u64,
+    pub bytes_applied: u64,
+    pub seconds: f64,
+    pub txns_per_second: f64,
+    pub retries: u64,
+    pub conflicts: u64,
+    pub conflicts_by_table: std::collections::BTreeMap<String, u64>,
+    /// Transactions re-run row by row after a divergence.
+    pub careful_txns: u64,
+    /// Whether source GTIDs were kept on the target.
+    pub kept_source_gtid: bool,
+    /// Highest applied GTID per stream after the run (checkpoint table).
+    pub applied_position: String,
+}
+
+/// Shared state of one run.
+struct Run {
+    cancel_tx: tokio::sync::watch::Sender<bool>,
+    /// First failure wins.
+    error: Mutex<Option<ApplyError>>,
+    txns_read: AtomicU64,
+    bytes_read: AtomicU64,
+    stopped: AtomicBool,
+}
+
+impl Run {
+    fn fail(&self, e: ApplyError) {
+        let mut slot = self.error.lock();
+        if slot.is_none() {
+            tracing::error!(error = %e, "apply pipeline stopping");
+            *slot = Some(e);
+        }
+        drop(slot);
+        self.stopped.store(true, Relaxed);
+        self.cancel_tx.send_replace(true);
+    }
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(Relaxed)
+    }
+}
+
+/// Run the pipeline to the end of `source` (or the first failure). Blocks; owns its own tokio
+/// runtime.
+pub fn run(opts: PipelineOptions, source: TxnSource, progress_fn: Option<ProgressFn>) -> Result<ApplySummary, ApplyError> {
+    let threads = opts.apply.workers.clamp(2, 8);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .thread_name("parapply-apply")
+        .build()
+        .map_err(|e| ApplyError::Setup(format!("tokio runtime: {e}")))?;
+    rt.block_on(run_async(opts, source, progress_fn))
+}
+
+async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Option<ProgressFn>) -> Result<ApplySummary, ApplyError> {
+    let started = Instant::now();
+    let cfg = &opts.apply;
+    let target_opts = target_opts(&opts.target);
+    let store = CheckpointStore::new(&cfg.state_schema);
+
+    // Setup on one admin connection: state tables, what is applied, charsets, GTID keeping.
+    let mut admin = mysql_async::Conn::new(target_opts.clone()).await.map_err(|source| ApplyError::Connect { worker: 0, source })?;
+    store.setup(&mut admin).await?;
+    let applied = store.load(&mut admin).await?;
+    let charsets: Vec<(u64, String)> = admin
+        .query("SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL")
+        .await
+        .map_err(|e| ApplyError::Setup(format!("reading target collations: {e}")))?;
+    let charsets: HashMap<u16, String> = charsets.into_iter().filter_map(|(id, cs)| u16::try_from(id).ok().map(|id| (id, cs))).collect();
+    let keep_gtid = opts.keep_source_gtid && probe_keep_gtid(&mut admin).await;
+    admin
+        .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .await
+        .map_err(|e| ApplyError::Setup(format!("admin session: {e}")))?;
+    tracing::info!(
+        target = %opts.target.address(),
+        workers = cfg.workers,
+        mode = cfg.mode.name(),
+        preserve_commit_order = cfg.preserve_commit_order,
+        already_applied_beyond_watermark = applied.beyond_count(),
+        keep_source_gtid = keep_gtid,
+        "apply pipeline starting"
+    );
+
+    let dispatcher_cfg = DispatcherConfig {
+        mode: cfg.mode,
+        workers: cfg.workers,
+        window: cfg.window.max(cfg.workers),
+        preserve_commit_order: cfg.preserve_commit_order,
+        writeset_limit: cfg.writeset_limit,
+        channel_capacity: cfg.channel_capacity,
+    };
+    let mut handle = spawn_dispatcher(dispatcher_cfg, Arc::new(StaticCatalog::new()));
+    // Take the input sender out of the handle so that the reader dropping it ends the input.
+    let (dummy_tx, _) = crossbeam_channel::bounded(1);
+    let input = std::mem::replace(&mut handle.input, dummy_tx);
+
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let run = Arc::new(Run { cancel_tx, error: Mutex::new(None), txns_read: AtomicU64::new(0), bytes_read: AtomicU64::new(0), stopped: AtomicBool::new(false) });
+    let stats = Arc::new(ApplyStats::default());
+    let progress = Arc::new(Mutex::new(Progress::from_applied(&applied)));
+    let shared = Arc::new(WorkerShared {
+        opts: target_opts.clone(),
+        builder: SqlBuilder::new(Arc::new(Charsets::new(charsets))),
+        store: store.clone(),
+        on_conflict: cfg.on_conflict,
+        preserve_commit_order: cfg.preserve_commit_order,
+        backoff: Backoff::new(cfg.max_retries),
+        keep_gtid: AtomicBool::new(keep_gtid),
+        stats: stats.clone(),
+        progress: progress.clone(),
+        commit_order: handle.commit_order.clone(),
+        cancel: cancel_rx.clone(),
+    });
+
+    // Workers connect before any transaction is read, so a bad target fails fast.
+    let mut workers = Vec::with_capacity(cfg.workers);
+    for id in 0..cfg.workers {
+        workers.push(Worker::connect(id, shared.clone()).await?);
+    }
+
+    // Reader thread: source -> skip already applied -> dispatcher.
+    let reader = {
+        let run = run.clone();
+        let progress = progress.clone();
+        let stats = stats.clone();
+        std::thread::Builder::new()
+            .name("parapply-read".into())
+            .spawn(move || read_loop(source, applied, input, run, progress, stats))
+            .map_err(|e| ApplyError::Setup(format!("reader thread: {e}")))?
+    };
+
+    // Bridge thread: crossbeam `ready` -> tokio channel shared by the workers.
+    let (work_tx, work_rx) = tokio::sync::mpsc::channel::<Ready>(cfg.workers.max(1));
+    let bridge = {
+        let ready = handle.ready.clone();
+        let run = run.clone();
+        std::thread::Builder::new()
+            .name("parapply-bridge".into())
+            .spawn(move || loop {
+                if run.is_stopped() {
+                    break;
+                }
+                match ready.recv_timeout(Duration::from_millis(100)) {
+                    Ok(r) => {
+                        if work_tx.blocking_send(r).is_err() {
+                            break;
+                        }
+                    }
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                }
+            })
+            .map_err(|e| ApplyError::Setup(format!("bridge thread: {e}")))?
+    };
+
+    let work_rx = Arc::new(tokio::sync::Mutex::new(work_rx));
+    let mut tasks = Vec::with_capacity(workers.len());
+    for mut w in workers {
+        let work_rx = work_rx.clone();
+        let done = handle.done.clone();
+        let run = run.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                if run.is_stopped() {
+                    break;
+                }
+                let next = { work_rx.lock().await.recv().await };
+                let Some(Ready { seq, txn }) = next else { break };
+                match w.apply(seq, &txn).await {
+                    Ok(()) => {
+                        if done.send(Done { seq }).is_err() {
+                            run.fail(ApplyError::Schedule("dispatcher stopped while workers were running".into()));
+                            break;
+                        }
+                    }
+                    Err(ApplyError::Cancelled) => break,
+                    Err(e) => {
+                        run.fail(e);
+                        break;
+                    }
+                }
+            }
+            w.close().await;
+        }));
+    }
+
+    // Compaction and progress until every worker is finished.
+    let mut compact_tick = tokio::time::interval(opts.compact_every);
+    let mut report_tick = tokio::time::interval(opts.report_every);
+    let all_workers = futures_util::future::join_all(tasks);
+    tokio::pin!(all_workers);
+    loop {
+        tokio::select! {
+            _ = &mut all_workers => break,
+            _ = compact_tick.tick() => {
+                if let Err(e) = compact(&store, &mut admin, &progress).await {
+                    run.fail(ApplyError::Checkpoint(e));
+                }
+            }
+            _ = report_tick.tick() => {
+                if let Some(f) = progress_fn.as_mut() {
+                    f(&view(&run, &stats, started));
+                }
+            }
+        }
+    }
+    let _ = bridge.join();
+    let _ = reader.join();
+    let sched = handle.join();
+    // Final compaction even after a failure: it only records what committed.
+    let final_compact = compact(&store, &mut admin, &progress).await;
+    if let Some(f) = progress_fn.as_mut() {
+        f(&view(&run, &stats, started));
+    }
+    if let Some(e) = run.error.lock().take() {
+        let _ = admin.disconnect().await;
+        return Err(e);
+    }
+    final_compact?;
+    sched.map_err(|e| ApplyError::Schedule(e.to_string()))?;
+    let position = store.position(&mut admin).await?;
+    let _ = admin.disconnect().await;
+    let snap = stats.snapshot();
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(ApplySummary {
+        txns_read: run.txns_read.load(Relaxed),
+        txns_applied: snap.txns_applied,
+        txns_skipped: snap.txns_skipped,
+        rows_applied: snap.rows_applied,
+        bytes_applied: snap.bytes_applied,
+        seconds,
+        txns_per_second: if seconds > 0.0 { snap.txns_applied as f64 / seconds } else { 0.0 },
+        retries: snap.retries,
+        conflicts: snap.conflicts_total(),
+        conflicts_by_table: snap.conflicts.clone(),
+        careful_txns: snap.careful_txns,
+        kept_source_gtid: shared.keep_gtid.load(Relaxed),
+        applied_position: position,
+    })
+}
+
+fn view(run: &Run, stats: &ApplyStats, started: Instant) -> ProgressView {
+    ProgressView { txns_read: run.txns_read.load(Relaxed), bytes_read: run.bytes_read.load(Relaxed), apply: stats.snapshot(), elapsed: started.elapsed() }
+}
+
+async fn compact(store: &CheckpointStore, admin: &mut mysql_async::Conn, progress: &Mutex<Progress>) -> Result<(), crate::apply::checkpoint::CheckpointError> {
+    let targets = progress.lock().compaction_targets();
+    if targets.is_empty() {
+        return Ok(());
+    }
+    store.compact(admin, &targets).await?;
+    progress.lock().compacted(&targets);
+    Ok(())
+}
+
+fn read_loop(source: TxnSource, applied: AppliedSet, input: crossbeam_channel::Sender<Arc<Transaction>>, run: Arc<Run>, progress: Arc<Mutex<Progress>>, stats: Arc<ApplyStats>) {
+    for item in source {
+        if run.is_stopped() {
+            break;
+        }
+        let txn = match item {
+            Ok(t) => t,
+            Err(e) => {
+                run.fail(ApplyError::Source(e));
+                break;
+            }
+        };
+        run.txns_read.fetch_add(1, Relaxed);
+        run.bytes_read.fetch_add(txn.size, Relaxed);
+        let pos = match StreamPos::of(&txn) {
+            Ok(p) => p,
+            Err(e) => {
+                run.fail(ApplyError::Checkpoint(e));
+                break;
+            }
+        };
+        if applied.contains(&pos) {
+            progress.lock().skipped(&pos);
+            stats.txns_skipped.fetch_add(1, Relaxed);
+            continue;
+        }
+        // Mark in flight before the dispatcher can hand it to a worker.
+        progress.lock().dispatched(&pos);
+        // Bounded waits so a stop elsewhere never leaves the reader blocked on a full window.
+        let mut item = Arc::new(txn);
+        loop {
+            match input.send_timeout(item, Duration::from_millis(100)) {
+                Ok(()) => break,
+                Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => {
+                    if run.is_stopped() {
+                        return;
+                    }
+                    item = back;
+                }
+                Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => {
+                    run.fail(ApplyError::Schedule("dispatcher stopped accepting transactions".into()));
+                    return;
+                }
+            }
+        }
+    }
+    drop(input);
+}

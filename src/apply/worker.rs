@@ -1,0 +1,509 @@
+//! One apply worker: a target connection that applies whole transactions exactly once.
+//!
+//! Owns the execution of one [`Transaction`] on the target: the SQL text sent (one round trip
+//! when it can), reading per-statement results, the commit-order turn, divergence handling
+//! (`on_conflict`), rollback-and-retry on lock errors, and in-doubt resolution after a lost
+//! connection. It must not choose which transaction runs next (the scheduler does) nor build
+//! SQL for values (see [`crate::apply::sql`]).
+//!
+//! # One round trip
+//! The fast path sends `[SET gtid_*;] BEGIN; rows...; checkpoint; COMMIT` as one multi-statement
+//! query. An UPDATE/DELETE that must find exactly one row is followed by an assertion
+//! (`DO (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE ROW_COUNT() <> 1)`) that raises
+//! ER_SUBQUERY_NO_1_ROW when the row was missing, so the server stops before COMMIT and nothing
+//! divergent is committed. With `preserve_commit_order`, a transaction whose turn has not come
+//! yet sends everything but the COMMIT, waits for its turn, then sends COMMIT (two trips); the
+//! statement results are then checked in between and no assertions are needed.
+//!
+//! # Error handling
+//! - Deadlock (1213) / lock wait timeout (1205): ROLLBACK, back off, run the whole transaction
+//!   again (bounded by `max_retries`); each retry is counted.
+//! - Divergence (row missing for UPDATE/DELETE, duplicate key on INSERT): `stop` fails with the
+//!   GTID and table; `skip` and `overwrite` roll back and re-run the transaction row by row,
+//!   skipping the divergent row or making the target hold the source's after image.
+//! - Lost connection: reconnect and read the checkpoint table; if the transaction is recorded,
+//!   its COMMIT landed; otherwise run it again.
+//! - Anything else: ROLLBACK and fail with the GTID, table, SQL error and statement.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+
+use mysql_async::prelude::Queryable;
+use parking_lot::Mutex;
+
+use crate::apply::checkpoint::{CheckpointStore, Progress, StreamPos};
+use crate::apply::retry::{classify, classify_code, Backoff, ErrorClass, ER_SUBQUERY_NO_1_ROW};
+use crate::apply::sql::{PlanStyle, SqlBuilder, Stmt, StmtKind, SESSION_DEFAULTS};
+use crate::apply::stats::ApplyStats;
+use crate::apply::ApplyError;
+use crate::config::{Endpoint, OnConflict, TlsMode};
+use crate::schedule::CommitOrder;
+use crate::txn::{Transaction, TxnEnd};
+
+/// The assertion placed after an UPDATE/DELETE in a single-trip transaction.
+const ASSERT_ONE_ROW: &str = "DO (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE ROW_COUNT() <> 1)";
+
+/// Everything workers share. Built once by the pipeline.
+pub struct WorkerShared {
+    pub opts: mysql_async::Opts,
+    pub builder: SqlBuilder,
+    pub store: CheckpointStore,
+    pub on_conflict: OnConflict,
+    pub preserve_commit_order: bool,
+    pub backoff: Backoff,
+    /// Keep the source GTID on the target (MariaDB `SET gtid_domain_id/server_id/seq_no`).
+    /// Turned off, with a warning, the first time the target refuses it.
+    pub keep_gtid: AtomicBool,
+    pub stats: Arc<ApplyStats>,
+    pub progress: Arc<Mutex<Progress>>,
+    pub commit_order: Arc<CommitOrder>,
+    /// Set when the pipeline is stopping: workers waiting for their commit turn give up.
+    pub cancel: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Connection options for the target: CLIENT_FOUND_ROWS (UPDATE counts matched rows) and the
+/// session the generated SQL assumes.
+pub fn target_opts(ep: &Endpoint) -> mysql_async::Opts {
+    let mut b = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(ep.host.clone())
+        .tcp_port(ep.port)
+        .user(Some(ep.user.clone()))
+        .client_found_rows(true)
+        .prefer_socket(false)
+        .stmt_cache_size(0)
+        .tcp_nodelay(true)
+        .setup(vec![
+            SESSION_DEFAULTS.to_string(),
+            // READ COMMITTED: row lookups by key take no gap locks, so transactions the
+            // scheduler proved independent do not block each other on neighbouring keys.
+            "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".to_string(),
+        ]);
+    if !ep.password.is_empty() {
+        b = b.pass(Some(ep.password.expose().to_string()));
+    }
+    match ep.tls.mode {
+        TlsMode::Disabled => {}
+        mode => {
+            let mut ssl = mysql_async::SslOpts::default();
+            if let Some(ca) = &ep.tls.ca {
+                ssl = ssl.with_root_certs(vec![ca.clone().into()]);
+            }
+            match mode {
+                TlsMode::Required => ssl = ssl.with_danger_accept_invalid_certs(true),
+                TlsMode::VerifyCa => ssl = ssl.with_danger_skip_domain_validation(true),
+                _ => {}
+            }
+            b = b.ssl_opts(Some(ssl));
+        }
+    }
+    mysql_async::Opts::from(b)
+}
+
+/// Why one attempt at a transaction failed.
+enum Failure {
+    /// Lock conflict: roll back and retry.
+    Transient(mysql_async::Error),
+    /// The target diverged at statement `stmt` (index into the plan).
+    Diverged { stmt: usize, what: String },
+    /// Connection lost; fate unknown until the checkpoint is read.
+    Connection(mysql_async::Error),
+    /// Stop: SQL error at statement `stmt` (None: outside the plan, e.g. COMMIT/checkpoint).
+    Fatal { stmt: Option<usize>, error: mysql_async::Error },
+    /// The pipeline is stopping.
+    Cancelled,
+}
+
+/// The result of one multi-statement round trip.
+struct Batch {
+    /// Affected (found) rows of each statement that completed, in order.
+    counts: Vec<u64>,
+    /// The error and the index of the statement that raised it.
+    error: Option<(usize, mysql_async::Error)>,
+}
+
+/// What each statement of a sent text is, to map results back to the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    Control,
+    Stmt(usize),
+    Assert(usize),
+    Checkpoint,
+    Commit,
+}
+
+/// One worker and its connection.
+pub struct Worker {
+    pub id: usize,
+    conn: mysql_async::Conn,
+    shared: Arc<WorkerShared>,
+}
+
+impl Worker {
+    pub async fn connect(id: usize, shared: Arc<WorkerShared>) -> Result<Worker, ApplyError> {
+        let conn = mysql_async::Conn::new(shared.opts.clone()).await.map_err(|source| ApplyError::Connect { worker: id, source })?;
+        Ok(Worker { id, conn, shared })
+    }
+
+    /// Apply `txn` (dispatcher sequence `seq`) exactly once, including the commit-order turn
+    /// and the in-memory progress update. Returns after COMMIT.
+    pub async fn apply(&mut self, seq: u64, txn: &Transaction) -> Result<(), ApplyError> {
+        let pos = StreamPos::of(txn).map_err(ApplyError::Checkpoint)?;
+        let gtid = pos.gtid.clone();
+        let fail_build = |source| ApplyError::Build { gtid: gtid.clone(), source };
+        let ordered = self.shared.preserve_commit_order;
+        let mut have_turn = !ordered;
+        let plan = match txn.end {
+            // A rolled-back transaction changed nothing transactional: record it only.
+            TxnEnd::Rollback => Vec::new(),
+            TxnEnd::XaPrepare => return Err(ApplyError::Unsupported { gtid, what: "XA PREPARE transactions are not applied yet".into() }),
+            _ => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(fail_build)?,
+        };
+        let mut careful_plan: Option<Vec<Stmt>> = None;
+        let mut attempt = 0u32;
+        let conflicts;
+        loop {
+            let result = if txn.is_ddl {
+                self.run_ddl(seq, &pos, &plan, &mut have_turn).await.map(|()| BTreeMap::new())
+            } else if let Some(cp) = &careful_plan {
+                self.run_careful(seq, &pos, cp, &mut have_turn).await
+            } else {
+                self.run_fast(seq, &pos, &plan, &mut have_turn).await.map(|()| BTreeMap::new())
+            };
+            match result {
+                Ok(c) => {
+                    conflicts = c;
+                    break;
+                }
+                Err(Failure::Cancelled) => {
+                    self.rollback().await;
+                    return Err(ApplyError::Cancelled);
+                }
+                Err(Failure::Transient(error)) => {
+                    self.rollback().await;
+                    attempt += 1;
+                    match self.shared.backoff.delay(attempt) {
+                        Some(d) => {
+                            self.shared.stats.retries.fetch_add(1, Relaxed);
+                            tracing::debug!(worker = self.id, gtid = %gtid, attempt, error = %error, "lock conflict on target; retrying");
+                            tokio::time::sleep(d).await;
+                        }
+                        None => return Err(ApplyError::RetriesExhausted { gtid, attempts: attempt - 1, source: error }),
+                    }
+                }
+                Err(Failure::Diverged { stmt, what }) => {
+                    self.rollback().await;
+                    let table = plan.get(stmt).or_else(|| careful_plan.as_ref().and_then(|c| c.get(stmt))).map(Stmt::table_name).unwrap_or_else(|| "-".into());
+                    if self.shared.on_conflict == OnConflict::Stop || careful_plan.is_some() {
+                        return Err(ApplyError::Conflict { gtid, table, what });
+                    }
+                    tracing::info!(worker = self.id, gtid = %gtid, table = %table, "target diverged ({what}); re-running row by row (on_conflict={:?})", self.shared.on_conflict);
+                    careful_plan = Some(self.shared.builder.plan(txn, PlanStyle::RowByRow).map_err(fail_build)?);
+                    self.shared.stats.careful_txns.fetch_add(1, Relaxed);
+                }
+                Err(Failure::Connection(error)) => {
+                    attempt += 1;
+                    let Some(d) = self.shared.backoff.delay(attempt) else {
+                        return Err(ApplyError::RetriesExhausted { gtid, attempts: attempt - 1, source: error });
+                    };
+                    tracing::warn!(worker = self.id, gtid = %gtid, error = %error, "target connection lost; reconnecting");
+                    tokio::time::sleep(d).await;
+                    if self.reconnect().await.is_err() {
+                        continue;
+                    }
+                    match self.shared.store.is_recorded(&mut self.conn, &pos).await {
+                        Ok(true) => {
+                            conflicts = BTreeMap::new();
+                            break;
+                        }
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(worker = self.id, gtid = %gtid, error = %e, "could not read checkpoint after reconnect"),
+                    }
+                }
+                Err(Failure::Fatal { stmt, error }) => {
+                    self.rollback().await;
+                    let used = careful_plan.as_ref().unwrap_or(&plan);
+                    let (table, sql) = match stmt.and_then(|i| used.get(i)) {
+                        Some(s) => (s.table_name(), truncate(&s.sql, 300)),
+                        None => ("-".into(), "(BEGIN/checkpoint/COMMIT)".into()),
+                    };
+                    return Err(ApplyError::Sql { gtid, table, sql, source: error });
+                }
+            }
+        }
+        // Committed.
+        if ordered {
+            self.shared.commit_order.done(seq);
+        }
+        self.shared.progress.lock().committed(&pos);
+        let (i, u, d) = txn.row_counts();
+        let s = &self.shared.stats;
+        s.txns_applied.fetch_add(1, Relaxed);
+        s.rows_applied.fetch_add((i + u + d) as u64, Relaxed);
+        s.bytes_applied.fetch_add(txn.size, Relaxed);
+        s.last_commit_time_us.fetch_max(txn.commit_time_us, Relaxed);
+        s.add_conflicts(&conflicts);
+        Ok(())
+    }
+
+    /// Wait (cancellably) until every earlier transaction has committed.
+    async fn take_turn(&mut self, seq: u64, have_turn: &mut bool) -> Result<(), Failure> {
+        if *have_turn {
+            return Ok(());
+        }
+        let mut cancel = self.shared.cancel.clone();
+        tokio::select! {
+            _ = self.shared.commit_order.wait_turn(seq) => {}
+            _ = cancel.wait_for(|c| *c) => return Err(Failure::Cancelled),
+        }
+        *have_turn = true;
+        Ok(())
+    }
+
+    /// `SET gtid_*` so the target logs the transaction under the source's GTID.
+    fn gtid_prefix(&self, pos: &StreamPos) -> Option<String> {
+        if !self.shared.keep_gtid.load(Relaxed) {
+            return None;
+        }
+        pos.mariadb.map(|(d, s, n)| format!("SET SESSION gtid_domain_id={d}, gtid_server_id={s}, gtid_seq_no={n}"))
+    }
+
+    /// The fast path: whole transaction in one (or, when waiting for the turn, two) round trips.
+    async fn run_fast(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], have_turn: &mut bool) -> Result<(), Failure> {
+        if !*have_turn && self.shared.commit_order.is_turn(seq) {
+            *have_turn = true;
+        }
+        let single_trip = *have_turn;
+        let mut text = String::with_capacity(plan.iter().map(|s| s.sql.len() + 2).sum::<usize>() + 256);
+        let mut pieces = Vec::with_capacity(plan.len() * 2 + 4);
+        if let Some(p) = self.gtid_prefix(pos) {
+            push_piece(&mut text, &mut pieces, &p, Piece::Control);
+        }
+        push_piece(&mut text, &mut pieces, "BEGIN", Piece::Control);
+        for (i, s) in plan.iter().enumerate() {
+            push_piece(&mut text, &mut pieces, &s.sql, Piece::Stmt(i));
+            if single_trip && matches!(s.kind, StmtKind::Update | StmtKind::Delete) {
+                push_piece(&mut text, &mut pieces, ASSERT_ONE_ROW, Piece::Assert(i));
+            }
+        }
+        push_piece(&mut text, &mut pieces, &self.shared.store.record_sql(pos), Piece::Checkpoint);
+        if single_trip {
+            push_piece(&mut text, &mut pieces, "COMMIT", Piece::Commit);
+        }
+        let batch = run_batch(&mut self.conn, &text).await;
+        if let Some((idx, error)) = batch.error {
+            return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
+        }
+        // Two-trip: check every row statement found its row before committing.
+        for (k, piece) in pieces.iter().enumerate() {
+            if let Piece::Stmt(i) = piece {
+                let s = &plan[*i];
+                let got = batch.counts.get(k).copied().unwrap_or(0);
+                if matches!(s.kind, StmtKind::Update | StmtKind::Delete) && got != 1 {
+                    return Err(Failure::Diverged { stmt: *i, what: format!("{:?} found {got} rows, expected 1 (row missing on target)", s.kind) });
+                }
+            }
+        }
+        if !single_trip {
+            self.take_turn(seq, have_turn).await?;
+            if let Err(e) = self.conn.query_drop("COMMIT").await {
+                return Err(self.interpret_error(Some(Piece::Commit), e, plan));
+            }
+        }
+        Ok(())
+    }
+
+    /// Row by row, handling each divergence per `on_conflict`. Returns conflicts per table.
+    async fn run_careful(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], have_turn: &mut bool) -> Result<BTreeMap<String, u64>, Failure> {
+        let mut conflicts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut begin = String::new();
+        if let Some(p) = self.gtid_prefix(pos) {
+            begin.push_str(&p);
+            begin.push(';');
+        }
+        begin.push_str("BEGIN");
+        self.exec(&begin, None, plan).await?;
+        let overwrite = self.shared.on_conflict == OnConflict::Overwrite;
+        for (i, s) in plan.iter().enumerate() {
+            let diverged = match self.conn.query_iter(s.sql.as_str()).await {
+                Ok(r) => {
+                    let n = r.affected_rows();
+                    r.drop_result().await.map_err(|e| self.interpret_error(Some(Piece::Stmt(i)), e, plan))?;
+                    matches!(s.kind, StmtKind::Update | StmtKind::Delete) && n != 1
+                }
+                Err(mysql_async::Error::Server(e)) if s.kind == StmtKind::Insert && classify_code(e.code) == ErrorClass::Duplicate => true,
+                Err(e) => return Err(self.interpret_error(Some(Piece::Stmt(i)), e, plan)),
+            };
+            if !diverged {
+                continue;
+            }
+            *conflicts.entry(s.table_name()).or_default() += 1;
+            if overwrite {
+                if let Some(alt) = &s.overwrite_sql {
+                    self.exec(alt, Some(i), plan).await?;
+                }
+            }
+        }
+        self.exec(&self.shared.store.record_sql(pos), None, plan).await?;
+        self.take_turn(seq, have_turn).await?;
+        self.exec("COMMIT", None, plan).await?;
+        Ok(conflicts)
+    }
+
+    /// DDL: it commits implicitly, so it cannot share a transaction with its checkpoint. When the
+    /// source GTID is kept on the target, a DDL whose GTID the target already logged (crash
+    /// between the DDL and its checkpoint) is not run again.
+    async fn run_ddl(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], have_turn: &mut bool) -> Result<(), Failure> {
+        self.take_turn(seq, have_turn).await?;
+        let already = match (self.gtid_prefix(pos), pos.mariadb) {
+            (Some(_), Some((d, s, n))) => {
+                let logged: Option<String> = self.conn.query_first("SELECT @@GLOBAL.gtid_binlog_pos").await.map_err(|e| self.interpret_error(None, e, plan))?;
+                logged.unwrap_or_default().split(',').any(|g| g.trim() == format!("{d}-{s}-{n}"))
+            }
+            _ => false,
+        };
+        if already {
+            tracing::info!(worker = self.id, gtid = %pos.gtid, "DDL already on the target (its GTID is logged there); recording checkpoint only");
+        } else {
+            let mut text = String::new();
+            let mut pieces = Vec::new();
+            if let Some(p) = self.gtid_prefix(pos) {
+                push_piece(&mut text, &mut pieces, &p, Piece::Control);
+            }
+            for (i, s) in plan.iter().enumerate() {
+                push_piece(&mut text, &mut pieces, &s.sql, Piece::Stmt(i));
+            }
+            if !pieces.is_empty() {
+                let batch = run_batch(&mut self.conn, &text).await;
+                if let Some((idx, error)) = batch.error {
+                    return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
+                }
+            }
+        }
+        // The checkpoint goes in its own transaction, logged under the target's own GTID domain
+        // (not the source's: that seq belongs to the DDL).
+        let mut text = String::new();
+        if pos.mariadb.is_some() && self.shared.keep_gtid.load(Relaxed) {
+            text.push_str("SET SESSION gtid_domain_id=@@GLOBAL.gtid_domain_id, gtid_server_id=@@GLOBAL.server_id;");
+        }
+        text.push_str("BEGIN;");
+        text.push_str(&self.shared.store.record_sql(pos));
+        text.push_str(";COMMIT");
+        self.exec(&text, None, plan).await
+    }
+
+    /// Run `sql` (possibly multi-statement) and discard results.
+    async fn exec(&mut self, sql: &str, stmt: Option<usize>, plan: &[Stmt]) -> Result<(), Failure> {
+        match self.conn.query_iter(sql).await {
+            Ok(r) => r.drop_result().await.map_err(|e| self.interpret_error(stmt.map(Piece::Stmt), e, plan)),
+            Err(e) => Err(self.interpret_error(stmt.map(Piece::Stmt), e, plan)),
+        }
+    }
+
+    fn interpret_error(&self, piece: Option<Piece>, error: mysql_async::Error, plan: &[Stmt]) -> Failure {
+        let class = classify(&error);
+        match (class, piece) {
+            (ErrorClass::Transient, _) => Failure::Transient(error),
+            (ErrorClass::Connection, _) => Failure::Connection(error),
+            (_, Some(Piece::Assert(i))) if matches!(&error, mysql_async::Error::Server(s) if s.code == ER_SUBQUERY_NO_1_ROW) => {
+                Failure::Diverged { stmt: i, what: format!("{:?} found no row (row missing on target)", plan.get(i).map(|s| s.kind.clone()).unwrap_or(StmtKind::Update)) }
+            }
+            (ErrorClass::Duplicate, Some(Piece::Stmt(i))) if plan.get(i).is_some_and(|s| s.kind == StmtKind::Insert) => {
+                Failure::Diverged { stmt: i, what: format!("INSERT hit a duplicate key ({error})") }
+            }
+            (_, Some(Piece::Stmt(i))) => Failure::Fatal { stmt: Some(i), error },
+            _ => Failure::Fatal { stmt: None, error },
+        }
+    }
+
+    async fn rollback(&mut self) {
+        if let Err(e) = self.conn.query_drop("ROLLBACK").await {
+            tracing::debug!(worker = self.id, error = %e, "ROLLBACK failed (connection will be replaced)");
+            let _ = self.reconnect().await;
+        }
+    }
+
+    async fn reconnect(&mut self) -> Result<(), mysql_async::Error> {
+        let conn = mysql_async::Conn::new(self.shared.opts.clone()).await?;
+        let old = std::mem::replace(&mut self.conn, conn);
+        drop(old);
+        self.shared.stats.reconnects.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Close the connection cleanly.
+    pub async fn close(self) {
+        let _ = self.conn.disconnect().await;
+    }
+}
+
+/// Try `SET gtid_domain_id` on `conn`: true when the target lets parapply keep source GTIDs.
+pub async fn probe_keep_gtid(conn: &mut mysql_async::Conn) -> bool {
+    match conn.query_drop("SET SESSION gtid_domain_id=@@GLOBAL.gtid_domain_id, gtid_server_id=@@GLOBAL.server_id").await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "target refuses SET gtid_domain_id/gtid_server_id (needs MariaDB and SUPER); source GTIDs will not be kept on the target, only in the checkpoint table");
+            false
+        }
+    }
+}
+
+fn push_piece(text: &mut String, pieces: &mut Vec<Piece>, sql: &str, piece: Piece) {
+    if !text.is_empty() {
+        text.push_str(";\n");
+    }
+    text.push_str(sql);
+    pieces.push(piece);
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len())
+}
+
+/// Send a multi-statement text and collect each statement's affected rows, stopping at the
+/// first error (the server executes nothing after it).
+async fn run_batch(conn: &mut mysql_async::Conn, sql: &str) -> Batch {
+    let mut counts = Vec::new();
+    let mut qr = match conn.query_iter(sql).await {
+        Ok(q) => q,
+        Err(e) => return Batch { counts, error: Some((0, e)) },
+    };
+    loop {
+        counts.push(qr.affected_rows());
+        // `is_empty` is also true when the next result is an error: `drop_result` below
+        // surfaces it, and it belongs to the statement whose count was just pushed.
+        if qr.is_empty() {
+            break;
+        }
+        loop {
+            match qr.next().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => break,
+                Err(e) => return Batch { error: Some((counts.len(), e)), counts },
+            }
+        }
+    }
+    match qr.drop_result().await {
+        Ok(()) => Batch { counts, error: None },
+        Err(e) => {
+            let idx = counts.len().saturating_sub(1);
+            counts.truncate(idx);
+            Batch { counts, error: Some((idx, e)) }
+        }
+    }
+}
+
+/// Run every worker's `is_turn` probe sanity: exposed for tests of the batch reader.
+#[doc(hidden)]
+pub async fn run_batch_for_test(conn: &mut mysql_async::Conn, sql: &str) -> (Vec<u64>, Option<(usize, u16)>) {
+    let b = run_batch(conn, sql).await;
+    let err = b.error.map(|(i, e)| (i, if let mysql_async::Error::Server(s) = &e { s.code } else { 0 }));
+    (b.counts, err)
+}
