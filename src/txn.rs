@@ -285,6 +285,10 @@ struct Building {
 #[derive(Default)]
 pub struct Assembler {
     building: Option<Building>,
+    /// A GTID-less one-statement transaction, held back for one event: MySQL 5.0 writes an
+    /// autocommitted InnoDB statement without BEGIN but with an XID after it, and that XID
+    /// belongs to it. Any other next event releases it unchanged.
+    held: Option<Transaction>,
 }
 
 /// Statement texts that open/close transactions, compared case-insensitively after trimming.
@@ -387,7 +391,32 @@ impl Assembler {
     }
 
     /// Feed the next event. Returns the transaction this event completes, if any.
+    ///
+    /// In files without GTIDs a one-statement transaction is returned one event late (by the
+    /// next `push`, or by [`Assembler::finish`]): the event after it may be its XID.
     pub fn push(&mut self, event: Event) -> Result<Option<Transaction>, AssembleError> {
+        if let Some(mut held) = self.held.take() {
+            if let EventData::Xid(_) = event.data {
+                held.size += u64::from(event.header.event_size);
+                held.pos.end = event.offset + u64::from(event.header.event_size);
+                held.end = TxnEnd::Xid;
+                held.commit_time_us = u64::from(event.header.timestamp) * 1_000_000;
+                return Ok(Some(held));
+            }
+            // With nothing open, one event can only complete a one-statement GTID-less
+            // transaction, which `complete` holds back again instead of returning; should any
+            // other completion ever come out here, it is held too so that none is lost.
+            if let Some(t) = self.push_event(event)? {
+                if self.held.is_none() {
+                    self.held = Some(t);
+                }
+            }
+            return Ok(Some(held));
+        }
+        self.push_event(event)
+    }
+
+    fn push_event(&mut self, event: Event) -> Result<Option<Transaction>, AssembleError> {
         let Event { header, file, offset, data } = event;
         let at = At {
             file: &file,
@@ -420,9 +449,13 @@ impl Assembler {
 
 impl Assembler {
     /// Report a transaction cut off by the end of input, and forget it.
-    pub fn finish(&mut self) -> Result<(), AssembleError> {
+    /// Returns the last transaction when it was still held back (see [`Assembler::push`]).
+    pub fn finish(&mut self) -> Result<Option<Transaction>, AssembleError> {
+        if let Some(t) = self.held.take() {
+            return Ok(Some(t));
+        }
         match self.building.take() {
-            None => Ok(()),
+            None => Ok(None),
             Some(b) => Err(AssembleError::Incomplete {
                 gtid: gtid_text(&b.txn.gtid),
                 file: b.txn.pos.file.clone(),
@@ -485,6 +518,10 @@ impl Assembler {
         if !b.commit_time_from_gtid {
             b.txn.commit_time_us = u64::from(at.timestamp) * 1_000_000;
         }
+        if b.txn.gtid.is_none() && b.expect == Expect::Statement && end == TxnEnd::Commit {
+            self.held = Some(b.txn);
+            return None;
+        }
         Some(b.txn)
     }
 
@@ -526,6 +563,8 @@ impl Assembler {
             EventData::Xid(_) => {
                 match &self.building {
                     Some(b) if b.expect == Expect::Terminator => Ok(self.complete(at, TxnEnd::Xid)),
+                    // Old servers (5.0-5.2): context events, then XID without BEGIN.
+                    Some(b) if b.expect == Expect::Statement && b.txn.gtid.is_none() => Ok(self.complete(at, TxnEnd::Xid)),
                     Some(_) => Err(self.unterminated(at, "XID before BEGIN")),
                     None => Err(Self::outside(at, "XID event")),
                 }
@@ -818,10 +857,19 @@ where
     fn next_txn(&mut self) -> Result<Option<Transaction>, ReadError<E>> {
         loop {
             let Some(event) = self.events.next() else {
-                match self.assembler.finish() {
-                    Err(e) if self.allow_incomplete_tail => tracing::warn!("{e}"),
+                let last = match self.assembler.finish() {
+                    Err(e) if self.allow_incomplete_tail => {
+                        tracing::warn!("{e}");
+                        None
+                    }
                     Err(e) => return Err(e.into()),
-                    Ok(()) => {}
+                    Ok(last) => last,
+                };
+                if let Some(txn) = last {
+                    self.done = true;
+                    if let Some(t) = self.filter(txn) {
+                        return Ok(Some(t));
+                    }
                 }
                 if let (false, Some(g)) = (self.started, &self.start) {
                     return Err(ReadError::StartNotFound(g.clone()));
@@ -834,20 +882,27 @@ where
                 self.stats.payload_inner_events += inner.len() as u64;
             }
             let Some(txn) = self.assembler.push(event)? else { continue };
-            self.stats.transactions += 1;
-            if !self.started {
-                if txn.gtid.is_some() && txn.gtid == self.start {
-                    self.started = true;
-                } else {
-                    self.stats.skipped += 1;
-                    continue;
-                }
+            if let Some(t) = self.filter(txn) {
+                return Ok(Some(t));
             }
-            if self.stop.is_some() && txn.gtid == self.stop {
-                self.done = true;
-            }
-            return Ok(Some(txn));
         }
+    }
+
+    /// Apply the start/stop filters to a completed transaction.
+    fn filter(&mut self, txn: Transaction) -> Option<Transaction> {
+        self.stats.transactions += 1;
+        if !self.started {
+            if txn.gtid.is_some() && txn.gtid == self.start {
+                self.started = true;
+            } else {
+                self.stats.skipped += 1;
+                return None;
+            }
+        }
+        if self.stop.is_some() && txn.gtid == self.stop {
+            self.done = true;
+        }
+        Some(txn)
     }
 }
 
@@ -982,7 +1037,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(!asm.in_transaction());
-        assert_eq!(asm.finish(), Ok(()));
+        assert_eq!(asm.finish(), Ok(None));
     }
 
     #[test]
@@ -1056,13 +1111,39 @@ mod tests {
         assert_eq!(txns[3].changes.len(), 2);
     }
 
+    /// MySQL 5.0 (corrupt-relay-bin.000624 at 3961): INTVAR, INSERT without BEGIN, then XID.
+    #[test]
+    fn mysql50_statement_without_begin_takes_the_following_xid() {
+        let mut s = Stream::new("relay.000624");
+        let evs = vec![
+            s.ev(t::INTVAR, 28, EventData::IntVar { kind: 2, value: 144100157 }),
+            s.query("insert into CLICK values (1)"),
+            s.xid(),
+            s.query("BEGIN"),
+            s.query("insert into RECORD values (2)"),
+            s.xid(),
+            s.query("CREATE TABLE t3 (a int)"),
+            s.ev(t::ROTATE, 40, EventData::Rotate { next_file: "relay.000625".into(), position: 4 }),
+        ];
+        let mut asm = Assembler::new();
+        let mut txns = feed(&mut asm, evs);
+        txns.extend(asm.finish().unwrap());
+        assert_eq!(txns.len(), 3);
+        assert_eq!((txns[0].pos.start, txns[0].pos.end, txns[0].size, txns[0].end), (4, 4 + 28 + 98 + 31, 28 + 98 + 31, TxnEnd::Xid));
+        assert!(matches!(&txns[0].changes[..], [Change::Opaque { .. }, Change::Query(_)]));
+        assert_eq!((txns[1].end, txns[1].thread_id), (TxnEnd::Xid, Some(99)));
+        assert_eq!((txns[2].end, txns[2].is_ddl, txns[2].size), (TxnEnd::Commit, true, 93));
+        assert_eq!(asm.finish(), Ok(None));
+    }
+
     #[test]
     fn old_row_events_without_begin_end_at_stmt_end() {
         let mut s = Stream::new("x");
         let (tm_ev, tm) = s.table_map("t");
         let evs = vec![tm_ev, s.rows(&tm, RowsEventKind::Write, 1, false), s.rows(&tm, RowsEventKind::Delete, 2, true)];
-        let txns = feed(&mut Assembler::new(), evs);
-        assert_eq!(txns.len(), 1);
+        let mut asm = Assembler::new();
+        assert!(feed(&mut asm, evs).is_empty(), "held back: an XID may follow");
+        let txns = vec![asm.finish().unwrap().unwrap()];
         assert_eq!(txns[0].row_counts(), (1, 0, 2));
         assert_eq!(txns[0].end, TxnEnd::Commit);
     }

@@ -4,12 +4,13 @@
 
 use crate::cli::{Cli, Command};
 
+pub mod inspect;
 pub mod status;
 
 /// Run the parsed command line. Returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Inspect(_args) => anyhow::bail!("inspect: not built yet"),
+        Command::Inspect(args) => inspect::run(&args),
         Command::Analyze(_args) => anyhow::bail!("analyze: not built yet"),
         Command::Gen(_args) => anyhow::bail!("gen: not built yet"),
         Command::Status(args) => status::run(&args),

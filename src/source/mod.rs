@@ -4,4 +4,5 @@
 //! Owns positioning, reconnects and the byte framing into raw events. It hands raw event bytes
 //! to [`crate::decode`] and must not interpret row data.
 
+pub mod file;
 pub mod gtid;
