@@ -153,8 +153,19 @@ fn read_image(c: &mut Cursor<'_>, shape: &ImageShape<'_>, partial: Option<(usize
         }
         let at = c.at();
         let decoded = if is_partial {
+            // With binlog_row_image=MINIMAL the before image may lack the column: the diff then
+            // cannot become a full value, and leaving the column out would silently drop the
+            // change, so this is an error.
             let before = partial.and_then(|(_, b)| b.cols.get(i)).and_then(|v| v.as_ref()).ok_or_else(|| {
-                Fail::new(at, format!("partial JSON update of {} without a before image", column_label(table, i)))
+                Fail::new(
+                    at,
+                    format!(
+                        "{} is sent as a partial JSON diff but the before image does not carry the column \
+                         (binlog_row_image=MINIMAL with binlog_row_value_options=PARTIAL_JSON): cannot rebuild \
+                         the new value; use binlog_row_image=FULL or an empty binlog_row_value_options",
+                        column_label(table, i)
+                    ),
+                )
             })?;
             apply_json_diff(before, c.rest())
         } else {

@@ -64,11 +64,19 @@ fn is_numeric(real_type: u8) -> bool {
     )
 }
 
-/// Columns counted by (DEFAULT_|COLUMN_)CHARSET: CHAR, VARCHAR, TEXT/BLOB (binary ones too).
+/// Columns counted by (DEFAULT_|COLUMN_)CHARSET: CHAR, VARCHAR, TEXT/BLOB (binary ones too) and
+/// MySQL 9 VECTOR (vector.binlog: a DEFAULT_CHARSET override at index 1 of columns
+/// `BIGINT, VECTOR, TEXT, VECTOR` names the TEXT column only if VECTOR is counted).
 fn is_character(real_type: u8) -> bool {
     matches!(
         real_type,
-        ty::STRING | ty::VAR_STRING | ty::VARCHAR | ty::BLOB | ty::VARCHAR_COMPRESSED | ty::BLOB_COMPRESSED
+        ty::STRING
+            | ty::VAR_STRING
+            | ty::VARCHAR
+            | ty::BLOB
+            | ty::VECTOR
+            | ty::VARCHAR_COMPRESSED
+            | ty::BLOB_COMPRESSED
     )
 }
 
