@@ -29,6 +29,12 @@ struct State {
     early: BTreeSet<u64>,
 }
 
+impl std::fmt::Debug for CommitOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitOrder").field("committed_prefix", &self.committed_prefix()).finish()
+    }
+}
+
 impl Default for CommitOrder {
     fn default() -> Self {
         Self::new()

@@ -378,3 +378,194 @@ fn render_values(image: &Row, columns: &[usize]) -> String {
         .collect();
     format!("({})", parts.join(","))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::event::QueryEvent;
+    use crate::schedule::catalog::{StaticCatalog, TableDef};
+    use crate::schedule::synth::{self, row, s, TYPE_LONGLONG, TYPE_VARCHAR};
+    use crate::txn::RowKind::*;
+
+    fn extractor(catalog: StaticCatalog) -> KeyExtractor {
+        KeyExtractor::new(Arc::new(catalog), 1000)
+    }
+    fn shares(a: &TxnFacts, b: &TxnFacts) -> bool {
+        a.keys.iter().any(|k| b.keys.contains(k))
+    }
+
+    /// users(id PK, email UNIQUE with the given collation)
+    fn users(collation: u16) -> (Arc<crate::decode::event::TableMap>, StaticCatalog) {
+        let t = synth::table(1, "app", "users", &[("id", TYPE_LONGLONG, None), ("email", TYPE_VARCHAR, Some(collation))], &[0]);
+        let def = TableDef::new("app", "users").column("id", None).column("email", None).primary_key(&["id"]).unique_key("email_uk", &["email"]);
+        (t, StaticCatalog::new().with_table(def))
+    }
+
+    fn insert_user(t: &Arc<crate::decode::event::TableMap>, id: i64, email: Value) -> Transaction {
+        synth::txn(vec![synth::rows(t, Insert, vec![(None, Some(row(vec![Value::Int(id), email])))])])
+    }
+
+    fn email_conflict(collation: u16, a: &str, b: &str) -> bool {
+        let (t, cat) = users(collation);
+        let mut x = extractor(cat);
+        let fa = x.facts(&insert_user(&t, 1, s(a)), true);
+        let fb = x.facts(&insert_user(&t, 2, s(b)), true);
+        assert_eq!(fa.key_barrier, None);
+        assert_eq!(fa.keys.len(), 2);
+        shares(&fa, &fb)
+    }
+
+    #[test]
+    fn ci_pad_space_unique_key_conflicts_case_and_trailing_space() {
+        assert!(email_conflict(45, "abc", "ABC ")); // utf8mb4_general_ci
+        assert!(email_conflict(224, "Straße", "STRASSE")); // utf8mb4_unicode_ci
+        assert!(email_conflict(8, "abc", "Abc  ")); // latin1_swedish_ci
+        assert!(!email_conflict(45, "abc", "abd"));
+    }
+
+    #[test]
+    fn no_pad_and_binary_collations_compare_exactly() {
+        assert!(email_conflict(255, "abc", "ABC")); // 0900_ai_ci folds case ...
+        assert!(!email_conflict(255, "abc", "abc ")); // ... but is NO PAD
+        assert!(!email_conflict(309, "abc", "abc ")); // utf8mb4_0900_bin
+        assert!(!email_conflict(309, "abc", "ABC"));
+        assert!(email_conflict(46, "abc", "abc ")); // utf8mb4_bin is PAD SPACE
+        assert!(!email_conflict(46, "abc", "ABC"));
+        assert!(!email_conflict(63, "abc", "abc ")); // binary
+        assert!(email_conflict(63, "abc", "abc"));
+    }
+
+    #[test]
+    fn null_unique_values_never_conflict() {
+        let (t, cat) = users(45);
+        let mut x = extractor(cat);
+        let a = x.facts(&insert_user(&t, 1, Value::Null), true);
+        let b = x.facts(&insert_user(&t, 2, Value::Null), true);
+        assert_eq!(a.keys.len(), 1); // PK only
+        assert!(!shares(&a, &b));
+    }
+
+    #[test]
+    fn unique_key_change_conflicts_with_old_and_new_values() {
+        let (t, cat) = users(45);
+        let mut x = extractor(cat);
+        let change = synth::txn(vec![synth::rows(
+            &t,
+            Update,
+            vec![(Some(row(vec![Value::Int(1), s("a@x")])), Some(row(vec![Value::Int(1), s("b@x")])))],
+        )]);
+        let f = x.facts(&change, true);
+        assert_eq!(f.keys.len(), 3); // PK 1 (same in both images), email a, email b
+        assert!(shares(&f, &x.facts(&insert_user(&t, 2, s("A@X")), true)));
+        assert!(shares(&f, &x.facts(&insert_user(&t, 3, s("b@x")), true)));
+        assert!(!shares(&f, &x.facts(&insert_user(&t, 4, s("c@x")), true)));
+        // Same row through the primary key.
+        let del = synth::txn(vec![synth::rows(&t, Delete, vec![(Some(row(vec![Value::Int(1), s("zzz")])), None)])]);
+        assert!(shares(&f, &x.facts(&del, true)));
+    }
+
+    fn fk_catalog() -> (Arc<crate::decode::event::TableMap>, Arc<crate::decode::event::TableMap>, StaticCatalog) {
+        let parent = synth::table(10, "shop", "customer", &[("id", TYPE_LONGLONG, None), ("name", TYPE_VARCHAR, Some(45))], &[0]);
+        let child = synth::table(11, "shop", "orders", &[("id", TYPE_LONGLONG, None), ("customer_id", TYPE_LONGLONG, None)], &[0]);
+        let cat = StaticCatalog::new()
+            .with_table(TableDef::new("shop", "customer").column("id", None).column("name", None).primary_key(&["id"]))
+            .with_table(
+                TableDef::new("shop", "orders")
+                    .column("id", None)
+                    .column("customer_id", None)
+                    .primary_key(&["id"])
+                    .foreign_key("fk_customer", &["customer_id"], "shop", "customer", &["id"]),
+            );
+        (parent, child, cat)
+    }
+
+    #[test]
+    fn fk_child_carries_parent_key() {
+        let (parent, child, cat) = fk_catalog();
+        let mut x = extractor(cat);
+        let new_order = x.facts(&synth::txn(vec![synth::rows(&child, Insert, vec![(None, Some(row(vec![Value::Int(100), Value::Int(5)])))])]), true);
+        let delete_customer5 = x.facts(&synth::txn(vec![synth::rows(&parent, Delete, vec![(Some(row(vec![Value::Int(5), s("ann")])), None)])]), true);
+        let delete_customer6 = x.facts(&synth::txn(vec![synth::rows(&parent, Delete, vec![(Some(row(vec![Value::Int(6), s("bob")])), None)])]), true);
+        assert_eq!(new_order.keys.len(), 2); // own PK + parent reference
+        assert_eq!(delete_customer5.keys.len(), 2); // own PK + referenced key
+        assert!(shares(&new_order, &delete_customer5));
+        assert!(!shares(&new_order, &delete_customer6));
+        // A child with a NULL parent references nothing.
+        let orphan = x.facts(&synth::txn(vec![synth::rows(&child, Insert, vec![(None, Some(row(vec![Value::Int(101), Value::Null])))])]), true);
+        assert_eq!(orphan.keys.len(), 1);
+        // Parent and child primary keys with equal values do not collide (different indexes).
+        let order5 = x.facts(&synth::txn(vec![synth::rows(&child, Insert, vec![(None, Some(row(vec![Value::Int(5), Value::Int(7)])))])]), true);
+        assert!(!shares(&order5, &delete_customer5));
+    }
+
+    #[test]
+    fn barriers_by_reason() {
+        let (t, cat) = users(45);
+        let mut x = KeyExtractor::new(Arc::new(cat), 3);
+        // PartialImage: update whose before image lacks the unique key but whose after has it.
+        let partial = synth::txn(vec![synth::rows(
+            &t,
+            Update,
+            vec![(Some(Row { cols: vec![Some(Value::Int(1)), None] }), Some(Row { cols: vec![None, Some(s("n@x"))] }))],
+        )]);
+        assert_eq!(x.facts(&partial, true).key_barrier, Some(BarrierReason::PartialImage));
+        // MINIMAL update not touching the unique key: fine.
+        let minimal = synth::txn(vec![synth::rows(
+            &t,
+            Update,
+            vec![(Some(Row { cols: vec![Some(Value::Int(1)), None] }), Some(Row { cols: vec![None, None] }))],
+        )]);
+        let f = x.facts(&minimal, true);
+        assert_eq!((f.key_barrier, f.keys.len()), (None, 1));
+        // TooManyKeys: 2 rows x 2 keys > 3.
+        let big = synth::txn(vec![synth::rows(&t, Insert, vec![(None, Some(row(vec![Value::Int(1), s("a")]))), (None, Some(row(vec![Value::Int(2), s("b")])))])]);
+        assert_eq!(x.facts(&big, true).key_barrier, Some(BarrierReason::TooManyKeys));
+        // Statement DML, opaque, DDL.
+        let stmt = synth::txn(vec![Change::Query(QueryEvent { query: "UPDATE t SET a=1".into(), ..Default::default() })]);
+        assert_eq!(x.facts(&stmt, true).key_barrier, Some(BarrierReason::StatementDml));
+        let opaque = synth::txn(vec![Change::Opaque { event_type: 13, what: "RAND".into() }]);
+        assert_eq!(x.facts(&opaque, true).key_barrier, Some(BarrierReason::Opaque));
+        let mut ddl = synth::txn(vec![Change::Query(QueryEvent { query: "ALTER TABLE t ADD c INT".into(), ..Default::default() })]);
+        ddl.is_ddl = true;
+        assert_eq!(x.facts(&ddl, true).key_barrier, Some(BarrierReason::Ddl));
+        // Without keys requested, nothing is a key barrier.
+        assert_eq!(x.facts(&stmt, false).key_barrier, None);
+    }
+
+    #[test]
+    fn unknown_and_keyless_tables() {
+        let mut x = extractor(StaticCatalog::new());
+        let mut no_meta = (*synth::table(3, "a", "b", &[("id", TYPE_LONGLONG, None)], &[0])).clone();
+        no_meta.has_full_metadata = false;
+        let t = Arc::new(no_meta);
+        let f = x.facts(&synth::txn(vec![synth::rows(&t, Insert, vec![(None, Some(row(vec![Value::Int(1)])))])]), true);
+        assert_eq!(f.key_barrier, Some(BarrierReason::UnknownSchema));
+        // A definition without any key: NoKey.
+        let cat = StaticCatalog::new().with_table(TableDef::new("a", "heap").column("v", None));
+        let mut x = extractor(cat);
+        let heap = synth::table(4, "a", "heap", &[("v", TYPE_LONGLONG, None)], &[]);
+        let f = x.facts(&synth::txn(vec![synth::rows(&heap, Insert, vec![(None, Some(row(vec![Value::Int(1)])))])]), true);
+        assert_eq!(f.key_barrier, Some(BarrierReason::NoKey));
+        // TABLE_MAP with FULL metadata but no primary key and no definition: unknown layout.
+        let mut x = extractor(StaticCatalog::new());
+        let f = x.facts(&synth::txn(vec![synth::rows(&heap, Insert, vec![(None, Some(row(vec![Value::Int(1)])))])]), true);
+        assert_eq!(f.key_barrier, Some(BarrierReason::UnknownSchema));
+    }
+
+    #[test]
+    fn labels_redact_values_unless_asked() {
+        let (t, cat) = users(45);
+        let mut x = extractor(cat);
+        let mut f = TxnFacts::default();
+        let mut labels = Vec::new();
+        x.facts_into(&insert_user(&t, 7, s("q@x")), true, &mut f, Some((&mut labels, false)));
+        assert_eq!(labels.len(), 2);
+        assert_eq!(labels[0].table, "app.users");
+        assert_eq!(labels[0].index, "PRIMARY(id)");
+        assert_eq!(labels[1].index, "email_uk(email)");
+        assert_eq!(labels[1].values, None);
+        labels.clear();
+        x.facts_into(&insert_user(&t, 7, s("q@x")), true, &mut f, Some((&mut labels, true)));
+        assert_eq!(labels[1].values.as_deref(), Some("('q@x')"));
+    }
+}

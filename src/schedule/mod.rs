@@ -68,6 +68,7 @@ pub mod keys;
 pub mod logical_clock;
 pub mod serial;
 mod stats;
+pub mod synth;
 pub mod writeset;
 pub mod writeset_session;
 

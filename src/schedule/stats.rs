@@ -13,6 +13,7 @@ pub const PARALLELISM_BUCKETS: usize = 65;
 
 /// Counters written by the dispatcher with relaxed atomics (each is independently meaningful;
 /// a snapshot may mix values from a few microseconds apart, which monitors tolerate).
+#[derive(Debug)]
 pub struct SchedulerStats {
     admitted: AtomicU64,
     released: AtomicU64,

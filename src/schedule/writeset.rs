@@ -19,6 +19,15 @@
 //! Why a changed key forces both images: seq 0 frees 'a' and takes 'b'; seq 2 takes 'a'. Only
 //! the before image of seq 0 shows that they meet.
 //!
+//! Why a key-changing update needs no barrier here (a partitioner that routes rows by key, like
+//! ape-dts's, must serialise it): `t(f1 PK, f2 UNIQUE)` holding (1,1) and (2,2),
+//! ```text
+//! seq 0: UPDATE (1,1) -> (1,3)     keys {f1 1, f2 1, f2 3}
+//! seq 1: UPDATE (2,2) -> (2,1)     keys {f1 2, f2 2, f2 1}   -> waits for 0 via f2=1
+//! ```
+//! Run side by side, seq 1 could take f2=1 before seq 0 released it. Hashing both images turns
+//! that into an ordinary dependency, and unrelated rows keep running in parallel.
+//!
 //! Memory: entries whose transaction is below the low watermark are dropped by a sweep that
 //! runs when the table has doubled since the last one (amortised O(1) per key).
 
