@@ -240,7 +240,9 @@ impl SqlBuilder {
             set.push_str(&parts.join(", "));
             out.push(Stmt::session(set));
         }
-        if !q.schema.is_empty() {
+        // CREATE/DROP DATABASE are logged with the database itself as default schema, which
+        // may not exist (yet, or any more) on the target: run them without `USE`.
+        if !q.schema.is_empty() && !is_database_ddl(&q.query) {
             out.push(Stmt::session(format!("USE {}", quote_ident(&q.schema))));
         }
         out.push(Stmt { sql: q.query.clone(), kind: StmtKind::Query, table: None, rows: 0, overwrite_sql: None });
@@ -534,6 +536,19 @@ fn is_character_column(col: Option<&ColumnDef>) -> bool {
     col.is_some_and(|c| matches!(c.real_type, 15 | 253 | 254 | 249..=252 | 140 | 141))
 }
 
+fn is_database_ddl(q: &str) -> bool {
+    let mut s = q.trim_start();
+    while let Some(rest) = s.strip_prefix("/*") {
+        match rest.find("*/") {
+            Some(end) => s = rest[end + 2..].trim_start(),
+            None => return false,
+        }
+    }
+    let words: Vec<String> = s.split_whitespace().take(2).map(str::to_ascii_uppercase).collect();
+    matches!(words.first().map(String::as_str), Some("CREATE" | "DROP" | "ALTER"))
+        && matches!(words.get(1).map(String::as_str), Some("DATABASE" | "SCHEMA"))
+}
+
 fn is_transaction_control(q: &str) -> bool {
     let t = q.trim().trim_end_matches(';').trim();
     t.eq_ignore_ascii_case("BEGIN") || t.eq_ignore_ascii_case("COMMIT") || t.eq_ignore_ascii_case("START TRANSACTION")
@@ -755,6 +770,13 @@ mod tests {
         assert_eq!(e, "table `s`.`t`x` column `name`: non-finite DOUBLE NaN");
         let e = builder().literal(&t, 0, &Value::Decimal("1;DROP".into()), &mut s).unwrap_err().to_string();
         assert!(e.starts_with("table `s`.`t`x` column `id`: malformed DECIMAL"), "{e}");
+    }
+
+    #[test]
+    fn database_ddl_runs_without_use() {
+        let q = QueryEvent { schema: "newdb".into(), query: "/* x */ create  database newdb".into(), ..Default::default() };
+        let stmts = builder().plan(&txn(vec![Change::Query(q)]), PlanStyle::Batched).unwrap();
+        assert_eq!(stmts.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>(), vec!["/* x */ create  database newdb", SESSION_DEFAULTS]);
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub struct WorkerShared {
     pub on_conflict: OnConflict,
     pub preserve_commit_order: bool,
     pub backoff: Backoff,
-    /// Keep the source GTID on the target (MariaDB `SET gtid_domain_id/server_id/seq_no`).
+    /// Keep the source GTID on the target (MariaDB `SET gtid_domain_id, server_id, gtid_seq_no`).
     /// Turned off, with a warning, the first time the target refuses it.
     pub keep_gtid: AtomicBool,
     pub stats: Arc<ApplyStats>,
@@ -265,7 +265,7 @@ impl Worker {
         if !self.shared.keep_gtid.load(Relaxed) {
             return None;
         }
-        pos.mariadb.map(|(d, s, n)| format!("SET SESSION gtid_domain_id={d}, gtid_server_id={s}, gtid_seq_no={n}"))
+        pos.mariadb.map(|(d, s, n)| format!("SET SESSION gtid_domain_id={d}, server_id={s}, gtid_seq_no={n}"))
     }
 
     /// The fast path: whole transaction in one (or, when waiting for the turn, two) round trips.
@@ -384,7 +384,7 @@ impl Worker {
         // (not the source's: that seq belongs to the DDL).
         let mut text = String::new();
         if pos.mariadb.is_some() && self.shared.keep_gtid.load(Relaxed) {
-            text.push_str("SET SESSION gtid_domain_id=@@GLOBAL.gtid_domain_id, gtid_server_id=@@GLOBAL.server_id;");
+            text.push_str("SET SESSION gtid_domain_id=@@GLOBAL.gtid_domain_id, server_id=@@GLOBAL.server_id;");
         }
         text.push_str("BEGIN;");
         text.push_str(&self.shared.store.record_sql(pos));
@@ -439,10 +439,10 @@ impl Worker {
 
 /// Try `SET gtid_domain_id` on `conn`: true when the target lets parapply keep source GTIDs.
 pub async fn probe_keep_gtid(conn: &mut mysql_async::Conn) -> bool {
-    match conn.query_drop("SET SESSION gtid_domain_id=@@GLOBAL.gtid_domain_id, gtid_server_id=@@GLOBAL.server_id").await {
+    match conn.query_drop("SET SESSION gtid_domain_id=@@GLOBAL.gtid_domain_id, server_id=@@GLOBAL.server_id").await {
         Ok(()) => true,
         Err(e) => {
-            tracing::warn!(error = %e, "target refuses SET gtid_domain_id/gtid_server_id (needs MariaDB and SUPER); source GTIDs will not be kept on the target, only in the checkpoint table");
+            tracing::warn!(error = %e, "target refuses SET gtid_domain_id/server_id (needs MariaDB and SUPER); source GTIDs will not be kept on the target, only in the checkpoint table");
             false
         }
     }

@@ -6,6 +6,7 @@ use crate::cli::{Cli, Command};
 
 pub mod inspect;
 pub mod status;
+pub mod replay;
 
 /// Run the parsed command line. Returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
@@ -15,4 +16,5 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Gen(_args) => anyhow::bail!("gen: not built yet"),
         Command::Status(args) => status::run(&args),
     }
+        Command::Replay(args) => replay::run(&args),
 }
