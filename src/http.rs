@@ -46,7 +46,7 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest life of one connection (keep-alive included); monitors simply reconnect.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 /// Connections served at once; more are closed right after accept.
-pub const MAX_CONNECTIONS: usize = 64;
+pub const MAX_CONNECTIONS: usize = 512;
 /// Request head size limit.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 

@@ -12,7 +12,7 @@
 //! | source stage (stream/file)  | [`Progress::on_received`] per assembled transaction, [`Progress::set_source_up`], [`Progress::on_reconnect`] |
 //! | applier, after target COMMIT| [`Progress::on_applied`] (it also detects heartbeat rows itself), [`Progress::worker_busy`], [`Progress::on_retry`], [`Progress::on_conflict`], [`Progress::on_error`], [`Progress::set_target_up`] |
 //! | applier at start            | [`Progress::seed_applied_gtids`] with the checkpoint's GTID position (so the GTID distance is known) |
-//! | scheduler                   | [`Progress::set_scheduler_snapshot`] now and then (parallelism histogram, barriers by reason) |
+//! | scheduler (or its owner)    | [`Progress::attach_scheduler_stats`] once (pulled at each snapshot), or [`Progress::set_scheduler_snapshot`] now and then |
 //! | heartbeat writer            | [`Progress::on_heartbeat_written`], [`Progress::set_source_position`], [`Progress::set_heartbeat_writer_up`] |
 //! | command, on shutdown        | [`Progress::set_stopped`]                                          |
 //!
@@ -47,7 +47,8 @@
 //! 2 heartbeat intervals + 1 s, i.e. beyond the normal heartbeat sawtooth) > `streaming`.
 //!
 //! # Locking
-//! One `parking_lot::Mutex` around all mutable state. Why a lock and not atomics: a snapshot must
+//! One `parking_lot::Mutex` around all mutable state (plus a second tiny one holding the attached
+//! scheduler stats handle, never held together with the first). Why a lock and not atomics: a snapshot must
 //! be consistent (applied never above received, heartbeat note and id from the same update), the
 //! critical sections are a few field updates (no I/O, no allocation in the hot path except the
 //! first sight of a table/worker), and the hooks run at most once per transaction. Lock order:
@@ -134,6 +135,22 @@ pub struct SchedulerMetrics {
     pub parallelism_count: u64,
     /// Barrier downgrades by reason (rule 2: every downgrade is counted with its reason).
     pub barriers: BTreeMap<String, u64>,
+}
+
+impl SchedulerMetrics {
+    /// From the scheduler's own counters: bucket `i` of its parallelism array ("i running") has
+    /// upper bound `i`; its last bucket ("this or more") becomes +Inf, and counts at its lower
+    /// bound in the sum.
+    pub fn from_scheduler(s: &crate::schedule::SchedulerSnapshot) -> SchedulerMetrics {
+        let last = s.parallelism.len().saturating_sub(1);
+        let parallelism_buckets = s.parallelism.iter().enumerate().map(|(i, n)| (if i == last { f64::MAX } else { i as f64 }, *n)).collect();
+        SchedulerMetrics {
+            parallelism_buckets,
+            parallelism_sum: s.parallelism.iter().enumerate().map(|(i, n)| i as f64 * *n as f64).sum(),
+            parallelism_count: s.parallelism.iter().sum(),
+            barriers: s.barriers.iter().map(|(r, n)| (r.name().to_string(), *n)).collect(),
+        }
+    }
 }
 
 /// Per-stream key of a GTID (MariaDB domain, or MySQL uuid + tag).
@@ -251,12 +268,19 @@ struct Inner {
 }
 
 /// The shared progress registry. See the module doc for who calls what.
-#[derive(Debug)]
 pub struct Progress {
     settings: Settings,
     started: Instant,
     started_wall_us: u64,
     inner: Mutex<Inner>,
+    /// The scheduler's live counters, read at snapshot time (its own atomics; not under our lock).
+    scheduler_stats: Mutex<Option<Arc<crate::schedule::SchedulerStats>>>,
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Progress").field("settings", &self.settings).field("started", &self.started).finish_non_exhaustive()
+    }
 }
 
 fn wall_now_us() -> u64 {
@@ -316,6 +340,7 @@ impl Progress {
                 scheduler: None,
                 stall_after,
             }),
+            scheduler_stats: Mutex::new(None),
         })
     }
 
@@ -498,6 +523,11 @@ impl Progress {
 
     // ----- scheduler -----
 
+    /// Read the scheduler's live counters at every snapshot (instead of pushing them).
+    pub fn attach_scheduler_stats(&self, stats: Arc<crate::schedule::SchedulerStats>) {
+        *self.scheduler_stats.lock() = Some(stats);
+    }
+
     /// Replace the scheduler's statistics (cumulative since start).
     pub fn set_scheduler_snapshot(&self, m: SchedulerMetrics) {
         self.inner.lock().scheduler = Some(m);
@@ -553,9 +583,14 @@ impl Progress {
 
     /// A consistent copy of everything, with the clocks evaluated now.
     pub fn snapshot(&self) -> LagSnapshot {
+        // Pulled before taking our lock, which stays a leaf.
+        let pulled = self.scheduler_stats.lock().clone().map(|st| SchedulerMetrics::from_scheduler(&st.snapshot()));
         let now = Instant::now();
         let wall_us = wall_now_us();
         let mut s = self.inner.lock();
+        if pulled.is_some() {
+            s.scheduler = pulled;
+        }
         let (t, b) = (s.applied_txns, s.applied_bytes);
         s.rate.sample(now, t, b);
         let (rate_tps, rate_bps) = s.rate.rate(now, t, b);
@@ -997,5 +1032,18 @@ mod tests {
         assert_eq!(s.workers.len(), 2);
         assert_eq!(s.workers[1].busy_seconds, 1.5);
         assert_eq!(s.scheduler.map(|m| m.barriers), Some([("ddl".to_string(), 2)].into()));
+    }
+
+    #[test]
+    fn scheduler_snapshot_maps_to_histogram_and_barrier_names() {
+        let snap = crate::schedule::SchedulerSnapshot {
+            barriers: vec![(crate::schedule::BarrierReason::Ddl, 2), (crate::schedule::BarrierReason::NoKey, 5)],
+            parallelism: vec![0, 4, 3, 1],
+            ..Default::default()
+        };
+        let m = SchedulerMetrics::from_scheduler(&snap);
+        assert_eq!(m.parallelism_buckets, vec![(0.0, 0), (1.0, 4), (2.0, 3), (f64::MAX, 1)]);
+        assert_eq!((m.parallelism_sum, m.parallelism_count), (4.0 + 6.0 + 3.0, 8));
+        assert_eq!(m.barriers, [("ddl".to_string(), 2), ("no_key".to_string(), 5)].into());
     }
 }
