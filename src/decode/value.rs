@@ -92,10 +92,10 @@ pub mod column_type {
     pub const TIMESTAMP2: u8 = 17;
     pub const DATETIME2: u8 = 18;
     pub const TIME2: u8 = 19;
-    /// MariaDB `VARCHAR ... COMPRESSED`.
-    pub const MARIA_VARCHAR_COMPRESSED: u8 = 140;
-    /// MariaDB `BLOB/TEXT ... COMPRESSED`.
-    pub const MARIA_BLOB_COMPRESSED: u8 = 141;
+    /// MariaDB `BLOB/TEXT ... COMPRESSED` (MariaDB's mysql_com.h: BLOB_COMPRESSED = 140).
+    pub const MARIA_BLOB_COMPRESSED: u8 = 140;
+    /// MariaDB `VARCHAR ... COMPRESSED` (VARCHAR_COMPRESSED = 141).
+    pub const MARIA_VARCHAR_COMPRESSED: u8 = 141;
     pub const VECTOR: u8 = 242;
     pub const TYPED_ARRAY: u8 = 244;
     pub const JSON: u8 = 245;
@@ -213,6 +213,9 @@ fn length_prefixed(code: u8, buf: &[u8], prefix_len: usize) -> Result<(&[u8], us
     Ok((data, end))
 }
 
+/// The `binary` collation id (BINARY/VARBINARY/BLOB columns).
+pub const BINARY_COLLATION: u16 = 63;
+
 /// 1-byte length prefix when the column's max length fits a byte, else 2 (MySQL's rule for
 /// VARCHAR and CHAR: `max_length > 255 ? 2 : 1`).
 #[inline]
@@ -319,6 +322,16 @@ pub fn decode_value(col: &ColumnDef, buf: &[u8]) -> Result<(Value, usize), Value
         }
         ct::STRING => {
             let (data, used) = length_prefixed(code, buf, string_prefix_len(meta))?;
+            // The server strips trailing pad bytes from CHAR/BINARY images. For BINARY (binary
+            // collation) the pad byte 0x00 is part of the value (SELECT returns it, and a WHERE
+            // on the unpadded bytes would not match), so restore it; CHAR's trailing spaces stay
+            // stripped, as SELECT shows them.
+            if col.collation == Some(BINARY_COLLATION) && data.len() < meta as usize {
+                let mut v = Vec::with_capacity(meta as usize);
+                v.extend_from_slice(data);
+                v.resize(meta as usize, 0);
+                return Ok((Value::Bytes(v), used));
+            }
             Ok((Value::Bytes(data.to_vec()), used))
         }
         ct::ENUM => match meta {
@@ -950,6 +963,12 @@ mod tests {
         assert_eq!(dec(ct::VAR_STRING, 1020, None, &b), (Value::Bytes(emoji.to_vec()), 2 + emoji.len()));
         assert_eq!(dec(ct::STRING, 1020, None, &b), (Value::Bytes(emoji.to_vec()), 2 + emoji.len()));
         assert_eq!(dec(ct::STRING, 10, None, &[0]), (Value::Bytes(vec![]), 1));
+        // BINARY(4) gets its stripped 0x00 pad back; CHAR keeps trailing spaces stripped.
+        let binary = ColumnDef { collation: Some(BINARY_COLLATION), ..col(ct::STRING, 4, None) };
+        assert_eq!(decode_value(&binary, &[1, 7]).unwrap(), (Value::Bytes(vec![7, 0, 0, 0]), 2));
+        assert_eq!(decode_value(&binary, &[0]).unwrap(), (Value::Bytes(vec![0; 4]), 1));
+        let utf8 = ColumnDef { collation: Some(45), ..col(ct::STRING, 40, None) };
+        assert_eq!(decode_value(&utf8, &[2, b'a', b'b']).unwrap(), (Value::Bytes(b"ab".to_vec()), 3));
         for prefix in 1..=4usize {
             let mut b = 3u32.to_le_bytes()[..prefix].to_vec();
             b.extend_from_slice(b"xyz!");
