@@ -565,3 +565,217 @@ fn load_data_events_are_opaque_and_aurora_padding_is_ignored() {
     assert_eq!(e.data, EventData::Ignored);
     assert_ne!(e.header.flags & 0x80, 0);
 }
+
+// ---- synthetic events for types no fixture carries ----
+
+/// A CRC32 MariaDB 10.5 decoder primed with the FDE of mariadb-bin.000001.
+fn crc_decoder() -> Decoder {
+    let bytes = read_fixture("rust_mysql_common/mariadb-bin.000001");
+    let mut dec = Decoder::new();
+    dec.decode(&bytes[4..256], &Arc::from("fde"), 4).unwrap();
+    dec
+}
+
+/// Frame `body` as an event of type `t` with header `flags`, and a CRC32 when `crc`.
+fn event(t: u8, flags: u16, server_id: u32, body: &[u8], crc: bool) -> Vec<u8> {
+    let size = 19 + body.len() + if crc { 4 } else { 0 };
+    let mut raw = Vec::with_capacity(size);
+    raw.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+    raw.push(t);
+    raw.extend_from_slice(&server_id.to_le_bytes());
+    raw.extend_from_slice(&(size as u32).to_le_bytes());
+    raw.extend_from_slice(&0u32.to_le_bytes());
+    raw.extend_from_slice(&flags.to_le_bytes());
+    raw.extend_from_slice(body);
+    if crc {
+        let c = crc32fast::hash(&raw);
+        raw.extend_from_slice(&c.to_le_bytes());
+    }
+    raw
+}
+
+fn decode_one(dec: &mut Decoder, raw: &[u8]) -> Result<EventData, DecodeError> {
+    dec.decode(raw, &Arc::from("synthetic"), 1000).map(|e| e.data)
+}
+
+#[test]
+fn mariadb_gtid_with_commit_id_and_with_xa() {
+    let mut dec = crc_decoder();
+    let mut body = Vec::new();
+    body.extend_from_slice(&77u64.to_le_bytes());
+    body.extend_from_slice(&2u32.to_le_bytes());
+    body.push(2 | 4 | 8); // GROUP_COMMIT_ID | TRANSACTIONAL | ALLOW_PARALLEL
+    body.extend_from_slice(&9001u64.to_le_bytes());
+    assert_eq!(
+        decode_one(&mut dec, &event(et::MARIA_GTID, 0, 11, &body, true)).unwrap(),
+        EventData::MariadbGtid(MariadbGtidEvent { seq_no: 77, domain_id: 2, server_id: 11, flags2: 14, commit_id: Some(9001), xid: None })
+    );
+    let mut body = Vec::new();
+    body.extend_from_slice(&78u64.to_le_bytes());
+    body.extend_from_slice(&0u32.to_le_bytes());
+    body.push(64); // PREPARED_XA
+    body.extend_from_slice(&1i32.to_le_bytes());
+    body.extend_from_slice(&[3, 2]);
+    body.extend_from_slice(b"abcxy");
+    assert_eq!(
+        decode_one(&mut dec, &event(et::MARIA_GTID, 0, 11, &body, true)).unwrap(),
+        EventData::MariadbGtid(MariadbGtidEvent {
+            seq_no: 78,
+            domain_id: 0,
+            server_id: 11,
+            flags2: 64,
+            commit_id: None,
+            xid: Some(XaId { format_id: 1, gtrid: b"abc".to_vec(), bqual: b"xy".to_vec() }),
+        })
+    );
+    // GTID_LIST with two domains (the fixtures only have empty lists).
+    let mut body = Vec::new();
+    body.extend_from_slice(&2u32.to_le_bytes());
+    for (d, s, n) in [(0u32, 1u32, 100u64), (1, 2, 7)] {
+        body.extend_from_slice(&d.to_le_bytes());
+        body.extend_from_slice(&s.to_le_bytes());
+        body.extend_from_slice(&n.to_le_bytes());
+    }
+    assert_eq!(
+        decode_one(&mut dec, &event(et::MARIA_GTID_LIST, 0, 1, &body, true)).unwrap(),
+        EventData::MariadbGtidList(vec![(0, 1, 100), (1, 2, 7)])
+    );
+}
+
+#[test]
+fn heartbeats_xa_prepare_ignorable_and_unknown() {
+    let mut dec = crc_decoder();
+    assert_eq!(
+        decode_one(&mut dec, &event(et::HEARTBEAT, 0, 1, b"mariadb-bin.000009", true)).unwrap(),
+        EventData::Heartbeat { log_file: "mariadb-bin.000009".into() }
+    );
+    let mut v2 = vec![0u8, 9];
+    v2.extend_from_slice(b"binlog.07");
+    v2.extend_from_slice(&[1, 2, 0xFC, 0x01]); // log position field, skipped
+    assert_eq!(
+        decode_one(&mut dec, &event(et::HEARTBEAT_V2, 0, 1, &v2, true)).unwrap(),
+        EventData::Heartbeat { log_file: "binlog.07".into() }
+    );
+    let mut xa = vec![1u8];
+    xa.extend_from_slice(&7i32.to_le_bytes());
+    xa.extend_from_slice(&2u32.to_le_bytes());
+    xa.extend_from_slice(&1u32.to_le_bytes());
+    xa.extend_from_slice(b"g1b");
+    assert_eq!(
+        decode_one(&mut dec, &event(et::XA_PREPARE, 0, 1, &xa, true)).unwrap(),
+        EventData::XaPrepare { one_phase: true, xid: XaId { format_id: 7, gtrid: b"g1".to_vec(), bqual: b"b".to_vec() } }
+    );
+    assert_eq!(decode_one(&mut dec, &event(99, 0x80, 1, b"whatever", true)).unwrap(), EventData::Ignored);
+    assert_eq!(decode_one(&mut dec, &event(et::IGNORABLE, 0x80, 1, b"", true)).unwrap(), EventData::Ignored);
+    let err = decode_one(&mut dec, &event(99, 0, 1, b"whatever", true)).unwrap_err();
+    assert_eq!(
+        err.what,
+        "UNKNOWN event (type 99): unknown event type 99 without the ignorable flag (at byte 4 of the event, file offset 1004)"
+    );
+    let err = decode_one(&mut dec, &event(et::MARIA_WRITE_ROWS_COMPRESSED_V1, 0, 1, b"x", true)).unwrap_err();
+    assert!(err.what.contains("compressed events not supported"), "{}", err.what);
+    let err = decode_one(&mut dec, &event(et::MARIA_START_ENCRYPTION, 0, 1, b"x", true)).unwrap_err();
+    assert!(err.what.contains("encrypted binlog"), "{}", err.what);
+}
+
+#[test]
+fn fake_rotate_before_any_fde_may_carry_a_crc() {
+    // A live server starts the dump with an artificial ROTATE (log_pos 0, flag 0x20) that has
+    // a CRC32 even though no FDE announced one yet.
+    let mut body = 4u64.to_le_bytes().to_vec();
+    body.extend_from_slice(b"mariadb-bin.000002");
+    for crc in [true, false] {
+        let mut dec = Decoder::new();
+        assert_eq!(
+            decode_one(&mut dec, &event(et::ROTATE, 0x20, 1, &body, crc)).unwrap(),
+            EventData::Rotate { next_file: "mariadb-bin.000002".into(), position: 4 }
+        );
+    }
+}
+
+#[test]
+fn query_stops_at_unknown_status_var_but_keeps_schema_and_query() {
+    let mut dec = crc_decoder();
+    let status: &[u8] = &[0, 0, 0, 0, 0, /* flags2 */ 200, 1, 2, 3 /* unknown code 200 */];
+    let mut body = Vec::new();
+    body.extend_from_slice(&5u32.to_le_bytes());
+    body.extend_from_slice(&1u32.to_le_bytes());
+    body.push(2);
+    body.extend_from_slice(&0u16.to_le_bytes());
+    body.extend_from_slice(&(status.len() as u16).to_le_bytes());
+    body.extend_from_slice(status);
+    body.extend_from_slice(b"db\0CREATE TABLE x (a INT)");
+    let EventData::Query(q) = decode_one(&mut dec, &event(et::QUERY, 0, 1, &body, true)).unwrap() else { panic!() };
+    assert_eq!((q.thread_id, q.exec_time, q.schema.as_str(), q.query.as_str()), (5, 1, "db", "CREATE TABLE x (a INT)"));
+    assert_eq!(q.flags2, Some(0));
+    assert!(!q.status_vars_complete);
+    // MariaDB extras: Q_HRNOW (128) and Q_XID (129).
+    let status: &[u8] = &[128, 0x40, 0x42, 0x0F, 129, 9, 0, 0, 0, 0, 0, 0, 0];
+    let mut body = vec![0u8; 8];
+    body.push(0);
+    body.extend_from_slice(&0u16.to_le_bytes());
+    body.extend_from_slice(&(status.len() as u16).to_le_bytes());
+    body.extend_from_slice(status);
+    body.extend_from_slice(b"\0DROP TABLE t");
+    let EventData::Query(q) = decode_one(&mut dec, &event(et::QUERY, 0, 1, &body, true)).unwrap() else { panic!() };
+    assert_eq!((q.microseconds, q.ddl_xid, q.status_vars_complete), (Some(0x0F4240), Some(9), true));
+    assert_eq!(q.query, "DROP TABLE t");
+}
+
+/// Byte length of one `mysql.t` row image of json.binlog (INT, JSON, VARCHAR(100) utf8mb4, INT)
+/// with all four columns present and none NULL.
+fn json_t_image_len(img: &[u8]) -> usize {
+    let json_len = u32::from_le_bytes(img[5..9].try_into().unwrap()) as usize;
+    let str_at = 9 + json_len;
+    // VARCHAR(100) utf8mb4: max 400 bytes, so a 2-byte length prefix.
+    let str_len = u16::from_le_bytes(img[str_at..str_at + 2].try_into().unwrap()) as usize;
+    str_at + 2 + str_len + 4
+}
+
+#[test]
+fn partial_json_update_is_applied_to_the_before_image() {
+    // Build a PARTIAL_UPDATE_ROWS event as MySQL writes it with binlog_row_image=FULL, from real
+    // bytes of json.binlog.000001: the TABLE_MAP of `mysql`.`t`, the full after image of row 1
+    // of the UPDATE at 2612 (age 25) as the before image, and the real after image of the
+    // PARTIAL_UPDATE_ROWS at 3750 (diff: REPLACE $.age 26).
+    let bytes = read_fixture("rust_mysql_common/json.binlog.000001");
+    let file: Arc<str> = Arc::from("json");
+    let mut dec = Decoder::new();
+    dec.decode(&bytes[4..125], &file, 4).unwrap();
+    let tm_size = parse_header(&bytes[3691..]).unwrap().event_size as usize;
+    dec.decode(&bytes[3691..3691 + tm_size], &file, 3691).unwrap();
+    // UPDATE at 2612: header 19, post-header 10, ncols 1, two bitmaps: rows start at 32.
+    let upd = &bytes[2612 + 32..];
+    let before_len = json_t_image_len(upd);
+    let after_len = json_t_image_len(&upd[before_len..]);
+    let full_after_row1 = &upd[before_len..before_len + after_len];
+    // PARTIAL event at 3750: rows start at 32; before image = null byte + INT (5 bytes).
+    let part = &bytes[3750 + 32 + 5..];
+    let diff_len = u32::from_le_bytes(part[3..7].try_into().unwrap()) as usize;
+    let partial_after = &part[..3 + 4 + diff_len + 2 + 3 + 4];
+
+    let mut body = Vec::new();
+    body.extend_from_slice(&119u64.to_le_bytes()[..6]);
+    body.extend_from_slice(&1u16.to_le_bytes());
+    body.extend_from_slice(&2u16.to_le_bytes());
+    body.extend_from_slice(&[4, 0x0F, 0x0E]);
+    body.extend_from_slice(full_after_row1);
+    body.extend_from_slice(partial_after);
+    let raw = event(et::PARTIAL_UPDATE_ROWS, 0, 1, &body, true);
+    let EventData::Rows(r) = dec.decode(&raw, &file, 5000).unwrap().data else { panic!() };
+    assert_eq!(r.kind, RowsEventKind::PartialUpdate);
+    let (before, after) = &r.rows[0];
+    assert_eq!(
+        before.as_ref().unwrap().cols[1],
+        Some(Value::Json("{\"age\": 25, \"data\": \"xxxxxxxxxx\", \"name\": \"Joe\"}".into()))
+    );
+    assert_eq!(
+        after.as_ref().unwrap().cols,
+        vec![
+            None,
+            Some(Value::Json("{\"age\": 26, \"data\": \"xxxxxxxxxx\", \"name\": \"Joe\"}".into())),
+            Some(Value::Bytes(b"Joe".to_vec())),
+            Some(Value::Int(26)),
+        ]
+    );
+}
