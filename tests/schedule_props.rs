@@ -1,0 +1,331 @@
+//! Property and concurrency tests of the REAL dispatcher (`spawn_dispatcher`) with worker
+//! threads: random transactions with random key overlaps, sessions, logical clocks and DDL
+//! barriers, under every mode, with commit order on and off, small windows and channels.
+//!
+//! Workers stamp start, commit and finish with one global counter; the test then checks every
+//! ordering the mode requires against an oracle written independently of the rules.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parapply::cli::Mode;
+use parapply::decode::event::QueryEvent;
+use parapply::schedule::synth::{self, TYPE_LONGLONG};
+use parapply::schedule::{spawn_dispatcher, BarrierReason, DispatcherConfig, Done, StaticCatalog};
+use parapply::txn::{Change, CommitDeps, Transaction};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct Spec {
+    keys: Vec<i64>,
+    thread: u32,
+    last_committed: i64,
+    ddl: bool,
+}
+
+fn spec_strategy() -> impl Strategy<Value = Vec<Spec>> {
+    (1usize..60).prop_flat_map(|n| {
+        proptest::collection::vec(
+            (proptest::collection::vec(0i64..12, 1..4), 0u32..4, 0u32..=1000, proptest::bool::weighted(0.06)),
+            n,
+        )
+        .prop_map(|v| {
+            v.into_iter()
+                .enumerate()
+                .map(|(i, (keys, thread, lc_frac, ddl))| Spec { keys, thread, last_committed: (i as i64 * i64::from(lc_frac)) / 1000, ddl })
+                .collect()
+        })
+    })
+}
+
+fn build(specs: &[Spec]) -> Vec<Arc<Transaction>> {
+    let t = synth::table(1, "db", "t", &[("id", TYPE_LONGLONG, None), ("v", TYPE_LONGLONG, None)], &[0]);
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut txn = synth::txn(vec![synth::insert_ids(&t, &s.keys)]);
+            txn.pos.start = i as u64;
+            txn.thread_id = Some(s.thread);
+            txn.deps = CommitDeps::LogicalClock { last_committed: s.last_committed, sequence_number: i as i64 + 1 };
+            if s.ddl {
+                txn.is_ddl = true;
+                txn.changes = vec![Change::Query(QueryEvent { query: "ALTER TABLE t ADD x INT".into(), ..Default::default() })];
+            }
+            Arc::new(txn)
+        })
+        .collect()
+}
+
+/// Must `j` wait for `i` (i < j) directly, per the mode's definition?
+fn must_order(mode: Mode, specs: &[Spec], i: usize, j: usize) -> bool {
+    let (a, b) = (&specs[i], &specs[j]);
+    if mode == Mode::Serial || a.ddl || b.ddl {
+        return true;
+    }
+    match mode {
+        Mode::LogicalClock => (i as i64 + 1) <= b.last_committed,
+        Mode::Writeset => a.keys.iter().any(|k| b.keys.contains(k)),
+        Mode::WritesetSession => a.keys.iter().any(|k| b.keys.contains(k)) || a.thread == b.thread,
+        Mode::Serial => true,
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Stamp {
+    start: u64,
+    commit: u64,
+    finish: u64,
+    runs: u64,
+}
+
+struct Outcome {
+    stamps: Vec<Stamp>,
+    barriers: u64,
+}
+
+fn run(mode: Mode, txns: &[Arc<Transaction>], workers: usize, window: usize, capacity: usize, preserve: bool) -> Outcome {
+    let cfg = DispatcherConfig { mode, workers, window, preserve_commit_order: preserve, writeset_limit: 1000, channel_capacity: capacity };
+    let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
+    let clock = Arc::new(AtomicU64::new(1));
+    let n = txns.len();
+    let stamps: Arc<Vec<parking_lot::Mutex<Stamp>>> = Arc::new((0..n).map(|_| parking_lot::Mutex::new(Stamp::default())).collect());
+    let mut hs = Vec::new();
+    for w in 0..workers {
+        let ready = h.ready.clone();
+        let done = h.done.clone();
+        let order = h.commit_order.clone();
+        let clock = clock.clone();
+        let stamps = stamps.clone();
+        hs.push(std::thread::spawn(move || {
+            for r in ready.iter() {
+                let idx = r.txn.pos.start as usize;
+                assert_eq!(r.seq, idx as u64, "seq follows source order");
+                let start = clock.fetch_add(1, SeqCst);
+                // Shake interleavings a little.
+                for _ in 0..(idx + w) % 3 {
+                    std::thread::yield_now();
+                }
+                if preserve {
+                    order.wait_turn_blocking(r.seq);
+                }
+                let commit = clock.fetch_add(1, SeqCst);
+                order.done(r.seq);
+                let finish = clock.fetch_add(1, SeqCst);
+                {
+                    let mut s = stamps[idx].lock();
+                    s.start = start;
+                    s.commit = commit;
+                    s.finish = finish;
+                    s.runs += 1;
+                }
+                done.send(Done { seq: r.seq }).unwrap();
+            }
+        }));
+    }
+    for t in txns {
+        h.input.send(t.clone()).unwrap();
+    }
+    let summary = {
+        // Close our clones so the dispatcher can finish; join drops the handle's own.
+        let input = h.input.clone();
+        drop(input);
+        let stats = h.stats.clone();
+        let s = h.join().expect("dispatcher ends cleanly");
+        assert_eq!(stats.snapshot(), s);
+        s
+    };
+    for t in hs {
+        t.join().unwrap();
+    }
+    let stamps: Vec<Stamp> = stamps.iter().map(|m| *m.lock()).collect();
+    assert_eq!(summary.admitted, n as u64);
+    assert_eq!(summary.released, n as u64);
+    assert_eq!(summary.completed, n as u64);
+    assert_eq!(summary.low_watermark, n as u64);
+    Outcome { stamps, barriers: summary.barriers_total() }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dispatcher_respects_every_dependency(
+        specs in spec_strategy(),
+        mode_idx in 0usize..4,
+        workers in 1usize..6,
+        window in 1usize..12,
+        capacity in 1usize..4,
+        preserve in proptest::bool::ANY,
+    ) {
+        let mode = Mode::ALL[mode_idx];
+        let txns = build(&specs);
+        let out = run(mode, &txns, workers, window, capacity, preserve);
+        let n = specs.len();
+        for (i, s) in out.stamps.iter().enumerate() {
+            prop_assert_eq!(s.runs, 1, "txn {} dispatched exactly once", i);
+        }
+        for j in 0..n {
+            for i in 0..j {
+                if must_order(mode, &specs, i, j) {
+                    // Never in flight together, and the earlier one first.
+                    prop_assert!(out.stamps[i].finish < out.stamps[j].start,
+                        "{:?}: txn {} started before txn {} finished ({:?} vs {:?})", mode, j, i, out.stamps[j], out.stamps[i]);
+                }
+            }
+        }
+        if preserve {
+            for i in 1..n {
+                prop_assert!(out.stamps[i - 1].commit < out.stamps[i].commit, "commit order at {}", i);
+            }
+        }
+        // Barriers: every DDL counted (serial mode never needs to downgrade anything).
+        let ddls = specs.iter().filter(|s| s.ddl).count() as u64;
+        if mode != Mode::Serial {
+            prop_assert_eq!(out.barriers, ddls);
+        } else {
+            prop_assert_eq!(out.barriers, 0);
+        }
+    }
+}
+
+/// Barrier placement checked directly: a DDL waits for everything before and blocks everything
+/// after, in every mode, even with keys that never overlap.
+#[test]
+fn ddl_barrier_separates_before_and_after() {
+    let mut specs: Vec<Spec> = (0..40).map(|i| Spec { keys: vec![i], thread: i as u32, last_committed: 0, ddl: false }).collect();
+    specs[20].ddl = true;
+    let txns = build(&specs);
+    for mode in [Mode::LogicalClock, Mode::Writeset, Mode::WritesetSession] {
+        for preserve in [false, true] {
+            let out = run(mode, &txns, 4, 16, 2, preserve);
+            let b = out.stamps[20];
+            for (i, s) in out.stamps.iter().enumerate() {
+                if i < 20 {
+                    assert!(s.finish < b.start, "{mode:?} txn {i} overlaps the barrier");
+                } else if i > 20 {
+                    assert!(b.finish < s.start, "{mode:?} txn {i} started before the barrier finished");
+                }
+            }
+            assert_eq!(out.barriers, 1);
+        }
+    }
+}
+
+/// Run `n` transactions through the dispatcher whose workers stay busy until either `target`
+/// of them are active at once or a generous deadline passes; returns the largest number seen
+/// active together. (The deadline only keeps a broken scheduler from hanging the test; the
+/// assertion is on the count.)
+fn max_active(mode: Mode, txns: &[Arc<Transaction>], workers: usize, target: usize) -> usize {
+    let cfg = DispatcherConfig { mode, workers, window: 64, preserve_commit_order: false, writeset_limit: 1000, channel_capacity: 8 };
+    let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
+    let active = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let mut hs = Vec::new();
+    for _ in 0..workers {
+        let (ready, done, active, max) = (h.ready.clone(), h.done.clone(), active.clone(), max.clone());
+        hs.push(std::thread::spawn(move || {
+            for r in ready.iter() {
+                let now = active.fetch_add(1, SeqCst) + 1;
+                max.fetch_max(now, SeqCst);
+                let deadline = Instant::now() + Duration::from_millis(300);
+                while active.load(SeqCst) < target && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                max.fetch_max(active.load(SeqCst), SeqCst);
+                active.fetch_sub(1, SeqCst);
+                done.send(Done { seq: r.seq }).unwrap();
+            }
+        }));
+    }
+    for t in txns {
+        h.input.send(t.clone()).unwrap();
+    }
+    h.join().unwrap();
+    for t in hs {
+        t.join().unwrap();
+    }
+    max.load(SeqCst)
+}
+
+#[test]
+fn non_conflicting_transactions_reach_full_parallelism() {
+    let specs: Vec<Spec> = (0..16).map(|i| Spec { keys: vec![i], thread: i as u32, last_committed: 0, ddl: false }).collect();
+    let txns = build(&specs);
+    assert_eq!(max_active(Mode::Writeset, &txns, 4, 4), 4);
+    assert_eq!(max_active(Mode::WritesetSession, &txns, 4, 4), 4);
+    // All in one logical-clock group (last_committed 0).
+    assert_eq!(max_active(Mode::LogicalClock, &txns, 4, 4), 4);
+}
+
+#[test]
+fn conflicting_transactions_never_overlap() {
+    let specs: Vec<Spec> = (0..8).map(|i| Spec { keys: vec![7], thread: i as u32, last_committed: 0, ddl: false }).collect();
+    let txns = build(&specs);
+    assert_eq!(max_active(Mode::Writeset, &txns, 4, 4), 1);
+    assert_eq!(max_active(Mode::Serial, &txns, 4, 4), 1);
+    // Same session, different keys: ordered in writeset_session, parallel in writeset.
+    let same_session: Vec<Spec> = (0..8).map(|i| Spec { keys: vec![i], thread: 1, last_committed: 0, ddl: false }).collect();
+    let txns = build(&same_session);
+    assert_eq!(max_active(Mode::WritesetSession, &txns, 4, 4), 1);
+    assert_eq!(max_active(Mode::Writeset, &txns, 4, 4), 4);
+}
+
+#[test]
+fn barrier_reasons_are_counted() {
+    let t = synth::table(1, "db", "t", &[("id", TYPE_LONGLONG, None), ("v", TYPE_LONGLONG, None)], &[0]);
+    let heap = synth::table(2, "db", "heap", &[("v", TYPE_LONGLONG, None)], &[]);
+    let txns: Vec<Arc<Transaction>> = vec![
+        synth::txn(vec![synth::insert_ids(&t, &[1])]),
+        synth::txn(vec![Change::Opaque { event_type: 13, what: "RAND".into() }]),
+        synth::txn(vec![synth::rows(&heap, parapply::txn::RowKind::Insert, vec![(None, Some(synth::row(vec![parapply::decode::value::Value::Int(1)])))])]),
+        synth::txn(vec![Change::Query(QueryEvent { query: "DELETE FROM t".into(), ..Default::default() })]),
+        synth::txn(vec![synth::insert_ids(&t, &[2])]),
+    ]
+    .into_iter()
+    .map(Arc::new)
+    .collect();
+    let cfg = DispatcherConfig { mode: Mode::Writeset, workers: 2, window: 8, preserve_commit_order: true, writeset_limit: 100, channel_capacity: 2 };
+    let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
+    let (ready, done) = (h.ready.clone(), h.done.clone());
+    let worker = std::thread::spawn(move || {
+        for r in ready.iter() {
+            done.send(Done { seq: r.seq }).unwrap();
+        }
+    });
+    for t in &txns {
+        h.input.send(t.clone()).unwrap();
+    }
+    let s = h.join().unwrap();
+    worker.join().unwrap();
+    assert_eq!(s.barrier_count(BarrierReason::Opaque), 1);
+    assert_eq!(s.barrier_count(BarrierReason::UnknownSchema), 1); // no PK, no definition
+    assert_eq!(s.barrier_count(BarrierReason::StatementDml), 1);
+    assert_eq!(s.barriers_total(), 3);
+}
+
+#[test]
+fn workers_disappearing_is_an_error_not_a_hang() {
+    let specs: Vec<Spec> = (0..4).map(|i| Spec { keys: vec![i], thread: 0, last_committed: 0, ddl: false }).collect();
+    let txns = build(&specs);
+    let cfg = DispatcherConfig { mode: Mode::Writeset, workers: 1, window: 8, preserve_commit_order: false, writeset_limit: 100, channel_capacity: 8 };
+    let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
+    for t in &txns {
+        h.input.send(t.clone()).unwrap();
+    }
+    // Take one and drop it without Done, then every worker endpoint goes away.
+    let first = h.ready.recv().unwrap();
+    assert_eq!(first.seq, 0);
+    let err = h.join().unwrap_err();
+    assert!(matches!(err, parapply::schedule::ScheduleError::WorkersGone { .. }), "{err}");
+}
+
+#[test]
+fn done_for_unknown_seq_is_an_error() {
+    let cfg = DispatcherConfig { mode: Mode::Serial, workers: 1, window: 8, preserve_commit_order: false, writeset_limit: 100, channel_capacity: 8 };
+    let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
+    h.done.send(Done { seq: 5 }).unwrap();
+    let err = h.join().unwrap_err();
+    assert!(matches!(err, parapply::schedule::ScheduleError::UnexpectedDone { seq: 5 }), "{err}");
+}
