@@ -4,17 +4,18 @@
 
 use crate::cli::{Cli, Command};
 
+pub mod gen;
 pub mod inspect;
-pub mod status;
 pub mod replay;
+pub mod status;
 
 /// Run the parsed command line. Returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Analyze(_args) => anyhow::bail!("analyze: not built yet"),
-        Command::Gen(_args) => anyhow::bail!("gen: not built yet"),
+        Command::Gen(args) => gen::run(&args),
         Command::Status(args) => status::run(&args),
-    }
         Command::Replay(args) => replay::run(&args),
+    }
 }

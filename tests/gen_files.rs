@@ -1,0 +1,667 @@
+//! Generated MySQL 8.0 binlogs read back by independent decoders.
+//!
+//! Each parameter set is generated into a temp dir, then read twice: by a raw walk over the
+//! bytes (event sizes, `log_pos`, CRC32 with crc32fast) and by mysql_common's own `BinlogFile`
+//! (every event parsed, CRC recomputed, TRANSACTION_PAYLOAD expanded). What the files must hold
+//! comes from re-running the workload with the same parameters (`Workload` is deterministic), so
+//! the expected counts and row values are not taken from the writer that produced the files.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use mysql_common::binlog::consts::{BinlogVersion, EventType};
+use mysql_common::binlog::events::{Event, EventData, OptionalMetadataField, RowsEventData};
+use mysql_common::binlog::value::BinlogValue;
+use mysql_common::binlog::{BinlogFile, EventStreamReader};
+use mysql_common::value::Value as MyValue;
+
+use parapply::gen::encode::{ColumnDef, ColumnType, DateTime, RowsKind, Value};
+use parapply::gen::workload::{schema, TxnBody, WorkTxn, Workload};
+use parapply::gen::{generate, GenParams, GenSummary};
+
+/// One statement as decoded: table name, kind, row images.
+#[derive(Debug, Clone, PartialEq)]
+struct DecodedStatement {
+    table: String,
+    kind: RowsKind,
+    rows: Vec<(Option<Vec<Value>>, Option<Vec<Value>>)>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct DecodedTxn {
+    file: usize,
+    gno: u64,
+    flags: u8,
+    last_committed: u64,
+    sequence_number: u64,
+    immediate_commit_timestamp: u64,
+    original_commit_timestamp: u64,
+    immediate_server_version: u32,
+    original_server_version: u32,
+    tx_length: u64,
+    /// Bytes from the GTID event to the end of the transaction, summed from event sizes.
+    measured_length: u64,
+    thread_id: Option<u32>,
+    ddl: Option<String>,
+    statements: Vec<DecodedStatement>,
+    xid: bool,
+    compressed: bool,
+}
+
+#[derive(Debug, Default)]
+struct Decoded {
+    events: BTreeMap<String, u64>,
+    payload_events: BTreeMap<String, u64>,
+    txns: Vec<DecodedTxn>,
+    /// (file index, next file name) of every ROTATE.
+    rotates: Vec<(usize, String, u64)>,
+    /// Per file: the (uuid, [start, end)) sets of its PREVIOUS_GTIDS.
+    previous_gtids: Vec<Vec<([u8; 16], Vec<(u64, u64)>)>>,
+    table_maps_checked: u64,
+}
+
+fn type_name(t: EventType) -> String {
+    match t {
+        EventType::WRITE_ROWS_EVENT => "WRITE_ROWS_V2".into(),
+        EventType::UPDATE_ROWS_EVENT => "UPDATE_ROWS_V2".into(),
+        EventType::DELETE_ROWS_EVENT => "DELETE_ROWS_V2".into(),
+        other => format!("{other:?}").trim_end_matches("_EVENT").to_string(),
+    }
+}
+
+/// Raw walk: magic, then events whose sizes chain to the end of the file, each with
+/// `log_pos` = its end offset and a CRC32 over everything before the trailer.
+fn raw_walk(path: &Path) -> u64 {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..4], &[0xfe, b'b', b'i', b'n'], "{}", path.display());
+    let mut pos = 4usize;
+    let mut n = 0;
+    while pos < bytes.len() {
+        assert!(pos + 19 <= bytes.len(), "truncated header at {pos}");
+        let size = u32::from_le_bytes(bytes[pos + 9..pos + 13].try_into().unwrap()) as usize;
+        let log_pos = u32::from_le_bytes(bytes[pos + 13..pos + 17].try_into().unwrap()) as usize;
+        assert!(size >= 23 && pos + size <= bytes.len(), "bad size {size} at {pos} in {}", path.display());
+        assert_eq!(log_pos, pos + size, "log_pos at {pos} in {}", path.display());
+        let stored = u32::from_le_bytes(bytes[pos + size - 4..pos + size].try_into().unwrap());
+        assert_eq!(crc32fast::hash(&bytes[pos..pos + size - 4]), stored, "CRC at {pos} in {}", path.display());
+        pos += size;
+        n += 1;
+    }
+    n
+}
+
+fn my_to_value(v: &BinlogValue<'_>, col: &ColumnDef) -> Value {
+    let BinlogValue::Value(v) = v else { panic!("column {}: unexpected JSON value", col.name) };
+    match (v, &col.ty) {
+        (MyValue::NULL, _) => Value::Null,
+        (MyValue::Int(i), ColumnType::BigInt { unsigned: false } | ColumnType::Int { unsigned: false }) => Value::Int(*i),
+        (MyValue::Int(i), ColumnType::BigInt { unsigned: true } | ColumnType::Int { unsigned: true }) => {
+            Value::UInt(u64::try_from(*i).unwrap())
+        }
+        (MyValue::UInt(u), ColumnType::BigInt { unsigned: true } | ColumnType::Int { unsigned: true }) => Value::UInt(*u),
+        (MyValue::Int(i), ColumnType::Enum { .. }) => Value::Enum(u16::try_from(*i).unwrap()),
+        (MyValue::Bytes(b), ColumnType::Varchar { .. }) => Value::Str(String::from_utf8(b.clone()).unwrap()),
+        (MyValue::Bytes(b), ColumnType::Decimal { scale, .. }) => {
+            let text = std::str::from_utf8(b).unwrap();
+            let (int_part, frac) = text.split_once('.').unwrap_or((text, ""));
+            assert_eq!(frac.len(), usize::from(*scale), "decimal text {text}");
+            let neg = int_part.starts_with('-');
+            let digits = format!("{}{}", int_part.trim_start_matches('-'), frac);
+            let mag: i64 = digits.parse().unwrap();
+            Value::Decimal(if neg { -mag } else { mag })
+        }
+        (MyValue::Date(y, mo, d, h, mi, s, us), ColumnType::DateTime { .. }) => Value::DateTime(DateTime {
+            year: *y,
+            month: *mo,
+            day: *d,
+            hour: *h,
+            minute: *mi,
+            second: *s,
+            micros: *us,
+        }),
+        (v, ty) => panic!("column {}: value {v:?} for type {ty:?}", col.name),
+    }
+}
+
+struct Reader<'a> {
+    params: &'a GenParams,
+    columns: BTreeMap<String, Vec<ColumnDef>>,
+    out: Decoded,
+    file: usize,
+}
+
+impl Reader<'_> {
+    fn current(&mut self) -> &mut DecodedTxn {
+        self.out.txns.last_mut().expect("event before the first GTID")
+    }
+
+    /// Handles one event (top level or from a payload). `reader` holds the table maps.
+    fn handle(&mut self, ev: &Event, reader: &EventStreamReader, inner: bool) {
+        let et = ev.header().event_type().expect("known event type");
+        let name = type_name(et);
+        if inner {
+            *self.out.payload_events.entry(name).or_default() += 1;
+            assert_eq!(ev.header().log_pos(), 0, "payload events have log_pos 0");
+        } else {
+            *self.out.events.entry(name).or_default() += 1;
+            // CRC recomputed by mysql_common.
+            let alg = ev.footer().get_checksum_alg().unwrap().expect("checksum alg");
+            assert_eq!(ev.checksum(), Some(ev.calc_checksum(alg).to_le_bytes()), "CRC of {et:?}");
+            if let Some(t) = self.out.txns.last_mut() {
+                if t.file == self.file && et != EventType::GTID_EVENT && et != EventType::ROTATE_EVENT {
+                    t.measured_length += u64::from(ev.header().event_size());
+                }
+            }
+        }
+        let data = ev.read_data().unwrap_or_else(|e| panic!("{et:?} does not parse: {e}")).expect("known data");
+        match data {
+            EventData::FormatDescriptionEvent(fde) => {
+                assert_eq!(fde.server_version().trim_end_matches(char::from(0)), "8.0.36-gen");
+                assert_eq!(fde.event_type_header_lengths().len(), 41);
+            }
+            EventData::PreviousGtidsEvent(p) => {
+                let sets = p
+                    .sids()
+                    .iter()
+                    .map(|s| (s.uuid(), s.intervals().iter().map(|i| (i.start(), i.end())).collect()))
+                    .collect();
+                self.out.previous_gtids.push(sets);
+            }
+            EventData::GtidEvent(g) => {
+                assert_eq!(g.lc_typecode(), Some(2));
+                self.out.txns.push(DecodedTxn {
+                    file: self.file,
+                    gno: g.gno(),
+                    flags: g.flags_raw(),
+                    last_committed: g.last_committed(),
+                    sequence_number: g.sequence_number(),
+                    immediate_commit_timestamp: g.immediate_commit_timestamp(),
+                    original_commit_timestamp: g.original_commit_timestamp(),
+                    immediate_server_version: g.immediate_server_version(),
+                    original_server_version: g.original_server_version(),
+                    tx_length: g.tx_length(),
+                    measured_length: u64::from(ev.header().event_size()),
+                    ..DecodedTxn::default()
+                });
+            }
+            EventData::QueryEvent(q) => {
+                for var in q.status_vars().iter() {
+                    var.get_value().unwrap_or_else(|raw| panic!("status var {var:?} does not parse: {raw:?}"));
+                }
+                let sql = q.query().to_string();
+                let thread_id = q.thread_id();
+                let t = self.current();
+                t.thread_id = Some(thread_id);
+                if sql != "BEGIN" {
+                    t.ddl = Some(sql);
+                }
+            }
+            EventData::TableMapEvent(tme) => {
+                let cols = self.columns.get(tme.table_name().as_ref()).expect("known table").clone();
+                check_table_map(&tme, &cols);
+                self.out.table_maps_checked += 1;
+            }
+            EventData::RowsEvent(rows) => {
+                let tme = reader.get_tme(rows.table_id()).expect("table map before rows");
+                let table = tme.table_name().to_string();
+                let cols = self.columns.get(&table).expect("known table").clone();
+                let kind = match rows {
+                    RowsEventData::WriteRowsEvent(_) => RowsKind::Write,
+                    RowsEventData::UpdateRowsEvent(_) => RowsKind::Update,
+                    RowsEventData::DeleteRowsEvent(_) => RowsKind::Delete,
+                    other => panic!("unexpected rows event {other:?}"),
+                };
+                let conv = |row: Option<mysql_common::binlog::row::BinlogRow>| {
+                    row.map(|r| {
+                        let vals = r.unwrap();
+                        assert_eq!(vals.len(), cols.len());
+                        vals.iter().zip(&cols).map(|(v, c)| my_to_value(v, c)).collect::<Vec<_>>()
+                    })
+                };
+                let mut images = Vec::new();
+                for row in rows.rows(tme) {
+                    let (before, after) = row.unwrap_or_else(|e| panic!("row of {table}: {e}"));
+                    images.push((conv(before), conv(after)));
+                }
+                self.current().statements.push(DecodedStatement { table, kind, rows: images });
+            }
+            EventData::XidEvent(_) => self.current().xid = true,
+            EventData::RotateEvent(r) => {
+                self.out.rotates.push((self.file, r.name().to_string(), r.position()));
+            }
+            EventData::TransactionPayloadEvent(_) => unreachable!("handled by the caller"),
+            other => panic!("unexpected event {other:?}"),
+        }
+        let _ = self.params;
+    }
+}
+
+fn check_table_map(tme: &mysql_common::binlog::events::TableMapEvent<'_>, cols: &[ColumnDef]) {
+    assert_eq!(tme.database_name(), "gen");
+    assert_eq!(tme.columns_count() as usize, cols.len());
+    let mut seen = Vec::new();
+    for field in tme.iter_optional_meta() {
+        match field.expect("optional metadata parses") {
+            OptionalMetadataField::Signedness(bits) => {
+                let want: Vec<bool> = cols
+                    .iter()
+                    .filter(|c| !matches!(c.ty, ColumnType::Varchar { .. } | ColumnType::DateTime { .. } | ColumnType::Enum { .. }))
+                    .map(|c| matches!(c.ty, ColumnType::BigInt { unsigned: true } | ColumnType::Int { unsigned: true }))
+                    .collect();
+                let got: Vec<bool> = bits.iter().map(|b| *b).collect();
+                assert_eq!(got, want);
+                seen.push("SIGNEDNESS");
+            }
+            OptionalMetadataField::DefaultCharset(cs) => {
+                assert_eq!(cs.default_charset(), 45);
+                seen.push("DEFAULT_CHARSET");
+            }
+            OptionalMetadataField::ColumnName(names) => {
+                let got: Vec<String> = names.iter_names().map(|n| n.unwrap().name().to_string()).collect();
+                let want: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+                assert_eq!(got, want);
+                seen.push("COLUMN_NAME");
+            }
+            OptionalMetadataField::EnumAndSetDefaultCharset(cs) => {
+                assert_eq!(cs.default_charset(), 45);
+                seen.push("ENUM_AND_SET_DEFAULT_CHARSET");
+            }
+            OptionalMetadataField::EnumStrValue(values) => {
+                let got: Vec<Vec<String>> = values
+                    .iter_values()
+                    .map(|e| e.unwrap().values().iter().map(|v| v.value().to_string()).collect())
+                    .collect();
+                let want: Vec<Vec<String>> = cols
+                    .iter()
+                    .filter_map(|c| match &c.ty {
+                        ColumnType::Enum { values } => Some(values.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(got, want);
+                seen.push("ENUM_STR_VALUE");
+            }
+            OptionalMetadataField::SimplePrimaryKey(pk) => {
+                let got: Vec<u64> = pk.iter_indexes().map(|i| i.unwrap()).collect();
+                assert_eq!(got, vec![0]);
+                seen.push("SIMPLE_PRIMARY_KEY");
+            }
+            OptionalMetadataField::ColumnVisibility(bits) => {
+                assert_eq!(bits.iter().take(cols.len()).filter(|b| **b).count(), cols.len());
+                seen.push("COLUMN_VISIBILITY");
+            }
+            other => panic!("unexpected optional metadata {other:?}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            "SIGNEDNESS",
+            "DEFAULT_CHARSET",
+            "COLUMN_NAME",
+            "ENUM_AND_SET_DEFAULT_CHARSET",
+            "ENUM_STR_VALUE",
+            "SIMPLE_PRIMARY_KEY",
+            "COLUMN_VISIBILITY"
+        ]
+    );
+    // Nullability: only `pad` is nullable.
+    let nulls: Vec<bool> = tme.null_bitmask().iter().take(cols.len()).map(|b| *b).collect();
+    assert_eq!(nulls, cols.iter().map(|c| c.nullable).collect::<Vec<_>>());
+}
+
+/// Reads every file of a summary with mysql_common.
+fn decode_with_mysql_common(dir: &Path, params: &GenParams, summary: &GenSummary) -> Decoded {
+    let columns = schema(params).into_iter().map(|t| (t.def.name.clone(), t.def.columns)).collect();
+    let mut r = Reader { params, columns, out: Decoded::default(), file: 0 };
+    for (i, f) in summary.files.iter().enumerate() {
+        r.file = i;
+        let path = dir.join(&f.name);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), f.bytes, "{}", f.name);
+        let raw_events = raw_walk(&path);
+        let mut file = BinlogFile::new(BinlogVersion::Version4, BufReader::new(File::open(&path).unwrap())).unwrap();
+        let mut n = 0;
+        while let Some(ev) = file.next() {
+            let ev = ev.unwrap_or_else(|e| panic!("{}: event {n}: {e}", f.name));
+            n += 1;
+            if ev.header().event_type_raw() == EventType::TRANSACTION_PAYLOAD_EVENT as u8 {
+                *r.out.events.entry("TRANSACTION_PAYLOAD".into()).or_default() += 1;
+                let alg = ev.footer().get_checksum_alg().unwrap().unwrap();
+                assert_eq!(ev.checksum(), Some(ev.calc_checksum(alg).to_le_bytes()));
+                let Ok(Some(EventData::TransactionPayloadEvent(p))) = ev.read_data() else {
+                    panic!("payload does not parse")
+                };
+                let t = r.current();
+                t.compressed = true;
+                t.measured_length += u64::from(ev.header().event_size());
+                let mut inner_bytes = 0u64;
+                let mut payload = p.decompressed().unwrap();
+                while let Some(inner) = file.reader_mut().read_decompressed(&mut payload).unwrap() {
+                    inner_bytes += u64::from(inner.header().event_size());
+                    r.handle(&inner, file.reader(), true);
+                }
+                assert_eq!(inner_bytes, p.uncompressed_size(), "uncompressed size field");
+                continue;
+            }
+            r.handle(&ev, file.reader(), false);
+        }
+        assert_eq!(n, raw_events, "{}: mysql_common and the raw walk see the same events", f.name);
+    }
+    r.out
+}
+
+fn run(params: &GenParams) -> (tempfile::TempDir, GenSummary, Decoded, Vec<WorkTxn>) {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = generate(params, dir.path()).unwrap();
+    let decoded = decode_with_mysql_common(dir.path(), params, &summary);
+    let expected: Vec<WorkTxn> = Workload::new(params).unwrap().map(|t| t.unwrap()).collect();
+    check_against_workload(params, &summary, &decoded, &expected);
+    (dir, summary, decoded, expected)
+}
+
+/// Longest chain where a transaction waits for every transaction of its file with
+/// sequence_number <= its last_committed, and for all transactions of earlier files.
+fn logical_clock_critical_path(txns: &[DecodedTxn]) -> u64 {
+    let mut best = 0u64;
+    let mut file_base = 0u64;
+    let mut file = usize::MAX;
+    let mut depth_by_seq: Vec<u64> = Vec::new(); // prefix max depth, index = sequence_number
+    for t in txns {
+        if t.file != file {
+            file = t.file;
+            file_base = best;
+            depth_by_seq = vec![file_base];
+        }
+        let dep = depth_by_seq.get(t.last_committed as usize).copied().unwrap_or_else(|| panic!("last_committed {} ahead", t.last_committed));
+        let depth = dep.max(file_base) + 1;
+        assert_eq!(depth_by_seq.len() as u64, t.sequence_number, "sequence numbers count 1, 2, ... per file");
+        let prefix = depth_by_seq.last().copied().unwrap_or(0).max(depth);
+        depth_by_seq.push(prefix);
+        best = best.max(depth);
+    }
+    best
+}
+
+fn check_against_workload(params: &GenParams, summary: &GenSummary, d: &Decoded, expected: &[WorkTxn]) {
+    let tables = schema(params);
+    // Transactions, GTIDs, timestamps, server versions, lengths.
+    assert_eq!(d.txns.len(), expected.len());
+    assert_eq!(summary.transactions, expected.len() as u64);
+    for (t, w) in d.txns.iter().zip(expected) {
+        assert_eq!(t.gno, w.index + 1);
+        let ict = params.start_time_us + w.index * 1000;
+        assert_eq!(t.immediate_commit_timestamp, ict);
+        assert_eq!(t.original_commit_timestamp, ict - params.origin_lag_us);
+        assert_eq!((t.immediate_server_version, t.original_server_version), (80036, 80036));
+        assert_eq!(t.tx_length, t.measured_length, "transaction_length of gno {}", t.gno);
+        assert_eq!(t.thread_id, Some(w.session));
+        match &w.body {
+            TxnBody::Ddl { sql, .. } => {
+                assert_eq!(t.flags, 1);
+                assert_eq!(t.ddl.as_deref(), Some(sql.as_str()));
+                assert!(t.statements.is_empty() && !t.xid && !t.compressed);
+            }
+            TxnBody::Dml { statements } => {
+                assert_eq!(t.flags, 0);
+                assert_eq!(t.ddl, None);
+                assert!(t.xid);
+                assert_eq!(t.compressed, params.compress);
+                let want: Vec<DecodedStatement> = statements
+                    .iter()
+                    .map(|s| DecodedStatement { table: tables[s.table].def.name.clone(), kind: s.kind, rows: s.rows.clone() })
+                    .collect();
+                assert_eq!(t.statements, want, "rows of gno {}", t.gno);
+            }
+        }
+    }
+
+    // Group rule: same group => same last_committed; a new group's last_committed is the
+    // previous transaction's sequence_number; each file restarts at (0, 1); files change only
+    // between groups.
+    for i in 0..d.txns.len() {
+        let (t, w) = (&d.txns[i], &expected[i]);
+        if i == 0 || d.txns[i - 1].file != t.file {
+            assert_eq!((t.last_committed, t.sequence_number), (0, 1), "gno {}", t.gno);
+            if i > 0 {
+                assert_ne!(expected[i - 1].group, w.group, "rotation inside a group at gno {}", t.gno);
+            }
+            continue;
+        }
+        let prev = &d.txns[i - 1];
+        assert_eq!(t.sequence_number, prev.sequence_number + 1);
+        if expected[i - 1].group == w.group {
+            assert_eq!(t.last_committed, prev.last_committed, "gno {}", t.gno);
+        } else {
+            assert_eq!(t.last_committed, prev.sequence_number, "gno {}", t.gno);
+        }
+    }
+    let groups = expected.last().map_or(0, |t| t.group + 1);
+    assert_eq!(summary.groups, groups);
+    assert_eq!(logical_clock_critical_path(&d.txns), groups);
+    assert_eq!(summary.logical_clock_critical_path, groups);
+
+    // Event counts derived from the workload stream.
+    let dml = expected.iter().filter(|t| matches!(t.body, TxnBody::Dml { .. })).count() as u64;
+    let ddl = expected.len() as u64 - dml;
+    let mut by_kind = BTreeMap::<&str, u64>::new();
+    let mut statements = 0;
+    for t in expected {
+        if let TxnBody::Dml { statements: s } = &t.body {
+            for st in s {
+                statements += 1;
+                *by_kind
+                    .entry(match st.kind {
+                        RowsKind::Write => "WRITE_ROWS_V2",
+                        RowsKind::Update => "UPDATE_ROWS_V2",
+                        RowsKind::Delete => "DELETE_ROWS_V2",
+                    })
+                    .or_default() += 1;
+            }
+        }
+    }
+    let files = summary.files.len() as u64;
+    let mut want_outer = BTreeMap::<String, u64>::new();
+    let mut want_inner = BTreeMap::<String, u64>::new();
+    let add = |m: &mut BTreeMap<String, u64>, k: &str, n: u64| {
+        if n > 0 {
+            *m.entry(k.to_string()).or_default() += n;
+        }
+    };
+    add(&mut want_outer, "FORMAT_DESCRIPTION", files);
+    add(&mut want_outer, "PREVIOUS_GTIDS", files);
+    add(&mut want_outer, "ROTATE", files - 1);
+    add(&mut want_outer, "GTID", expected.len() as u64);
+    add(&mut want_outer, "QUERY", ddl);
+    let body = if params.compress { &mut want_inner } else { &mut want_outer };
+    add(body, "QUERY", dml);
+    add(body, "TABLE_MAP", statements);
+    add(body, "XID", dml);
+    for (k, n) in &by_kind {
+        add(body, k, *n);
+    }
+    if params.compress {
+        add(&mut want_outer, "TRANSACTION_PAYLOAD", dml);
+    }
+    assert_eq!(d.events, want_outer);
+    assert_eq!(d.payload_events, want_inner);
+    assert_eq!(summary.events, want_outer);
+    assert_eq!(summary.payload_events, want_inner);
+    assert_eq!(d.table_maps_checked, statements);
+    assert_eq!(summary.statements, statements);
+    assert_eq!((summary.dml_transactions, summary.ddl_transactions), (dml, ddl));
+    let rows = |k: RowsKind| -> u64 {
+        expected
+            .iter()
+            .filter_map(|t| match &t.body {
+                TxnBody::Dml { statements } => Some(statements.iter().filter(|s| s.kind == k).map(|s| s.rows.len() as u64).sum::<u64>()),
+                _ => None,
+            })
+            .sum()
+    };
+    assert_eq!(
+        (summary.rows_inserted, summary.rows_updated, summary.rows_deleted),
+        (rows(RowsKind::Write), rows(RowsKind::Update), rows(RowsKind::Delete))
+    );
+    assert_eq!(summary.rows_inserted + summary.rows_updated + summary.rows_deleted, dml * u64::from(params.txn_size));
+
+    // Files: ROTATE names the next file at position 4; PREVIOUS_GTIDS covers all earlier files.
+    let uuid = parapply::gen::parse_uuid(&params.server_uuid).unwrap();
+    for (i, f) in summary.files.iter().enumerate() {
+        let before: u64 = summary.files[..i].iter().map(|f| f.transactions).sum();
+        let want = if before == 0 { vec![] } else { vec![(uuid, vec![(1, before + 1)])] };
+        assert_eq!(d.previous_gtids[i], want, "PREVIOUS_GTIDS of {}", f.name);
+        if i + 1 < summary.files.len() {
+            assert!(d.rotates.contains(&(i, summary.files[i + 1].name.clone(), 4)));
+        }
+        let in_file = d.txns.iter().filter(|t| t.file == i).count() as u64;
+        assert_eq!(f.transactions, in_file);
+    }
+}
+
+fn base() -> GenParams {
+    GenParams { transactions: 300, tables: 3, rows: 2000, txn_size: 4, group_width: 8, ..GenParams::default() }
+}
+
+#[test]
+fn plain_single_file_reads_back_exactly() {
+    let (_dir, s, d, _) = run(&base());
+    assert_eq!(s.files.len(), 1);
+    assert_eq!(s.dml_transactions, 300);
+    assert_eq!(s.setup_ddl_transactions, 4);
+    assert_eq!(s.periodic_ddl_transactions, 0);
+    // 4 setup groups + ceil(300 / 8) = 38 DML groups.
+    assert_eq!(s.groups, 4 + 38);
+    assert_eq!(d.events.get("GTID"), Some(&304));
+    assert_eq!(s.rows_inserted + s.rows_updated + s.rows_deleted, 1200);
+    assert_eq!(s.group_key_overlaps, 0);
+}
+
+/// The rule other tests rely on: width 8 over 800 DML transactions with no key overlap gives
+/// 100 DML groups; with 4 tables the setup adds CREATE DATABASE + 4 CREATE TABLE groups.
+#[test]
+fn width_8_over_800_transactions_gives_critical_path_100_plus_setup() {
+    let p = GenParams { transactions: 800, tables: 4, rows: 10_000, txn_size: 4, group_width: 8, ..GenParams::default() };
+    let (_dir, s, d, _) = run(&p);
+    assert_eq!(s.groups, 105);
+    assert_eq!(s.logical_clock_critical_path, 105);
+    assert_eq!(logical_clock_critical_path(&d.txns), 105);
+    // The 5 setup DDLs are 5 groups of one; the DML groups are the other 100.
+    assert_eq!(s.groups - s.setup_ddl_transactions, 100);
+    assert!(s.writeset_critical_path <= s.logical_clock_critical_path);
+}
+
+#[test]
+fn rotation_fk_pairs_periodic_ddl_and_zipf() {
+    let p = GenParams {
+        transactions: 400,
+        tables: 2,
+        fk_pairs: 2,
+        rows: 500,
+        txn_size: 5,
+        group_width: 6,
+        ddl_every: 37,
+        zipf: 0.9,
+        max_file_size: 64 * 1024,
+        seed: 42,
+        ..GenParams::default()
+    };
+    let (_dir, s, d, expected) = run(&p);
+    assert!(s.files.len() >= 4, "expected several files, got {}", s.files.len());
+    assert_eq!(s.setup_ddl_transactions, 1 + 6);
+    assert_eq!(s.periodic_ddl_transactions, 399 / 37);
+    // Child tables reference parents that exist: every child row's parent_id was inserted
+    // before and not deleted (checked by replaying the decoded stream).
+    let mut present: BTreeMap<(String, i64), ()> = BTreeMap::new();
+    for t in &d.txns {
+        for st in &t.statements {
+            for (before, after) in &st.rows {
+                if let Some(b) = before {
+                    let Value::Int(id) = b[0] else { panic!() };
+                    assert!(present.remove(&(st.table.clone(), id)).is_some(), "{} id {id} missing", st.table);
+                }
+                if let Some(a) = after {
+                    let Value::Int(id) = a[0] else { panic!() };
+                    assert!(present.insert((st.table.clone(), id), ()).is_none(), "{} id {id} twice", st.table);
+                    if st.table.starts_with('c') {
+                        let Value::Int(parent) = a[9] else { panic!() };
+                        let parent_table = st.table.replacen('c', "p", 1);
+                        assert!(present.contains_key(&(parent_table, parent)), "orphan child row");
+                    }
+                }
+            }
+        }
+    }
+    // ALTERs give the table a new table id, as MySQL does; the DDL text is as generated.
+    let alters = expected.iter().filter(|t| matches!(&t.body, TxnBody::Ddl { alters: true, .. })).count();
+    assert_eq!(alters, 10);
+}
+
+#[test]
+fn compressed_transactions_decode_from_payloads() {
+    let p = GenParams {
+        transactions: 250,
+        tables: 2,
+        fk_pairs: 1,
+        rows: 300,
+        txn_size: 3,
+        group_width: 4,
+        ddl_every: 60,
+        compress: true,
+        max_file_size: 16 * 1024,
+        seed: 7,
+        ..GenParams::default()
+    };
+    let (_dir, s, d, _) = run(&p);
+    assert!(s.files.len() >= 3, "files {}", s.files.len());
+    assert_eq!(s.compressed_transactions, 250);
+    assert_eq!(d.events.get("TRANSACTION_PAYLOAD"), Some(&250));
+    assert_eq!(d.payload_events.get("XID"), Some(&250));
+    assert_eq!(d.events.get("XID"), None);
+}
+
+#[test]
+fn origin_lag_and_group_overlap_are_written_and_reported() {
+    let p = GenParams {
+        transactions: 120,
+        tables: 1,
+        rows: 20,
+        txn_size: 3,
+        group_width: 8,
+        allow_group_overlap: true,
+        origin_lag_us: 2_500_000,
+        ..GenParams::default()
+    };
+    let (_dir, s, d, expected) = run(&p);
+    let overlaps = expected.iter().filter(|t| t.overlaps_group).count() as u64;
+    assert!(overlaps > 0);
+    assert_eq!(s.group_key_overlaps, overlaps);
+    assert!(d.txns.iter().all(|t| t.immediate_commit_timestamp - t.original_commit_timestamp == 2_500_000));
+}
+
+#[test]
+fn same_parameters_give_byte_identical_files() {
+    let p = GenParams { transactions: 100, compress: true, max_file_size: 8 * 1024, ..base() };
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let sa = generate(&p, a.path()).unwrap();
+    let sb = generate(&p, b.path()).unwrap();
+    assert_eq!(sa, sb);
+    for f in &sa.files {
+        assert_eq!(std::fs::read(a.path().join(&f.name)).unwrap(), std::fs::read(b.path().join(&f.name)).unwrap());
+    }
+}
+
+#[test]
+fn invalid_parameters_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for p in [
+        GenParams { tables: 0, fk_pairs: 0, ..base() },
+        GenParams { rows: 10, ..base() },
+        GenParams { zipf: -1.0, ..base() },
+        GenParams { base_name: "../x".into(), ..base() },
+    ] {
+        assert!(matches!(generate(&p, dir.path()), Err(parapply::gen::GenError::InvalidParams(_))), "{p:?}");
+    }
+}
