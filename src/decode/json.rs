@@ -800,33 +800,67 @@ fn lenenc(data: &[u8]) -> Result<(usize, usize), ValueError> {
     usize::try_from(v).map(|v| (v, n)).map_err(|_| err("diff length overflows"))
 }
 
-/// PARTIAL_UPDATE_ROWS: apply one column's binary JSON diff list (starting at `buf`) to the
-/// before-image value; returns the new Value::Json and bytes consumed.
-///
-/// Layout (`Json_diff_vector::write_binary`): a 4-byte little-endian length of the list, then
-/// per diff: operation byte (0 REPLACE, 1 INSERT, 2 REMOVE), length-encoded path text, and for
-/// REPLACE/INSERT a length-encoded binary JSON value.
-pub fn apply_json_diff(before: &Value, buf: &[u8]) -> Result<(Value, usize), ValueError> {
+/// What one JSON diff does, as the server logged it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonDiffOp {
+    /// Replace the value at the path (JSON_REPLACE / JSON_SET on an existing path).
+    Replace,
+    /// Insert at the path: a new object member, or an array element before the index.
+    Insert,
+    /// Remove the value at the path.
+    Remove,
+}
+
+/// One decoded JSON diff: for appliers that must rebuild the change as SQL (for example
+/// `JSON_REPLACE(col, path, CAST(value AS JSON))`) because the before image does not carry the
+/// document (MINIMAL row image).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonDiff {
+    pub op: JsonDiffOp,
+    /// The path as logged, e.g. `$.a[1]`.
+    pub path: String,
+    /// The new value as canonical MySQL JSON text; `None` for [`JsonDiffOp::Remove`].
+    pub value: Option<String>,
+}
+
+/// Decode one column's diff list (starting at `buf`) without applying it; returns the diffs and
+/// bytes consumed. Paths are checked to parse.
+pub fn parse_json_diffs(buf: &[u8]) -> Result<(Vec<JsonDiff>, usize), ValueError> {
+    let mut diffs = Vec::new();
+    let used = for_each_diff(buf, |op, path, value| {
+        parse_path(path.as_bytes())?;
+        let op = match op {
+            OP_REPLACE => JsonDiffOp::Replace,
+            OP_INSERT => JsonDiffOp::Insert,
+            OP_REMOVE => JsonDiffOp::Remove,
+            other => return Err(err(format!("unknown JSON diff operation {other}"))),
+        };
+        diffs.push(JsonDiff { op, path: path.to_owned(), value });
+        Ok(())
+    })?;
+    Ok((diffs, used))
+}
+
+/// Walk a diff list: 4-byte length, then per diff the operation, path and (unless REMOVE) the
+/// value decoded to MySQL text. Returns the bytes consumed.
+fn for_each_diff(
+    buf: &[u8],
+    mut f: impl FnMut(u8, &str, Option<String>) -> Result<(), ValueError>,
+) -> Result<usize, ValueError> {
     let len = le(buf, 0, 4, "diff list length")? as usize;
-    let data = buf
-        .get(4..4 + len)
-        .ok_or_else(|| err(format!("diff list of {len} bytes runs past the row image ({} left)", buf.len().saturating_sub(4))))?;
-    let before_text = match before {
-        Value::Json(s) => s.as_str(),
-        other => return Err(err(format!("partial update needs a JSON before image, got {other:?}"))),
-    };
-    let mut doc = parse_text(before_text)?;
+    let data = buf.get(4..4 + len).ok_or_else(|| {
+        err(format!("diff list of {len} bytes runs past the row image ({} left)", buf.len().saturating_sub(4)))
+    })?;
     let mut p = 0;
     while p < data.len() {
         let op = data[p];
         p += 1;
-        let (path_len, n) = lenenc(&data[p..])?;
+        let (path_len, n) = lenenc(data.get(p..).unwrap_or(&[]))?;
         p += n;
         let path_bytes =
             p.checked_add(path_len).and_then(|e| data.get(p..e)).ok_or_else(|| err("diff path runs past the list"))?;
         p += path_len;
-        let legs = parse_path(path_bytes)?;
-        let path_text = String::from_utf8_lossy(path_bytes);
+        let path = std::str::from_utf8(path_bytes).map_err(|_| err("diff path is not UTF-8"))?;
         let value = if op == OP_REMOVE {
             None
         } else {
@@ -835,13 +869,33 @@ pub fn apply_json_diff(before: &Value, buf: &[u8]) -> Result<(Value, usize), Val
             let vbytes =
                 p.checked_add(vlen).and_then(|e| data.get(p..e)).ok_or_else(|| err("diff value runs past the list"))?;
             p += vlen;
-            Some(parse_text(&decode_jsonb(vbytes)?)?)
+            Some(decode_jsonb(vbytes)?)
         };
-        apply_one(&mut doc, op, &legs, value, &path_text)?;
+        f(op, path, value)?;
     }
+    Ok(4 + len)
+}
+
+/// PARTIAL_UPDATE_ROWS: apply one column's binary JSON diff list (starting at `buf`) to the
+/// before-image value; returns the new Value::Json and bytes consumed.
+///
+/// Layout (`Json_diff_vector::write_binary`): a 4-byte little-endian length of the list, then
+/// per diff: operation byte (0 REPLACE, 1 INSERT, 2 REMOVE), length-encoded path text, and for
+/// REPLACE/INSERT a length-encoded binary JSON value.
+pub fn apply_json_diff(before: &Value, buf: &[u8]) -> Result<(Value, usize), ValueError> {
+    let before_text = match before {
+        Value::Json(s) => s.as_str(),
+        other => return Err(err(format!("partial update needs a JSON before image, got {other:?}"))),
+    };
+    let mut doc = parse_text(before_text)?;
+    let used = for_each_diff(buf, |op, path, value| {
+        let legs = parse_path(path.as_bytes())?;
+        let value = value.map(|v| parse_text(&v)).transpose()?;
+        apply_one(&mut doc, op, &legs, value, path)
+    })?;
     let mut out = String::with_capacity(before_text.len() + 16);
     write_node(&doc, &mut out);
-    Ok((Value::Json(out), 4 + len))
+    Ok((Value::Json(out), used))
 }
 
 #[cfg(test)]
@@ -1303,6 +1357,27 @@ mod tests {
         );
         // Empty diff list leaves the document as is.
         assert_eq!(apply(before, &[]).unwrap(), before);
+    }
+
+    #[test]
+    fn diffs_parse_without_applying() {
+        let buf = diff_list(&[
+            diff(OP_REPLACE, "$.age", Some(&J::Int(26))),
+            diff(OP_INSERT, "$.tags[0]", Some(&obj(&[("x", J::Str("y".into()))]))),
+            diff(OP_REMOVE, "$.\"old key\"", None),
+        ]);
+        let (diffs, used) = parse_json_diffs(&buf).unwrap();
+        assert_eq!(used, buf.len());
+        assert_eq!(
+            diffs,
+            vec![
+                JsonDiff { op: JsonDiffOp::Replace, path: "$.age".into(), value: Some("26".into()) },
+                JsonDiff { op: JsonDiffOp::Insert, path: "$.tags[0]".into(), value: Some(r#"{"x": "y"}"#.into()) },
+                JsonDiff { op: JsonDiffOp::Remove, path: r#"$."old key""#.into(), value: None },
+            ]
+        );
+        assert!(parse_json_diffs(&diff_list(&[diff(OP_REPLACE, "$.**", Some(&J::Null))])).is_err());
+        assert!(parse_json_diffs(&diff_list(&[diff(9, "$.a", None)])).is_err());
     }
 
     #[test]
