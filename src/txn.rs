@@ -622,14 +622,17 @@ impl Assembler {
                 Ok(None)
             }
             EventData::Opaque => {
-                self.context(at, event_type, format!("event type {event_type}"));
+                let what = format!("event type {event_type}");
                 if is_load_statement(event_type) {
-                    if let Some(b) = &self.building {
-                        if b.expect != Expect::Terminator {
-                            return Ok(self.complete(at, TxnEnd::Commit));
-                        }
+                    let b = self.current_or_start(at, Expect::Statement);
+                    if b.expect != Expect::Terminator {
+                        // The LOAD statement is the whole (no-BEGIN) transaction: `complete`
+                        // accounts for this event's bytes.
+                        b.txn.changes.push(Change::Opaque { event_type, what });
+                        return Ok(self.complete(at, TxnEnd::Commit));
                     }
                 }
+                self.context(at, event_type, what);
                 Ok(None)
             }
             EventData::Incident { kind, message } => {
