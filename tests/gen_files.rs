@@ -665,3 +665,153 @@ fn invalid_parameters_are_errors() {
         assert!(matches!(generate(&p, dir.path()), Err(parapply::gen::GenError::InvalidParams(_))), "{p:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// parapply's own reader (source::file + decode + txn) on the same files.
+
+fn parapply_value(v: &parapply::decode::value::Value, col: &ColumnDef) -> Value {
+    use parapply::decode::value::Value as P;
+    match (v, &col.ty) {
+        (P::Null, _) => Value::Null,
+        (P::Int(i), _) => Value::Int(*i),
+        (P::UInt(u), _) => Value::UInt(*u),
+        (P::Bytes(b), ColumnType::Varchar { .. }) => Value::Str(String::from_utf8(b.clone()).unwrap()),
+        (P::Decimal(text), ColumnType::Decimal { scale, .. }) => {
+            let (int_part, frac) = text.split_once('.').unwrap_or((text, ""));
+            assert_eq!(frac.len(), usize::from(*scale), "decimal text {text}");
+            let mag: i64 = format!("{}{}", int_part.trim_start_matches('-'), frac).parse().unwrap();
+            Value::Decimal(if int_part.starts_with('-') { -mag } else { mag })
+        }
+        (P::DateTime { year, month, day, hour, minute, second, micros }, _) => Value::DateTime(DateTime {
+            year: *year,
+            month: *month,
+            day: *day,
+            hour: *hour,
+            minute: *minute,
+            second: *second,
+            micros: *micros,
+        }),
+        (P::Enum(i), _) => Value::Enum(*i),
+        (v, ty) => panic!("column {}: parapply value {v:?} for {ty:?}", col.name),
+    }
+}
+
+/// parapply's decoder reads the generated files into the same transactions: count, GTIDs,
+/// logical clock, sessions, commit times, sizes, and every row value.
+fn check_with_parapply_reader(dir: &Path, params: &GenParams, d: &Decoded, expected: &[WorkTxn]) {
+    use parapply::source::file::BinlogFiles;
+    use parapply::txn::{Change, CommitDeps, Gtid, RowKind, TransactionReader};
+
+    let tables = schema(params);
+    let uuid = parapply::gen::parse_uuid(&params.server_uuid).unwrap();
+    let files = BinlogFiles::open(&[dir.to_path_buf()]).unwrap();
+    let txns: Vec<_> = TransactionReader::new(files).map(|t| t.unwrap()).collect();
+    assert_eq!(txns.len(), expected.len());
+    for ((t, m), w) in txns.iter().zip(&d.txns).zip(expected) {
+        assert_eq!(t.gtid, Some(Gtid::Mysql { uuid, tag: None, gno: m.gno }));
+        assert_eq!(
+            t.deps,
+            CommitDeps::LogicalClock { last_committed: m.last_committed as i64, sequence_number: m.sequence_number as i64 }
+        );
+        assert_eq!(t.commit_time_us, m.immediate_commit_timestamp);
+        assert_eq!(t.server_id, params.server_id);
+        assert_eq!(t.thread_id, Some(w.session));
+        assert_eq!(t.size, m.tx_length, "size of gno {}", m.gno);
+        match &w.body {
+            TxnBody::Ddl { sql, .. } => {
+                assert!(t.is_ddl);
+                let queries: Vec<&str> = t
+                    .changes
+                    .iter()
+                    .filter_map(|c| match c {
+                        Change::Query(q) => Some(q.query.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(queries, vec![sql.as_str()]);
+            }
+            TxnBody::Dml { statements } => {
+                assert!(!t.is_ddl);
+                let got: Vec<DecodedStatement> = t
+                    .changes
+                    .iter()
+                    .filter_map(|c| match c {
+                        Change::Rows(r) => Some(r),
+                        _ => None,
+                    })
+                    .map(|r| {
+                        let cols = &tables.iter().find(|t| t.def.name == r.table.table).unwrap().def.columns;
+                        let image = |row: &Option<parapply::decode::value::Row>| {
+                            row.as_ref().map(|row| {
+                                row.cols
+                                    .iter()
+                                    .zip(cols)
+                                    .map(|(v, c)| parapply_value(v.as_ref().expect("full image"), c))
+                                    .collect::<Vec<_>>()
+                            })
+                        };
+                        DecodedStatement {
+                            table: r.table.table.clone(),
+                            kind: match r.kind {
+                                RowKind::Insert => RowsKind::Write,
+                                RowKind::Update => RowsKind::Update,
+                                RowKind::Delete => RowsKind::Delete,
+                            },
+                            rows: r.rows.iter().map(|rc| (image(&rc.before), image(&rc.after))).collect(),
+                        }
+                    })
+                    .collect();
+                let want: Vec<DecodedStatement> = statements
+                    .iter()
+                    .map(|s| DecodedStatement { table: tables[s.table].def.name.clone(), kind: s.kind, rows: s.rows.clone() })
+                    .collect();
+                assert_eq!(got, want, "rows of gno {}", m.gno);
+            }
+        }
+    }
+}
+
+#[test]
+fn parapply_reader_agrees_plain_and_compressed_with_rotation() {
+    for compress in [false, true] {
+        let p = GenParams {
+            transactions: 200,
+            tables: 2,
+            fk_pairs: 1,
+            rows: 400,
+            txn_size: 4,
+            group_width: 5,
+            ddl_every: 45,
+            zipf: 1.1,
+            compress,
+            max_file_size: 24 * 1024,
+            seed: 11,
+            ..GenParams::default()
+        };
+        let (dir, s, d, expected) = run(&p);
+        assert!(s.files.len() >= 2);
+        check_with_parapply_reader(dir.path(), &p, &d, &expected);
+    }
+}
+
+/// A third, unrelated reader: MariaDB's `mariadb-binlog` (installed with the MariaDB server the
+/// integration tests use) verifies every CRC and decodes the row events.
+#[test]
+fn mariadb_binlog_verifies_checksums_and_decodes_rows() {
+    let p = GenParams { transactions: 60, tables: 2, rows: 500, txn_size: 3, group_width: 4, ..GenParams::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let s = generate(&p, dir.path()).unwrap();
+    let out = std::process::Command::new("mariadb-binlog")
+        .args(["--verify-binlog-checksum", "--verbose", "--base64-output=decode-rows"])
+        .arg(dir.path().join(&s.files[0].name))
+        .output()
+        .expect("mariadb-binlog is installed with MariaDB");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "mariadb-binlog failed: {}", String::from_utf8_lossy(&out.stderr));
+    let count = |needle: &str| text.lines().filter(|l| l.starts_with(needle)).count() as u64;
+    assert_eq!(count("### INSERT INTO `gen`."), s.rows_inserted);
+    assert_eq!(count("### UPDATE `gen`."), s.rows_updated);
+    assert_eq!(count("### DELETE FROM `gen`."), s.rows_deleted);
+    assert_eq!(count("COMMIT/*!*/;"), s.dml_transactions);
+    assert_eq!(text.matches("Ignorable event type 33 (MySQL Gtid)").count() as u64, s.transactions);
+}
