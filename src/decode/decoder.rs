@@ -170,7 +170,13 @@ impl Decoder {
         let t = header.event_type;
         Ok(match t {
             et::START_V3 => EventData::FormatDescription(fde::parse_start_v3(body, base)?),
-            et::QUERY => EventData::Query(query::parse_query(body, base, self.post_header_len(t, 13))?),
+            et::QUERY => EventData::Query(query::parse_query(body, base, self.post_header_len(t, 13), None)?),
+            et::MARIA_QUERY_COMPRESSED => EventData::Query(query::parse_query(
+                body,
+                base,
+                self.post_header_len(t, 13),
+                Some(self.max_payload_size),
+            )?),
             et::STOP => EventData::Stop,
             et::ROTATE => misc::parse_rotate(body, base)?,
             et::INTVAR => misc::parse_intvar(body, base)?,
@@ -189,7 +195,8 @@ impl Decoder {
             | et::WRITE_ROWS_V2
             | et::UPDATE_ROWS_V2
             | et::DELETE_ROWS_V2
-            | et::PARTIAL_UPDATE_ROWS => self.decode_rows(t, body, base)?,
+            | et::PARTIAL_UPDATE_ROWS
+            | et::MARIA_WRITE_ROWS_COMPRESSED_V1..=et::MARIA_DELETE_ROWS_COMPRESSED => self.decode_rows(t, body, base)?,
             et::GTID => EventData::MysqlGtid(gtid::parse_mysql_gtid(body, base, false)?),
             et::ANONYMOUS_GTID => EventData::MysqlGtid(gtid::parse_mysql_gtid(body, base, true)?),
             et::GTID_TAGGED => EventData::MysqlGtid(gtid::parse_tagged_gtid(body, base)?),
@@ -228,12 +235,6 @@ impl Decoder {
             et::MARIA_START_ENCRYPTION => {
                 return Err(Fail::new(base, "encrypted binlog (START_ENCRYPTION): decryption is not supported"));
             }
-            et::MARIA_QUERY_COMPRESSED..=et::MARIA_DELETE_ROWS_COMPRESSED => {
-                return Err(Fail::new(
-                    base,
-                    "MariaDB compressed events (log_bin_compress=ON) are not supported: compressed events not supported",
-                ));
-            }
             _ if header.flags & LOG_EVENT_IGNORABLE_F != 0 => EventData::Ignored,
             _ => return Err(Fail::new(4, format!("unknown event type {t} without the ignorable flag"))),
         })
@@ -259,14 +260,15 @@ impl Decoder {
 
     fn decode_rows(&mut self, t: u8, body: &[u8], base: usize) -> Res<EventData> {
         let (kind, v2) = match t {
-            et::WRITE_ROWS_V1 => (RowsEventKind::Write, false),
-            et::UPDATE_ROWS_V1 => (RowsEventKind::Update, false),
-            et::DELETE_ROWS_V1 => (RowsEventKind::Delete, false),
-            et::WRITE_ROWS_V2 => (RowsEventKind::Write, true),
-            et::UPDATE_ROWS_V2 => (RowsEventKind::Update, true),
-            et::DELETE_ROWS_V2 => (RowsEventKind::Delete, true),
+            et::WRITE_ROWS_V1 | et::MARIA_WRITE_ROWS_COMPRESSED_V1 => (RowsEventKind::Write, false),
+            et::UPDATE_ROWS_V1 | et::MARIA_UPDATE_ROWS_COMPRESSED_V1 => (RowsEventKind::Update, false),
+            et::DELETE_ROWS_V1 | et::MARIA_DELETE_ROWS_COMPRESSED_V1 => (RowsEventKind::Delete, false),
+            et::WRITE_ROWS_V2 | et::MARIA_WRITE_ROWS_COMPRESSED => (RowsEventKind::Write, true),
+            et::UPDATE_ROWS_V2 | et::MARIA_UPDATE_ROWS_COMPRESSED => (RowsEventKind::Update, true),
+            et::DELETE_ROWS_V2 | et::MARIA_DELETE_ROWS_COMPRESSED => (RowsEventKind::Delete, true),
             _ => (RowsEventKind::PartialUpdate, true),
         };
+        let compressed_cap = (t >= et::MARIA_WRITE_ROWS_COMPRESSED_V1).then_some(self.max_payload_size);
         let post = self.post_header_len(t, if v2 { 10 } else { 8 });
         let head = rows::parse_rows_head(body, base, post, v2)?;
         let Some(cached) = self.tables.get(&head.table_id) else {
@@ -280,7 +282,7 @@ impl Decoder {
             ));
         };
         let table = Arc::clone(&cached.map);
-        Ok(EventData::Rows(rows::parse_rows(head, kind, &table)?))
+        Ok(EventData::Rows(rows::parse_rows(head, kind, &table, compressed_cap)?))
     }
 
     /// Inner events of a TRANSACTION_PAYLOAD: v4 headers, no checksums.

@@ -15,6 +15,7 @@ pub mod json;
 pub mod value;
 
 // Event decoder (framing, state, dispatch) and its per-event body parsers.
+mod compressed;
 mod decoder;
 mod fde;
 mod gtid;

@@ -40,7 +40,14 @@ const Q_CHARACTER_SET_COLLATIONS: u8 = 131;
 const OVER_MAX_DBS_IN_EVENT_MTS: u8 = 254;
 
 /// Parse a QUERY body. `post_header_len` comes from the FDE (13 for v4, 11 for v1/v3).
-pub(crate) fn parse_query(body: &[u8], base: usize, post_header_len: usize) -> Res<QueryEvent> {
+/// `compressed_cap` is `Some(max size)` for MariaDB QUERY_COMPRESSED, whose query text is a
+/// compressed block.
+pub(crate) fn parse_query(
+    body: &[u8],
+    base: usize,
+    post_header_len: usize,
+    compressed_cap: Option<usize>,
+) -> Res<QueryEvent> {
     let mut c = Cursor::new(body, base);
     let thread_id = c.u32("QUERY thread id")?;
     let exec_time = c.u32("QUERY exec time")?;
@@ -60,7 +67,12 @@ pub(crate) fn parse_query(body: &[u8], base: usize, post_header_len: usize) -> R
     if c.u8("QUERY schema terminator")? != 0 {
         return Err(Fail::new(nul_at, "QUERY schema name is not NUL-terminated"));
     }
-    q.query = text(c.take_rest());
+    let at = c.at();
+    let rest = c.take_rest();
+    q.query = match compressed_cap {
+        Some(cap) => text(&crate::decode::compressed::uncompress(rest, at, cap)?),
+        None => text(rest),
+    };
     Ok(q)
 }
 

@@ -50,8 +50,15 @@ pub(crate) fn parse_rows_head(body: &[u8], base: usize, post_header_len: usize, 
     Ok(RowsHead { table_id, flags, rest: c })
 }
 
-/// Decode the rows of a ROWS event against its table map.
-pub(crate) fn parse_rows(head: RowsHead<'_>, kind: RowsEventKind, table: &Arc<TableMap>) -> Res<RowsEvent> {
+/// Decode the rows of a ROWS event against its table map. `compressed_cap` is `Some(max size)`
+/// for MariaDB compressed ROWS events, whose row images (after the bitmaps) are one compressed
+/// block; positions in errors then count inside the inflated images.
+pub(crate) fn parse_rows(
+    head: RowsHead<'_>,
+    kind: RowsEventKind,
+    table: &Arc<TableMap>,
+    compressed_cap: Option<usize>,
+) -> Res<RowsEvent> {
     let mut c = head.rest;
     let ncols_at = c.at();
     let ncols = c.lenenc_count(0, "ROWS column count")?;
@@ -77,6 +84,12 @@ pub(crate) fn parse_rows(head: RowsHead<'_>, kind: RowsEventKind, table: &Arc<Ta
         0
     };
 
+    let inflated;
+    if let Some(cap) = compressed_cap {
+        let at = c.at();
+        inflated = crate::decode::compressed::uncompress(c.take_rest(), at, cap)?;
+        c = Cursor::new(&inflated, 0);
+    }
     let img = ImageShape { table, ncols, present: Bits::new(present, ncols) };
     let img_after = ImageShape { table, ncols, present: Bits::new(present_after, ncols) };
     let mut rows = Vec::new();
