@@ -367,12 +367,14 @@ fn render_values(image: &Row, columns: &[usize]) -> String {
     let parts: Vec<String> = columns
         .iter()
         .map(|&c| match image.cols.get(c) {
-            Some(Some(Value::Bytes(b))) => {
-                let s = String::from_utf8_lossy(b);
-                let short: String = s.chars().take(40).collect();
-                format!("'{short}'")
+            Some(Some(v)) => {
+                let shown = v.to_string();
+                if shown.chars().count() > 48 {
+                    shown.chars().take(45).collect::<String>() + "..."
+                } else {
+                    shown
+                }
             }
-            Some(Some(v)) => format!("{v:?}"),
             _ => "?".into(),
         })
         .collect();

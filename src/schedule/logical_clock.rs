@@ -6,15 +6,18 @@
 //!
 //! **MySQL.** A transaction may start once every transaction with `sequence_number <=` its
 //! `last_committed` has committed. Sequence numbers increase within one binlog file and restart
-//! at 1 in the next, so a sequence number that does not increase is a clock reset: a
-//! `ClockReset` barrier (the new file's numbers say nothing about the old file's transactions).
+//! at 1 in the next, so a sequence number that does not increase is a clock reset: the new
+//! file's numbers say nothing about the old file's transactions, so every transaction of the new
+//! file waits for all of the old file (MySQL's own applier does the same at a file boundary).
+//! That is not a barrier: the new file's first group still runs together.
 //! ```text
 //! seq  last_committed  sequence_number   waits for every seq below
 //!  0         0               1             0  (nothing)
 //!  1         0               2             0  -> runs with 0
 //!  2         2               3             2  -> after 0 and 1
 //!  3         1               4             1  -> after 0 only; may run with 1 and 2
-//!  4         0               1             ClockReset barrier (next file)
+//!  4         0               1             4  (next file: after all of the old one)
+//!  5         0               2             4  -> runs with 4
 //! ```
 //! Because numbers within a file are monotonic, "all with sequence_number <= L" is a prefix of
 //! the file, so it is one "wait for every seq below X" (X = first seq whose number is > L).
@@ -67,8 +70,8 @@ impl DependencyRule for LogicalClockRule {
     }
 
     fn forget_below(&mut self, low_watermark: u64) {
-        // Keep at least one entry so a reset is still detected after everything finished.
-        while self.recent.len() > 1 && self.recent.front().is_some_and(|(_, s)| *s < low_watermark) {
+        // Popped entries are done; an empty list then means "everything earlier is done".
+        while self.recent.front().is_some_and(|(_, s)| *s < low_watermark) {
             self.recent.pop_front();
         }
     }
@@ -80,10 +83,10 @@ impl LogicalClockRule {
         let reset = self.last_sequence_number.is_some_and(|prev| sequence_number <= prev);
         self.last_sequence_number = Some(sequence_number);
         if reset {
+            // New file: forget the old file's numbers; with an empty list the first
+            // transaction waits for everything before it, and the rest of its group waits for
+            // the same prefix through its entry below.
             self.recent.clear();
-            self.recent.push_back((sequence_number, seq));
-            plan.barrier = Some(BarrierReason::ClockReset);
-            return;
         }
         let valid = sequence_number > 0 && last_committed >= 0 && last_committed < sequence_number;
         // Entries are in increasing sequence_number order; the first with a number above
@@ -154,8 +157,8 @@ mod tests {
 
     #[test]
     fn mysql_worked_example() {
-        let p = plans(&[mysql(0, 1), mysql(0, 2), mysql(2, 3), mysql(1, 4), mysql(0, 1), mysql(1, 2)]);
-        assert_eq!(p, vec![wait(0), wait(0), wait(2), wait(1), barrier(BarrierReason::ClockReset), wait(5)]);
+        let p = plans(&[mysql(0, 1), mysql(0, 2), mysql(2, 3), mysql(1, 4), mysql(0, 1), mysql(0, 2), mysql(2, 3)]);
+        assert_eq!(p, vec![wait(0), wait(0), wait(2), wait(1), wait(4), wait(4), wait(6)]);
     }
 
     #[test]

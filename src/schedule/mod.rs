@@ -142,14 +142,12 @@ pub enum BarrierReason {
     PartialImage,
     /// The source recorded no parallelism information (logical_clock mode).
     NoCommitInfo,
-    /// MySQL sequence numbers restarted (new binlog file) or went backwards.
-    ClockReset,
     /// MariaDB flags2 without TRANSACTIONAL: a non-transactional engine cannot be rolled back.
     NonTransactional,
 }
 
 impl BarrierReason {
-    pub const ALL: [BarrierReason; 10] = [
+    pub const ALL: [BarrierReason; 9] = [
         BarrierReason::Ddl,
         BarrierReason::NoKey,
         BarrierReason::TooManyKeys,
@@ -158,7 +156,6 @@ impl BarrierReason {
         BarrierReason::UnknownSchema,
         BarrierReason::PartialImage,
         BarrierReason::NoCommitInfo,
-        BarrierReason::ClockReset,
         BarrierReason::NonTransactional,
     ];
 
@@ -172,7 +169,6 @@ impl BarrierReason {
             BarrierReason::UnknownSchema => "unknown_schema",
             BarrierReason::PartialImage => "partial_image",
             BarrierReason::NoCommitInfo => "no_commit_info",
-            BarrierReason::ClockReset => "clock_reset",
             BarrierReason::NonTransactional => "non_transactional",
         }
     }
