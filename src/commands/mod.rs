@@ -4,6 +4,7 @@
 
 use crate::cli::{Cli, Command};
 
+pub mod analyze;
 pub mod gen;
 pub mod inspect;
 pub mod replay;
@@ -13,7 +14,7 @@ pub mod status;
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
-        Command::Analyze(_args) => anyhow::bail!("analyze: not built yet"),
+        Command::Analyze(args) => analyze::run(&args),
         Command::Gen(args) => gen::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Replay(args) => replay::run(&args),
