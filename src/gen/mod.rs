@@ -172,8 +172,10 @@ impl GenParams {
 }
 
 /// Exact counts of what [`generate`] wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenSummary {
+    /// The parameters that produced the files (regenerating with them gives identical bytes).
+    pub params: GenParams,
     pub files: Vec<FileInfo>,
     pub bytes: u64,
     pub server_uuid: String,
@@ -330,6 +332,7 @@ pub fn generate(params: &GenParams, out_dir: &Path) -> Result<GenSummary, GenErr
 
     let (files, events, payload_events) = writer.finish()?;
     Ok(GenSummary {
+        params: params.clone(),
         bytes: files.iter().map(|f| f.bytes).sum(),
         files,
         gtid_set: if s.transactions == 0 {
