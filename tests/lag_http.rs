@@ -368,6 +368,27 @@ fn metrics_are_valid_text_with_the_exact_names() {
     ] {
         assert!(body.lines().any(|l| l == line), "missing {line:?} in\n{body}");
     }
+
+    // Every series the shipped Grafana dashboard queries is one we export.
+    let samples: std::collections::BTreeSet<&str> = body.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split([' ', '{']).next()).collect();
+    let dash: Json = serde_json::from_str(&std::fs::read_to_string(common::repo_dir().join("tools/grafana-dashboard.json")).unwrap()).unwrap();
+    let mut used = std::collections::BTreeSet::new();
+    for panel in dash["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().unwrap() {
+            let expr = t["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(i) = rest.find("parapply_") {
+                let tail = &rest[i..];
+                let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+                used.insert(tail[..end].to_string());
+                rest = &tail[end..];
+            }
+        }
+    }
+    assert!(used.len() >= 15, "{used:?}");
+    for name in &used {
+        assert!(samples.contains(name.as_str()), "dashboard uses {name}, which /metrics does not export");
+    }
 }
 
 #[test]
