@@ -160,6 +160,10 @@ fn column_meta(t: u8, m: &mut Cursor<'_>) -> Res<(u8, u16)> {
         ty::TYPED_ARRAY => {
             // MySQL multi-valued index arrays: element type then that type's metadata.
             let inner = m.u8(W)?;
+            if inner == ty::TYPED_ARRAY {
+                // Arrays do not nest; refusing keeps the recursion one level deep.
+                return Err(Fail::new(m.at(), "TABLE_MAP: nested TYPED_ARRAY column"));
+            }
             let (_, meta) = column_meta(inner, m)?;
             (t, meta)
         }
@@ -274,4 +278,82 @@ fn apply_str_values(tm: &mut TableMap, mut v: Cursor<'_>, real_type: u8) -> Res<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A TABLE_MAP body for `d`.`t` with the given types, metadata block, nullable bitmap and
+    /// optional metadata.
+    fn body(types: &[u8], meta: &[u8], nulls: &[u8], optional: &[u8]) -> Vec<u8> {
+        let mut b = vec![7, 0, 0, 0, 0, 0, 1, 0, 1, b'd', 0, 1, b't', 0, types.len() as u8];
+        b.extend_from_slice(types);
+        b.push(meta.len() as u8);
+        b.extend_from_slice(meta);
+        b.extend_from_slice(nulls);
+        b.extend_from_slice(optional);
+        b
+    }
+
+    #[test]
+    fn metadata_is_normalised_per_type() {
+        // BIT(13) = 1 byte + 5 bits; DECIMAL(12,4); CHAR(255) utf8mb4 = 1020 bytes (high bits
+        // folded into the type byte); SET pack length 2; DATETIME2(3); DOUBLE; MEDIUMBLOB (3).
+        let types = [ty::BIT, ty::NEWDECIMAL, ty::STRING, ty::STRING, ty::DATETIME2, ty::DOUBLE, ty::BLOB];
+        let meta = [5, 1, 12, 4, 0xCE, 0xFC, 0xF8, 2, 3, 8, 3];
+        let tm = parse_table_map(&body(&types, &meta, &[0b0100_0001], &[]), 19, 8).unwrap();
+        let got: Vec<(u8, u16, bool)> = tm.columns.iter().map(|c| (c.real_type, c.meta, c.nullable)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (ty::BIT, 13, true),
+                (ty::NEWDECIMAL, 12 << 8 | 4, false),
+                (ty::STRING, 1020, false),
+                (ty::SET, 2, false),
+                (ty::DATETIME2, 3, false),
+                (ty::DOUBLE, 8, false),
+                (ty::BLOB, 3, true),
+            ]
+        );
+        assert_eq!((tm.table_id, tm.schema.as_str(), tm.table.as_str()), (7, "d", "t"));
+    }
+
+    #[test]
+    fn optional_metadata_counts_only_matching_columns() {
+        // INT UNSIGNED, VARCHAR, INT, TEXT, ENUM; signedness over the 2 numeric columns (MSB
+        // first: 1,0); DEFAULT_CHARSET 45 with an override for the 2nd character column (TEXT,
+        // 63); ENUM values; SIMPLE_PRIMARY_KEY 0; VISIBILITY: 4th column invisible.
+        let types = [ty::LONG, ty::VARCHAR, ty::LONG, ty::BLOB, ty::STRING];
+        let meta = [40, 0, 2, 0xF7, 1];
+        let mut opt = vec![SIGNEDNESS, 1, 0b1000_0000];
+        opt.extend_from_slice(&[DEFAULT_CHARSET, 3, 45, 1, 63]);
+        opt.extend_from_slice(&[ENUM_STR_VALUE, 5, 2, 1, b'a', 1, b'b']);
+        opt.extend_from_slice(&[SIMPLE_PRIMARY_KEY, 1, 0]);
+        opt.extend_from_slice(&[COLUMN_VISIBILITY, 1, 0b1110_1000]);
+        opt.extend_from_slice(&[99, 2, 0xAA, 0xBB]); // unknown field: skipped by its length
+        let tm = parse_table_map(&body(&types, &meta, &[0], &opt), 19, 8).unwrap();
+        let got: Vec<(Option<bool>, Option<u16>, bool)> =
+            tm.columns.iter().map(|c| (c.unsigned, c.collation, c.visible)).collect();
+        assert_eq!(
+            got,
+            vec![(Some(true), None, true), (None, Some(45), true), (Some(false), None, true), (None, Some(63), false), (None, None, true)]
+        );
+        assert_eq!(tm.columns[4].enum_values, vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(tm.primary_key, vec![0]);
+        assert!(!tm.has_full_metadata);
+    }
+
+    #[test]
+    fn corrupt_metadata_is_an_error() {
+        let nested = body(&[ty::TYPED_ARRAY], &[ty::TYPED_ARRAY, ty::TYPED_ARRAY, 3], &[0], &[]);
+        assert_eq!(parse_table_map(&nested, 19, 8).unwrap_err().msg, "TABLE_MAP: nested TYPED_ARRAY column");
+        let bad_pk = body(&[ty::LONG], &[], &[0], &[SIMPLE_PRIMARY_KEY, 1, 5]);
+        assert_eq!(parse_table_map(&bad_pk, 19, 8).unwrap_err().msg, "primary key column index 5 out of 1 columns");
+        let short = body(&[ty::VARCHAR], &[40], &[0], &[]);
+        assert_eq!(
+            parse_table_map(&short, 19, 8).unwrap_err().msg,
+            "truncated reading TABLE_MAP column metadata: need 2 bytes, 1 left"
+        );
+    }
 }
