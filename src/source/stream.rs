@@ -181,8 +181,12 @@ pub enum StreamError {
     Connect { address: String, source: mysql_async::Error },
     #[error("connecting to {address} timed out after {after:?}")]
     ConnectTimeout { address: String, after: Duration },
-    #[error("{address} refused user `{user}` (error {code}: {message}); the user needs a valid password and the REPLICATION SLAVE privilege")]
+    #[error("{address} refused user `{user}` (error {code}: {message}); check the user, its password and the host it may connect from")]
     Access { address: String, user: String, code: u16, message: String },
+    /// Login worked but registering as a replica was refused: MariaDB answers a missing
+    /// REPLICATION SLAVE privilege with error 1045 ("Access denied") at this point.
+    #[error("{address}: user `{user}` logged in but may not read the binlog (error {code}: {message}); GRANT REPLICATION SLAVE ON *.* TO the user")]
+    NoReplicationPrivilege { address: String, user: String, code: u16, message: String },
     #[error("TLS to {address} failed: {source}")]
     Tls { address: String, source: mysql_async::Error },
     #[error("{address}: setting up the dump failed at `{step}`: {source}")]
@@ -264,6 +268,7 @@ pub struct StreamStats {
     events: AtomicU64,
     bytes: AtomicU64,
     transactions: AtomicU64,
+    partials_discarded: AtomicU64,
     connected: AtomicBool,
     connection_id: AtomicU32,
     times: Mutex<StatTimes>,
@@ -289,6 +294,9 @@ pub struct StreamStatsSnapshot {
     pub events: u64,
     pub bytes: u64,
     pub transactions: u64,
+    /// Transactions cut by a lost connection and discarded (they are read again in full after
+    /// the reconnect).
+    pub partials_discarded: u64,
     pub connected: bool,
     /// Server-side connection id of the current dump connection (0 when none).
     pub connection_id: u32,
@@ -308,6 +316,7 @@ impl StreamStats {
             events: self.events.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             transactions: self.transactions.load(Ordering::Relaxed),
+            partials_discarded: self.partials_discarded.load(Ordering::Relaxed),
             connected: self.connected.load(Ordering::Relaxed),
             connection_id: self.connection_id.load(Ordering::Relaxed),
             last_heartbeat: times.last_heartbeat,
@@ -504,7 +513,10 @@ impl LiveSource {
         if use_gtid_dump {
             request = request.with_gtid().with_gtid_set(sids);
         }
-        let stream = conn.get_binlog_stream(request).await.map_err(|e| classify_setup_error(&address, &opts.endpoint.user, "register as replica", e))?;
+        let stream = conn.get_binlog_stream(request).await.map_err(|e| match classify_setup_error(&address, &opts.endpoint.user, "register as replica", e) {
+            StreamError::Access { address, user, code, message } => StreamError::NoReplicationPrivilege { address, user, code, message },
+            other => other,
+        })?;
         stats.connected.store(true, Ordering::Relaxed);
         stats.connection_id.store(connection_id, Ordering::Relaxed);
         tracing::info!(address = %address, server_id = opts.server_id, connection_id, start = %start, ?flavor, "binlog dump started");
@@ -759,6 +771,9 @@ impl TransactionStream {
     async fn drop_connection(&mut self) {
         self.stats.connected.store(false, Ordering::Relaxed);
         self.stats.connection_id.store(0, Ordering::Relaxed);
+        if self.assembler.in_transaction() {
+            self.stats.partials_discarded.fetch_add(1, Ordering::Relaxed);
+        }
         self.assembler = Assembler::new();
         if let Some(src) = self.source.take() {
             // Closing a broken link can hang on the dead socket; bound it.
@@ -1089,7 +1104,7 @@ mod tests {
         assert!(StreamError::Lost { address: "a".into(), file: "f".into(), pos: 4, source: io() }.is_transient());
         let denied = classify_connect_error("h:1", "repl", mysql_async::Error::Server(mysql_async::ServerError { code: 1045, message: "Access denied".into(), state: "28000".into() }));
         assert!(!denied.is_transient());
-        assert_eq!(denied.to_string(), "h:1 refused user `repl` (error 1045: Access denied); the user needs a valid password and the REPLICATION SLAVE privilege");
+        assert_eq!(denied.to_string(), "h:1 refused user `repl` (error 1045: Access denied); check the user, its password and the host it may connect from");
         let refused = classify_connect_error("h:1", "repl", io());
         assert!(refused.is_transient());
         let gone = classify_setup_error("h:1", "u", "x", mysql_async::Error::Server(mysql_async::ServerError { code: 1236, message: "no such GTID".into(), state: "HY000".into() }));
