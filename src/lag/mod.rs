@@ -55,6 +55,7 @@
 //! this lock is a LEAF — no code holds it while calling out, taking another lock, or awaiting, so
 //! callers may call these hooks while holding their own locks.
 
+pub mod bridge;
 pub mod reporter;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -149,6 +150,34 @@ impl SchedulerMetrics {
             parallelism_sum: s.parallelism.iter().enumerate().map(|(i, n)| i as f64 * *n as f64).sum(),
             parallelism_count: s.parallelism.iter().sum(),
             barriers: s.barriers.iter().map(|(r, n)| (r.name().to_string(), *n)).collect(),
+        }
+    }
+}
+
+/// What [`Progress`] needs to know about an applied transaction: small enough to keep for every
+/// transaction in flight (no row data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedTxn {
+    pub gtid: Option<Gtid>,
+    pub commit_time_us: u64,
+    pub size: u64,
+    pub rows: u64,
+    /// Source binlog file and end position.
+    pub end_pos: Option<(String, u64)>,
+    /// Set when the transaction writes the heartbeat table.
+    pub heartbeat: Option<heartbeat::HeartbeatRow>,
+}
+
+impl AppliedTxn {
+    pub fn of(txn: &Transaction, heartbeat_table: Option<&TableRef>) -> AppliedTxn {
+        let (ins, upd, del) = txn.row_counts();
+        AppliedTxn {
+            gtid: txn.gtid.clone(),
+            commit_time_us: txn.commit_time_us,
+            size: txn.size,
+            rows: (ins + upd + del) as u64,
+            end_pos: (!txn.pos.file.is_empty()).then(|| (txn.pos.file.clone(), txn.pos.end)),
+            heartbeat: heartbeat_table.and_then(|t| heartbeat::heartbeat_row_in(txn, t)),
         }
     }
 }
@@ -404,30 +433,39 @@ impl Progress {
     /// A transaction committed on the target (rows and checkpoint together), by `worker`.
     /// Detects rows of the heartbeat table and advances the heartbeat clock itself.
     pub fn on_applied(&self, txn: &Transaction, worker: usize) {
+        self.on_applied_summary(&AppliedTxn::of(txn, self.settings.heartbeat_table.as_ref()), worker);
+    }
+
+    /// The heartbeat table this registry detects (from `lag.heartbeat_table`).
+    pub fn heartbeat_table(&self) -> Option<&TableRef> {
+        self.settings.heartbeat_table.as_ref()
+    }
+
+    /// [`Progress::on_applied`] from a summary taken earlier (see [`AppliedTxn`]), for callers
+    /// that learn of the commit after they gave the transaction away. `worker` out of range
+    /// (e.g. `usize::MAX`) means unknown.
+    pub fn on_applied_summary(&self, a: &AppliedTxn, worker: usize) {
         let now = Instant::now();
-        let (ins, upd, del) = txn.row_counts();
-        let rows = (ins + upd + del) as u64;
-        let hb = self.settings.heartbeat_table.as_ref().and_then(|t| heartbeat::heartbeat_row_in(txn, t));
         let mut s = self.inner.lock();
         s.applied_txns += 1;
-        s.applied_rows += rows;
-        s.applied_bytes += txn.size;
+        s.applied_rows += a.rows;
+        s.applied_bytes += a.size;
         s.progress_mark = now;
-        if let Some(g) = &txn.gtid {
+        if let Some(g) = &a.gtid {
             if let Some((k, seq)) = stream_of(g) {
                 let e = s.applied_streams.entry(k).or_insert(seq);
                 *e = (*e).max(seq);
             }
             s.last_applied_gtid = Some(g.clone());
         }
-        if !txn.pos.file.is_empty() {
-            s.last_applied_file = Some(txn.pos.file.clone());
-            s.last_applied_pos = Some(txn.pos.end);
+        if let Some((file, end)) = &a.end_pos {
+            s.last_applied_file = Some(file.clone());
+            s.last_applied_pos = Some(*end);
         }
         if worker >= s.workers.len() && worker < 4096 {
             s.workers.resize(worker + 1, WorkerStat::default());
         }
-        match hb {
+        match a.heartbeat {
             Some(row) => {
                 s.applied_heartbeats += 1;
                 if let Some(id) = row.id {
@@ -440,8 +478,8 @@ impl Progress {
                 }
             }
             None => {
-                if txn.commit_time_us > 0 {
-                    s.newest_applied_commit_us = Some(s.newest_applied_commit_us.map_or(txn.commit_time_us, |o| o.max(txn.commit_time_us)));
+                if a.commit_time_us > 0 {
+                    s.newest_applied_commit_us = Some(s.newest_applied_commit_us.map_or(a.commit_time_us, |o| o.max(a.commit_time_us)));
                 }
             }
         }
