@@ -418,3 +418,37 @@ async fn refused_credentials_and_missing_privilege_are_clear_errors() {
     assert!(!text.contains("pw-norepl"));
     assert!(!e.is_transient());
 }
+
+/// `parapply inspect --source URL --from GTID --limit N` prints exactly the N transactions after
+/// the position, then the summary, and exits 0; a refused login exits non-zero with the
+/// server's error and without the password.
+#[test]
+fn inspect_source_prints_live_transactions() {
+    let sb = Sandbox::start(&["A"], "");
+    sb.sql("A", "CREATE DATABASE d; CREATE TABLE d.t (id INT PRIMARY KEY)");
+    let from = sb.sql("A", "SELECT @@GLOBAL.gtid_binlog_pos");
+    for i in 0..4 {
+        sb.sql("A", &format!("INSERT INTO d.t VALUES ({i})"));
+    }
+    let (_, seq) = domain_seq(&from);
+    let bin = env!("CARGO_BIN_EXE_parapply");
+    let out = std::process::Command::new(bin)
+        .args(["inspect", "--source", &sb.url("A"), "--from", &from, "--limit", "3", "--json", "--server-id", "4000107"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    for (i, l) in lines[..3].iter().enumerate() {
+        assert_eq!(l["gtid"], serde_json::json!(format!("1-1-{}", seq + 1 + i as u64)), "{l}");
+    }
+    assert_eq!(lines[3]["summary"], serde_json::json!(true));
+    assert_eq!(lines[3]["transactions"], serde_json::json!(3));
+    assert_eq!(lines[3]["rows"]["insert"], serde_json::json!(3));
+
+    let bad_url = format!("mysql://root:sekrit-pw@127.0.0.1:{}", sb.port("A"));
+    let out = std::process::Command::new(bin).args(["inspect", "--source", &bad_url, "--limit", "1"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("error 1045") && !err.contains("sekrit-pw"), "{err}");
+}

@@ -44,16 +44,69 @@ pub struct Options {
 /// Entry point for `parapply inspect`.
 pub fn run(args: &InspectArgs) -> anyhow::Result<i32> {
     let opts = Options { json: args.json, rows: args.rows, show_values: args.show_values, limit: args.limit };
-    if args.source.is_some() {
-        // Hook for the live path: build the event iterator from crate::source::stream and hand
-        // it to `inspect_transactions` exactly like the files below.
-        anyhow::bail!("inspect --source: live reading is not wired in yet; inspect binlog files instead");
+    if let Some(url) = &args.source {
+        return run_live(args, opts, url);
     }
     let files = BinlogFiles::open(&args.files)?.verify_checksum(!args.no_verify_checksum);
     let reader = TransactionReader::new(files);
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let result = inspect_transactions(reader, &mut out, opts, |r| r.source().files_opened() as u64);
+    finish(result, out)
+}
+
+/// `inspect --source`: the same output from a live master, through
+/// [`crate::source::stream::BlockingTransactions`] (which reconnects by itself and never repeats
+/// or skips a transaction). Without `--limit` it follows the master until interrupted, like
+/// `mysqlbinlog --stop-never`, so each line is flushed as it is printed.
+fn run_live(args: &InspectArgs, opts: Options, url: &str) -> anyhow::Result<i32> {
+    use crate::source::stream::{BlockingTransactions, StartPosition, StreamOptions};
+    let mut endpoint = crate::config::Endpoint::from_url(url)?;
+    if endpoint.password.is_empty() {
+        if let Ok(pw) = std::env::var("PARAPPLY_SOURCE_PASSWORD") {
+            endpoint.password = crate::config::Secret::new(pw);
+        }
+    }
+    let start = StartPosition::parse(args.from.as_deref().unwrap_or(""))?;
+    let mut stream_opts = StreamOptions::new(endpoint, args.server_id);
+    stream_opts.verify_checksum = !args.no_verify_checksum;
+    stream_opts.max_attempts = Some(5);
+    let mut txns = BlockingTransactions::start(stream_opts, start, 256)?;
+    let stats = txns.stats();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut print_all = || -> anyhow::Result<()> {
+        let mut summary = Summary::default();
+        let mut line = String::with_capacity(256);
+        while opts.limit.is_none_or(|l| summary.transactions < l) {
+            let Some(next) = txns.next() else { break };
+            let txn = next?;
+            summary.add(&txn);
+            line.clear();
+            if opts.json {
+                serde_json::to_writer(&mut out, &txn_json(&txn, opts))?;
+                out.write_all(b"\n")?;
+            } else {
+                format_txn_line(&txn, &mut line);
+                if opts.rows {
+                    format_changes(&txn, opts.show_values, &mut line);
+                }
+                out.write_all(line.as_bytes())?;
+            }
+            out.flush()?;
+        }
+        summary.events = stats.snapshot().events;
+        if opts.json {
+            serde_json::to_writer(&mut out, &summary.json())?;
+            out.write_all(b"\n")?;
+        } else {
+            let mut text = String::new();
+            summary.format_text(&mut text);
+            out.write_all(text.as_bytes())?;
+        }
+        Ok(())
+    };
+    let result = print_all();
     finish(result, out)
 }
 
