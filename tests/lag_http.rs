@@ -780,3 +780,134 @@ fn real_haproxy_takes_the_replica_out_above_max_lag_and_back_after_catch_up() {
     done.store(true, Ordering::SeqCst);
     driver.join().unwrap();
 }
+
+// ---------- accuracy through the real pipeline: live stream from A -> apply on C ----------
+
+/// The live stream as an iterator that ends when `stop` is set (it would block forever idle).
+struct LiveIter {
+    inner: parapply::source::stream::BlockingTransactions,
+    stop: Arc<AtomicBool>,
+}
+
+impl Iterator for LiveIter {
+    type Item = Result<Transaction, parapply::source::stream::StreamError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.stop.load(Ordering::SeqCst) {
+            if let Some(item) = self.inner.recv_timeout(Duration::from_millis(100)) {
+                return Some(item);
+            }
+        }
+        None
+    }
+}
+
+/// Holds every transaction until `delay_ms` after it was received (an injected apply delay).
+/// Received times are stamped by a feeder thread, so delays do not add up.
+struct Delayed {
+    rx: crossbeam_channel::Receiver<(Instant, Result<Transaction, String>)>,
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Iterator for Delayed {
+    type Item = Result<Transaction, String>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let (at, item) = self.rx.recv().ok()?;
+        let due = at + Duration::from_millis(self.delay_ms.load(Ordering::SeqCst));
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        Some(item)
+    }
+}
+
+#[test]
+fn heartbeat_lag_is_accurate_through_the_real_pipeline() {
+    use parapply::apply::pipeline::{self, PipelineOptions};
+    use parapply::source::stream::{BlockingTransactions, StartPosition, StreamOptions};
+
+    let sb = Sandbox::start(&["A", "C"], "");
+    let interval_ms = 500;
+    let cfg = lag_cfg(30.0, interval_ms);
+    let p = Progress::new(&cfg);
+    let srv = serve(&p);
+    let addr = srv.local_addr();
+    let ep_a = Endpoint::from_url(&sb.url("A")).unwrap();
+    let ep_c = Endpoint::from_url(&sb.url("C")).unwrap();
+
+    // Live stream from A's current position -> observed (received) -> delay -> pipeline -> C.
+    let start = StartPosition::parse(&sb.sql("A", "SELECT @@gtid_binlog_pos")).unwrap();
+    let stream = BlockingTransactions::start(StreamOptions::new(ep_a.clone(), 4_000_321), start, 256).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (observed, bridge) = parapply::lag::bridge::observe(p.clone(), LiveIter { inner: stream, stop: stop.clone() });
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let feeder = std::thread::spawn(move || {
+        for item in observed {
+            if tx.send((Instant::now(), item.map_err(|e| e.to_string()))).is_err() {
+                break;
+            }
+        }
+    });
+    let delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let source = Delayed { rx, delay_ms: delay_ms.clone() };
+    let mut apply_cfg = parapply::config::ApplyConfig::default();
+    apply_cfg.workers = 4;
+    apply_cfg.window = 64;
+    let opts = PipelineOptions::new(ep_c, apply_cfg);
+    let pipeline_thread = std::thread::spawn(move || pipeline::run(opts, Box::new(source), Some(bridge.into_progress_fn())));
+    let (stop_writer, writer) = spawn_writer(ep_a, cfg.clone(), p.clone());
+
+    // User data on A after the stream started: the schema replicates too.
+    sb.sql("A", "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v INT); INSERT INTO app.t VALUES (1, 1)");
+    wait_for("app.t on C", 60, || (sb.sql("C", "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'app'") == "1").then_some(()));
+    wait_for("heartbeats applied on C", 60, || (p.snapshot().heartbeat_lag_basis == parapply::lag::LagBasis::Heartbeat).then_some(()));
+    wait_for("the user row on C", 60, || (sb.sql("C", "SELECT COUNT(*) FROM app.t") == "1").then_some(()));
+
+    // Idle source: the heartbeat lag stays small while the event lag (last user commit) grows.
+    let idle = wait_for("event lag above 3 s on the idle source", 60, || {
+        let s = p.snapshot();
+        (s.event_lag_seconds > 3.0).then_some(s)
+    });
+    eprintln!("idle source: heartbeat lag {:.3} s, event lag {:.3} s", idle.heartbeat_lag_seconds, idle.event_lag_seconds);
+    assert!(idle.heartbeat_lag_seconds < 2.0, "idle source: heartbeat lag {} (event lag {})", idle.heartbeat_lag_seconds, idle.event_lag_seconds);
+    assert_eq!(idle.state, parapply::lag::PipelineState::Streaming);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(p.snapshot().event_lag_seconds > idle.event_lag_seconds);
+
+    // Injected apply delay X: the heartbeat lag settles within ±(interval + 0.5 s) of X.
+    let x = 3.0;
+    delay_ms.store(3000, Ordering::SeqCst);
+    wait_for("lag to reach the injected delay", 60, || (p.snapshot().heartbeat_lag_seconds >= x).then_some(()));
+    std::thread::sleep(Duration::from_millis(2 * interval_ms));
+    let tolerance = interval_ms as f64 / 1000.0 + 0.5;
+    for _ in 0..10 {
+        let s = p.snapshot();
+        eprintln!("injected {x} s: heartbeat lag {:.3} s, event lag {:.3} s, backlog {} txns", s.heartbeat_lag_seconds, s.event_lag_seconds, s.backlog.transactions);
+        assert!((s.heartbeat_lag_seconds - x).abs() <= tolerance, "heartbeat lag {} with an injected delay of {x} s (±{tolerance})", s.heartbeat_lag_seconds);
+        assert!(s.backlog.transactions > 0, "heartbeats held by the delay are backlog");
+        let l = get_json(addr, "/lag");
+        assert!((l["heartbeat_lag_seconds"].as_f64().unwrap() - x).abs() <= tolerance);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Delay removed: it catches up.
+    delay_ms.store(0, Ordering::SeqCst);
+    wait_for("catch-up below 2 s", 60, || (p.snapshot().heartbeat_lag_seconds < 2.0).then_some(()));
+
+    // Source killed: source_down, and the lag keeps growing (never 0, never null).
+    sb.kill("A");
+    let down = wait_for("source_down", 60, || {
+        let l = get_json(addr, "/lag");
+        (l["state"] == "source_down").then_some(l)
+    });
+    let l1 = down["heartbeat_lag_seconds"].as_f64().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let l2 = get_json(addr, "/lag")["heartbeat_lag_seconds"].as_f64().unwrap();
+    assert!(l2 > l1 && l1 > 0.0, "{l1} then {l2}");
+
+    stop_writer.send(true).unwrap();
+    writer.join().unwrap();
+    stop.store(true, Ordering::SeqCst);
+    feeder.join().unwrap();
+    let summary = pipeline_thread.join().unwrap().unwrap();
+    assert_eq!(summary.txns_applied + summary.txns_skipped, p.snapshot().applied.transactions);
+}
