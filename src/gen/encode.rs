@@ -245,8 +245,11 @@ pub fn format_description_body(create_timestamp: u32) -> Vec<u8> {
     b
 }
 
-/// PREVIOUS_GTIDS body: for each server uuid, its GTID intervals as `[start, end)`.
-pub fn previous_gtids_body(sets: &[([u8; 16], Vec<(u64, u64)>)]) -> Vec<u8> {
+/// GTID intervals of one server uuid, each `[start, end)`.
+pub type GtidIntervals = ([u8; 16], Vec<(u64, u64)>);
+
+/// PREVIOUS_GTIDS body: for each server uuid, its GTID intervals.
+pub fn previous_gtids_body(sets: &[GtidIntervals]) -> Vec<u8> {
     let mut b = Vec::new();
     b.extend_from_slice(&(sets.len() as u64).to_le_bytes());
     for (sid, intervals) in sets {
@@ -792,6 +795,9 @@ impl RowsKind {
     }
 }
 
+/// One row of a ROWS event: `(before, after)` images.
+pub type RowRef<'a> = (Option<&'a [Value]>, Option<&'a [Value]>);
+
 /// `STMT_END_F`: the last ROWS event of a statement.
 pub const ROWS_FLAG_STMT_END: u16 = 1;
 
@@ -818,7 +824,7 @@ pub fn rows_body(
     table_id: u64,
     t: &TableDef,
     flags: u16,
-    rows: &[(Option<&[Value]>, Option<&[Value]>)],
+    rows: &[RowRef<'_>],
 ) -> Result<Vec<u8>, EncodeError> {
     let mut b = Vec::with_capacity(64 + rows.len() * 64);
     b.extend_from_slice(&table_id.to_le_bytes()[..6]);

@@ -193,7 +193,8 @@ pub struct GenSummary {
     pub rows_deleted: u64,
     /// Statements = ROWS events = TABLE_MAP events.
     pub statements: u64,
-    /// Logical-clock groups (each DDL is one).
+    /// Logical-clock groups. Each DDL is a group of its own, so DML groups = `groups` -
+    /// `ddl_transactions`.
     pub groups: u64,
     /// Longest dependency chain by the files' last_committed/sequence_number: equals `groups`.
     pub logical_clock_critical_path: u64,
@@ -289,7 +290,7 @@ pub fn generate(params: &GenParams, out_dir: &Path) -> Result<GenSummary, GenErr
                         _ => return Err(GenError::Internal(format!("statement on unknown table {}", st.table))),
                     };
                     events.push(PendingEvent { type_code: event_type::TABLE_MAP, flags: 0, body: encode::table_map_body(table_id, def) });
-                    let rows: Vec<(Option<&[encode::Value]>, Option<&[encode::Value]>)> =
+                    let rows: Vec<encode::RowRef<'_>> =
                         st.rows.iter().map(|(b, a)| (b.as_deref(), a.as_deref())).collect();
                     let body = encode::rows_body(st.kind, table_id, def, encode::ROWS_FLAG_STMT_END, &rows)?;
                     events.push(PendingEvent { type_code: st.kind.type_code(), flags: 0, body });

@@ -413,7 +413,7 @@ impl Workload {
 
     /// May transaction at group position `pos` use this key?
     fn key_free(&self, key: RowKey, pos: u32) -> bool {
-        self.params.allow_group_overlap || self.group_keys.get(&key).map_or(true, |owner| *owner == pos)
+        self.params.allow_group_overlap || self.group_keys.get(&key).is_none_or(|owner| *owner == pos)
     }
 
     /// Linear probe from a sampled id for one satisfying `ok` (wrapping); None if no id does.
@@ -593,7 +593,7 @@ impl Iterator for Workload {
             return None;
         }
         let every = self.params.ddl_every;
-        if every > 0 && self.dml_done > 0 && self.dml_done % every == 0 && self.periodic_ddl_done < self.dml_done / every {
+        if every > 0 && self.dml_done > 0 && self.dml_done.is_multiple_of(every) && self.periodic_ddl_done < self.dml_done / every {
             let body = self.periodic_ddl();
             return Some(Ok(self.ddl_txn(body)));
         }
