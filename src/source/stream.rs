@@ -45,7 +45,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, OptsBuilder, SslOpts};
 use parking_lot::Mutex;
@@ -560,13 +560,18 @@ impl LiveSource {
     /// can see the link is alive; they belong to no transaction.
     pub async fn next_event(&mut self) -> Result<Event, StreamError> {
         loop {
+            // mysql_common's event reader panics (instead of failing) on an event shorter than
+            // its header claims; such bytes must end in an error naming the position, not in a
+            // crashed process.
+            let guarded = std::panic::AssertUnwindSafe(self.stream.next()).catch_unwind();
             let next = match self.idle_timeout {
-                Some(t) => match tokio::time::timeout(t, self.stream.next()).await {
+                Some(t) => match tokio::time::timeout(t, guarded).await {
                     Ok(n) => n,
                     Err(_) => return Err(StreamError::Idle { address: self.address.clone(), file: self.file.to_string(), pos: self.last_pos, after: t }),
                 },
-                None => self.stream.next().await,
+                None => guarded.await,
             };
+            let next = next.map_err(|_| self.protocol_error("the binlog reader failed on a malformed event".into()))?;
             let ev = match next {
                 None => return Err(StreamError::Ended { address: self.address.clone(), file: self.file.to_string(), pos: self.last_pos }),
                 Some(Err(e)) => return Err(self.classify_read_error(e)),
