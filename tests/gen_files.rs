@@ -444,6 +444,53 @@ fn check_against_workload(params: &GenParams, summary: &GenSummary, d: &Decoded,
     assert_eq!(logical_clock_critical_path(&d.txns), groups);
     assert_eq!(summary.logical_clock_critical_path, groups);
 
+    // Keys and the writeset numbers, from the decoded rows alone: a row's key is (table, id);
+    // a child row (table cN, column 9 = parent_id) also has (pN, parent_id).
+    let keys_of = |t: &DecodedTxn| -> Vec<(String, i64)> {
+        let mut keys = Vec::new();
+        for st in &t.statements {
+            for img in st.rows.iter().flat_map(|(b, a)| [b, a]).flatten() {
+                let Value::Int(id) = img[0] else { panic!("id") };
+                keys.push((st.table.clone(), id));
+                if let Some(parent_table) = st.table.strip_prefix('c') {
+                    let Value::Int(pid) = img[9] else { panic!("parent_id") };
+                    keys.push((format!("p{parent_table}"), pid));
+                }
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    };
+    let mut last_depth: BTreeMap<(String, i64), u64> = BTreeMap::new();
+    let (mut barrier, mut max_depth) = (0u64, 0u64);
+    let mut group_owner: BTreeMap<(usize, u64, (String, i64)), u64> = BTreeMap::new();
+    let mut overlapping = 0u64;
+    for t in &d.txns {
+        if t.ddl.is_some() {
+            max_depth += 1;
+            barrier = max_depth;
+            last_depth.clear();
+            continue;
+        }
+        let keys = keys_of(t);
+        let depth = 1 + keys.iter().filter_map(|k| last_depth.get(k).copied()).fold(barrier, u64::max);
+        max_depth = max_depth.max(depth);
+        let mut overlaps = false;
+        for k in keys {
+            last_depth.insert(k.clone(), depth);
+            // (file, last_committed) identifies a group.
+            let owner = *group_owner.entry((t.file, t.last_committed, k)).or_insert(t.gno);
+            overlaps |= owner != t.gno;
+        }
+        overlapping += u64::from(overlaps);
+    }
+    assert_eq!(summary.writeset_critical_path, max_depth);
+    assert_eq!(summary.group_key_overlaps, overlapping);
+    if !params.allow_group_overlap {
+        assert_eq!(overlapping, 0);
+    }
+
     // Event counts derived from the workload stream.
     let dml = expected.iter().filter(|t| matches!(t.body, TxnBody::Dml { .. })).count() as u64;
     let ddl = expected.len() as u64 - dml;
