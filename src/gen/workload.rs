@@ -24,6 +24,11 @@
 //!   (parent table, parent id) of the before and after images. The unique key `uk` is a
 //!   function of `id` (`2^63 + id`) so it adds no key of its own. No two transactions of one
 //!   group share a key, so any order inside a group gives the same result.
+//! - **Key choice.** An id is drawn uniformly or Zipf(`zipf`) over 1..=rows (id 1 hottest); if
+//!   it does not qualify (insert needs an absent id, update/delete a present one, and the key
+//!   must be free in the open group), the next ids are tried in order, wrapping. So under the
+//!   no-overlap rule a hot key taken by one transaction of a group pushes the others of that
+//!   group to its neighbours: skew shows across groups, not inside one.
 //! - **Valid stream.** Inserts hit absent ids, updates and deletes present ones, child rows
 //!   always reference an existing parent, and a parent row is deleted only when no child row
 //!   references it: the stream applies cleanly to an empty server in source order.
