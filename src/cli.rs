@@ -246,6 +246,10 @@ pub struct GenArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Leave the last file marked in use (LOG_EVENT_BINLOG_IN_USE_F in its FDE), like the active
+    /// binlog of a running server.
+    #[arg(long)]
+    pub last_file_in_use: bool,
 }
 
 /// What `replay` applies, where, and how.

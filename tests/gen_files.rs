@@ -87,7 +87,12 @@ fn raw_walk(path: &Path) -> u64 {
         assert!(size >= 23 && pos + size <= bytes.len(), "bad size {size} at {pos} in {}", path.display());
         assert_eq!(log_pos, pos + size, "log_pos at {pos} in {}", path.display());
         let stored = u32::from_le_bytes(bytes[pos + size - 4..pos + size].try_into().unwrap());
-        assert_eq!(crc32fast::hash(&bytes[pos..pos + size - 4]), stored, "CRC at {pos} in {}", path.display());
+        let mut event = bytes[pos..pos + size - 4].to_vec();
+        if event[4] == 15 {
+            // An FDE's CRC is computed with LOG_EVENT_BINLOG_IN_USE_F cleared.
+            event[17] &= !1;
+        }
+        assert_eq!(crc32fast::hash(&event), stored, "CRC at {pos} in {}", path.display());
         pos += size;
         n += 1;
     }
@@ -396,7 +401,7 @@ fn check_against_workload(params: &GenParams, summary: &GenSummary, d: &Decoded,
         let ict = params.start_time_us + w.index * 1000;
         assert_eq!(t.immediate_commit_timestamp, ict);
         assert_eq!(t.original_commit_timestamp, ict - params.origin_lag_us);
-        assert_eq!((t.immediate_server_version, t.original_server_version), (80036, 80036));
+        assert_eq!((t.immediate_server_version, t.original_server_version), (80036, params.original_server_version));
         assert_eq!(t.tx_length, t.measured_length, "transaction_length of gno {}", t.gno);
         assert_eq!(t.thread_id, Some(w.session));
         match &w.body {
@@ -1043,4 +1048,30 @@ fn workload_applies_cleanly_to_a_real_server_with_keys_enforced() {
         assert!(total > 100);
         conn.disconnect().await.unwrap();
     });
+}
+
+/// The active-binlog shape: the last file's FDE keeps LOG_EVENT_BINLOG_IN_USE_F (CRC computed
+/// with it cleared); also a different original_server_version. All readers accept it.
+#[test]
+fn last_file_in_use_and_original_server_version() {
+    let p = GenParams {
+        transactions: 120,
+        compress: false,
+        max_file_size: 20 * 1024,
+        last_file_in_use: true,
+        original_server_version: 80035,
+        ..base()
+    };
+    let (dir, s, d, expected) = run(&p);
+    assert!(s.files.len() >= 2);
+    for (i, f) in s.files.iter().enumerate() {
+        let bytes = std::fs::read(dir.path().join(&f.name)).unwrap();
+        let fde_flags = u16::from_le_bytes([bytes[4 + 17], bytes[4 + 18]]);
+        assert_eq!(fde_flags, u16::from(i + 1 == s.files.len()), "{}", f.name);
+    }
+    assert!(d.txns.iter().all(|t| t.original_server_version == 80035 && t.immediate_server_version == 80036));
+    check_with_parapply_reader(dir.path(), &p, &d, &expected);
+    let last = dir.path().join(&s.files.last().unwrap().name);
+    let out = std::process::Command::new("mariadb-binlog").arg("--verify-binlog-checksum").arg(&last).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -25,6 +25,7 @@ impl From<&GenArgs> for GenParams {
             seed: a.seed,
             allow_group_overlap: a.allow_group_overlap,
             origin_lag_us: a.origin_lag_us,
+            last_file_in_use: a.last_file_in_use,
             ..GenParams::default()
         }
     }

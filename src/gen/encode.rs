@@ -65,6 +65,8 @@ pub mod event_type {
 
 /// Event header flags.
 pub mod event_flags {
+    /// `LOG_EVENT_BINLOG_IN_USE_F`: on the FDE of a binlog the server has not closed yet.
+    pub const BINLOG_IN_USE: u16 = 0x0001;
     /// `LOG_EVENT_SUPPRESS_USE_F`: set on BEGIN query events.
     pub const SUPPRESS_USE: u16 = 0x0008;
     /// `LOG_EVENT_IGNORABLE_F`: set on PREVIOUS_GTIDS.

@@ -46,8 +46,10 @@ pub enum GenError {
     Internal(String),
 }
 
-/// Generator parameters. Defaults match `parapply gen`'s.
+/// Generator parameters. Defaults match `parapply gen`'s; fields missing from a serialised
+/// copy take their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GenParams {
     /// Files are `BASE.000001`, `BASE.000002`, ...
     pub base_name: String,
@@ -83,6 +85,13 @@ pub struct GenParams {
     pub origin_lag_us: u64,
     /// Commit time of the first transaction, µs since the epoch; each next one is 1 ms later.
     pub start_time_us: u64,
+    /// `original_server_version` of GTID events; when it differs from 80036 (the immediate
+    /// version) it is written after it with the high-bit convention.
+    pub original_server_version: u32,
+    /// Leave `LOG_EVENT_BINLOG_IN_USE_F` set in the last file's FORMAT_DESCRIPTION, as in the
+    /// active binlog of a running server (its CRC is computed with the flag cleared, as MySQL
+    /// does, so it stays valid once the server clears the flag at close).
+    pub last_file_in_use: bool,
 }
 
 impl Default for GenParams {
@@ -106,6 +115,8 @@ impl Default for GenParams {
             origin_lag_us: 0,
             // 2026-01-01T00:00:00Z
             start_time_us: 1_767_225_600_000_000,
+            original_server_version: SERVER_VERSION_ID,
+            last_file_in_use: false,
         }
     }
 }
@@ -163,6 +174,9 @@ impl GenParams {
         }
         if parse_uuid(&self.server_uuid).is_none() {
             return bad(format!("server uuid {:?} is not a UUID", self.server_uuid));
+        }
+        if self.original_server_version >= 1 << 31 {
+            return bad(format!("original server version {} does not fit 31 bits", self.original_server_version));
         }
         if self.start_time_us < self.origin_lag_us {
             return bad("origin lag larger than the start time".into());
@@ -232,6 +246,7 @@ pub fn generate(params: &GenParams, out_dir: &Path) -> Result<GenSummary, GenErr
         server_id: params.server_id,
         server_uuid,
         start_timestamp: (params.start_time_us / 1_000_000) as u32,
+        last_file_in_use: params.last_file_in_use,
     })?;
 
     let mut s = Counters::default();
@@ -321,7 +336,7 @@ pub fn generate(params: &GenParams, out_dir: &Path) -> Result<GenSummary, GenErr
             original_commit_timestamp: commit_us - params.origin_lag_us,
             transaction_length: 0,
             immediate_server_version: SERVER_VERSION_ID,
-            original_server_version: SERVER_VERSION_ID,
+            original_server_version: params.original_server_version,
         };
         let compress = params.compress && !is_ddl;
         writer.write_transaction(gtid, timestamp, &events, compress)?;

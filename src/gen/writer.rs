@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,8 @@ pub struct WriterConfig {
     /// Timestamp for the first file's FDE `create_timestamp` (later files write 0, as MySQL does
     /// for files opened by a rotation rather than by a server start).
     pub start_timestamp: u32,
+    /// Set `LOG_EVENT_BINLOG_IN_USE_F` on the last file's FDE (see [`super::GenParams`]).
+    pub last_file_in_use: bool,
 }
 
 /// One finished file.
@@ -242,6 +244,15 @@ impl BinlogWriter {
     /// returns what was written.
     pub fn finish(mut self) -> Result<(Vec<FileInfo>, EventCounts, EventCounts), GenError> {
         self.close_current()?;
+        if self.cfg.last_file_in_use {
+            // The FDE starts right after the 4-byte magic; its flags are header bytes 17..19.
+            // The stored CRC was computed with the flag clear, which is what readers expect.
+            let io = |source| GenError::Io { path: self.path.clone(), source };
+            let file = self.out.get_mut();
+            file.seek(SeekFrom::Start(4 + 17)).map_err(io)?;
+            file.write_all(&encode::event_flags::BINLOG_IN_USE.to_le_bytes()).map_err(io)?;
+            file.flush().map_err(io)?;
+        }
         Ok((self.files, self.events, self.payload_events))
     }
 
