@@ -193,11 +193,11 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[derive(Debug, thiserror::Error)]
 pub enum HeartbeatError {
     #[error("heartbeat: cannot connect to source {address}: {source}")]
-    Connect { address: String, source: mysql_async::Error },
+    Connect { address: String, source: Box<mysql_async::Error> },
     #[error("heartbeat: connecting to source {address} timed out after {timeout_ms} ms")]
     ConnectTimeout { address: String, timeout_ms: u64 },
     #[error("heartbeat: {what} on source {address} (table {table}): {source}")]
-    Query { what: &'static str, address: String, table: String, source: mysql_async::Error },
+    Query { what: &'static str, address: String, table: String, source: Box<mysql_async::Error> },
     #[error("heartbeat: {what} on source {address} timed out")]
     Timeout { what: &'static str, address: String },
     #[error("heartbeat: config key `lag.heartbeat_table` = {0:?} is not schema.table")]
@@ -250,7 +250,7 @@ impl Session {
         let timeout = ep.connect_timeout().max(Duration::from_millis(100));
         let conn = match tokio::time::timeout(timeout, Conn::new(opts_for(ep))).await {
             Ok(Ok(c)) => c,
-            Ok(Err(source)) => return Err(HeartbeatError::Connect { address, source }),
+            Ok(Err(source)) => return Err(HeartbeatError::Connect { address, source: Box::new(source) }),
             Err(_) => return Err(HeartbeatError::ConnectTimeout { address, timeout_ms: timeout.as_millis() as u64 }),
         };
         let mut s = Session { conn, address, table: table.clone(), is_mariadb: false, read_only: false, timeout };
@@ -270,7 +270,7 @@ impl Session {
     fn outcome<T>(&self, what: &'static str, r: Result<Result<T, mysql_async::Error>, tokio::time::error::Elapsed>) -> Result<T, HeartbeatError> {
         match r {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(source)) => Err(HeartbeatError::Query { what, address: self.address.clone(), table: self.table.to_string(), source }),
+            Ok(Err(source)) => Err(HeartbeatError::Query { what, address: self.address.clone(), table: self.table.to_string(), source: Box::new(source) }),
             Err(_) => Err(HeartbeatError::Timeout { what, address: self.address.clone() }),
         }
     }

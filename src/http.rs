@@ -254,7 +254,7 @@ impl prometheus_client::collector::Collector for SnapshotCollector {
         }
         if let Some(sched) = &s.scheduler {
             let mut buckets = sched.parallelism_buckets.clone();
-            if buckets.last().map_or(true, |(le, _)| *le != f64::MAX) {
+            if buckets.last().is_none_or(|(le, _)| *le != f64::MAX) {
                 buckets.push((f64::MAX, 0));
             }
             let m = enc.encode_descriptor("parapply_scheduler_parallelism", "Transactions running at once, sampled at each dispatch", None, MetricType::Histogram)?;

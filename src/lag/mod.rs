@@ -507,7 +507,7 @@ impl Progress {
             None => {
                 // Either written by an earlier process (no note: ignore, its ids are smaller than
                 // ours) or applied before the writer noted it; on_heartbeat_written resolves that.
-                if s.newest_written.map_or(true, |(w, _)| id > w) {
+                if s.newest_written.is_none_or(|(w, _)| id > w) {
                     s.applied_hb_without_note = Some(s.applied_hb_without_note.map_or(id, |o| o.max(id)));
                 }
             }
@@ -578,12 +578,12 @@ impl Progress {
     pub fn on_heartbeat_written(&self, id: u64, at: Instant) {
         let mut s = self.inner.lock();
         s.heartbeat_writer_up = true;
-        if s.newest_written.map_or(true, |(w, _)| id > w) {
+        if s.newest_written.is_none_or(|(w, _)| id > w) {
             s.newest_written = Some((id, at));
         }
         if s.applied_hb_without_note.is_some_and(|a| a >= id) {
             // The applier was faster than our note: the row is already on the target.
-            if s.newest_applied_hb.map_or(true, |(old, _)| id > old) {
+            if s.newest_applied_hb.is_none_or(|(old, _)| id > old) {
                 s.newest_applied_hb = Some((id, at));
             }
             return;
@@ -611,7 +611,7 @@ impl Progress {
     pub fn set_source_position(&self, pos: SourcePosition) {
         let now = Instant::now();
         let mut s = self.inner.lock();
-        if gtid_distance(&s.applied_streams, s.source_position.as_ref()).map_or(true, |d| d == 0) {
+        if gtid_distance(&s.applied_streams, s.source_position.as_ref()).is_none_or(|d| d == 0) {
             s.progress_mark = s.progress_mark.max(now);
         }
         s.source_position = Some(pos);

@@ -86,11 +86,8 @@ impl Reporter {
                 bar
             });
             let tick = if terminal { every.min(Duration::from_millis(500)) } else { every };
-            loop {
-                match rx.recv_timeout(tick) {
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
-                }
+            // Any message or a dropped sender means stop; a timeout means report.
+            while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(tick) {
                 let s = progress.snapshot();
                 match &bar {
                     Some(bar) => {
