@@ -358,8 +358,8 @@ mod status_var {
 }
 
 /// QUERY body with the status variables an 8.0 server writes, in its order (compared with the
-/// fixtures): flags2, sql_mode, catalog "std", charset triple, [updated dbs, ddl xid],
-/// utf8mb4 default collation, [sql_require_primary_key].
+/// fixtures): flags2, sql_mode, catalog "std", charset triple, (DDL: updated dbs, ddl xid),
+/// utf8mb4 default collation, (DDL: sql_require_primary_key).
 pub fn query_body(q: &QueryFields<'_>) -> Vec<u8> {
     let mut status = Vec::with_capacity(64);
     status.push(status_var::FLAGS2);
@@ -414,9 +414,9 @@ pub fn query_body(q: &QueryFields<'_>) -> Vec<u8> {
 /// The column types the generator writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnType {
-    /// BIGINT [UNSIGNED] (MYSQL_TYPE_LONGLONG).
+    /// BIGINT, optionally UNSIGNED (MYSQL_TYPE_LONGLONG).
     BigInt { unsigned: bool },
-    /// INT [UNSIGNED] (MYSQL_TYPE_LONG).
+    /// INT, optionally UNSIGNED (MYSQL_TYPE_LONG).
     Int { unsigned: bool },
     /// VARCHAR(max_chars) in utf8mb4 (4 bytes per character).
     Varchar { max_chars: u16 },
