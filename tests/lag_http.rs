@@ -827,16 +827,27 @@ fn heartbeat_lag_is_accurate_through_the_real_pipeline() {
 
     let sb = Sandbox::start(&["A", "C"], "");
     let interval_ms = 500;
-    let cfg = lag_cfg(30.0, interval_ms);
-    let p = Progress::new(&cfg);
-    let srv = serve(&p);
-    let addr = srv.local_addr();
-    let ep_a = Endpoint::from_url(&sb.url("A")).unwrap();
-    let ep_c = Endpoint::from_url(&sb.url("C")).unwrap();
+    let config = Config::from_toml(
+        &format!("[source]\nport={}\n[target]\nport={}\n[lag]\nheartbeat_interval_ms={interval_ms}\n[http]\nlisten='127.0.0.1:0'\n", sb.port("A"), sb.port("C")),
+        "test",
+    )
+    .unwrap();
+    let ep_a = config.source.endpoint.clone();
+    let ep_c = config.target.clone();
 
     // Live stream from A's current position -> observed (received) -> delay -> pipeline -> C.
+    // The stream starts before the heartbeat writer, so the heartbeat table's DDL reaches C.
     let start = StartPosition::parse(&sb.sql("A", "SELECT @@gtid_binlog_pos")).unwrap();
     let stream = BlockingTransactions::start(StreamOptions::new(ep_a.clone(), 4_000_321), start, 256).unwrap();
+    let mut monitor = parapply::lag::monitor::Monitor::start(
+        &config,
+        parapply::lag::monitor::MonitorOptions { command: "run".into(), heartbeat_writer: true, report_every: Some(Duration::from_secs(2)) },
+    )
+    .unwrap();
+    let p = monitor.progress().clone();
+    let addr = monitor.http_addr().unwrap();
+    assert_eq!(get_json(addr, "/status")["command"], "run");
+    p.attach_stream_stats(stream.stats());
     let stop = Arc::new(AtomicBool::new(false));
     let (observed, bridge) = parapply::lag::bridge::observe(p.clone(), LiveIter { inner: stream, stop: stop.clone() });
     let (tx, rx) = crossbeam_channel::unbounded();
@@ -854,7 +865,6 @@ fn heartbeat_lag_is_accurate_through_the_real_pipeline() {
     apply_cfg.window = 64;
     let opts = PipelineOptions::new(ep_c, apply_cfg);
     let pipeline_thread = std::thread::spawn(move || pipeline::run(opts, Box::new(source), Some(bridge.into_progress_fn())));
-    let (stop_writer, writer) = spawn_writer(ep_a, cfg.clone(), p.clone());
 
     // User data on A after the stream started: the schema replicates too.
     sb.sql("A", "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v INT); INSERT INTO app.t VALUES (1, 1)");
@@ -893,21 +903,25 @@ fn heartbeat_lag_is_accurate_through_the_real_pipeline() {
     delay_ms.store(0, Ordering::SeqCst);
     wait_for("catch-up below 2 s", 60, || (p.snapshot().heartbeat_lag_seconds < 2.0).then_some(()));
 
-    // Source killed: source_down, and the lag keeps growing (never 0, never null).
+    // Source killed: source_down (both the stream and the heartbeat writer notice), and the lag
+    // keeps growing (never 0, never null).
+    assert_eq!(get_json(addr, "/lag")["source"]["stream_up"], true);
     sb.kill("A");
-    let down = wait_for("source_down", 60, || {
+    let down = wait_for("source_down seen by the stream and the writer", 60, || {
         let l = get_json(addr, "/lag");
-        (l["state"] == "source_down").then_some(l)
+        (l["state"] == "source_down" && l["source"]["stream_up"] == false && l["source"]["heartbeat_writer_up"] == false).then_some(l)
     });
     let l1 = down["heartbeat_lag_seconds"].as_f64().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let l2 = get_json(addr, "/lag")["heartbeat_lag_seconds"].as_f64().unwrap();
     assert!(l2 > l1 && l1 > 0.0, "{l1} then {l2}");
 
-    stop_writer.send(true).unwrap();
-    writer.join().unwrap();
+    monitor.finish();
+    assert_eq!(get(addr, "/health"), (503, "stopped\n".to_string()));
     stop.store(true, Ordering::SeqCst);
     feeder.join().unwrap();
     let summary = pipeline_thread.join().unwrap().unwrap();
     assert_eq!(summary.txns_applied + summary.txns_skipped, p.snapshot().applied.transactions);
+    drop(monitor);
+    assert!(TcpStream::connect(addr).is_err(), "endpoints still up after the monitor was dropped");
 }

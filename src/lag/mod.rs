@@ -9,7 +9,7 @@
 //!
 //! | who                         | calls                                                              |
 //! |-----------------------------|--------------------------------------------------------------------|
-//! | source stage (stream/file)  | [`Progress::on_received`] per assembled transaction, [`Progress::set_source_up`], [`Progress::on_reconnect`] |
+//! | source stage (stream/file)  | [`Progress::on_received`] per assembled transaction; for the live stream [`Progress::attach_stream_stats`] once (or [`Progress::set_source_up`] / [`Progress::on_reconnect`]) |
 //! | applier, after target COMMIT| [`Progress::on_applied`] (it also detects heartbeat rows itself), [`Progress::worker_busy`], [`Progress::on_retry`], [`Progress::on_conflict`], [`Progress::on_error`], [`Progress::set_target_up`] |
 //! | applier at start            | [`Progress::seed_applied_gtids`] with the checkpoint's GTID position (so the GTID distance is known) |
 //! | scheduler (or its owner)    | [`Progress::attach_scheduler_stats`] once (pulled at each snapshot), or [`Progress::set_scheduler_snapshot`] now and then |
@@ -47,8 +47,8 @@
 //! 2 heartbeat intervals + 1 s, i.e. beyond the normal heartbeat sawtooth) > `streaming`.
 //!
 //! # Locking
-//! One `parking_lot::Mutex` around all mutable state (plus a second tiny one holding the attached
-//! scheduler stats handle, never held together with the first). Why a lock and not atomics: a snapshot must
+//! One `parking_lot::Mutex` around all mutable state (plus two tiny ones holding the attached
+//! scheduler/stream stats handles, never held together with the first or each other). Why a lock and not atomics: a snapshot must
 //! be consistent (applied never above received, heartbeat note and id from the same update), the
 //! critical sections are a few field updates (no I/O, no allocation in the hot path except the
 //! first sight of a table/worker), and the hooks run at most once per transaction. Lock order:
@@ -56,6 +56,7 @@
 //! callers may call these hooks while holding their own locks.
 
 pub mod bridge;
+pub mod monitor;
 pub mod reporter;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -304,6 +305,8 @@ pub struct Progress {
     inner: Mutex<Inner>,
     /// The scheduler's live counters, read at snapshot time (its own atomics; not under our lock).
     scheduler_stats: Mutex<Option<Arc<crate::schedule::SchedulerStats>>>,
+    /// The live stream's counters (connected, reconnects), read at snapshot time.
+    stream_stats: Mutex<Option<Arc<crate::source::stream::StreamStats>>>,
 }
 
 impl std::fmt::Debug for Progress {
@@ -370,6 +373,7 @@ impl Progress {
                 stall_after,
             }),
             scheduler_stats: Mutex::new(None),
+            stream_stats: Mutex::new(None),
         })
     }
 
@@ -561,6 +565,13 @@ impl Progress {
 
     // ----- scheduler -----
 
+    /// Read the live stream's counters at every snapshot: the source is down while the stream is
+    /// not connected (as well as when [`Progress::set_source_up`] said so), and its reconnects
+    /// add to `parapply_source_reconnects_total`.
+    pub fn attach_stream_stats(&self, stats: Arc<crate::source::stream::StreamStats>) {
+        *self.stream_stats.lock() = Some(stats);
+    }
+
     /// Read the scheduler's live counters at every snapshot (instead of pushing them).
     pub fn attach_scheduler_stats(&self, stats: Arc<crate::schedule::SchedulerStats>) {
         *self.scheduler_stats.lock() = Some(stats);
@@ -623,6 +634,8 @@ impl Progress {
     pub fn snapshot(&self) -> LagSnapshot {
         // Pulled before taking our lock, which stays a leaf.
         let pulled = self.scheduler_stats.lock().clone().map(|st| SchedulerMetrics::from_scheduler(&st.snapshot()));
+        let stream = self.stream_stats.lock().clone().map(|st| st.snapshot());
+        let (stream_connected, stream_reconnects) = stream.map_or((true, 0), |st| (st.connected, st.reconnects));
         let now = Instant::now();
         let wall_us = wall_now_us();
         let mut s = self.inner.lock();
@@ -666,7 +679,8 @@ impl Progress {
         let backlog_exists = backlog_txns > 0 || distance.is_some_and(|d| d > 0);
         let stalled = backlog_exists && now.duration_since(s.progress_mark) > s.stall_after;
         let catch_up_threshold = (self.settings.heartbeat_interval * 2 + Duration::from_secs(1)).as_secs_f64();
-        let source_down = !s.source_up || !s.heartbeat_writer_up;
+        let stream_up = s.source_up && stream_connected;
+        let source_down = !stream_up || !s.heartbeat_writer_up;
         let state = if s.stopped {
             PipelineState::Stopped
         } else if source_down {
@@ -716,7 +730,7 @@ impl Progress {
             },
             source: SourceView {
                 up: !source_down,
-                stream_up: s.source_up,
+                stream_up,
                 heartbeat_writer_up: s.heartbeat_writer_up,
                 gtids: s.source_position.as_ref().map(|p| p.gtids.iter().map(|g| g.to_string()).collect()).unwrap_or_default(),
                 file: s.source_position.as_ref().and_then(|p| p.file.clone()),
@@ -742,7 +756,7 @@ impl Progress {
             retries: s.retries,
             conflicts: s.conflicts.clone(),
             errors: s.errors,
-            reconnects: s.reconnects,
+            reconnects: s.reconnects + stream_reconnects,
             scheduler: s.scheduler.clone(),
         }
     }

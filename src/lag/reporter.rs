@@ -132,6 +132,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_line_summary() {
+        let p = Progress::new(&crate::config::LagConfig::default());
+        p.on_received(2048, None, 0);
+        let mut s = p.snapshot();
+        s.heartbeat_lag_seconds = 1.25;
+        s.event_lag_seconds = 7.0;
+        s.apply_rate_tps = 99.6;
+        s.eta_seconds = Some(125.0);
+        s.backlog.gtid_distance = Some(3);
+        assert_eq!(format_line(&s), "streaming | heartbeat lag 1.2s | event lag 7.0s | backlog 1 txns 2.0 KiB, 3 GTIDs behind source | 100 txn/s | ETA 2m05s");
+        s.eta_seconds = None;
+        s.backlog.gtid_distance = None;
+        assert!(format_line(&s).ends_with("backlog 1 txns 2.0 KiB | 100 txn/s | ETA unknown"));
+    }
+
+    #[test]
     fn human_units() {
         assert_eq!(human_bytes(0), "0 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
