@@ -567,8 +567,11 @@ fn encode_decimal(out: &mut Vec<u8>, unscaled: i64, precision: u8, scale: u8) ->
     if intg < 20 && int_part >= 10u64.checked_pow(intg as u32).unwrap_or(u64::MAX) {
         return Err(());
     }
-    let int_digits = format!("{:0width$}", int_part, width = intg);
-    let frac_digits = format!("{:0width$}", frac_part, width = scale);
+    // Zero-width parts (DECIMAL(p,p) has no integer digits, DECIMAL(p,0) no fraction) are empty,
+    // not "0".
+    let digits = |v: u64, width: usize| if width == 0 { String::new() } else { format!("{v:0width$}") };
+    let int_digits = digits(int_part, intg);
+    let frac_digits = digits(frac_part, scale);
     if int_digits.len() != intg || frac_digits.len() != scale {
         return Err(());
     }
