@@ -1196,7 +1196,25 @@ mod encoder_props {
             let owned = |v: &[encode::RowRef<'_>]| -> Vec<(Option<Vec<Value>>, Option<Vec<Value>>)> {
                 v.iter().map(|(b, a)| (b.map(|x| x.to_vec()), a.map(|x| x.to_vec()))).collect()
             };
-            prop_assert_eq!(decoded, vec![owned(&writes), owned(&updates), owned(&deletes)]);
+            let want = vec![owned(&writes), owned(&updates), owned(&deletes)];
+            prop_assert_eq!(&decoded, &want);
+
+            // parapply's decoder on the same bytes.
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("binlog.000001");
+            std::fs::write(&path, &file).unwrap();
+            let mut ours = Vec::new();
+            for ev in parapply::source::file::BinlogFiles::open(&[path]).unwrap() {
+                if let parapply::decode::event::EventData::Rows(r) = ev.unwrap().data {
+                    let conv = |row: &Option<parapply::decode::value::Row>| {
+                        row.as_ref().map(|row| {
+                            row.cols.iter().zip(&t.columns).map(|(v, c)| parapply_value(v.as_ref().unwrap(), c)).collect::<Vec<_>>()
+                        })
+                    };
+                    ours.push(r.rows.iter().map(|(b, a)| (conv(b), conv(a))).collect::<Vec<_>>());
+                }
+            }
+            prop_assert_eq!(&ours, &want);
         }
     }
 }
