@@ -250,6 +250,13 @@ pub struct GenArgs {
     /// binlog of a running server.
     #[arg(long)]
     pub last_file_in_use: bool,
+    /// Most rows per statement (each statement takes 1..=N rows of one kind on one table).
+    #[arg(long, default_value_t = 3)]
+    pub statement_rows: u32,
+    /// Split a statement over several ROWS events at this many bytes of row data (MySQL's
+    /// binlog_row_event_max_size).
+    #[arg(long, default_value_t = 8192)]
+    pub rows_event_max_size: u32,
 }
 
 /// What `replay` applies, where, and how.

@@ -62,6 +62,8 @@ struct Decoded {
     /// Per file: the (uuid, [start, end)) sets of its PREVIOUS_GTIDS.
     previous_gtids: Vec<Vec<([u8; 16], Vec<(u64, u64)>)>>,
     table_maps_checked: u64,
+    /// ROWS events per kind name (a statement may span several).
+    rows_events: BTreeMap<String, u64>,
 }
 
 fn type_name(t: EventType) -> String {
@@ -97,6 +99,31 @@ fn raw_walk(path: &Path) -> u64 {
         n += 1;
     }
     n
+}
+
+/// Bytes of one row image in a ROWS event, from the MySQL row format: a null bitmap over the
+/// columns, then each non-NULL value (BIGINT 8, INT 4, VARCHAR 1- or 2-byte length + bytes,
+/// DECIMAL per 9-digit groups, DATETIME(fsp) 5 + (fsp+1)/2, ENUM 1 or 2).
+fn row_image_len(img: &[Value], cols: &[ColumnDef]) -> usize {
+    const DIG2BYTES: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+    let digits = |n: usize| (n / 9) * 4 + DIG2BYTES[n % 9];
+    cols.len().div_ceil(8)
+        + img
+            .iter()
+            .zip(cols)
+            .map(|(v, c)| match (v, &c.ty) {
+                (Value::Null, _) => 0,
+                (_, ColumnType::BigInt { .. }) => 8,
+                (_, ColumnType::Int { .. }) => 4,
+                (Value::Str(s), ColumnType::Varchar { max_chars }) => (if *max_chars * 4 < 256 { 1 } else { 2 }) + s.len(),
+                (_, ColumnType::Decimal { precision, scale }) => {
+                    digits(usize::from(precision - scale)) + digits(usize::from(*scale))
+                }
+                (_, ColumnType::DateTime { fsp }) => 5 + (usize::from(*fsp) + 1) / 2,
+                (_, ColumnType::Enum { values }) => if values.len() < 256 { 1 } else { 2 },
+                (v, ty) => panic!("{v:?} in {ty:?}"),
+            })
+            .sum::<usize>()
 }
 
 fn my_to_value(v: &BinlogValue<'_>, col: &ColumnDef) -> Value {
@@ -137,6 +164,8 @@ struct Reader<'a> {
     columns: BTreeMap<String, Vec<ColumnDef>>,
     out: Decoded,
     file: usize,
+    /// A statement whose last ROWS event (STMT_END_F) has not been seen yet.
+    open_statement: bool,
 }
 
 impl Reader<'_> {
@@ -206,6 +235,7 @@ impl Reader<'_> {
                 }
             }
             EventData::TableMapEvent(tme) => {
+                assert!(!self.open_statement, "TABLE_MAP inside a statement");
                 let cols = self.columns.get(tme.table_name().as_ref()).expect("known table").clone();
                 check_table_map(&tme, &cols);
                 self.out.table_maps_checked += 1;
@@ -232,9 +262,28 @@ impl Reader<'_> {
                     let (before, after) = row.unwrap_or_else(|e| panic!("row of {table}: {e}"));
                     images.push((conv(before), conv(after)));
                 }
-                self.current().statements.push(DecodedStatement { table, kind, rows: images });
+                let kind_name = match kind {
+                    RowsKind::Write => "WRITE_ROWS_V2",
+                    RowsKind::Update => "UPDATE_ROWS_V2",
+                    RowsKind::Delete => "DELETE_ROWS_V2",
+                };
+                *self.out.rows_events.entry(kind_name.to_string()).or_default() += 1;
+                let stmt_end = rows.flags().contains(mysql_common::binlog::consts::RowsEventFlags::STMT_END);
+                let open = std::mem::replace(&mut self.open_statement, !stmt_end);
+                let t = self.current();
+                match t.statements.last_mut() {
+                    // A continuation of the statement: same table and kind, more rows.
+                    Some(last) if open => {
+                        assert_eq!((&last.table, last.kind), (&table, kind), "statement changed without STMT_END_F");
+                        last.rows.extend(images);
+                    }
+                    _ => t.statements.push(DecodedStatement { table, kind, rows: images }),
+                }
             }
-            EventData::XidEvent(_) => self.current().xid = true,
+            EventData::XidEvent(_) => {
+                assert!(!self.open_statement, "XID inside a statement");
+                self.current().xid = true
+            }
             EventData::RotateEvent(r) => {
                 self.out.rotates.push((self.file, r.name().to_string(), r.position()));
             }
@@ -322,7 +371,7 @@ fn check_table_map(tme: &mysql_common::binlog::events::TableMapEvent<'_>, cols: 
 /// Reads every file of a summary with mysql_common.
 fn decode_with_mysql_common(dir: &Path, params: &GenParams, summary: &GenSummary) -> Decoded {
     let columns = schema(params).into_iter().map(|t| (t.def.name.clone(), t.def.columns)).collect();
-    let mut r = Reader { params, columns, out: Decoded::default(), file: 0 };
+    let mut r = Reader { params, columns, out: Decoded::default(), file: 0, open_statement: false };
     for (i, f) in summary.files.iter().enumerate() {
         r.file = i;
         let path = dir.join(&f.name);
@@ -496,7 +545,8 @@ fn check_against_workload(params: &GenParams, summary: &GenSummary, d: &Decoded,
         assert_eq!(overlapping, 0);
     }
 
-    // Event counts derived from the workload stream.
+    // Event counts derived from the workload stream. ROWS events: a statement's rows are packed
+    // into events of at most rows_event_max_size bytes of row data (at least one row each).
     let dml = expected.iter().filter(|t| matches!(t.body, TxnBody::Dml { .. })).count() as u64;
     let ddl = expected.len() as u64 - dml;
     let mut by_kind = BTreeMap::<&str, u64>::new();
@@ -505,16 +555,29 @@ fn check_against_workload(params: &GenParams, summary: &GenSummary, d: &Decoded,
         if let TxnBody::Dml { statements: s } = &t.body {
             for st in s {
                 statements += 1;
+                let cols = &tables[st.table].def.columns;
+                let (mut events, mut used) = (1u64, 0usize);
+                for (b, a) in &st.rows {
+                    let len: usize = [b, a].into_iter().flatten().map(|img| row_image_len(img, cols)).sum();
+                    if used > 0 && used + len > params.rows_event_max_size as usize {
+                        events += 1;
+                        used = 0;
+                    }
+                    used += len;
+                }
                 *by_kind
                     .entry(match st.kind {
                         RowsKind::Write => "WRITE_ROWS_V2",
                         RowsKind::Update => "UPDATE_ROWS_V2",
                         RowsKind::Delete => "DELETE_ROWS_V2",
                     })
-                    .or_default() += 1;
+                    .or_default() += events;
             }
         }
     }
+    let rows_events: u64 = by_kind.values().sum();
+    assert_eq!(summary.rows_events, rows_events);
+    assert_eq!(d.rows_events.values().sum::<u64>(), rows_events);
     let files = summary.files.len() as u64;
     let mut want_outer = BTreeMap::<String, u64>::new();
     let mut want_inner = BTreeMap::<String, u64>::new();
@@ -815,11 +878,17 @@ fn check_with_parapply_reader(dir: &Path, params: &GenParams, d: &Decoded, expec
                         }
                     })
                     .collect();
+                // A ROWS event is one Change::Rows; a statement may span several: compare the
+                // flattened row sequence.
+                type Flat = Vec<(String, RowsKind, (Option<Vec<Value>>, Option<Vec<Value>>))>;
+                let flat = |v: Vec<DecodedStatement>| -> Flat {
+                    v.into_iter().flat_map(|s| s.rows.into_iter().map(move |r| (s.table.clone(), s.kind, r))).collect()
+                };
                 let want: Vec<DecodedStatement> = statements
                     .iter()
                     .map(|s| DecodedStatement { table: tables[s.table].def.name.clone(), kind: s.kind, rows: s.rows.clone() })
                     .collect();
-                assert_eq!(got, want, "rows of gno {}", m.gno);
+                assert_eq!(flat(got), flat(want), "rows of gno {}", m.gno);
             }
         }
     }
@@ -1217,4 +1286,32 @@ mod encoder_props {
             prop_assert_eq!(&ours, &want);
         }
     }
+}
+
+/// Big statements: up to 300 rows each, split into several ROWS events at 4 KB; only the last
+/// event of a statement has STMT_END_F (checked while decoding), and rows reassemble exactly.
+#[test]
+fn big_statements_split_over_several_rows_events() {
+    let p = GenParams {
+        transactions: 24,
+        tables: 2,
+        fk_pairs: 1,
+        rows: 50_000,
+        txn_size: 600,
+        group_width: 3,
+        max_statement_rows: 300,
+        rows_event_max_size: 4096,
+        compress: false,
+        max_file_size: 512 * 1024,
+        seed: 9,
+        ..GenParams::default()
+    };
+    let (dir, s, d, expected) = run(&p);
+    assert!(s.rows_events > s.statements + 100, "rows events {} statements {}", s.rows_events, s.statements);
+    assert_eq!(s.rows_inserted + s.rows_updated + s.rows_deleted, 24 * 600);
+    check_with_parapply_reader(dir.path(), &p, &d, &expected);
+    let pc = GenParams { compress: true, ..p };
+    let (dir, s, d, expected) = run(&pc);
+    assert!(s.rows_events > s.statements + 100);
+    check_with_parapply_reader(dir.path(), &pc, &d, &expected);
 }

@@ -26,6 +26,8 @@ impl From<&GenArgs> for GenParams {
             allow_group_overlap: a.allow_group_overlap,
             origin_lag_us: a.origin_lag_us,
             last_file_in_use: a.last_file_in_use,
+            max_statement_rows: a.statement_rows,
+            rows_event_max_size: a.rows_event_max_size,
             ..GenParams::default()
         }
     }
@@ -56,7 +58,7 @@ fn render(s: &GenSummary) -> String {
     line("  ddl (setup + periodic)", format!("{} ({} + {})", s.ddl_transactions, s.setup_ddl_transactions, s.periodic_ddl_transactions));
     line("  compressed", s.compressed_transactions.to_string());
     line("rows inserted/updated/deleted", format!("{}/{}/{}", s.rows_inserted, s.rows_updated, s.rows_deleted));
-    line("statements", s.statements.to_string());
+    line("statements / rows events", format!("{} / {}", s.statements, s.rows_events));
     line("groups", s.groups.to_string());
     line("logical_clock critical path", s.logical_clock_critical_path.to_string());
     line("writeset critical path", s.writeset_critical_path.to_string());

@@ -831,7 +831,16 @@ pub fn rows_body(
     flags: u16,
     rows: &[RowRef<'_>],
 ) -> Result<Vec<u8>, EncodeError> {
-    let mut b = Vec::with_capacity(64 + rows.len() * 64);
+    let mut b = rows_header(kind, table_id, t, flags);
+    for row in rows {
+        encode_row(&mut b, kind, t, row)?;
+    }
+    Ok(b)
+}
+
+/// Post-header and column bitmaps of a ROWS v2 event.
+fn rows_header(kind: RowsKind, table_id: u64, t: &TableDef, flags: u16) -> Vec<u8> {
+    let mut b = Vec::with_capacity(256);
     b.extend_from_slice(&table_id.to_le_bytes()[..6]);
     b.extend_from_slice(&flags.to_le_bytes());
     b.extend_from_slice(&2u16.to_le_bytes());
@@ -841,22 +850,64 @@ pub fn rows_body(
     for _ in 0..images {
         put_bitmap_lsb(&mut b, (0..n).map(|_| true));
     }
-    for (before, after) in rows {
-        let missing = |what: &str| EncodeError::TypeMismatch {
-            column: String::new(),
-            ty: format!("{kind:?} rows event"),
-            value: format!("missing {what} image"),
-        };
-        match kind {
-            RowsKind::Write => encode_row_image(&mut b, t, after.ok_or_else(|| missing("after"))?)?,
-            RowsKind::Delete => encode_row_image(&mut b, t, before.ok_or_else(|| missing("before"))?)?,
-            RowsKind::Update => {
-                encode_row_image(&mut b, t, before.ok_or_else(|| missing("before"))?)?;
-                encode_row_image(&mut b, t, after.ok_or_else(|| missing("after"))?)?;
-            }
+    b
+}
+
+/// The image(s) of one row change as the event kind wants them.
+fn encode_row(out: &mut Vec<u8>, kind: RowsKind, t: &TableDef, (before, after): &RowRef<'_>) -> Result<(), EncodeError> {
+    let missing = |what: &str| EncodeError::TypeMismatch {
+        column: String::new(),
+        ty: format!("{kind:?} rows event"),
+        value: format!("missing {what} image"),
+    };
+    match kind {
+        RowsKind::Write => encode_row_image(out, t, after.ok_or_else(|| missing("after"))?),
+        RowsKind::Delete => encode_row_image(out, t, before.ok_or_else(|| missing("before"))?),
+        RowsKind::Update => {
+            encode_row_image(out, t, before.ok_or_else(|| missing("before"))?)?;
+            encode_row_image(out, t, after.ok_or_else(|| missing("after"))?)
         }
     }
-    Ok(b)
+}
+
+/// `binlog_row_event_max_size` default of MySQL 8.0.
+pub const ROWS_EVENT_MAX_SIZE_DEFAULT: usize = 8192;
+
+/// The ROWS v2 events of one statement, split as the server splits them: rows are packed into
+/// an event until the next row would take its row data past `max_rows_bytes` (an event always
+/// holds at least one row); only the last event carries `STMT_END_F`.
+pub fn statement_rows_bodies(
+    kind: RowsKind,
+    table_id: u64,
+    t: &TableDef,
+    rows: &[RowRef<'_>],
+    max_rows_bytes: usize,
+) -> Result<Vec<Vec<u8>>, EncodeError> {
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    let mut current: Vec<u8> = Vec::new();
+    let mut row = Vec::new();
+    for r in rows {
+        row.clear();
+        encode_row(&mut row, kind, t, r)?;
+        if !current.is_empty() && current.len() + row.len() > max_rows_bytes {
+            chunks.push(std::mem::take(&mut current));
+        }
+        current.extend_from_slice(&row);
+    }
+    if !current.is_empty() || chunks.is_empty() {
+        chunks.push(current);
+    }
+    let last = chunks.len() - 1;
+    Ok(chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, data)| {
+            let flags = if i == last { ROWS_FLAG_STMT_END } else { 0 };
+            let mut b = rows_header(kind, table_id, t, flags);
+            b.extend_from_slice(&data);
+            b
+        })
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------------

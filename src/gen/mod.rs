@@ -88,6 +88,12 @@ pub struct GenParams {
     /// `original_server_version` of GTID events; when it differs from 80036 (the immediate
     /// version) it is written after it with the high-bit convention.
     pub original_server_version: u32,
+    /// Most rows in one statement (one TABLE_MAP, one or more ROWS events); each statement
+    /// takes 1..=this many rows, drawn uniformly.
+    pub max_statement_rows: u32,
+    /// Split a statement's rows over several ROWS events at this many bytes of row data, like
+    /// MySQL's `binlog_row_event_max_size` (only the last event has STMT_END_F).
+    pub rows_event_max_size: u32,
     /// Leave `LOG_EVENT_BINLOG_IN_USE_F` set in the last file's FORMAT_DESCRIPTION, as in the
     /// active binlog of a running server (its CRC is computed with the flag cleared, as MySQL
     /// does, so it stays valid once the server clears the flag at close).
@@ -117,6 +123,8 @@ impl Default for GenParams {
             start_time_us: 1_767_225_600_000_000,
             original_server_version: SERVER_VERSION_ID,
             last_file_in_use: false,
+            max_statement_rows: 3,
+            rows_event_max_size: encode::ROWS_EVENT_MAX_SIZE_DEFAULT as u32,
         }
     }
 }
@@ -146,8 +154,11 @@ impl GenParams {
         if ntables == 0 {
             return bad("need at least one table (--tables or --fk-pairs)".into());
         }
-        if self.rows == 0 || self.txn_size == 0 || self.group_width == 0 {
-            return bad("--rows, --txn-size and --group-width must be at least 1".into());
+        if self.rows == 0 || self.txn_size == 0 || self.group_width == 0 || self.max_statement_rows == 0 {
+            return bad("--rows, --txn-size, --group-width and --statement-rows must be at least 1".into());
+        }
+        if self.rows_event_max_size < 256 {
+            return bad("--rows-event-max-size must be at least 256".into());
         }
         if self.rows.saturating_mul(ntables) > workload::MAX_KEY_SPACE {
             return bad(format!("rows x tables must be at most {}", workload::MAX_KEY_SPACE));
@@ -205,8 +216,11 @@ pub struct GenSummary {
     pub rows_inserted: u64,
     pub rows_updated: u64,
     pub rows_deleted: u64,
-    /// Statements = ROWS events = TABLE_MAP events.
+    /// Statements = TABLE_MAP events.
     pub statements: u64,
+    /// ROWS events (more than `statements` when a statement is split at
+    /// `rows_event_max_size`).
+    pub rows_events: u64,
     /// Logical-clock groups. Each DDL is a group of its own, so DML groups = `groups` -
     /// `ddl_transactions`.
     pub groups: u64,
@@ -255,6 +269,7 @@ pub fn generate(params: &GenParams, out_dir: &Path) -> Result<GenSummary, GenErr
     let mut last_committed: i64 = 0;
     let mut next_xid: u64 = 1;
     let mut writeset = WritesetDepth::default();
+    let p_rows_max = params.rows_event_max_size as usize;
 
     for txn in workload {
         let txn = txn?;
@@ -307,8 +322,11 @@ pub fn generate(params: &GenParams, out_dir: &Path) -> Result<GenSummary, GenErr
                     events.push(PendingEvent { type_code: event_type::TABLE_MAP, flags: 0, body: encode::table_map_body(table_id, def) });
                     let rows: Vec<encode::RowRef<'_>> =
                         st.rows.iter().map(|(b, a)| (b.as_deref(), a.as_deref())).collect();
-                    let body = encode::rows_body(st.kind, table_id, def, encode::ROWS_FLAG_STMT_END, &rows)?;
-                    events.push(PendingEvent { type_code: st.kind.type_code(), flags: 0, body });
+                    let bodies = encode::statement_rows_bodies(st.kind, table_id, def, &rows, p_rows_max)?;
+                    s.rows_events += bodies.len() as u64;
+                    for body in bodies {
+                        events.push(PendingEvent { type_code: st.kind.type_code(), flags: 0, body });
+                    }
                     let n = st.rows.len() as u64;
                     match st.kind {
                         RowsKind::Write => s.rows_inserted += n,
@@ -366,6 +384,7 @@ pub fn generate(params: &GenParams, out_dir: &Path) -> Result<GenSummary, GenErr
         rows_updated: s.rows_updated,
         rows_deleted: s.rows_deleted,
         statements: s.statements,
+        rows_events: s.rows_events,
         groups: s.groups,
         logical_clock_critical_path: s.groups,
         writeset_critical_path: writeset.max,
@@ -386,6 +405,7 @@ struct Counters {
     rows_updated: u64,
     rows_deleted: u64,
     statements: u64,
+    rows_events: u64,
     groups: u64,
     overlaps: u64,
     compressed: u64,

@@ -528,7 +528,7 @@ impl Workload {
         let mut keys = Vec::new();
         let mut remaining = self.params.txn_size;
         while remaining > 0 {
-            let batch = self.rng.gen_range(1..=remaining.min(3));
+            let batch = self.rng.gen_range(1..=remaining.min(self.params.max_statement_rows));
             let first_table = self.rng.gen_range(0..ntables);
             let desired = match self.rng.gen_range(0..100) {
                 0..=39 => RowsKind::Write,
