@@ -1315,3 +1315,51 @@ fn big_statements_split_over_several_rows_events() {
     assert!(s.rows_events > s.statements + 100);
     check_with_parapply_reader(dir.path(), &pc, &d, &expected);
 }
+
+/// `parapply gen` maps its flags onto GenParams and prints the same summary as the library.
+#[test]
+fn cli_prints_the_library_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_parapply"))
+        .args(["gen", "--json", "--transactions", "50", "--tables", "2", "--rows", "500", "--txn-size", "3"])
+        .args(["--group-width", "5", "--ddl-every", "20", "--fk-pairs", "1", "--compress", "--zipf", "0.5"])
+        .args(["--max-file-size", "20000", "--seed", "3", "--allow-group-overlap", "--origin-lag-us", "7"])
+        .args(["--last-file-in-use", "--statement-rows", "2", "--rows-event-max-size", "1000", "--base-name", "mysql-bin"])
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: GenSummary = serde_json::from_slice(&out.stdout).unwrap();
+    let want = GenParams {
+        base_name: "mysql-bin".into(),
+        transactions: 50,
+        tables: 2,
+        rows: 500,
+        txn_size: 3,
+        group_width: 5,
+        ddl_every: 20,
+        fk_pairs: 1,
+        compress: true,
+        zipf: 0.5,
+        max_file_size: 20000,
+        seed: 3,
+        allow_group_overlap: true,
+        origin_lag_us: 7,
+        last_file_in_use: true,
+        max_statement_rows: 2,
+        rows_event_max_size: 1000,
+        ..GenParams::default()
+    };
+    assert_eq!(printed.params, want);
+    let again = tempfile::tempdir().unwrap();
+    assert_eq!(generate(&want, again.path()).unwrap(), printed);
+    assert_eq!(printed.files[0].name, "mysql-bin.000001");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_parapply"))
+        .args(["gen", "--rows", "0", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--rows"), "{}", String::from_utf8_lossy(&bad.stderr));
+}

@@ -24,6 +24,9 @@
 //!   (parent table, parent id) of the before and after images. The unique key `uk` is a
 //!   function of `id` (`2^63 + id`) so it adds no key of its own. No two transactions of one
 //!   group share a key, so any order inside a group gives the same result.
+//! - **Statements.** A DML transaction is a sequence of statements, each 1..=`max_statement_rows`
+//!   rows (uniform) of one kind on one table, until it has exactly `txn_size` row changes. Each
+//!   statement is one TABLE_MAP and one or more ROWS events (split at `rows_event_max_size`).
 //! - **Key choice.** An id is drawn uniformly or Zipf(`zipf`) over 1..=rows (id 1 hottest); if
 //!   it does not qualify (insert needs an absent id, update/delete a present one, and the key
 //!   must be free in the open group), the next ids are tried in order, wrapping. So under the
