@@ -115,6 +115,13 @@ impl MariadbGtidPos {
         self.domains.is_empty()
     }
 
+    /// The entries of `self` that `other` does not cover: domains `other` lacks or where `self`
+    /// is further. For failover's errant-transaction check: a candidate's position `beyond` the
+    /// writer's is what only the candidate has. Empty when `other.covers(self)`.
+    pub fn beyond(&self, other: &MariadbGtidPos) -> MariadbGtidPos {
+        self.domains.iter().filter(|(d, &(_, seq))| other.domains.get(d).is_none_or(|&(_, s)| seq > s)).map(|(&d, &v)| (d, v)).collect::<BTreeMap<_, _>>().into()
+    }
+
     /// (domain, server_id, seq), ordered by domain.
     pub fn iter(&self) -> impl Iterator<Item = (u32, u32, u64)> + '_ {
         self.domains.iter().map(|(&d, &(s, q))| (d, s, q))
@@ -123,6 +130,12 @@ impl MariadbGtidPos {
     /// The entries as GTIDs, ordered by domain.
     pub fn gtids(&self) -> Vec<Gtid> {
         self.iter().map(|(domain, server_id, seq)| Gtid::Mariadb { domain, server_id, seq }).collect()
+    }
+}
+
+impl From<BTreeMap<u32, (u32, u64)>> for MariadbGtidPos {
+    fn from(domains: BTreeMap<u32, (u32, u64)>) -> Self {
+        MariadbGtidPos { domains }
     }
 }
 
@@ -709,6 +722,9 @@ mod tests {
         let q = MariadbGtidPos::parse("0-9-50,2-2-7").unwrap();
         assert!(p.covers(&q));
         assert!(!q.covers(&p));
+        assert_eq!(p.beyond(&q).to_string(), "0-3-101");
+        assert!(q.beyond(&p).is_empty());
+        assert_eq!(MariadbGtidPos::parse("0-1-5,3-3-1").unwrap().beyond(&q).to_string(), "3-3-1");
     }
 
     #[test]
@@ -875,6 +891,13 @@ mod tests {
             let next = Gtid::Mariadb { domain: d, server_id: s, seq: q + 1 };
             prop_assert!(!p.contains(&next));
             prop_assert_eq!(p.get(d), Some((s, q)));
+        }
+
+        #[test]
+        fn mariadb_beyond_is_empty_exactly_when_covered(a in proptest::collection::btree_map(0u32..4, (0u32..3, 0u64..20), 0..4), b in proptest::collection::btree_map(0u32..4, (0u32..3, 0u64..20), 0..4)) {
+            let (pa, pb): (MariadbGtidPos, MariadbGtidPos) = (a.into(), b.into());
+            prop_assert_eq!(pa.beyond(&pb).is_empty(), pb.covers(&pa));
+            prop_assert!(pb.covers(&pa.beyond(&pb)) == pa.beyond(&pb).is_empty());
         }
 
         #[test]
