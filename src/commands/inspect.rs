@@ -3,8 +3,8 @@
 //!
 //! Owns the output formats (text and JSON Lines) and the summary. It wires
 //! [`crate::source::file::BinlogFiles`] into [`crate::txn::TransactionReader`] and must not parse
-//! bytes or group events itself. The live `--source` path plugs in at [`inspect_transactions`]:
-//! any iterator of decoded events works.
+//! bytes or group events itself. `--source` reads a live master through
+//! [`crate::source::stream::BlockingTransactions`]; both feed [`print_transactions`].
 //!
 //! # Output (text)
 //! ```text
@@ -27,9 +27,11 @@ use std::io::{self, Write};
 use anyhow::Context;
 
 use crate::cli::InspectArgs;
-use crate::decode::event::{Event, TableMap};
+use crate::config::{Endpoint, Secret};
+use crate::decode::event::TableMap;
 use crate::decode::value::{Row, Value};
 use crate::source::file::BinlogFiles;
+use crate::source::stream::{BlockingTransactions, StartPosition, StreamOptions};
 use crate::txn::{Change, CommitDeps, RowKind, Transaction, TransactionReader, TxnEnd};
 
 /// Output options, from the command line.
@@ -44,70 +46,42 @@ pub struct Options {
 /// Entry point for `parapply inspect`.
 pub fn run(args: &InspectArgs) -> anyhow::Result<i32> {
     let opts = Options { json: args.json, rows: args.rows, show_values: args.show_values, limit: args.limit };
-    if let Some(url) = &args.source {
-        return run_live(args, opts, url);
-    }
-    let files = BinlogFiles::open(&args.files)?.verify_checksum(!args.no_verify_checksum);
-    let reader = TransactionReader::new(files);
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let result = inspect_transactions(reader, &mut out, opts, |r| r.source().files_opened() as u64);
+    if let Some(url) = &args.source {
+        let result = inspect_live(url, args, &mut out, opts);
+        return finish(result, out);
+    }
+    let files = BinlogFiles::open(&args.files)?.verify_checksum(!args.no_verify_checksum);
+    let mut reader = TransactionReader::new(files);
+    let result = print_transactions(&mut reader, &mut out, opts, false).and_then(|mut summary| {
+        summary.events = reader.stats().events;
+        summary.files = reader.source().files_opened() as u64;
+        write_summary(&mut out, &summary, opts)
+    });
     finish(result, out)
 }
 
-/// `inspect --source`: the same output from a live master, through
-/// [`crate::source::stream::BlockingTransactions`] (which reconnects by itself and never repeats
-/// or skips a transaction). Without `--limit` it follows the master until interrupted, like
-/// `mysqlbinlog --stop-never`, so each line is flushed as it is printed.
-fn run_live(args: &InspectArgs, opts: Options, url: &str) -> anyhow::Result<i32> {
-    use crate::source::stream::{BlockingTransactions, StartPosition, StreamOptions};
-    let mut endpoint = crate::config::Endpoint::from_url(url)?;
+/// `--source`: transactions from a live master through [`BlockingTransactions`] (which owns
+/// positioning, heartbeats and reconnects). Output is flushed after every transaction, since a
+/// live stream does not end by itself: the summary is printed when `--limit` is reached.
+fn inspect_live<W: Write>(url: &str, args: &InspectArgs, out: &mut W, opts: Options) -> anyhow::Result<()> {
+    let mut endpoint = Endpoint::from_url(url)?;
     if endpoint.password.is_empty() {
-        if let Ok(pw) = std::env::var("PARAPPLY_SOURCE_PASSWORD") {
-            endpoint.password = crate::config::Secret::new(pw);
+        if let Ok(p) = std::env::var("PARAPPLY_SOURCE_PASSWORD") {
+            endpoint.password = Secret::new(p);
         }
     }
-    let start = StartPosition::parse(args.from.as_deref().unwrap_or(""))?;
     let mut stream_opts = StreamOptions::new(endpoint, args.server_id);
+    // A person is waiting at the terminal: fail fast instead of retrying forever.
+    stream_opts.max_attempts = Some(3);
     stream_opts.verify_checksum = !args.no_verify_checksum;
-    stream_opts.max_attempts = Some(5);
-    let mut txns = BlockingTransactions::start(stream_opts, start, 256)?;
-    let stats = txns.stats();
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut print_all = || -> anyhow::Result<()> {
-        let mut summary = Summary::default();
-        let mut line = String::with_capacity(256);
-        while opts.limit.is_none_or(|l| summary.transactions < l) {
-            let Some(next) = txns.next() else { break };
-            let txn = next?;
-            summary.add(&txn);
-            line.clear();
-            if opts.json {
-                serde_json::to_writer(&mut out, &txn_json(&txn, opts))?;
-                out.write_all(b"\n")?;
-            } else {
-                format_txn_line(&txn, &mut line);
-                if opts.rows {
-                    format_changes(&txn, opts.show_values, &mut line);
-                }
-                out.write_all(line.as_bytes())?;
-            }
-            out.flush()?;
-        }
-        summary.events = stats.snapshot().events;
-        if opts.json {
-            serde_json::to_writer(&mut out, &summary.json())?;
-            out.write_all(b"\n")?;
-        } else {
-            let mut text = String::new();
-            summary.format_text(&mut text);
-            out.write_all(text.as_bytes())?;
-        }
-        Ok(())
-    };
-    let result = print_all();
-    finish(result, out)
+    let start = StartPosition::parse(args.from.as_deref().unwrap_or(""))?;
+    let mut txns = BlockingTransactions::start(stream_opts, start, 1024)?;
+    let mut summary = print_transactions(&mut txns, out, opts, true)?;
+    let stats = txns.stats().snapshot();
+    summary.events = stats.events;
+    write_summary(out, &summary, opts)
 }
 
 /// Flush, and treat a closed stdout (`| head`) as success rather than an error.
@@ -125,20 +99,20 @@ fn finish<W: Write>(result: anyhow::Result<()>, mut out: W) -> anyhow::Result<i3
     }
 }
 
-/// Print every transaction of `reader`, then the summary. `files_of` tells how many files the
-/// source has read (0 for a live stream). Transactions before an error are printed; the error is
-/// returned (the summary is not printed then).
-pub fn inspect_transactions<I, E, W, F>(mut reader: TransactionReader<I>, out: &mut W, opts: Options, files_of: F) -> anyhow::Result<()>
+/// Print every transaction from `txns` (binlog files through a [`TransactionReader`], or a live
+/// stream) up to `opts.limit`, and return the totals; the caller adds event and file counts and
+/// prints the summary with [`write_summary`]. Transactions before an error are printed (and
+/// flushed); the error is returned. `flush_each` flushes after every transaction (live input).
+pub fn print_transactions<T, E, W>(txns: &mut T, out: &mut W, opts: Options, flush_each: bool) -> anyhow::Result<Summary>
 where
-    I: Iterator<Item = Result<Event, E>>,
+    T: Iterator<Item = Result<Transaction, E>>,
     E: std::error::Error + Send + Sync + 'static,
     W: Write,
-    F: Fn(&TransactionReader<I>) -> u64,
 {
     let mut summary = Summary::default();
     let mut line = String::with_capacity(256);
     while opts.limit.is_none_or(|l| summary.transactions < l) {
-        let Some(next) = reader.next() else { break };
+        let Some(next) = txns.next() else { break };
         let txn = match next {
             Ok(t) => t,
             Err(e) => {
@@ -159,9 +133,15 @@ where
             }
             out.write_all(line.as_bytes())?;
         }
+        if flush_each {
+            out.flush()?;
+        }
     }
-    summary.events = reader.stats().events;
-    summary.files = files_of(&reader);
+    Ok(summary)
+}
+
+/// The summary: `# ...` lines, or one JSON object with `"summary": true`.
+pub fn write_summary<W: Write>(out: &mut W, summary: &Summary, opts: Options) -> anyhow::Result<()> {
     if opts.json {
         serde_json::to_writer(&mut *out, &summary.json())?;
         out.write_all(b"\n")?;
