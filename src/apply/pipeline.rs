@@ -258,6 +258,9 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         }));
     }
 
+    // Only the workers hold the receiver now: when they stop, the bridge's send fails and it ends.
+    drop(work_rx);
+
     // Compaction and progress until every worker is finished.
     let mut compact_tick = tokio::time::interval(opts.compact_every);
     let mut report_tick = tokio::time::interval(opts.report_every);

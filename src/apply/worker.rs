@@ -9,7 +9,7 @@
 //! # One round trip
 //! The fast path sends `[SET gtid_*;] BEGIN; rows...; checkpoint; COMMIT` as one multi-statement
 //! query. An UPDATE/DELETE that must find exactly one row is followed by an assertion
-//! (`DO (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE ROW_COUNT() <> 1)`) that raises
+//! (`SET @parapply_row_check = (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE ROW_COUNT() <> 1)`) that raises
 //! ER_SUBQUERY_NO_1_ROW when the row was missing, so the server stops before COMMIT and nothing
 //! divergent is committed. With `preserve_commit_order`, a transaction whose turn has not come
 //! yet sends everything but the COMMIT, waits for its turn, then sends COMMIT (two trips); the
@@ -42,7 +42,8 @@ use crate::schedule::CommitOrder;
 use crate::txn::{Transaction, TxnEnd};
 
 /// The assertion placed after an UPDATE/DELETE in a single-trip transaction.
-const ASSERT_ONE_ROW: &str = "DO (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE ROW_COUNT() <> 1)";
+/// (`SET`, not `DO`: MariaDB's `DO` does not evaluate the subquery, so it would never raise.)
+const ASSERT_ONE_ROW: &str = "SET @parapply_row_check = (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE ROW_COUNT() <> 1)";
 
 /// Everything workers share. Built once by the pipeline.
 pub struct WorkerShared {
@@ -294,6 +295,10 @@ impl Worker {
         if let Some((idx, error)) = batch.error {
             return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
         }
+        if single_trip {
+            // Committed; the assertions already proved every row was found.
+            return Ok(());
+        }
         // Two-trip: check every row statement found its row before committing.
         for (k, piece) in pieces.iter().enumerate() {
             if let Piece::Stmt(i) = piece {
@@ -304,11 +309,9 @@ impl Worker {
                 }
             }
         }
-        if !single_trip {
-            self.take_turn(seq, have_turn).await?;
-            if let Err(e) = self.conn.query_drop("COMMIT").await {
-                return Err(self.interpret_error(Some(Piece::Commit), e, plan));
-            }
+        self.take_turn(seq, have_turn).await?;
+        if let Err(e) = self.conn.query_drop("COMMIT").await {
+            return Err(self.interpret_error(Some(Piece::Commit), e, plan));
         }
         Ok(())
     }
