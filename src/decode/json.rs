@@ -95,11 +95,11 @@ impl Writer {
             T_LARGE_ARRAY => self.container(data, true, false, depth),
             T_LITERAL | T_INT16 | T_UINT16 | T_INT32 | T_UINT32 => self.scalar_fixed(ty, data),
             T_INT64 => {
-                let _ = write!(self.out, "{}", le(data, 0, 8, "int64")? as i64);
+                value::push_int(&mut self.out, le(data, 0, 8, "int64")? as i64);
                 Ok(())
             }
             T_UINT64 => {
-                let _ = write!(self.out, "{}", le(data, 0, 8, "uint64")?);
+                value::push_uint(&mut self.out, le(data, 0, 8, "uint64")?, 0);
                 Ok(())
             }
             T_DOUBLE => {
@@ -132,18 +132,10 @@ impl Writer {
                 2 => self.out.push_str("false"),
                 x => return Err(err(format!("unknown literal {x}"))),
             },
-            T_INT16 => {
-                let _ = write!(self.out, "{}", le(data, 0, 2, "int16")? as u16 as i16);
-            }
-            T_UINT16 => {
-                let _ = write!(self.out, "{}", le(data, 0, 2, "uint16")?);
-            }
-            T_INT32 => {
-                let _ = write!(self.out, "{}", le(data, 0, 4, "int32")? as u32 as i32);
-            }
-            T_UINT32 => {
-                let _ = write!(self.out, "{}", le(data, 0, 4, "uint32")?);
-            }
+            T_INT16 => value::push_int(&mut self.out, le(data, 0, 2, "int16")? as u16 as i16 as i64),
+            T_UINT16 => value::push_uint(&mut self.out, le(data, 0, 2, "uint16")?, 0),
+            T_INT32 => value::push_int(&mut self.out, le(data, 0, 4, "int32")? as u32 as i32 as i64),
+            T_UINT32 => value::push_uint(&mut self.out, le(data, 0, 4, "uint32")?, 0),
             other => return Err(err(format!("type {other:#04x} cannot be inlined"))),
         }
         Ok(())
@@ -210,24 +202,37 @@ impl Writer {
 /// JSON string with MySQL's escaping (`double_quote`): `"` and `\`, the short escapes for
 /// \b \f \n \r \t, `\u00XX` for other control characters; everything else (non-ASCII too) as is.
 pub fn push_json_string(out: &mut String, bytes: &[u8]) {
+    // Borrowed when the bytes are valid UTF-8 (the normal case).
     let s = String::from_utf8_lossy(bytes);
     out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u00{:02x}", c as u32);
-            }
-            c => out.push(c),
+    // Copy runs of plain characters at once; every special character is ASCII, so the slice
+    // bounds are character boundaries.
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or(""));
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        } else {
+            out.push_str(esc);
         }
+        start = i + 1;
     }
+    out.push_str(s.get(start..).unwrap_or(""));
     out.push('"');
 }
 

@@ -227,6 +227,35 @@ fn string_prefix_len(max_len: u16) -> usize {
     }
 }
 
+/// Append the decimal digits of `v`, left-padded with zeros to `width` (no `fmt` machinery:
+/// this runs for every DECIMAL group and JSON number).
+#[inline]
+pub(crate) fn push_uint(out: &mut String, mut v: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    for _ in (buf.len() - i)..width {
+        out.push('0');
+    }
+    buf[i..].iter().for_each(|&b| out.push(b as char));
+}
+
+/// Append a signed integer.
+#[inline]
+pub(crate) fn push_int(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_uint(out, v.unsigned_abs(), 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /// Decode one non-NULL column value at the start of `buf`; returns the value and bytes consumed.
@@ -446,14 +475,14 @@ pub fn decode_newdecimal(precision: u8, scale: u8, buf: &[u8]) -> Result<(String
     };
 
     let mut text = String::with_capacity(precision as usize + 3);
+    // Reserve the sign position; dropped below for positive numbers and zero.
     text.push('-');
     let mut started = false;
     let push_group = |text: &mut String, v: u32, width: usize, started: &mut bool| {
-        use std::fmt::Write;
         if *started {
-            let _ = write!(text, "{v:0width$}");
+            push_uint(text, v as u64, width);
         } else if v != 0 {
-            let _ = write!(text, "{v}");
+            push_uint(text, v as u64, 0);
             *started = true;
         }
     };
@@ -470,17 +499,16 @@ pub fn decode_newdecimal(precision: u8, scale: u8, buf: &[u8]) -> Result<(String
     }
     let mut all_zero = !started;
     if scale > 0 {
-        use std::fmt::Write;
         text.push('.');
         for _ in 0..frac_full {
             let v = group(9)?;
             all_zero &= v == 0;
-            let _ = write!(text, "{v:09}");
+            push_uint(&mut text, v as u64, 9);
         }
         if frac_tail > 0 {
             let v = group(frac_tail)?;
             all_zero &= v == 0;
-            let _ = write!(text, "{v:0frac_tail$}");
+            push_uint(&mut text, v as u64, frac_tail);
         }
     }
     // A negative zero prints as plain zero, as the server does when it reads the value back.
