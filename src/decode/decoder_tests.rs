@@ -894,3 +894,20 @@ fn mariadb_compressed_query_and_rows_events() {
         ]
     );
 }
+
+#[test]
+fn rows_event_without_present_columns_is_an_error_not_an_endless_loop() {
+    // Regression (fuzz/artifacts oom-743c5ade): an all-zero columns-present bitmap makes every
+    // row image zero bytes long.
+    let mut dec = crc_decoder();
+    let bytes = read_fixture("rust_mysql_common/mariadb-bin.000001");
+    dec.decode(&bytes[476..612], &Arc::from("m"), 476).unwrap();
+    let mut body = 38u64.to_le_bytes()[..6].to_vec();
+    body.extend_from_slice(&1u16.to_le_bytes());
+    body.extend_from_slice(&[5, 0x00, 0xAB]); // 5 columns, none present, then one stray byte
+    let err = decode_one(&mut dec, &event(et::WRITE_ROWS_V1, 0, 1, &body, true)).unwrap_err();
+    assert_eq!(
+        err.what,
+        "WRITE_ROWS_V1 event (type 23): ROWS event row image has no columns present (at byte 29 of the event, file offset 1029)"
+    );
+}

@@ -61,8 +61,10 @@ pub(crate) fn parse_rows(
 ) -> Res<RowsEvent> {
     let mut c = head.rest;
     let ncols_at = c.at();
-    let ncols = c.lenenc_count(0, "ROWS column count")?;
-    if ncols > table.columns.len() {
+    // Bounded by the TABLE_MAP below, not by the bytes left: a wide table with a small row
+    // image has far fewer bytes than columns.
+    let ncols = c.lenenc("ROWS column count")?;
+    if ncols > table.columns.len() as u64 {
         return Err(Fail::new(
             ncols_at,
             format!(
@@ -74,6 +76,7 @@ pub(crate) fn parse_rows(
             ),
         ));
     }
+    let ncols = ncols as usize;
     let bitmap_len = ncols.div_ceil(8);
     let present = c.bytes(bitmap_len, "ROWS columns-present bitmap")?;
     let has_after = matches!(kind, RowsEventKind::Update | RowsEventKind::PartialUpdate);
@@ -94,6 +97,7 @@ pub(crate) fn parse_rows(
     let img_after = ImageShape { table, ncols, present: Bits::new(present_after, ncols) };
     let mut rows = Vec::new();
     while !c.is_empty() {
+        let row_start = c.at();
         let row = match kind {
             RowsEventKind::Write => (None, Some(read_image(&mut c, &img_after, None)?)),
             RowsEventKind::Delete => (Some(read_image(&mut c, &img, None)?), None),
@@ -108,6 +112,11 @@ pub(crate) fn parse_rows(
                 (Some(before), Some(after))
             }
         };
+        // An image with no present columns takes no bytes: without this check a corrupt
+        // bitmap would make this loop push empty rows forever (found by fuzzing).
+        if c.at() == row_start {
+            return Err(Fail::new(row_start, "ROWS event row image has no columns present"));
+        }
         rows.push(row);
     }
     Ok(RowsEvent { kind, table_id: head.table_id, flags: head.flags, table: Arc::clone(table), rows })
