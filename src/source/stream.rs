@@ -878,7 +878,9 @@ pub struct BlockingTransactions {
 
 impl BlockingTransactions {
     /// Start streaming from `start` with room for `capacity` transactions in the channel.
-    /// Connects before returning, so refused credentials and bad positions are reported here.
+    /// Connects before returning, so refused credentials and bad positions are reported here;
+    /// while the master is unreachable it keeps retrying (with backoff) until
+    /// `opts.max_attempts` is used up, or indefinitely when that is `None`.
     pub fn start(opts: StreamOptions, start: StartPosition, capacity: usize) -> Result<BlockingTransactions, StreamError> {
         let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
