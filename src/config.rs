@@ -343,6 +343,186 @@ impl Default for HttpConfig {
     }
 }
 
+/// One server the failover watcher knows about (`[[failover.servers]]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverServer {
+    /// Short name used in logs, hooks (`OLD_WRITER_NAME`/`NEW_WRITER_NAME`) and `--to`.
+    pub name: String,
+    #[serde(flatten)]
+    pub endpoint: Endpoint,
+    /// `master` (writer or passive master: a promotion candidate) or `reader` (read pool only).
+    /// Default `master`.
+    #[serde(default = "default_failover_role")]
+    pub role: String,
+    /// Among candidates that pass the gate, the highest priority wins, then the most advanced.
+    /// Default 100.
+    #[serde(default = "default_failover_priority")]
+    pub priority: i32,
+}
+
+fn default_failover_role() -> String {
+    "master".into()
+}
+fn default_failover_priority() -> i32 {
+    100
+}
+
+/// `[failover]`: the built-in watcher of a master-master pair (DESIGN rule 6). Every key has a
+/// default except `servers`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverConfig {
+    /// The masters (writer and passive) and readers. The writer at start is the master with
+    /// `read_only=OFF`, or `writer` when set.
+    #[serde(default)]
+    pub servers: Vec<FailoverServer>,
+    /// Name of the writer at start (default: the one master with read_only=OFF).
+    #[serde(default)]
+    pub writer: Option<String>,
+    /// How often the writer is checked (connect + query). Default 1000 ms.
+    #[serde(default = "default_check_interval_ms")]
+    pub check_interval_ms: u64,
+    /// Timeout of one check (connect and query each). Default 800 ms.
+    #[serde(default = "default_check_timeout_ms")]
+    pub check_timeout_ms: u64,
+    /// Consecutive failed checks before the writer counts as failed. Default 3.
+    #[serde(default = "default_max_misses")]
+    pub max_misses: u32,
+    /// The second channel (a candidate's own replication link to the writer) counts as "writer
+    /// alive" only when its IO thread runs and it received an event or heartbeat within this
+    /// long. Default 3000 ms (three MASTER_HEARTBEAT_PERIODs of 1 s).
+    #[serde(default = "default_max_link_silence_ms")]
+    pub max_link_silence_ms: u64,
+    /// A candidate whose replication lag (last Seconds_Behind_Master seen while its link ran)
+    /// is at or above this is not promoted. Default 30 s.
+    #[serde(default = "default_max_promote_lag_s")]
+    pub max_promote_lag_s: f64,
+    /// How long promotion waits for the candidate to apply its relay log. Default 10000 ms.
+    #[serde(default = "default_relay_apply_timeout_ms")]
+    pub relay_apply_timeout_ms: u64,
+    /// Commands run (through `sh -c`) after a promotion, with OLD_WRITER, NEW_WRITER,
+    /// OLD_WRITER_NAME, NEW_WRITER_NAME, OLD_WRITER_GTID, NEW_WRITER_GTID, TRIGGER in the
+    /// environment. Default none. Examples in `tools/hooks/`.
+    #[serde(default)]
+    pub on_promote: Vec<String>,
+    /// Commands run when a reader leaves or rejoins the read pool (READER, READER_NAME,
+    /// READER_STATE=in|out, READER_LAG). Default none.
+    #[serde(default)]
+    pub on_reader_change: Vec<String>,
+    /// Timeout of each hook command; it is killed after that. Default 10000 ms.
+    #[serde(default = "default_hook_timeout_ms")]
+    pub hook_timeout_ms: u64,
+    /// JSON Lines file every decision is appended to. Default `parapply-switch.jsonl`.
+    #[serde(default = "default_switch_log")]
+    pub switch_log: PathBuf,
+    /// `witness` (GET_LOCK on `witness`, default the `[target]`) or `none` (single watcher).
+    #[serde(default = "default_lease")]
+    pub lease: String,
+    /// Name of the GET_LOCK lease. Default `parapply_failover`.
+    #[serde(default = "default_lease_name")]
+    pub lease_name: String,
+    /// The lease server; default the `[target]`.
+    #[serde(default)]
+    pub witness: Option<Endpoint>,
+    /// A reader at or above this lag leaves the read pool. Default 10 s.
+    #[serde(default = "default_max_reader_lag_s")]
+    pub max_reader_lag_s: f64,
+    /// A reader out of the pool rejoins below this lag (hysteresis). Default 5 s.
+    #[serde(default = "default_reader_rejoin_lag_s")]
+    pub reader_rejoin_lag_s: f64,
+    /// Stop replication on the promoted candidate after an unplanned failover, so a returning
+    /// old writer cannot feed it transactions that were never fenced. Default true.
+    #[serde(default = "default_true")]
+    pub stop_slave_on_promote: bool,
+}
+
+fn default_check_interval_ms() -> u64 {
+    1000
+}
+fn default_check_timeout_ms() -> u64 {
+    800
+}
+fn default_max_misses() -> u32 {
+    3
+}
+fn default_max_link_silence_ms() -> u64 {
+    3000
+}
+fn default_max_promote_lag_s() -> f64 {
+    30.0
+}
+fn default_relay_apply_timeout_ms() -> u64 {
+    10_000
+}
+fn default_hook_timeout_ms() -> u64 {
+    10_000
+}
+fn default_switch_log() -> PathBuf {
+    PathBuf::from("parapply-switch.jsonl")
+}
+fn default_lease() -> String {
+    "witness".into()
+}
+fn default_lease_name() -> String {
+    "parapply_failover".into()
+}
+fn default_max_reader_lag_s() -> f64 {
+    10.0
+}
+fn default_reader_rejoin_lag_s() -> f64 {
+    5.0
+}
+
+impl Default for FailoverConfig {
+    fn default() -> Self {
+        toml::from_str("").unwrap_or_else(|_| unreachable!("all failover keys have defaults"))
+    }
+}
+
+impl FailoverConfig {
+    /// Check the section; errors name the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: String| Err(ConfigError::Invalid { key: format!("failover.{key}"), why });
+        if self.check_interval_ms == 0 {
+            return invalid("check_interval_ms", "must be positive".into());
+        }
+        if self.check_timeout_ms == 0 {
+            return invalid("check_timeout_ms", "must be positive".into());
+        }
+        if self.max_misses == 0 {
+            return invalid("max_misses", "must be at least 1".into());
+        }
+        if !(self.max_promote_lag_s.is_finite() && self.max_promote_lag_s > 0.0) {
+            return invalid("max_promote_lag_s", "must be a positive number".into());
+        }
+        if !(self.reader_rejoin_lag_s.is_finite() && self.max_reader_lag_s.is_finite() && self.reader_rejoin_lag_s >= 0.0 && self.reader_rejoin_lag_s <= self.max_reader_lag_s) {
+            return invalid("reader_rejoin_lag_s", "must be between 0 and max_reader_lag_s".into());
+        }
+        if !matches!(self.lease.as_str(), "witness" | "none") {
+            return invalid("lease", "must be \"witness\" or \"none\"".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, s) in self.servers.iter().enumerate() {
+            if s.name.is_empty() || !names.insert(s.name.as_str()) {
+                return invalid(&format!("servers[{i}].name"), "must be non-empty and unique".into());
+            }
+            if !matches!(s.role.as_str(), "master" | "reader") {
+                return invalid(&format!("servers[{i}].role"), "must be \"master\" or \"reader\"".into());
+            }
+        }
+        if self.servers.iter().filter(|s| s.role == "master").count() < 2 {
+            return invalid("servers", "needs at least two servers with role = \"master\"".into());
+        }
+        if let Some(w) = &self.writer {
+            if !self.servers.iter().any(|s| &s.name == w && s.role == "master") {
+                return invalid("writer", format!("`{w}` is not a master in failover.servers"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -355,6 +535,8 @@ pub struct Config {
     pub lag: LagConfig,
     #[serde(default)]
     pub http: HttpConfig,
+    #[serde(default)]
+    pub failover: Option<FailoverConfig>,
 }
 
 /// A configuration problem, naming the key.
@@ -380,6 +562,14 @@ impl Config {
         let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_string(), message: e.to_string() })?;
         cfg.source.endpoint.resolve_password("source")?;
         cfg.target.resolve_password("target")?;
+        if let Some(f) = cfg.failover.as_mut() {
+            for (i, s) in f.servers.iter_mut().enumerate() {
+                s.endpoint.resolve_password(&format!("failover.servers[{i}]"))?;
+            }
+            if let Some(w) = f.witness.as_mut() {
+                w.resolve_password("failover.witness")?;
+            }
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -406,6 +596,9 @@ impl Config {
         }
         if self.lag.heartbeat_table.split('.').count() != 2 {
             return invalid("lag.heartbeat_table", "must be schema.table");
+        }
+        if let Some(f) = &self.failover {
+            f.validate()?;
         }
         for (key, ep) in [("source.tls", &self.source.endpoint.tls), ("target.tls", &self.target.tls)] {
             if matches!(ep.mode, TlsMode::VerifyCa | TlsMode::VerifyIdentity) && ep.ca.is_none() {

@@ -28,4 +28,5 @@ pub mod apply;
 pub mod lag;
 pub mod heartbeat;
 pub mod http;
+pub mod failover;
 pub mod gen;

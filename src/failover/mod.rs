@@ -1,0 +1,170 @@
+//! The built-in failover watcher for a MariaDB master-master pair (DESIGN rule 6: never promote
+//! the wrong replica).
+//!
+//! Layout (one job per file, data flows watcher -> promote -> log):
+//! - [`probe`]: the few queries every part needs (server variables, `SHOW SLAVE STATUS`), each
+//!   with a timeout. Connections only, no decisions.
+//! - [`watcher`]: the loop. Checks the writer every `check_interval`, counts misses, asks the
+//!   second channel (the candidate's own replication link), holds the lease, keeps the read pool,
+//!   and hands a confirmed failure to [`promote`].
+//! - [`promote`]: the gate (relay applied, lag, errant transactions, configuration), then the
+//!   timed steps: fence, wait for the relay log, `read_only=OFF`, hooks, re-point.
+//! - [`log`]: the JSON Lines switch log.
+//! - [`doctor`]: dual-master configuration checks (`parapply doctor`, and at watcher start).
+//! - [`repoint`]: the applier side of a switch: follow the current writer from the target's
+//!   durable checkpoint.
+//!
+//! This module must not decode binlogs or build row SQL; it talks to servers with a handful of
+//! administrative statements and hands the applier a new source through [`SourceSwitch`].
+//!
+//! # Resumption
+//! The watcher keeps nothing on disk except the switch log. On (re)start, or when it takes over
+//! the lease from another watcher, it re-discovers the writer from the servers themselves (the
+//! one master with `read_only=OFF`), so a watcher killed half way through a promotion does not
+//! make its successor promote a second time.
+//!
+//! # Error handling
+//! A check that fails is a miss, never an error. Only configuration problems (no writer can be
+//! determined, a switch log that cannot be written) stop the watcher.
+
+pub mod doctor;
+pub mod log;
+pub mod probe;
+pub mod promote;
+pub mod repoint;
+pub mod watcher;
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::config::{Endpoint, FailoverServer};
+
+/// Failover failures that stop a command or the watcher, naming the server or file.
+#[derive(Debug, thiserror::Error)]
+pub enum FailoverError {
+    #[error("{server} ({address}): {what}")]
+    Server { server: String, address: String, what: String },
+    #[error("switch log {path}: {source}")]
+    Log { path: String, source: std::io::Error },
+    #[error("cannot tell which server is the writer: {0}")]
+    NoWriter(String),
+    #[error("unknown server `{0}` (not in failover.servers)")]
+    UnknownServer(String),
+    #[error("promotion of {candidate} refused: {reasons}")]
+    Refused { candidate: String, reasons: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The writer the applier should stream from. `generation` grows by one at every switch, so a
+/// consumer can tell two switches to the same server apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterInfo {
+    pub name: String,
+    pub endpoint: Endpoint,
+    pub generation: u64,
+}
+
+/// The current writer, published by the watcher and consumed by the applier (`run`, or
+/// [`repoint::follow_writer`]): a `watch` channel, so a consumer only ever sees the newest value.
+#[derive(Debug, Clone)]
+pub struct SourceSwitch {
+    tx: Arc<tokio::sync::watch::Sender<WriterInfo>>,
+}
+
+impl SourceSwitch {
+    pub fn new(initial: &FailoverServer) -> SourceSwitch {
+        let (tx, _) = tokio::sync::watch::channel(WriterInfo { name: initial.name.clone(), endpoint: initial.endpoint.clone(), generation: 0 });
+        SourceSwitch { tx: Arc::new(tx) }
+    }
+    /// A receiver for the applier side.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<WriterInfo> {
+        self.tx.subscribe()
+    }
+    /// True when some applier follows this channel (a receiver exists).
+    pub fn has_followers(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+    pub fn current(&self) -> WriterInfo {
+        self.tx.borrow().clone()
+    }
+    /// Publish a new writer (a no-op when it already is the writer).
+    pub fn switch_to(&self, server: &FailoverServer) {
+        self.tx.send_if_modified(|w| {
+            if w.name == server.name && w.endpoint == server.endpoint {
+                return false;
+            }
+            *w = WriterInfo { name: server.name.clone(), endpoint: server.endpoint.clone(), generation: w.generation + 1 };
+            true
+        });
+    }
+}
+
+/// One reader in the read pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReaderView {
+    pub name: String,
+    pub address: String,
+    pub in_pool: bool,
+    /// Last replication lag seen (Seconds_Behind_Master); `null` when unknown (counts as out).
+    pub lag_seconds: Option<f64>,
+    pub reason: String,
+}
+
+/// What the watcher is doing, for `/status`, `/readers` and `parapply failover status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FailoverState {
+    /// `starting`, `healthy`, `suspect` (misses below max), `writer_unreachable_from_watcher`
+    /// (second channel says the writer is alive), `failover_blocked`, `promoting`, `standby`
+    /// (another watcher holds the lease).
+    pub state: String,
+    pub writer: Option<String>,
+    pub misses: u32,
+    pub lease_held: bool,
+    /// Why the state is what it is (gate failures for `failover_blocked`).
+    pub reasons: Vec<String>,
+    pub last_writer_gtid: Option<String>,
+    pub promotions: u64,
+    pub readers: Vec<ReaderView>,
+    /// Doctor findings that are not OK (at start and when they change).
+    pub doctor_problems: Vec<String>,
+}
+
+/// Shared handle on the state: one short lock (a leaf: never held across I/O or other locks).
+#[derive(Debug, Clone, Default)]
+pub struct StateHandle(Arc<Mutex<FailoverState>>);
+
+impl StateHandle {
+    pub fn snapshot(&self) -> FailoverState {
+        self.0.lock().clone()
+    }
+    pub fn update(&self, f: impl FnOnce(&mut FailoverState)) {
+        f(&mut self.0.lock());
+    }
+}
+
+/// A check and its result, as it goes into the switch log and `doctor` output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Check {
+    pub name: String,
+    /// `ok`, `fail` or `warn`.
+    pub result: String,
+    pub detail: String,
+}
+
+impl Check {
+    pub fn ok(name: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check { name: name.into(), result: "ok".into(), detail: detail.into() }
+    }
+    pub fn fail(name: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check { name: name.into(), result: "fail".into(), detail: detail.into() }
+    }
+    pub fn warn(name: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check { name: name.into(), result: "warn".into(), detail: detail.into() }
+    }
+    pub fn passed(&self) -> bool {
+        self.result != "fail"
+    }
+}
