@@ -73,6 +73,13 @@ pub enum Command {
     ///   parapply replay /backup/binlog.0000* --target mysql://root@127.0.0.1:3307
     ///   parapply replay binlog.000042 --target mysql://root@db2 --stop-datetime '2026-11-25 10:00:00'
     Replay(ReplayArgs),
+
+    /// Run as a replica: stream the source's binlog and apply it to the target in parallel,
+    /// exactly once, resuming from the target's checkpoint.
+    ///
+    /// Example:
+    ///   parapply run --config parapply.toml
+    Run(RunArgs),
 }
 
 /// Where `status` asks.
@@ -302,6 +309,18 @@ pub struct ReplayArgs {
     /// Do not verify CRC32 checksums.
     #[arg(long)]
     pub no_verify_checksum: bool,
+}
+
+/// What `run` reads.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The TOML configuration (`[source]`, `[target]`, `[apply]`, ...).
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Where to start when the target has no checkpoint yet: a GTID position or FILE:POS.
+    /// Default: the source's earliest binlog. Ignored once a checkpoint exists.
+    #[arg(long)]
+    pub from: Option<String>,
 }
 
 /// `--on-conflict` values (mirrors `apply.on_conflict`).

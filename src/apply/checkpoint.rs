@@ -133,6 +133,52 @@ impl AppliedSet {
     }
 }
 
+impl AppliedSet {
+    /// Where a live source should resume: per MariaDB domain the watermark GTID (or, before the
+    /// first compaction, the GTID just below the lowest applied one); per MySQL UUID the set
+    /// `uuid:1-W`; for file streams `FILE:END` of the watermark. Transactions applied beyond it
+    /// are skipped by [`AppliedSet::contains`], so resuming low is safe. `None` when nothing was
+    /// ever recorded.
+    pub fn resume_position(&self) -> Option<String> {
+        let mut streams: BTreeSet<&String> = self.watermark.keys().collect();
+        streams.extend(self.beyond.keys());
+        let mut mariadb = Vec::new();
+        let mut mysql = Vec::new();
+        let mut file = None;
+        for s in streams {
+            let wm = self.watermark.get(s);
+            let lowest = self.beyond.get(s).and_then(|m| m.iter().next());
+            if let Some(domain) = s.strip_prefix("mariadb:") {
+                let pos = match (wm, lowest) {
+                    (Some((_, g)), _) => g.clone(),
+                    (None, Some((seq, g))) => {
+                        let server = g.split('-').nth(1).unwrap_or("0");
+                        format!("{domain}-{server}-{}", seq.saturating_sub(1))
+                    }
+                    (None, None) => continue,
+                };
+                mariadb.push(pos);
+            } else if let Some(id) = s.strip_prefix("mysql:") {
+                let w = wm.map(|(w, _)| *w).or_else(|| lowest.map(|(seq, _)| seq.saturating_sub(1))).unwrap_or(0);
+                if w > 0 {
+                    mysql.push(format!("{id}:1-{w}"));
+                }
+            } else if s.starts_with("file:") {
+                if let Some((_, g)) = wm {
+                    file = Some(g.clone());
+                }
+            }
+        }
+        if !mariadb.is_empty() {
+            return Some(mariadb.join(","));
+        }
+        if !mysql.is_empty() {
+            return Some(mysql.join(","));
+        }
+        file
+    }
+}
+
 /// The checkpoint tables of one state schema.
 #[derive(Debug, Clone)]
 pub struct CheckpointStore {
@@ -430,6 +476,23 @@ mod tests {
         assert_eq!(p.compaction_targets().iter().map(|t| t.seq).collect::<Vec<_>>(), vec![3]);
         p.committed(&m(4));
         assert_eq!(p.compaction_targets().iter().map(|t| t.seq).collect::<Vec<_>>(), vec![4]);
+    }
+
+    #[test]
+    fn resume_position_per_flavour() {
+        let mut s = AppliedSet::default();
+        assert_eq!(s.resume_position(), None);
+        s.beyond.entry("mariadb:2".into()).or_default().insert(41, "2-9-41".into());
+        s.beyond.entry("mariadb:2".into()).or_default().insert(43, "2-9-43".into());
+        assert_eq!(s.resume_position().as_deref(), Some("2-9-40"));
+        s.watermark.insert("mariadb:1".into(), (10, "1-7-10".into()));
+        assert_eq!(s.resume_position().as_deref(), Some("1-7-10,2-9-40"));
+        let mut m = AppliedSet::default();
+        m.watermark.insert("mysql:11111111-1111-1111-1111-111111111111".into(), (5, "x".into()));
+        assert_eq!(m.resume_position().as_deref(), Some("11111111-1111-1111-1111-111111111111:1-5"));
+        let mut f = AppliedSet::default();
+        f.watermark.insert("file:mysql-bin".into(), (1, "mysql-bin.000003:250".into()));
+        assert_eq!(f.resume_position().as_deref(), Some("mysql-bin.000003:250"));
     }
 
     #[test]

@@ -112,6 +112,20 @@ impl Run {
     }
 }
 
+/// Read the target's checkpoint (creating the state tables if needed), e.g. to decide where a
+/// live source resumes. Blocks.
+pub fn load_checkpoint(target: &Endpoint, state_schema: &str) -> Result<AppliedSet, ApplyError> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| ApplyError::Setup(format!("tokio runtime: {e}")))?;
+    rt.block_on(async {
+        let mut conn = mysql_async::Conn::new(target_opts(target)).await.map_err(|source| ApplyError::Connect { worker: 0, source })?;
+        let store = CheckpointStore::new(state_schema);
+        store.setup(&mut conn).await?;
+        let set = store.load(&mut conn).await?;
+        let _ = conn.disconnect().await;
+        Ok(set)
+    })
+}
+
 /// Run the pipeline to the end of `source` (or the first failure). Blocks; owns its own tokio
 /// runtime.
 pub fn run(opts: PipelineOptions, source: TxnSource, progress_fn: Option<ProgressFn>) -> Result<ApplySummary, ApplyError> {

@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod gen;
 pub mod inspect;
 pub mod replay;
+pub mod run;
 pub mod status;
 
 /// Run the parsed command line. Returns the process exit code.
@@ -18,5 +19,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Gen(args) => gen::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }
