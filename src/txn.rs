@@ -263,6 +263,18 @@ struct Building {
     commit_time_from_gtid: bool,
 }
 
+impl Building {
+    /// A transaction whose first event is `at`.
+    fn new(at: At<'_>, expect: Expect) -> Building {
+        let txn = Transaction {
+            server_id: at.server_id,
+            pos: BinlogPos { file: at.file.to_string(), start: at.offset, end: at.offset },
+            ..Transaction::default()
+        };
+        Building { txn, expect, implicit_begin: false, last_file: at.file.clone(), commit_time_from_gtid: false }
+    }
+}
+
 /// Groups decoded events into [`Transaction`]s.
 ///
 /// Feed every event of a stream, in order, to [`Assembler::push`]; it returns a transaction when
@@ -466,27 +478,12 @@ impl Assembler {
     }
 
     fn start(&mut self, at: At<'_>, expect: Expect) -> &mut Building {
-        let txn = Transaction {
-            server_id: at.server_id,
-            pos: BinlogPos { file: at.file.to_string(), start: at.offset, end: at.offset },
-            ..Transaction::default()
-        };
-        self.building.insert(Building {
-            txn,
-            expect,
-            implicit_begin: false,
-            last_file: at.file.clone(),
-            commit_time_from_gtid: false,
-        })
+        self.building.insert(Building::new(at, expect))
     }
 
     /// The open transaction, or a new one (no GTID) expecting `expect`.
     fn current_or_start(&mut self, at: At<'_>, expect: Expect) -> &mut Building {
-        if self.building.is_none() {
-            self.start(at, expect);
-        }
-        let b = self.building.as_mut().expect("just ensured");
-        b
+        self.building.get_or_insert_with(|| Building::new(at, expect))
     }
 
     fn unterminated(&self, at: At<'_>, what: &str) -> AssembleError {

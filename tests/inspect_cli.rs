@@ -226,3 +226,49 @@ fn live_source_matches_the_binlog_file() {
     }
     assert_eq!(size(live_lines[0]), size(file_lines[0]), "DDL has no ANNOTATE_ROWS");
 }
+
+/// MariaDB 10.11 XA as written by a real server: GTID with PREPARED_XA (the GTID stands for
+/// XA START), rows, `XA END`, an XA_PREPARE event; later `XA COMMIT` / `XA ROLLBACK` under a
+/// GTID with COMPLETED_XA; `XA COMMIT .. ONE PHASE` is an ordinary XID transaction.
+#[test]
+fn mariadb_xa_transactions() {
+    let sb = common::Sandbox::start(&["A"], "");
+    sb.sql(
+        "A",
+        "CREATE DATABASE x; CREATE TABLE x.t (id INT PRIMARY KEY); \
+         XA START 'a'; INSERT INTO x.t VALUES (1); XA END 'a'; XA PREPARE 'a'; XA COMMIT 'a'; \
+         XA START 'b'; INSERT INTO x.t VALUES (2); XA END 'b'; XA COMMIT 'b' ONE PHASE; \
+         XA START 'c'; INSERT INTO x.t VALUES (3); XA END 'c'; XA PREPARE 'c'; XA ROLLBACK 'c'",
+    );
+    let files: Vec<String> = sb.binlog_files("A").iter().map(|p| p.display().to_string()).collect();
+    let mut args = vec!["--json"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, out, err) = inspect(&args);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let objs: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let shape: Vec<(String, String, u64, u64)> = objs[..objs.len() - 1]
+        .iter()
+        .map(|o| {
+            (
+                o["gtid"].as_str().unwrap().to_string(),
+                o["end_kind"].as_str().unwrap().to_string(),
+                o["rows"]["insert"].as_u64().unwrap(),
+                o["deps"]["flags2"].as_u64().unwrap() & 0xc0,
+            )
+        })
+        .collect();
+    let s = |g: &str, e: &str, rows: u64, xa: u64| (g.to_string(), e.to_string(), rows, xa);
+    assert_eq!(
+        shape,
+        vec![
+            s("1-1-1", "commit", 0, 0),
+            s("1-1-2", "commit", 0, 0),
+            s("1-1-3", "xa-prepare", 1, 0x40),
+            s("1-1-4", "commit", 0, 0x80),
+            s("1-1-5", "xid", 1, 0),
+            s("1-1-6", "xa-prepare", 1, 0x40),
+            s("1-1-7", "rollback", 0, 0x80),
+        ]
+    );
+    assert_eq!(objs[3]["statements"], 1, "the XA COMMIT statement is kept for the applier");
+}

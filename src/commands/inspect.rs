@@ -413,9 +413,16 @@ pub fn format_value(v: &Value, out: &mut String) {
 }
 
 fn format_bytes(b: &[u8], out: &mut String) {
-    let shown = &b[..b.len().min(MAX_SHOWN_BYTES)];
-    match std::str::from_utf8(shown) {
-        Ok(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+    // Cut long values at a character boundary so valid UTF-8 stays text.
+    let text = std::str::from_utf8(b).ok().map(|s| {
+        let mut cut = s.len().min(MAX_SHOWN_BYTES);
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        &s[..cut]
+    });
+    match text {
+        Some(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
             out.push('\'');
             for ch in s.chars() {
                 match ch {
@@ -427,7 +434,7 @@ fn format_bytes(b: &[u8], out: &mut String) {
             }
             out.push('\'');
         }
-        _ => format_hex(shown, out),
+        _ => format_hex(&b[..b.len().min(MAX_SHOWN_BYTES)], out),
     }
     if b.len() > MAX_SHOWN_BYTES {
         let _ = write!(out, "...({} bytes)", b.len());
@@ -804,6 +811,18 @@ mod tests {
         s.clear();
         format_changes(&t, true, &mut s);
         assert_eq!(s, "  + db.t1 (1, 'it''s')\n  ~ db.t2 (7, NULL) -> (7, -)\n  + db.t1 (2, 0x0001ff)\n");
+    }
+
+    #[test]
+    fn long_text_is_cut_at_a_char_boundary() {
+        let mut v = vec![b'a'; MAX_SHOWN_BYTES - 1];
+        v.extend_from_slice("é and more".as_bytes());
+        let mut s = String::new();
+        format_bytes(&v, &mut s);
+        assert_eq!(s, format!("'{}'...({} bytes)", "a".repeat(MAX_SHOWN_BYTES - 1), v.len()));
+        s.clear();
+        format_bytes(b"tab\there\n", &mut s);
+        assert_eq!(s, "'tab\\there\\n'");
     }
 
     #[test]
