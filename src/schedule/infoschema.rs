@@ -1,6 +1,200 @@
-//! [`InfoSchemaCatalog`]: table key layouts loaded from a live server's information_schema.
+//! [`InfoSchemaCatalog`]: table key layouts loaded from a live server's information_schema —
+//! unique keys (`STATISTICS`, with prefix lengths), foreign keys in both directions
+//! (`KEY_COLUMN_USAGE` joined with `REFERENTIAL_CONSTRAINTS`) and column collations
+//! (`COLUMNS.COLLATION_NAME`) — the parts of rule 2 that TABLE_MAP does not carry.
 //!
 //! Owns the queries and their cache. It must not decide dependencies or hash values.
+//!
+//! Which server: the target is the better choice when it replicates the source's schema, because
+//! its schema is exactly the one at the applied position (DDL reaches it through the same
+//! pipeline). The source works too; a unique key added there later only adds ordering.
+//!
+//! Loading: [`InfoSchemaCatalog::preload`] reads whole schemas up front (async). A table missing
+//! from the cache is loaded on first use from the dispatcher thread, which is not a runtime
+//! thread, by blocking on the runtime handle; called from inside a runtime it cannot block, so it
+//! answers "unknown" (an `UnknownSchema` barrier) instead. After DDL the dispatcher calls
+//! [`KeyCatalog::invalidate`], which drops everything so the next use reloads.
 
-/// Key layouts from a live server (filled in below).
-pub struct InfoSchemaCatalog;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mysql_async::prelude::Queryable;
+use parking_lot::RwLock;
+
+use super::catalog::{resolve, ForeignKeySpec, KeyCatalog, LayoutCache, TableDef, TableKeys};
+use crate::decode::event::TableMap;
+
+/// Loading key metadata failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("reading key metadata of `{schema}`.`{table}`: {source}")]
+    Query { schema: String, table: String, source: mysql_async::Error },
+    #[error("listing tables of schema `{schema}`: {source}")]
+    List { schema: String, source: mysql_async::Error },
+}
+
+/// What one table's rows in information_schema say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedTable {
+    pub def: TableDef,
+    /// Foreign keys of other tables that reference this one.
+    pub referencing: Vec<ForeignKeySpec>,
+}
+
+type Key = (String, String);
+
+/// Key layouts from a live server (see the module doc).
+pub struct InfoSchemaCatalog {
+    pool: mysql_async::Pool,
+    runtime: tokio::runtime::Handle,
+    // Sync lock: read once per cache miss of `LayoutCache`; never held across a query.
+    tables: RwLock<HashMap<Key, Option<Arc<LoadedTable>>>>,
+    layouts: LayoutCache,
+}
+
+const COLUMNS_SQL: &str = "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION";
+const UNIQUE_SQL: &str = "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS \
+     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX";
+const FK_SELECT: &str = "SELECT k.CONSTRAINT_NAME, k.TABLE_SCHEMA, k.TABLE_NAME, k.COLUMN_NAME, \
+     k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME \
+     FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+     ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME ";
+const TABLES_SQL: &str = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'";
+
+type FkRow = (String, String, String, String, String, String, String);
+
+fn group_fks(rows: Vec<FkRow>) -> Vec<ForeignKeySpec> {
+    let mut out: Vec<ForeignKeySpec> = Vec::new();
+    let mut owner: Vec<(String, String)> = Vec::new();
+    for (name, schema, table, col, pschema, ptable, pcol) in rows {
+        let idx = out.iter().zip(owner.iter()).position(|(f, (s, t))| f.name == name && *s == schema && *t == table);
+        match idx {
+            Some(i) => {
+                out[i].columns.push(col);
+                out[i].parent_columns.push(pcol);
+            }
+            None => {
+                out.push(ForeignKeySpec { name, columns: vec![col], parent_schema: pschema, parent_table: ptable, parent_columns: vec![pcol] });
+                owner.push((schema, table));
+            }
+        }
+    }
+    out
+}
+
+impl InfoSchemaCatalog {
+    /// A catalog reading through `pool`; `runtime` is used to load lazily from non-runtime
+    /// threads (the dispatcher).
+    pub fn new(pool: mysql_async::Pool, runtime: tokio::runtime::Handle) -> Self {
+        InfoSchemaCatalog { pool, runtime, tables: RwLock::new(HashMap::new()), layouts: LayoutCache::default() }
+    }
+
+    /// Read one table's columns, unique keys and foreign keys (both directions). `None` when
+    /// the table does not exist.
+    pub async fn load_table(&self, schema: &str, table: &str) -> Result<Option<LoadedTable>, CatalogError> {
+        let err = |source| CatalogError::Query { schema: schema.into(), table: table.into(), source };
+        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let columns: Vec<(String, Option<String>)> = conn.exec(COLUMNS_SQL, (schema, table)).await.map_err(err)?;
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        let uniques: Vec<(String, String, Option<u32>)> = conn.exec(UNIQUE_SQL, (schema, table)).await.map_err(err)?;
+        let child_sql = format!("{FK_SELECT} WHERE k.TABLE_SCHEMA = ? AND k.TABLE_NAME = ? ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION");
+        let as_child: Vec<FkRow> = conn.exec(child_sql, (schema, table)).await.map_err(err)?;
+        let parent_sql = format!(
+            "{FK_SELECT} WHERE k.REFERENCED_TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME = ? ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION"
+        );
+        let as_parent: Vec<FkRow> = conn.exec(parent_sql, (schema, table)).await.map_err(err)?;
+
+        let mut def = TableDef::new(schema, table);
+        def.columns = columns;
+        for (index, column, sub_part) in uniques {
+            if index == "PRIMARY" {
+                def.primary_key.push(column);
+            } else {
+                match def.unique_keys.iter_mut().find(|(n, _)| *n == index) {
+                    Some((_, cols)) => cols.push((column, sub_part)),
+                    None => def.unique_keys.push((index, vec![(column, sub_part)])),
+                }
+            }
+        }
+        def.foreign_keys = group_fks(as_child);
+        Ok(Some(LoadedTable { def, referencing: group_fks(as_parent) }))
+    }
+
+    /// Load every base table of `schemas` into the cache. Returns how many were loaded.
+    pub async fn preload(&self, schemas: &[&str]) -> Result<usize, CatalogError> {
+        let mut n = 0;
+        for schema in schemas {
+            let names: Vec<String> = {
+                let list_err = |source| CatalogError::List { schema: (*schema).into(), source };
+                let mut conn = self.pool.get_conn().await.map_err(list_err)?;
+                conn.exec(TABLES_SQL, (*schema,)).await.map_err(list_err)?
+            };
+            for table in names {
+                self.refresh(schema, &table).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Reload one table (after DDL on it).
+    pub async fn refresh(&self, schema: &str, table: &str) -> Result<(), CatalogError> {
+        let loaded = self.load_table(schema, table).await?;
+        self.tables.write().insert((schema.to_string(), table.to_string()), loaded.map(Arc::new));
+        self.layouts.clear();
+        Ok(())
+    }
+
+    /// The loaded description of a table, if cached.
+    pub fn cached(&self, schema: &str, table: &str) -> Option<Arc<LoadedTable>> {
+        self.tables.read().get(&(schema.to_string(), table.to_string())).cloned().flatten()
+    }
+
+    fn loaded(&self, schema: &str, table: &str) -> Option<Arc<LoadedTable>> {
+        let key = (schema.to_string(), table.to_string());
+        if let Some(hit) = self.tables.read().get(&key) {
+            return hit.clone();
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tracing::warn!(schema, table, "table key metadata not preloaded and cannot be loaded from a runtime thread");
+            return None;
+        }
+        match self.runtime.block_on(self.load_table(schema, table)) {
+            Ok(t) => {
+                let t = t.map(Arc::new);
+                self.tables.write().insert(key, t.clone());
+                t
+            }
+            Err(e) => {
+                // Not cached: a transient error is retried on the next use.
+                tracing::warn!(schema, table, error = %e, "loading table key metadata failed");
+                None
+            }
+        }
+    }
+}
+
+impl KeyCatalog for InfoSchemaCatalog {
+    fn table_keys(&self, tm: &TableMap) -> Option<Arc<TableKeys>> {
+        if let Some(hit) = self.layouts.get(tm) {
+            return hit;
+        }
+        let built = self.loaded(&tm.schema, &tm.table).and_then(|t| {
+            if t.def.columns.len() != tm.columns.len() {
+                // information_schema and the binlog disagree (DDL in between): positions would lie.
+                return None;
+            }
+            resolve(&t.def, &t.referencing, Some(tm)).map(Arc::new)
+        });
+        self.layouts.put(tm, built.clone());
+        built
+    }
+
+    fn invalidate(&self) {
+        self.tables.write().clear();
+        self.layouts.clear();
+    }
+}

@@ -76,7 +76,7 @@ pub use self::catalog::{ForeignKeyDef, IndexDef, KeyCatalog, StaticCatalog, Tabl
 pub use self::commit_order::CommitOrder;
 pub use self::core::{Admission, SchedulerCore};
 pub use self::dispatcher::{spawn_dispatcher, DispatcherHandle};
-pub use self::infoschema::InfoSchemaCatalog;
+pub use self::infoschema::{CatalogError, InfoSchemaCatalog};
 pub use self::keys::{KeyExtractor, TxnFacts};
 pub use self::stats::{SchedulerSnapshot, SchedulerStats, SchedulerSummary};
 
@@ -213,6 +213,11 @@ pub trait DependencyRule: Send {
     fn plan(&mut self, seq: u64, facts: &TxnFacts, low_watermark: u64, plan: &mut Plan);
     /// Every transaction below `low_watermark` is done; history about them may be dropped.
     fn forget_below(&mut self, low_watermark: u64);
+}
+
+/// Fresh counters for driving a [`SchedulerCore`] outside the dispatcher (benches, simulations).
+pub fn stats_for_bench() -> Arc<SchedulerStats> {
+    Arc::new(SchedulerStats::default())
 }
 
 /// The rule for `mode`.
