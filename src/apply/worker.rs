@@ -404,6 +404,14 @@ impl Worker {
     }
 
     fn interpret_error(&self, piece: Option<Piece>, error: mysql_async::Error, plan: &[Stmt]) -> Failure {
+        // The target refused to log the source GTID (gtid_strict_mode out-of-order 1950, or no
+        // privilege 1227): stop keeping GTIDs and run the transaction again without them.
+        if let (Some(Piece::Control), mysql_async::Error::Server(s)) = (piece, &error) {
+            if matches!(s.code, 1950 | 1227) && self.shared.keep_gtid.swap(false, Relaxed) {
+                tracing::warn!(worker = self.id, error = %error, "target refuses SET gtid_seq_no; source GTIDs are no longer kept on the target (checkpoint table only)");
+                return Failure::Transient(error);
+            }
+        }
         let class = classify(&error);
         match (class, piece) {
             (ErrorClass::Transient, _) => Failure::Transient(error),
