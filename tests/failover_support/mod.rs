@@ -215,3 +215,15 @@ pub fn seq(pos: &str, domain: u32) -> u64 {
 pub fn entries(path: &Path) -> Vec<Entry> {
     SwitchLog::new(path).read_all().unwrap()
 }
+
+/// `Gtid_IO_Pos` of `name`'s replication link (what it received), read with the watcher's probe.
+pub fn gtid_io_pos(sb: &Sandbox, name: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let e = ep(sb.port(name));
+        let mut c = parapply::failover::probe::connect(&e, Duration::from_secs(5)).await.unwrap();
+        let l = parapply::failover::probe::link_status(&mut c, &e, Duration::from_secs(5)).await.unwrap();
+        let _ = c.disconnect().await;
+        l.map(|l| l.gtid_io_pos.to_string()).unwrap_or_default()
+    })
+}
