@@ -80,6 +80,70 @@ pub enum Command {
     /// Example:
     ///   parapply run --config parapply.toml
     Run(RunArgs),
+
+    /// The failover watcher of a master-master pair (`[failover]` in the config): watch,
+    /// promote, planned switchover, status.
+    ///
+    /// Examples:
+    ///   parapply failover watch --config parapply.toml
+    ///   parapply failover switchover --config parapply.toml --to B
+    ///   parapply failover promote --config parapply.toml --to B --force
+    Failover(FailoverArgs),
+
+    /// Dual-master checks of the `[failover]` servers: distinct server_id and gtid domain,
+    /// auto_increment, ROW/FULL/FULL binlogs, log_slave_updates, passive read_only, dual writes.
+    /// Exit code 0 when everything passes, 2 otherwise.
+    ///
+    /// Example:
+    ///   parapply doctor --config parapply.toml
+    Doctor(DoctorArgs),
+}
+
+/// `parapply failover ...`
+#[derive(Debug, Args)]
+pub struct FailoverArgs {
+    /// The TOML configuration with a `[failover]` section.
+    #[arg(long, short, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: FailoverAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FailoverAction {
+    /// Watch the writer and fail over when it is dead (runs until interrupted).
+    Watch,
+    /// Promote a server now (after the gate; `--force` overrides a failed gate).
+    Promote {
+        /// Name of the server to promote (from failover.servers).
+        #[arg(long)]
+        to: String,
+        /// Promote even when the gate fails (the reasons are still logged).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Planned switch: writer read-only, wait until the candidate applied everything, swap.
+    Switchover {
+        #[arg(long)]
+        to: String,
+    },
+    /// The pair as the servers report it, and the last switch-log entries.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `parapply doctor`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The TOML configuration with a `[failover]` section.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where `status` asks.

@@ -5,6 +5,8 @@
 use crate::cli::{Cli, Command};
 
 pub mod analyze;
+pub mod doctor;
+pub mod failover;
 pub mod gen;
 pub mod inspect;
 pub mod replay;
@@ -20,5 +22,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Status(args) => status::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Failover(args) => failover::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
     }
 }
