@@ -34,7 +34,8 @@
 //! - `event_lag_seconds`: wall clock now − source commit time of the newest applied
 //!   non-heartbeat transaction; this is what `Seconds_Behind_Master` reports, kept for comparison.
 //!   It grows while the source is idle, and is skew sensitive. Clamped at 0 when the source clock
-//!   is ahead. Before anything is applied it is the time since start.
+//!   is ahead. Before anything is applied it is the time since start. MariaDB commit times come
+//!   from the event header, so they have whole-second resolution.
 //! - `backlog`: transactions and bytes received but not yet applied, plus the GTID distance from
 //!   the applied position to the source's current position (polled by the heartbeat writer; per
 //!   MariaDB domain or MySQL uuid, `source seq − applied seq`, summed; `null` while a stream of
@@ -307,6 +308,9 @@ pub struct Progress {
     scheduler_stats: Mutex<Option<Arc<crate::schedule::SchedulerStats>>>,
     /// The live stream's counters (connected, reconnects), read at snapshot time.
     stream_stats: Mutex<Option<Arc<crate::source::stream::StreamStats>>>,
+    /// The failover watcher's state as JSON (set by [`Progress::set_failover_state`]; a leaf
+    /// lock like the others, never held with them).
+    failover: Mutex<Option<serde_json::Value>>,
 }
 
 impl std::fmt::Debug for Progress {
@@ -374,6 +378,7 @@ impl Progress {
             }),
             scheduler_stats: Mutex::new(None),
             stream_stats: Mutex::new(None),
+            failover: Mutex::new(None),
         })
     }
 
@@ -570,6 +575,17 @@ impl Progress {
     /// add to `parapply_source_reconnects_total`.
     pub fn attach_stream_stats(&self, stats: Arc<crate::source::stream::StreamStats>) {
         *self.stream_stats.lock() = Some(stats);
+    }
+
+    /// The failover watcher's current state (shown on `/status` as `failover` and, its
+    /// `readers` part, on `/readers`). Owned by [`crate::failover`]; lag only carries it.
+    pub fn set_failover_state(&self, state: serde_json::Value) {
+        *self.failover.lock() = Some(state);
+    }
+
+    /// The last state given to [`Progress::set_failover_state`].
+    pub fn failover_state(&self) -> Option<serde_json::Value> {
+        self.failover.lock().clone()
     }
 
     /// Read the scheduler's live counters at every snapshot (instead of pushing them).
