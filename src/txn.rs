@@ -308,14 +308,10 @@ fn first_words(query: &str) -> String {
     // Skip leading whitespace and /* ... */ comments, which servers and clients put before
     // statements, then take the first two words uppercased.
     let mut s = query.trim_start();
-    loop {
-        if let Some(rest) = s.strip_prefix("/*") {
-            match rest.find("*/") {
-                Some(end) => s = rest[end + 2..].trim_start(),
-                None => return String::new(),
-            }
-        } else {
-            break;
+    while let Some(rest) = s.strip_prefix("/*") {
+        match rest.find("*/") {
+            Some(end) => s = rest[end + 2..].trim_start(),
+            None => return String::new(),
         }
     }
     let mut out = String::new();
@@ -1143,7 +1139,7 @@ mod tests {
         let evs = vec![tm_ev, s.rows(&tm, RowsEventKind::Write, 1, false), s.rows(&tm, RowsEventKind::Delete, 2, true)];
         let mut asm = Assembler::new();
         assert!(feed(&mut asm, evs).is_empty(), "held back: an XID may follow");
-        let txns = vec![asm.finish().unwrap().unwrap()];
+        let txns = [asm.finish().unwrap().unwrap()];
         assert_eq!(txns[0].row_counts(), (1, 0, 2));
         assert_eq!(txns[0].end, TxnEnd::Commit);
     }
