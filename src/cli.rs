@@ -111,8 +111,14 @@ pub struct FailoverArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum FailoverAction {
-    /// Watch the writer and fail over when it is dead (runs until interrupted).
-    Watch,
+    /// Watch the writer and fail over when it is dead (runs until interrupted). Serves its
+    /// state on `/status` (`failover`) and the read pool on `/readers` when `[http]` is enabled.
+    Watch {
+        /// Also run the applier ([source] -> [target]) and re-point it to every new writer,
+        /// resuming from its checkpoint on the target.
+        #[arg(long)]
+        apply: bool,
+    },
     /// Promote a server now (after the gate; `--force` overrides a failed gate).
     Promote {
         /// Name of the server to promote (from failover.servers).

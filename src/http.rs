@@ -134,6 +134,9 @@ struct StatusView<'a> {
     errors: u64,
     reconnects: u64,
     conflicts: &'a std::collections::BTreeMap<String, u64>,
+    /// The failover watcher's state when one runs in this process.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failover: Option<serde_json::Value>,
 }
 
 #[derive(Clone)]
@@ -152,6 +155,7 @@ pub fn router(progress: Arc<Progress>, info: StatusInfo) -> Router {
         .route("/health/ready", get(health_handler))
         .route("/health/live", get(|| async { "ok\n" }))
         .route("/status", get(status_handler))
+        .route("/readers", get(readers_handler))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(state)
 }
@@ -191,8 +195,17 @@ async fn status_handler(State(st): State<AppState>) -> Response {
         errors: snap.errors,
         reconnects: snap.reconnects,
         conflicts: &snap.conflicts,
+        failover: st.progress.failover_state(),
     };
     json_response(&view)
+}
+
+/// The failover watcher's read pool (404 when no watcher runs in this process).
+async fn readers_handler(State(st): State<AppState>) -> Response {
+    match st.progress.failover_state().and_then(|f| f.get("readers").cloned()) {
+        Some(r) => json_response(&r),
+        None => (StatusCode::NOT_FOUND, "no failover watcher in this process\n").into_response(),
+    }
 }
 
 /// Content type of `/metrics` (prometheus-client writes OpenMetrics text, `# EOF` included).

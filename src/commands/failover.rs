@@ -10,6 +10,7 @@ use anyhow::Context;
 use crate::cli::{FailoverAction, FailoverArgs};
 use crate::config::{Config, FailoverConfig};
 use crate::failover::log::SwitchLog;
+use crate::failover::repoint::{follow_writer, FollowOptions};
 use crate::failover::{probe, promote, watcher};
 
 pub fn run(args: &FailoverArgs) -> anyhow::Result<i32> {
@@ -19,7 +20,7 @@ pub fn run(args: &FailoverArgs) -> anyhow::Result<i32> {
     let target = Some((cfg.target.clone(), cfg.apply.state_schema.clone()));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match &args.action {
-        FailoverAction::Watch => rt.block_on(watch(&cfg, f, target)),
+        FailoverAction::Watch { apply } => rt.block_on(watch(&cfg, f, target, *apply)),
         FailoverAction::Promote { to, force } => {
             let e = rt.block_on(watcher::promote_once(&f, to, *force, target, None))?;
             println!("{}", serde_json::to_string_pretty(&e)?);
@@ -44,9 +45,18 @@ pub fn run(args: &FailoverArgs) -> anyhow::Result<i32> {
     }
 }
 
-async fn watch(cfg: &Config, f: FailoverConfig, target: Option<(crate::config::Endpoint, String)>) -> anyhow::Result<i32> {
-    let w = watcher::Watcher::start(f, target).await?;
+async fn watch(cfg: &Config, f: FailoverConfig, target: Option<(crate::config::Endpoint, String)>, apply: bool) -> anyhow::Result<i32> {
+    let mut w = watcher::Watcher::start(f, target).await?;
     tracing::info!(writer = %w.writer_name(), "failover watcher started");
+    // The state on /status and /readers.
+    let _http = if cfg.http.enabled {
+        let progress = crate::lag::Progress::new(&cfg.lag);
+        let p = progress.clone();
+        w.set_publisher(Arc::new(move |st| p.set_failover_state(serde_json::to_value(st).unwrap_or_default())));
+        Some(crate::http::HttpServer::start(&cfg.http.listen, progress, crate::http::StatusInfo::from_config(cfg, "failover watch")).context("[http]")?)
+    } else {
+        None
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_flag = Arc::new(AtomicBool::new(false));
     let flag = stop_flag.clone();
@@ -59,9 +69,27 @@ async fn watch(cfg: &Config, f: FailoverConfig, target: Option<(crate::config::E
         flag.store(true, Ordering::Relaxed);
         let _ = stop_tx.send(true);
     });
-    let _ = cfg;
-    w.run(stop_rx).await?;
-    let _ = stop_flag;
+    let applier = if apply {
+        let opts = FollowOptions { target: cfg.target.clone(), apply: cfg.apply.clone(), server_id: cfg.source.server_id };
+        let (rx, stop) = (w.switch().subscribe(), stop_flag.clone());
+        Some(std::thread::Builder::new().name("parapply-follow".into()).spawn(move || follow_writer(rx, opts, stop))?)
+    } else {
+        None
+    };
+    let result = w.run(stop_rx).await;
+    stop_flag.store(true, Ordering::Relaxed);
+    if let Some(a) = applier {
+        match a.join() {
+            Ok(Ok(segments)) => {
+                for s in segments {
+                    tracing::info!(writer = %s.writer, start = %s.start, applied = s.summary.txns_applied, "applier segment");
+                }
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "applier stopped"),
+            Err(_) => tracing::error!("applier thread panicked"),
+        }
+    }
+    result?;
     Ok(0)
 }
 

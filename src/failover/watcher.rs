@@ -437,12 +437,7 @@ impl Watcher {
             let tr = links.get(&s.name);
             let lag = tr.filter(|t| t.reachable && t.last.as_ref().is_some_and(|l| l.io_yes() && l.sql_yes())).and_then(|t| t.lag);
             let was = pool.get(&s.name).copied();
-            let now_in = match (was, lag) {
-                (_, None) => false,
-                (Some(true), Some(l)) => l < self.cfg.max_reader_lag_s,
-                (Some(false), Some(l)) => l < self.cfg.reader_rejoin_lag_s,
-                (None, Some(l)) => l < self.cfg.max_reader_lag_s,
-            };
+            let now_in = in_pool(was, lag, self.cfg.max_reader_lag_s, self.cfg.reader_rejoin_lag_s);
             let reason = match lag {
                 None => "lag unknown (unreachable or replication stopped)".to_string(),
                 Some(l) if now_in => format!("lag {l:.0} s"),
@@ -473,6 +468,17 @@ impl Watcher {
             views.push(ReaderView { name: s.name.clone(), address: s.endpoint.address(), in_pool: now_in, lag_seconds: lag, reason });
         }
         views
+    }
+}
+
+/// Read-pool membership with hysteresis: a member leaves at `max_lag` or when its lag is
+/// unknown; an outsider rejoins only below `rejoin_lag`; a new reader starts in when below
+/// `max_lag`.
+pub fn in_pool(was: Option<bool>, lag: Option<f64>, max_lag: f64, rejoin_lag: f64) -> bool {
+    match (was, lag) {
+        (_, None) => false,
+        (Some(false), Some(l)) => l < rejoin_lag,
+        (Some(true) | None, Some(l)) => l < max_lag,
     }
 }
 
@@ -517,4 +523,24 @@ pub async fn promote_once(cfg: &FailoverConfig, to: &str, force: bool, target: O
     let (entry, _) = promote::failover(req).await;
     SwitchLog::new(cfg.switch_log.clone()).append(&entry)?;
     Ok(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_pool;
+
+    #[test]
+    fn read_pool_hysteresis() {
+        // Joining: below max.
+        assert!(in_pool(None, Some(9.0), 10.0, 5.0));
+        assert!(!in_pool(None, Some(10.0), 10.0, 5.0));
+        // A member stays in between rejoin and max, leaves at max.
+        assert!(in_pool(Some(true), Some(7.0), 10.0, 5.0));
+        assert!(!in_pool(Some(true), Some(10.0), 10.0, 5.0));
+        // An outsider stays out between rejoin and max, rejoins below rejoin.
+        assert!(!in_pool(Some(false), Some(7.0), 10.0, 5.0));
+        assert!(in_pool(Some(false), Some(4.0), 10.0, 5.0));
+        // Unknown lag is out.
+        assert!(!in_pool(Some(true), None, 10.0, 5.0));
+    }
 }

@@ -65,8 +65,14 @@ pub struct RunningWatcher {
 
 impl RunningWatcher {
     pub fn start(cfg: FailoverConfig, target: Option<(Endpoint, String)>) -> RunningWatcher {
+        Self::start_with(cfg, target, None)
+    }
+    pub fn start_with(cfg: FailoverConfig, target: Option<(Endpoint, String)>, publisher: Option<parapply::failover::watcher::StatePublisher>) -> RunningWatcher {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let w = rt.block_on(Watcher::start(cfg, target)).expect("watcher start");
+        let mut w = rt.block_on(Watcher::start(cfg, target)).expect("watcher start");
+        if let Some(p) = publisher {
+            w.set_publisher(p);
+        }
         let (state, switch) = (w.state(), w.switch());
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let thread = std::thread::spawn(move || {
