@@ -173,7 +173,8 @@ impl KeyExtractor {
             identified |= is_unique && hashed;
         }
         for fk in &tk.foreign_keys {
-            let label = format!("{} -> {}.{}", fk.name, fk.parent_schema, fk.parent_table);
+            // The label is only built for `analyze`'s hot-key list, never on the hot path.
+            let label = if labels.is_some() { format!("{} -> {}.{}", fk.name, fk.parent_schema, fk.parent_table) } else { String::new() };
             self.index_keys(tk, kind, row, fk.id, &fk.columns, &[], out, &label, labels.as_mut().map(|(l, v)| (&mut **l, *v)))?;
         }
         if identified {

@@ -54,6 +54,10 @@ impl Hasher for PrehashedKey {
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
     }
+    fn write_u32(&mut self, n: u32) {
+        // Session ids are small integers: spread them (Fibonacci hashing).
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 pub type KeyTable = HashMap<u64, u64, BuildHasherDefault<PrehashedKey>>;

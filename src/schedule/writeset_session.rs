@@ -14,7 +14,8 @@
 
 use std::collections::HashMap;
 
-use super::writeset::WritesetRule;
+use super::writeset::{PrehashedKey, WritesetRule};
+use std::hash::BuildHasherDefault;
 use super::{DependencyRule, Plan, TxnFacts};
 use crate::cli::Mode;
 
@@ -23,13 +24,13 @@ const MIN_SWEEP: usize = 1024;
 #[derive(Debug)]
 pub struct WritesetSessionRule {
     keys: WritesetRule,
-    last_of_session: HashMap<u32, u64>,
+    last_of_session: HashMap<u32, u64, BuildHasherDefault<PrehashedKey>>,
     sweep_at: usize,
 }
 
 impl Default for WritesetSessionRule {
     fn default() -> Self {
-        WritesetSessionRule { keys: WritesetRule::default(), last_of_session: HashMap::new(), sweep_at: MIN_SWEEP }
+        WritesetSessionRule { keys: WritesetRule::default(), last_of_session: HashMap::default(), sweep_at: MIN_SWEEP }
     }
 }
 
