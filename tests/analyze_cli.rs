@@ -192,3 +192,16 @@ fn text_output_names_every_mode() {
     assert!(text.lines().any(|l| l.starts_with("writeset ")));
     assert!(!text.lines().any(|l| l.starts_with("serial ")));
 }
+
+#[test]
+fn uniform_workload_schedules_at_least_90_percent_efficiently() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = gen(dir.path(), &GenParams { transactions: 4000, group_width: 16, tables: 8, rows: 1_000_000, ..Default::default() });
+    let r = analyze_json(dir.path(), &[]);
+    let ws = mode(&r, "writeset");
+    assert_eq!(ws["critical_path_txns"].as_u64(), Some(s.writeset_critical_path));
+    let efficiency = ws["schedule_efficiency"].as_f64().unwrap();
+    assert!(efficiency >= 0.9, "writeset schedule efficiency {efficiency}");
+    // logical_clock: groups of 16 on 16 workers, nothing lost.
+    assert_eq!(mode(&r, "logical_clock")["schedule_efficiency"].as_f64(), Some(1.0));
+}

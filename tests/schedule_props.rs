@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use parapply::cli::Mode;
 use parapply::decode::event::QueryEvent;
 use parapply::schedule::synth::{self, TYPE_LONGLONG};
-use parapply::schedule::{spawn_dispatcher, BarrierReason, DispatcherConfig, Done, StaticCatalog};
+use parapply::schedule::{spawn_dispatcher, BarrierReason, DispatcherConfig, Done, StaticCatalog, TxnFacts};
 use parapply::txn::{Change, CommitDeps, Transaction};
 use proptest::prelude::*;
 
@@ -328,4 +328,89 @@ fn done_for_unknown_seq_is_an_error() {
     h.done.send(Done { seq: 5 }).unwrap();
     let err = h.join().unwrap_err();
     assert!(matches!(err, parapply::schedule::ScheduleError::UnexpectedDone { seq: 5 }), "{err}");
+}
+
+mod common;
+
+/// `InfoSchemaCatalog` against a real MariaDB: unique keys (with a prefix), collations and a
+/// foreign key in both directions come back from information_schema, and key extraction through
+/// it makes `'abc'` and `'ABC '` conflict on a `_ci` unique key and an order conflict with its
+/// customer's deletion — knowledge TABLE_MAP alone does not carry.
+#[test]
+fn info_schema_catalog_reads_keys_from_a_live_server() {
+    use parapply::decode::value::Value;
+    use parapply::schedule::synth::{row, s, TYPE_VARCHAR};
+    use parapply::schedule::{InfoSchemaCatalog, KeyCatalog, KeyExtractor};
+    use parapply::txn::RowKind;
+
+    let sb = common::Sandbox::start(&["C"], "");
+    sb.sql(
+        "C",
+        "CREATE DATABASE shop; \
+         CREATE TABLE shop.customer (id INT PRIMARY KEY, email VARCHAR(100) COLLATE utf8mb4_general_ci, \
+           code VARCHAR(40) COLLATE utf8mb4_bin, UNIQUE KEY email_uk (email), UNIQUE KEY code_pfx (code(4))) ENGINE=InnoDB; \
+         CREATE TABLE shop.orders (id INT PRIMARY KEY, customer_id INT, \
+           CONSTRAINT fk_c FOREIGN KEY (customer_id) REFERENCES shop.customer (id)) ENGINE=InnoDB;",
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pool = mysql_async::Pool::new(sb.url("C").as_str());
+    let cat = Arc::new(InfoSchemaCatalog::new(pool, rt.handle().clone()));
+    assert_eq!(rt.block_on(cat.preload(&["shop"])).unwrap(), 2);
+
+    let customer = cat.cached("shop", "customer").unwrap();
+    assert_eq!(customer.def.primary_key, vec!["id".to_string()]);
+    assert_eq!(
+        customer.def.unique_keys,
+        vec![("code_pfx".to_string(), vec![("code".to_string(), Some(4))]), ("email_uk".to_string(), vec![("email".to_string(), None)])]
+    );
+    assert_eq!(customer.def.columns[1], ("email".to_string(), Some("utf8mb4_general_ci".to_string())));
+    assert_eq!(customer.def.columns[0], ("id".to_string(), None));
+    assert_eq!(customer.referencing.len(), 1);
+    assert_eq!(customer.referencing[0].columns, vec!["customer_id".to_string()]);
+    let orders = cat.cached("shop", "orders").unwrap();
+    assert_eq!(orders.def.foreign_keys.len(), 1);
+    assert_eq!(
+        (orders.def.foreign_keys[0].parent_table.as_str(), orders.def.foreign_keys[0].parent_columns.clone()),
+        ("customer", vec!["id".to_string()])
+    );
+
+    // Key extraction through the live catalog (TABLE_MAP as the binlog would show it).
+    let cust_tm = synth::table(
+        70,
+        "shop",
+        "customer",
+        &[("id", TYPE_LONGLONG, None), ("email", TYPE_VARCHAR, Some(45)), ("code", TYPE_VARCHAR, Some(46))],
+        &[0],
+    );
+    let orders_tm = synth::table(71, "shop", "orders", &[("id", TYPE_LONGLONG, None), ("customer_id", TYPE_LONGLONG, None)], &[0]);
+    let mut x = KeyExtractor::new(cat.clone(), 1000);
+    let ins = |id: i64, email: &str, code: &str| {
+        synth::txn(vec![synth::rows(&cust_tm, RowKind::Insert, vec![(None, Some(row(vec![Value::Int(id), s(email), s(code)])))])])
+    };
+    let a = x.facts(&ins(1, "abc", "K1-aaaa"), true);
+    let b = x.facts(&ins(2, "ABC ", "K2-bbbb"), true);
+    let c = x.facts(&ins(3, "other", "K1-azzz"), true); // same 4-char code prefix as `a`
+    let d = x.facts(&ins(4, "fourth", "k1-aaaa"), true); // `_bin`: case matters
+    let shares = |p: &TxnFacts, q: &TxnFacts| p.keys.iter().any(|k| q.keys.contains(k));
+    assert_eq!(a.key_barrier, None);
+    assert_eq!(a.keys.len(), 4); // PK, email, code prefix, referenced key (id)
+    assert!(shares(&a, &b));
+    assert!(shares(&a, &c));
+    assert!(!shares(&a, &d));
+    let order = x.facts(&synth::txn(vec![synth::rows(&orders_tm, RowKind::Insert, vec![(None, Some(row(vec![Value::Int(9), Value::Int(1)])))])]), true);
+    let del_customer = x.facts(
+        &synth::txn(vec![synth::rows(&cust_tm, RowKind::Delete, vec![(Some(row(vec![Value::Int(1), s("abc"), s("K1-aaaa")])), None)])]),
+        true,
+    );
+    assert!(shares(&order, &del_customer));
+    assert!(!shares(&order, &d));
+
+    // After invalidate, a table is loaded lazily from this (non-runtime) thread.
+    cat.invalidate();
+    assert!(cat.cached("shop", "orders").is_none());
+    assert!(cat.table_keys(&orders_tm).is_some());
+    assert!(cat.cached("shop", "orders").is_some());
+    // An unknown table is unknown, not an error.
+    let ghost = synth::table(72, "shop", "ghost", &[("id", TYPE_LONGLONG, None)], &[0]);
+    assert!(cat.table_keys(&ghost).is_none());
 }
