@@ -95,7 +95,7 @@ pub struct Watcher {
     marks: Vec<PassiveMark>,
 }
 
-fn server_by_name<'a>(cfg: &'a FailoverConfig, name: &str) -> Option<usize> {
+fn server_by_name(cfg: &FailoverConfig, name: &str) -> Option<usize> {
     cfg.servers.iter().position(|s| s.name == name)
 }
 
@@ -275,7 +275,7 @@ impl Watcher {
                                     if !known {
                                         tracing::warn!(problem = %p, "dual-master check");
                                         self.set_state(|st| {
-                                            st.doctor_problems.retain(|x| !x.starts_with(&format!("dual-write hazard: ")) || !x.contains(&format!("passive {} ", s.name)));
+                                            st.doctor_problems.retain(|x| !x.starts_with("dual-write hazard: ") || !x.contains(&format!("passive {} ", s.name)));
                                             st.doctor_problems.push(p);
                                         });
                                     }
