@@ -660,3 +660,56 @@ mod tests {
         assert!(Endpoint::from_url("http://x").is_err());
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../parapply.example.toml");
+
+    /// Every key of every section, as serde sees it, must be documented in the example.
+    fn keys(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    out.push(format!("{prefix}{k}"));
+                    keys(&format!("{prefix}{k}."), v, out);
+                }
+            }
+            toml::Value::Array(a) => {
+                for v in a {
+                    keys(prefix, v, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn example_config_loads() {
+        let c = Config::from_toml(EXAMPLE, "parapply.example.toml").unwrap();
+        assert_eq!(c.apply.mode, Mode::Writeset);
+        assert_eq!(c.source.server_id, 4_000_001);
+        assert_eq!(c.failover.as_ref().map(|f| f.servers.len()), Some(2));
+    }
+
+    #[test]
+    fn example_config_documents_every_key() {
+        let c = Config::from_toml(EXAMPLE, "parapply.example.toml").unwrap();
+        let v = toml::Value::try_from(&c).unwrap();
+        let mut all = Vec::new();
+        keys("", &v, &mut all);
+        let missing: Vec<&String> = all
+            .iter()
+            .filter(|k| {
+                let leaf = k.rsplit('.').next().unwrap_or(k);
+                let plain = format!("\n{leaf} =");
+                let commented = format!("\n# {leaf} =");
+                let section = format!("[{k}]");
+                let array = format!("[[{k}]]");
+                !(EXAMPLE.contains(&plain) || EXAMPLE.contains(&commented) || EXAMPLE.contains(&section) || EXAMPLE.contains(&array))
+            })
+            .collect();
+        assert!(missing.is_empty(), "keys not documented in parapply.example.toml: {missing:?}");
+    }
+}
