@@ -97,6 +97,36 @@ pub enum Command {
     /// Example:
     ///   parapply doctor --config parapply.toml
     Doctor(DoctorArgs),
+
+    /// Benchmark harness: capture a write workload once on a private MariaDB sandbox, apply the
+    /// same backlog with every parapply mode and worker count and with MariaDB's own parallel
+    /// replication, verify CHECKSUM TABLE after every arm, and write results.md, results.json
+    /// and SVG plots. Exit code 2 when an arm FAILED.
+    ///
+    /// Examples:
+    ///   parapply bench --quick --out /tmp/bench
+    ///   parapply bench --out bench-results/today
+    Bench(BenchArgs),
+}
+
+/// `parapply bench`
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Small workload, workers 1 and 4, MariaDB none/optimistic at 4 threads (CI; < 2 minutes).
+    #[arg(long)]
+    pub quick: bool,
+    /// Results directory (default bench-results/<unix time>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker counts, e.g. `1,2,4,8,16` (overrides the mode's default).
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Option<Vec<usize>>,
+    /// Transactions per workload client (overrides the mode's default).
+    #[arg(long)]
+    pub txns_per_client: Option<u32>,
+    /// Path of tools/sandbox (default: ./tools/sandbox or the source tree's).
+    #[arg(long)]
+    pub sandbox_script: Option<PathBuf>,
 }
 
 /// `parapply failover ...`

@@ -30,3 +30,4 @@ pub mod heartbeat;
 pub mod http;
 pub mod failover;
 pub mod gen;
+pub mod bench;

@@ -5,6 +5,7 @@
 use crate::cli::{Cli, Command};
 
 pub mod analyze;
+pub mod bench;
 pub mod doctor;
 pub mod failover;
 pub mod gen;
@@ -24,5 +25,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run::run(&args),
         Command::Failover(args) => failover::run(&args),
         Command::Doctor(args) => doctor::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }

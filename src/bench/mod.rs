@@ -1,0 +1,165 @@
+//! The benchmark harness behind `parapply bench`: capture a write workload once on a sandbox
+//! source, then apply the identical backlog with every parapply mode and worker count and with
+//! MariaDB's own parallel replication, check `CHECKSUM TABLE` after every arm, and report.
+//!
+//! - [`sandbox`]: the private MariaDB instances of one run (`tools/sandbox`).
+//! - [`workload`]: the built-in SQL workload run on the source.
+//! - [`arms`]: running one arm (parapply in-process, or a MariaDB replica) and measuring it.
+//! - [`measure`]: CPU, peak RSS and checksums.
+//! - [`report`]: `results.md`, `results.json` and the SVG plots.
+//!
+//! This module owns the orchestration only; the applier itself is [`crate::apply::pipeline`],
+//! used through its public API. It must not change the pipeline or the scheduler.
+
+pub mod arms;
+pub mod measure;
+pub mod report;
+pub mod sandbox;
+pub mod workload;
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::Mode;
+
+/// Errors of a bench run, with what was being done.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("sandbox: {0}")]
+    Sandbox(String),
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error("{what}: {source}")]
+    Sql {
+        what: String,
+        #[source]
+        source: mysql_async::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl BenchError {
+    pub(crate) fn sql(what: impl Into<String>) -> impl FnOnce(mysql_async::Error) -> BenchError {
+        let what = what.into();
+        move |source| BenchError::Sql { what, source }
+    }
+}
+
+/// Who applies the backlog in one arm.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "applier", rename_all = "snake_case")]
+pub enum ArmSpec {
+    /// parapply's pipeline, in this process.
+    Parapply { mode: Mode, workers: usize, preserve_commit_order: bool },
+    /// A MariaDB replica's SQL thread(s): `slave_parallel_mode` and `slave_parallel_threads`.
+    Mariadb { parallel_mode: String, threads: usize },
+}
+
+impl ArmSpec {
+    pub fn name(&self) -> String {
+        match self {
+            ArmSpec::Parapply { mode, workers, preserve_commit_order } => {
+                format!("parapply {} w={}{}", mode.name(), workers, if *preserve_commit_order { "" } else { " no-commit-order" })
+            }
+            ArmSpec::Mariadb { parallel_mode, threads } => format!("mariadb {parallel_mode} t={threads}"),
+        }
+    }
+    /// The series an arm belongs to in plots (mode without the worker count).
+    pub fn series(&self) -> String {
+        match self {
+            ArmSpec::Parapply { mode, preserve_commit_order: true, .. } => mode.name().to_string(),
+            ArmSpec::Parapply { mode, .. } => format!("{} (no commit order)", mode.name()),
+            ArmSpec::Mariadb { parallel_mode, .. } => format!("mariadb {parallel_mode}"),
+        }
+    }
+    pub fn workers(&self) -> usize {
+        match self {
+            ArmSpec::Parapply { workers, .. } => *workers,
+            ArmSpec::Mariadb { threads, .. } => *threads,
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub quick: bool,
+    pub out: PathBuf,
+    /// The repository's `tools/sandbox` script.
+    pub sandbox_script: PathBuf,
+    pub workers: Vec<usize>,
+    pub modes: Vec<Mode>,
+    pub mariadb_modes: Vec<String>,
+    pub workload: workload::OltpParams,
+    /// Extra mariadbd arguments, identical on every instance.
+    pub mariadbd_args: String,
+}
+
+impl BenchOptions {
+    /// The CI configuration: small workload, workers 1 and 4, MariaDB none and optimistic at 4.
+    pub fn quick(out: PathBuf, sandbox_script: PathBuf) -> BenchOptions {
+        BenchOptions {
+            quick: true,
+            out,
+            sandbox_script,
+            workers: vec![1, 4],
+            modes: Mode::ALL.to_vec(),
+            mariadb_modes: vec!["none".into(), "optimistic".into()],
+            workload: workload::OltpParams { schema: "benchq".into(), tables: 4, rows_per_table: 1000, clients: 4, txns_per_client: 250, seed: 1 },
+            mariadbd_args: "--innodb-flush-log-at-trx-commit=2 --sync-binlog=0".into(),
+        }
+    }
+
+    /// The full configuration: workers 1..16, every MariaDB mode.
+    pub fn full(out: PathBuf, sandbox_script: PathBuf) -> BenchOptions {
+        BenchOptions {
+            quick: false,
+            out,
+            sandbox_script,
+            workers: vec![1, 2, 4, 8, 16],
+            modes: Mode::ALL.to_vec(),
+            mariadb_modes: vec!["none".into(), "conservative".into(), "optimistic".into(), "aggressive".into()],
+            workload: workload::OltpParams { schema: "bench".into(), tables: 8, rows_per_table: 10_000, clients: 16, txns_per_client: 1000, seed: 1 },
+            mariadbd_args: "--innodb-flush-log-at-trx-commit=1 --sync-binlog=0".into(),
+        }
+    }
+
+    /// The MariaDB arms: `none` once (its thread count is irrelevant, reported at the largest),
+    /// the other modes at every worker count > 1 (quick: only the largest).
+    pub fn mariadb_arms(&self) -> Vec<ArmSpec> {
+        let max = self.workers.iter().copied().max().unwrap_or(1);
+        let mut arms = Vec::new();
+        for m in &self.mariadb_modes {
+            if m == "none" || self.quick {
+                arms.push(ArmSpec::Mariadb { parallel_mode: m.clone(), threads: max });
+            } else {
+                for &w in self.workers.iter().filter(|w| **w > 1) {
+                    arms.push(ArmSpec::Mariadb { parallel_mode: m.clone(), threads: w });
+                }
+            }
+        }
+        arms
+    }
+
+    /// parapply arms with commit order kept (the commit-order-off arm is chosen after them).
+    pub fn parapply_arms(&self) -> Vec<ArmSpec> {
+        let mut arms = Vec::new();
+        for &mode in &self.modes {
+            for &w in &self.workers {
+                arms.push(ArmSpec::Parapply { mode, workers: w, preserve_commit_order: true });
+            }
+        }
+        arms
+    }
+}
+
+/// Run the whole benchmark and write the report into `opts.out`.
+pub fn run(opts: &BenchOptions) -> Result<report::BenchReport, BenchError> {
+    std::fs::create_dir_all(&opts.out).map_err(|e| BenchError::Io(opts.out.display().to_string(), e))?;
+    arms::run_all(opts)
+}
+
+/// The cache directory of a workload under the results directory.
+pub fn cache_dir(out: &Path, workload: &str) -> PathBuf {
+    out.join("cache").join(workload)
+}
