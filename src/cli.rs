@@ -127,6 +127,22 @@ pub struct BenchArgs {
     /// Path of tools/sandbox (default: ./tools/sandbox or the source tree's).
     #[arg(long)]
     pub sandbox_script: Option<PathBuf>,
+    /// Capture this sysbench test instead of the built-in workload, e.g. `oltp_write_only`,
+    /// `oltp_update_index`, `oltp_insert` (needs `sysbench`).
+    #[arg(long)]
+    pub sysbench: Option<String>,
+    /// sysbench --tables.
+    #[arg(long, default_value_t = 8)]
+    pub sysbench_tables: u32,
+    /// sysbench --table-size.
+    #[arg(long, default_value_t = 10_000)]
+    pub sysbench_table_size: u32,
+    /// sysbench --threads (source clients).
+    #[arg(long, default_value_t = 16)]
+    pub sysbench_threads: u32,
+    /// sysbench --events (transactions of the timed run).
+    #[arg(long, default_value_t = 20_000)]
+    pub sysbench_events: u64,
 }
 
 /// `parapply failover ...`

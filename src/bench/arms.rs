@@ -124,8 +124,22 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox) -> Result<Capture, Benc
     // The binlog then holds exactly the schema and the workload.
     a.query_drop("RESET MASTER").await.map_err(BenchError::sql("RESET MASTER on the source"))?;
     drop(a);
-    let committed = super::workload::run_oltp(&url, &opts.workload).await.map_err(BenchError::sql("running the workload on the source"))?;
-    tracing::debug!(committed, "workload done");
+    match &opts.sysbench {
+        Some(p) => {
+            let mut a = connect(&url).await?;
+            a.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", q(&opts.workload.schema))).await.map_err(BenchError::sql("creating the sysbench schema"))?;
+            drop(a);
+            let (port, schema, tables, p) = (sb.port("A"), opts.workload.schema.clone(), opts.workload.tables, p.clone());
+            tokio::task::spawn_blocking(move || super::workload::run_sysbench(port, &schema, tables, &p))
+                .await
+                .map_err(|e| BenchError::Other(format!("sysbench task: {e}")))?
+                .map_err(BenchError::Other)?;
+        }
+        None => {
+            let committed = super::workload::run_oltp(&url, &opts.workload).await.map_err(BenchError::sql("running the workload on the source"))?;
+            tracing::debug!(committed, "workload done");
+        }
+    }
     let mut a = connect(&url).await?;
     let tables = opts.workload.table_names();
     let source_checksums = checksums(&mut a, &opts.workload.schema, &tables).await.map_err(BenchError::sql("CHECKSUM TABLE on the source"))?;
@@ -370,5 +384,6 @@ impl Progress {
 }
 
 fn log_line(s: &str) {
+    // Printed above an active progress bar by indicatif when one is drawn on stderr.
     eprintln!("bench: {s}");
 }

@@ -91,6 +91,8 @@ pub struct BenchOptions {
     pub modes: Vec<Mode>,
     pub mariadb_modes: Vec<String>,
     pub workload: workload::OltpParams,
+    /// Run this sysbench test instead of the built-in workload (schema `sbtest`).
+    pub sysbench: Option<workload::SysbenchParams>,
     /// Extra mariadbd arguments, identical on every instance.
     pub mariadbd_args: String,
 }
@@ -106,6 +108,7 @@ impl BenchOptions {
             modes: Mode::ALL.to_vec(),
             mariadb_modes: vec!["none".into(), "optimistic".into()],
             workload: workload::OltpParams { schema: "benchq".into(), tables: 4, rows_per_table: 1000, clients: 4, txns_per_client: 250, seed: 1 },
+            sysbench: None,
             mariadbd_args: "--innodb-flush-log-at-trx-commit=2 --sync-binlog=0".into(),
         }
     }
@@ -120,6 +123,7 @@ impl BenchOptions {
             modes: Mode::ALL.to_vec(),
             mariadb_modes: vec!["none".into(), "conservative".into(), "optimistic".into(), "aggressive".into()],
             workload: workload::OltpParams { schema: "bench".into(), tables: 8, rows_per_table: 10_000, clients: 16, txns_per_client: 1000, seed: 1 },
+            sysbench: None,
             mariadbd_args: "--innodb-flush-log-at-trx-commit=1 --sync-binlog=0".into(),
         }
     }

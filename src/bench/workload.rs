@@ -111,3 +111,34 @@ async fn run_txn(conn: &mut mysql_async::Conn, stmts: &[String]) -> Result<(), m
     }
     conn.query_drop("COMMIT").await
 }
+
+/// A sysbench workload (`oltp_write_only`, `oltp_update_index`, `oltp_insert`, ...) run with the
+/// `sysbench` binary against the source; tables `sbtest1..N` in the schema of [`OltpParams`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SysbenchParams {
+    pub test: String,
+    pub table_size: u32,
+    pub threads: u32,
+    pub events: u64,
+}
+
+/// `sysbench TEST prepare` then `run --events=N`: blocks until sysbench exits.
+pub fn run_sysbench(port: u16, schema: &str, tables: u32, p: &SysbenchParams) -> Result<(), String> {
+    for (phase, extra) in [("prepare", vec![]), ("run", vec![format!("--events={}", p.events), "--time=0".to_string(), format!("--threads={}", p.threads)])] {
+        let out = std::process::Command::new("sysbench")
+            .arg(&p.test)
+            .args(["--db-driver=mysql", "--mysql-host=127.0.0.1", "--mysql-user=root", "--mysql-ignore-errors=1213,1205,1062"])
+            .arg(format!("--mysql-port={port}"))
+            .arg(format!("--mysql-db={schema}"))
+            .arg(format!("--tables={tables}"))
+            .arg(format!("--table-size={}", p.table_size))
+            .args(&extra)
+            .arg(phase)
+            .output()
+            .map_err(|e| format!("running sysbench (apt-get install -y sysbench): {e}"))?;
+        if !out.status.success() {
+            return Err(format!("sysbench {} {phase} failed: {}{}", p.test, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    Ok(())
+}

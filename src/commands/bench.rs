@@ -25,6 +25,16 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
     if let Some(t) = args.txns_per_client {
         opts.workload.txns_per_client = t;
     }
+    if let Some(test) = &args.sysbench {
+        opts.workload.schema = "sbtest".into();
+        opts.workload.tables = args.sysbench_tables;
+        opts.sysbench = Some(bench::workload::SysbenchParams {
+            test: test.clone(),
+            table_size: args.sysbench_table_size,
+            threads: args.sysbench_threads,
+            events: args.sysbench_events,
+        });
+    }
     if opts.workers.is_empty() || opts.workers.iter().any(|w| *w == 0 || *w > 256) {
         anyhow::bail!("--workers must list counts between 1 and 256");
     }
