@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::decode::event::{RowsEvent, RowsEventKind, TableMap};
 use crate::decode::json::apply_json_diff;
 use crate::decode::reader::{bit_lsb, Cursor, Fail, Res};
-use crate::decode::table_map::ty;
+use crate::decode::value::column_type as ty;
 use crate::decode::value::{decode_value, Row, Value};
 
 /// `value_options` bit in PARTIAL_UPDATE_ROWS after-images: partial JSON bitmap follows.

@@ -8,39 +8,9 @@
 use crate::decode::event::{ColumnDef, TableMap};
 use crate::decode::reader::{bit_lsb, bit_msb, text, Cursor, Fail, Res};
 
-// Column type codes this module needs to tell apart.
-pub(crate) mod ty {
-    pub const DECIMAL: u8 = 0;
-    pub const TINY: u8 = 1;
-    pub const SHORT: u8 = 2;
-    pub const LONG: u8 = 3;
-    pub const FLOAT: u8 = 4;
-    pub const DOUBLE: u8 = 5;
-    pub const LONGLONG: u8 = 8;
-    pub const INT24: u8 = 9;
-    pub const YEAR: u8 = 13;
-    pub const VARCHAR: u8 = 15;
-    pub const BIT: u8 = 16;
-    pub const TIMESTAMP2: u8 = 17;
-    pub const DATETIME2: u8 = 18;
-    pub const TIME2: u8 = 19;
-    /// MariaDB compressed VARCHAR / BLOB columns.
-    pub const VARCHAR_COMPRESSED: u8 = 140;
-    pub const BLOB_COMPRESSED: u8 = 141;
-    pub const VECTOR: u8 = 242;
-    pub const TYPED_ARRAY: u8 = 244;
-    pub const JSON: u8 = 245;
-    pub const NEWDECIMAL: u8 = 246;
-    pub const ENUM: u8 = 247;
-    pub const SET: u8 = 248;
-    pub const TINY_BLOB: u8 = 249;
-    pub const MEDIUM_BLOB: u8 = 250;
-    pub const LONG_BLOB: u8 = 251;
-    pub const BLOB: u8 = 252;
-    pub const VAR_STRING: u8 = 253;
-    pub const STRING: u8 = 254;
-    pub const GEOMETRY: u8 = 255;
-}
+// Column type codes: the one table in `value`, so the two modules cannot disagree (they once
+// did, on MariaDB's compressed-column codes 140/141).
+use crate::decode::value::column_type as ty;
 
 // Optional metadata field types (MySQL `Table_map_event::Optional_metadata_field_type`).
 const SIGNEDNESS: u8 = 1;
@@ -75,8 +45,8 @@ fn is_character(real_type: u8) -> bool {
             | ty::VARCHAR
             | ty::BLOB
             | ty::VECTOR
-            | ty::VARCHAR_COMPRESSED
-            | ty::BLOB_COMPRESSED
+            | ty::MARIA_VARCHAR_COMPRESSED
+            | ty::MARIA_BLOB_COMPRESSED
     )
 }
 
@@ -127,8 +97,8 @@ fn column_meta(t: u8, m: &mut Cursor<'_>) -> Res<(u8, u16)> {
     Ok(match t {
         ty::FLOAT | ty::DOUBLE | ty::TIMESTAMP2 | ty::DATETIME2 | ty::TIME2 => (t, u16::from(m.u8(W)?)),
         ty::BLOB | ty::TINY_BLOB | ty::MEDIUM_BLOB | ty::LONG_BLOB | ty::GEOMETRY | ty::JSON | ty::VECTOR
-        | ty::BLOB_COMPRESSED => (t, u16::from(m.u8(W)?)),
-        ty::VARCHAR | ty::VAR_STRING | ty::VARCHAR_COMPRESSED => (t, m.u16(W)?),
+        | ty::MARIA_BLOB_COMPRESSED => (t, u16::from(m.u8(W)?)),
+        ty::VARCHAR | ty::VAR_STRING | ty::MARIA_VARCHAR_COMPRESSED => (t, m.u16(W)?),
         ty::BIT => {
             let bits = u16::from(m.u8(W)?);
             let bytes = u16::from(m.u8(W)?);
