@@ -253,7 +253,7 @@ impl Decoder {
                 }
             }
         }
-        let map = Arc::new(table_map::parse_table_map(body, base, post)?);
+        let map = Arc::new(table_map::parse_table_map(body, base, post, self.fde.as_ref().is_some_and(|f| f.is_mariadb()))?);
         self.tables.insert(map.table_id, CachedTable { body: body.into(), map: Arc::clone(&map) });
         Ok(EventData::TableMap(map))
     }

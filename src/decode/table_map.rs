@@ -50,13 +50,19 @@ fn is_character(real_type: u8) -> bool {
     )
 }
 
+/// MariaDB also counts GEOMETRY as a character column for (DEFAULT_|COLUMN_)CHARSET ("base
+/// class is blob for geom type" in its `is_character_type`); MySQL does not.
+fn is_character_mariadb(real_type: u8) -> bool {
+    is_character(real_type) || real_type == ty::GEOMETRY
+}
+
 fn is_enum_or_set(real_type: u8) -> bool {
     real_type == ty::ENUM || real_type == ty::SET
 }
 
 /// Parse a TABLE_MAP body. `post_header_len` is 6 on 5.1-era servers (4-byte table id) and 8
-/// otherwise.
-pub(crate) fn parse_table_map(body: &[u8], base: usize, post_header_len: usize) -> Res<TableMap> {
+/// otherwise; `mariadb` selects MariaDB's counting of character columns in optional metadata.
+pub(crate) fn parse_table_map(body: &[u8], base: usize, post_header_len: usize, mariadb: bool) -> Res<TableMap> {
     let mut c = Cursor::new(body, base);
     let table_id = if post_header_len == 6 { u64::from(c.u32("TABLE_MAP table id")?) } else { c.uint_n(6, "TABLE_MAP table id")? };
     let _flags = c.u16("TABLE_MAP flags")?;
@@ -87,7 +93,7 @@ pub(crate) fn parse_table_map(body: &[u8], base: usize, post_header_len: usize) 
         });
     }
     let mut tm = TableMap { table_id, schema, table, columns, primary_key: Vec::new(), has_full_metadata: false };
-    parse_optional_metadata(&mut tm, c)?;
+    parse_optional_metadata(&mut tm, c, mariadb)?;
     Ok(tm)
 }
 
@@ -141,7 +147,8 @@ fn column_meta(t: u8, m: &mut Cursor<'_>) -> Res<(u8, u16)> {
     })
 }
 
-fn parse_optional_metadata(tm: &mut TableMap, mut c: Cursor<'_>) -> Res<()> {
+fn parse_optional_metadata(tm: &mut TableMap, mut c: Cursor<'_>, mariadb: bool) -> Res<()> {
+    let is_char: fn(u8) -> bool = if mariadb { is_character_mariadb } else { is_character };
     while !c.is_empty() {
         let kind = c.u8("TABLE_MAP optional metadata type")?;
         let value = c.lenenc_bytes("TABLE_MAP optional metadata")?;
@@ -154,9 +161,9 @@ fn parse_optional_metadata(tm: &mut TableMap, mut c: Cursor<'_>) -> Res<()> {
                     k += 1;
                 }
             }
-            DEFAULT_CHARSET => apply_default_charset(tm, v, is_character, "DEFAULT_CHARSET")?,
+            DEFAULT_CHARSET => apply_default_charset(tm, v, is_char, "DEFAULT_CHARSET")?,
             ENUM_AND_SET_DEFAULT_CHARSET => apply_default_charset(tm, v, is_enum_or_set, "ENUM_AND_SET_DEFAULT_CHARSET")?,
-            COLUMN_CHARSET => apply_column_charset(tm, v, is_character, "COLUMN_CHARSET")?,
+            COLUMN_CHARSET => apply_column_charset(tm, v, is_char, "COLUMN_CHARSET")?,
             ENUM_AND_SET_COLUMN_CHARSET => apply_column_charset(tm, v, is_enum_or_set, "ENUM_AND_SET_COLUMN_CHARSET")?,
             COLUMN_NAME => {
                 let mut v = v;
@@ -272,7 +279,7 @@ mod tests {
         // folded into the type byte); SET pack length 2; DATETIME2(3); DOUBLE; MEDIUMBLOB (3).
         let types = [ty::BIT, ty::NEWDECIMAL, ty::STRING, ty::STRING, ty::DATETIME2, ty::DOUBLE, ty::BLOB];
         let meta = [5, 1, 12, 4, 0xCE, 0xFC, 0xF8, 2, 3, 8, 3];
-        let tm = parse_table_map(&body(&types, &meta, &[0b0100_0001], &[]), 19, 8).unwrap();
+        let tm = parse_table_map(&body(&types, &meta, &[0b0100_0001], &[]), 19, 8, false).unwrap();
         let got: Vec<(u8, u16, bool)> = tm.columns.iter().map(|c| (c.real_type, c.meta, c.nullable)).collect();
         assert_eq!(
             got,
@@ -302,7 +309,7 @@ mod tests {
         opt.extend_from_slice(&[SIMPLE_PRIMARY_KEY, 1, 0]);
         opt.extend_from_slice(&[COLUMN_VISIBILITY, 1, 0b1110_1000]);
         opt.extend_from_slice(&[99, 2, 0xAA, 0xBB]); // unknown field: skipped by its length
-        let tm = parse_table_map(&body(&types, &meta, &[0], &opt), 19, 8).unwrap();
+        let tm = parse_table_map(&body(&types, &meta, &[0], &opt), 19, 8, false).unwrap();
         let got: Vec<(Option<bool>, Option<u16>, bool)> =
             tm.columns.iter().map(|c| (c.unsigned, c.collation, c.visible)).collect();
         assert_eq!(
@@ -317,12 +324,12 @@ mod tests {
     #[test]
     fn corrupt_metadata_is_an_error() {
         let nested = body(&[ty::TYPED_ARRAY], &[ty::TYPED_ARRAY, ty::TYPED_ARRAY, 3], &[0], &[]);
-        assert_eq!(parse_table_map(&nested, 19, 8).unwrap_err().msg, "TABLE_MAP: nested TYPED_ARRAY column");
+        assert_eq!(parse_table_map(&nested, 19, 8, false).unwrap_err().msg, "TABLE_MAP: nested TYPED_ARRAY column");
         let bad_pk = body(&[ty::LONG], &[], &[0], &[SIMPLE_PRIMARY_KEY, 1, 5]);
-        assert_eq!(parse_table_map(&bad_pk, 19, 8).unwrap_err().msg, "primary key column index 5 out of 1 columns");
+        assert_eq!(parse_table_map(&bad_pk, 19, 8, false).unwrap_err().msg, "primary key column index 5 out of 1 columns");
         let short = body(&[ty::VARCHAR], &[40], &[0], &[]);
         assert_eq!(
-            parse_table_map(&short, 19, 8).unwrap_err().msg,
+            parse_table_map(&short, 19, 8, false).unwrap_err().msg,
             "truncated reading TABLE_MAP column metadata: need 2 bytes, 1 left"
         );
     }
