@@ -5,7 +5,7 @@
 //! terminal, periodic log lines otherwise) and prints the summary. It owns no SQL or scheduling.
 
 use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -103,23 +103,10 @@ fn progress_reporter(total_bytes: u64) -> ProgressFn {
             ));
         })
     } else {
-        let mut last = Instant::now();
-        Box::new(move |v: &ProgressView| {
-            if last.elapsed() < Duration::from_secs(5) {
-                return;
-            }
-            last = Instant::now();
+        crate::commands::run::throttled_progress_log(Duration::from_secs(5), move |v| {
             let rate = v.apply.txns_applied as f64 / v.elapsed.as_secs_f64().max(1e-3);
             let pct = if total_bytes > 0 { 100.0 * v.bytes_read as f64 / total_bytes as f64 } else { 0.0 };
-            tracing::info!(
-                read = v.txns_read,
-                applied = v.apply.txns_applied,
-                skipped = v.apply.txns_skipped,
-                rows = v.apply.rows_applied,
-                retries = v.apply.retries,
-                conflicts = v.apply.conflicts_total(),
-                "replay progress: {pct:.1}% of bytes, {rate:.0} txn/s"
-            );
+            format!("replay progress: {pct:.1}% of bytes, {rate:.0} txn/s")
         })
     }
 }

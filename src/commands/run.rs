@@ -33,9 +33,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
 
 /// A log line every 10 s.
 fn progress_log() -> ProgressFn {
+    throttled_progress_log(Duration::from_secs(10), |_| "run progress".to_string())
+}
+
+/// A log line with the apply counters at most every `every`, headed by `headline(view)`: the
+/// progress display of `run`, and of `replay` outside a terminal.
+pub(crate) fn throttled_progress_log(every: Duration, headline: impl Fn(&ProgressView) -> String + Send + 'static) -> ProgressFn {
     let mut last = Instant::now();
     Box::new(move |v: &ProgressView| {
-        if last.elapsed() < Duration::from_secs(10) {
+        if last.elapsed() < every {
             return;
         }
         last = Instant::now();
@@ -46,7 +52,8 @@ fn progress_log() -> ProgressFn {
             rows = v.apply.rows_applied,
             retries = v.apply.retries,
             conflicts = v.apply.conflicts_total(),
-            "run progress"
+            "{}",
+            headline(v)
         );
     })
 }
