@@ -1,7 +1,7 @@
 //! `kill -9` of the writer under a write load: the watcher promotes B, the applier that streamed
 //! from A to the target C resumes from its checkpoint on B, C ends equal to B, and the switch
-//! log's data-loss estimate equals the transactions that really were lost (A's binlog after a
-//! restart compared with what B received).
+//! log's data-loss estimate matches the transactions that really were lost (A's binlog after a
+//! restart compared with what B received), short by at most the one transaction in flight.
 
 mod common;
 mod failover_support;
@@ -78,7 +78,14 @@ fn kill_writer_under_load_promotes_b_and_target_follows() {
     let really_lost = seq(&a_pos, 1).saturating_sub(b_has);
     let est = e.data_loss_estimate.as_ref().expect("estimate");
     eprintln!("A after restart {a_pos}; B {b_pos}; estimate {est:?}; really lost {really_lost}");
-    assert_eq!(est.transactions, really_lost);
+    // The estimate is a lower bound: a transaction A wrote to its binlog whose bytes no replica
+    // and no applier received before the kill is invisible to every survivor. The load is one
+    // connection that waits for each commit, so at most one such transaction exists.
+    assert!(
+        est.transactions <= really_lost && really_lost <= est.transactions + 1,
+        "estimate {} vs really lost {really_lost}: the estimate may miss only the one in-flight transaction",
+        est.transactions
+    );
     // Every acknowledged write is on B except the really lost ones.
     let on_b = token_counts(&sb, "B");
     let missing = result.ok.iter().filter(|(t, _, _)| !on_b.contains_key(t)).count() as u64;
