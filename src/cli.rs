@@ -317,6 +317,12 @@ pub struct AnalyzeArgs {
     /// Show key values in the hottest-keys list (redacted by default).
     #[arg(long)]
     pub show_values: bool,
+    /// Read unique keys, foreign keys and collations from this server's information_schema
+    /// (its current schema), e.g. mysql://root@127.0.0.1:3306. Without it only the primary keys
+    /// in TABLE_MAP are known, and writeset numbers are an upper bound for tables with other
+    /// unique or foreign keys. The password may come from PARAPPLY_SCHEMA_PASSWORD.
+    #[arg(long, value_name = "URL")]
+    pub schema_from: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -419,6 +425,10 @@ pub struct ReplayArgs {
     /// Do not try to keep source GTIDs on the target (MariaDB SET gtid_seq_no).
     #[arg(long)]
     pub no_keep_gtid: bool,
+    /// Group commit: at most this many consecutive source transactions per target COMMIT while
+    /// every worker is busy (1 turns grouping off and keeps every source GTID on the target).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub commit_group: usize,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

@@ -253,6 +253,14 @@ pub struct ApplyConfig {
     /// Retries on deadlock/lock-wait timeout before giving up.
     #[serde(default = "default_max_retries")]
     pub max_retries: u32,
+    /// Group commit: while every worker is busy, up to this many consecutive ready source
+    /// transactions are applied as one target transaction (one COMMIT, one fsync). 1 turns it
+    /// off. A group is logged on the target under its last member's GTID.
+    #[serde(default = "default_commit_group_max_txns")]
+    pub commit_group_max_txns: usize,
+    /// A group stops growing at this many row changes (a bigger transaction goes alone).
+    #[serde(default = "default_commit_group_max_rows")]
+    pub commit_group_max_rows: usize,
 }
 
 fn default_mode() -> Mode {
@@ -278,6 +286,12 @@ fn default_state_schema() -> String {
 }
 fn default_max_retries() -> u32 {
     10
+}
+fn default_commit_group_max_txns() -> usize {
+    32
+}
+fn default_commit_group_max_rows() -> usize {
+    4096
 }
 
 impl Default for ApplyConfig {
@@ -581,6 +595,9 @@ impl Config {
         }
         if self.apply.window < self.apply.workers {
             return invalid("apply.window", "must be at least apply.workers");
+        }
+        if self.apply.commit_group_max_txns == 0 {
+            return invalid("apply.commit_group_max_txns", "must be at least 1 (1 turns group commit off)");
         }
         if self.apply.channel_capacity == 0 {
             return invalid("apply.channel_capacity", "must be at least 1");

@@ -1234,7 +1234,7 @@ mod encoder_props {
             let rows: Vec<Vec<Value>> = (0..nrows).map(|_| t.columns.iter().map(|c| value(&mut rng, c)).collect()).collect();
 
             let mut file = vec![0xfe, b'b', b'i', b'n'];
-            let mut put = |file: &mut Vec<u8>, type_code: u8, body: &[u8]| {
+            let put = |file: &mut Vec<u8>, type_code: u8, body: &[u8]| {
                 let h = EventHeader { timestamp: 1, type_code, server_id: 1, flags: 0 };
                 let start = file.len() as u64;
                 encode::frame_event(file, h, body, Placement::File { start }).unwrap();

@@ -217,7 +217,19 @@ impl CheckpointStore {
 
     /// The statement that records `pos` as applied; runs inside the transaction it records.
     pub fn record_sql(&self, pos: &StreamPos) -> String {
-        format!("INSERT INTO {} (stream, seq, gtid) VALUES ({}, {}, {})", self.applied_table(), quote_str(&pos.stream), pos.seq, quote_str(&pos.gtid))
+        self.record_many_sql(std::slice::from_ref(pos))
+    }
+
+    /// One statement recording every position of a commit group.
+    pub fn record_many_sql(&self, positions: &[StreamPos]) -> String {
+        let mut sql = format!("INSERT INTO {} (stream, seq, gtid) VALUES ", self.applied_table());
+        for (i, pos) in positions.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("({}, {}, {})", quote_str(&pos.stream), pos.seq, quote_str(&pos.gtid)));
+        }
+        sql
     }
 
     /// Create the tables if needed.

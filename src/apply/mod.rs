@@ -6,7 +6,8 @@
 //! - [`sql`]: row changes and statements -> SQL text with exact literals.
 //! - [`checkpoint`]: the applied-transaction record on the target and its compaction.
 //! - [`retry`]: which target errors are transient, and the backoff.
-//! - [`worker`]: one connection applying whole transactions exactly once.
+//! - [`worker`]: one connection applying whole transactions (or commit groups) exactly once.
+//! - [`group`]: which ready transactions may share one target COMMIT (group commit).
 //! - [`pipeline`]: wires a transaction source, the scheduler and the worker pool together.
 //! - [`stats`]: counters.
 //!
@@ -24,6 +25,7 @@
 //! (with their checkpoint) or roll back, so nothing after the last committed transaction is lost.
 
 pub mod checkpoint;
+pub mod group;
 pub mod pipeline;
 pub mod retry;
 pub mod sql;

@@ -20,13 +20,14 @@ use mysql_async::prelude::Queryable;
 use parking_lot::Mutex;
 
 use crate::apply::checkpoint::{AppliedSet, CheckpointStore, Progress, StreamPos};
+use crate::apply::group::{CommitGroup, GroupLimits};
 use crate::apply::retry::Backoff;
 use crate::apply::sql::{Charsets, SqlBuilder};
 use crate::apply::stats::{ApplySnapshot, ApplyStats};
 use crate::apply::worker::{probe_keep_gtid, target_opts, Worker, WorkerShared};
 use crate::apply::ApplyError;
 use crate::config::{ApplyConfig, Endpoint};
-use crate::schedule::{spawn_dispatcher, DispatcherConfig, Done, Ready, StaticCatalog};
+use crate::schedule::{spawn_dispatcher, DispatcherConfig, Done, InfoSchemaCatalog, Ready, SchedulerSnapshot};
 use crate::txn::Transaction;
 
 /// Transactions in source order; an `Err` stops the pipeline with that message.
@@ -80,10 +81,15 @@ pub struct ApplySummary {
     pub conflicts_by_table: std::collections::BTreeMap<String, u64>,
     /// Transactions re-run row by row after a divergence.
     pub careful_txns: u64,
+    /// Target COMMITs: fewer than `txns_applied` when group commit combined transactions.
+    pub target_commits: u64,
     /// Whether source GTIDs were kept on the target.
     pub kept_source_gtid: bool,
     /// Highest applied GTID per stream after the run (checkpoint table).
     pub applied_position: String,
+    /// What the scheduler did: transactions that waited for a dependency, barriers by reason,
+    /// the parallelism histogram.
+    pub scheduler: SchedulerSnapshot,
 }
 
 /// Shared state of one run.
@@ -177,7 +183,12 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         writeset_limit: cfg.writeset_limit,
         channel_capacity: cfg.channel_capacity,
     };
-    let mut handle = spawn_dispatcher(dispatcher_cfg, Arc::new(StaticCatalog::new()));
+    // Rule 2: unique and foreign keys are not in TABLE_MAP, so the writeset modes read them from
+    // the target's information_schema. The target's schema is the one at the applied position:
+    // DDL reaches it through this same pipeline, and the dispatcher reloads after each DDL.
+    let catalog_pool = mysql_async::Pool::new(target_opts.clone());
+    let catalog = Arc::new(InfoSchemaCatalog::new(catalog_pool.clone(), tokio::runtime::Handle::current()));
+    let mut handle = spawn_dispatcher(dispatcher_cfg, catalog);
     // Take the input sender out of the handle so that the reader dropping it ends the input.
     let (dummy_tx, _) = crossbeam_channel::bounded(1);
     let input = std::mem::replace(&mut handle.input, dummy_tx);
@@ -217,27 +228,17 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
             .map_err(|e| ApplyError::Setup(format!("reader thread: {e}")))?
     };
 
-    // Bridge thread: crossbeam `ready` -> tokio channel shared by the workers.
-    let (work_tx, work_rx) = tokio::sync::mpsc::channel::<Ready>(cfg.workers.max(1));
+    // Bridge thread: crossbeam `ready` -> tokio channel shared by the workers, forming commit
+    // groups while every worker is busy. The channel holds one item: a group keeps growing
+    // until a worker is free to take it.
+    let (work_tx, work_rx) = tokio::sync::mpsc::channel::<Vec<Ready>>(1);
+    let limits = GroupLimits { max_txns: cfg.commit_group_max_txns.max(1), max_rows: cfg.commit_group_max_rows };
     let bridge = {
         let ready = handle.ready.clone();
         let run = run.clone();
         std::thread::Builder::new()
             .name("parapply-bridge".into())
-            .spawn(move || loop {
-                if run.is_stopped() {
-                    break;
-                }
-                match ready.recv_timeout(Duration::from_millis(100)) {
-                    Ok(r) => {
-                        if work_tx.blocking_send(r).is_err() {
-                            break;
-                        }
-                    }
-                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-                }
-            })
+            .spawn(move || bridge_loop(ready, work_tx, limits, run))
             .map_err(|e| ApplyError::Setup(format!("bridge thread: {e}")))?
     };
 
@@ -253,10 +254,10 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
                     break;
                 }
                 let next = { work_rx.lock().await.recv().await };
-                let Some(Ready { seq, txn }) = next else { break };
-                match w.apply(seq, &txn).await {
+                let Some(group) = next else { break };
+                match w.apply_group(&group).await {
                     Ok(()) => {
-                        if done.send(Done { seq }).is_err() {
+                        if group.iter().any(|r| done.send(Done { seq: r.seq }).is_err()) {
                             run.fail(ApplyError::Schedule("dispatcher stopped while workers were running".into()));
                             break;
                         }
@@ -298,6 +299,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     let _ = bridge.join();
     let _ = reader.join();
     let sched = handle.join();
+    let _ = catalog_pool.disconnect().await;
     // Final compaction even after a failure: it only records what committed.
     let final_compact = compact(&store, &mut admin, &progress).await;
     if let Some(f) = progress_fn.as_mut() {
@@ -308,7 +310,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         return Err(e);
     }
     final_compact?;
-    sched.map_err(|e| ApplyError::Schedule(e.to_string()))?;
+    let scheduler = sched.map_err(|e| ApplyError::Schedule(e.to_string()))?;
     let position = store.position(&mut admin).await?;
     let _ = admin.disconnect().await;
     let snap = stats.snapshot();
@@ -325,9 +327,66 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         conflicts: snap.conflicts_total(),
         conflicts_by_table: snap.conflicts.clone(),
         careful_txns: snap.careful_txns,
+        target_commits: snap.target_commits,
         kept_source_gtid: shared.keep_gtid.load(Relaxed),
         applied_position: position,
+        scheduler,
     })
+}
+
+/// Move ready transactions to the workers. A transaction goes out alone when a worker is free;
+/// while none is, the transactions released meanwhile join its commit group (up to `limits`).
+fn bridge_loop(ready: crossbeam_channel::Receiver<Ready>, work_tx: tokio::sync::mpsc::Sender<Vec<Ready>>, limits: GroupLimits, run: Arc<Run>) {
+    use tokio::sync::mpsc::error::TrySendError;
+    let mut held: Option<Ready> = None;
+    loop {
+        if run.is_stopped() {
+            return;
+        }
+        let first = match held.take() {
+            Some(r) => r,
+            None => match ready.recv_timeout(Duration::from_millis(100)) {
+                Ok(r) => r,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            },
+        };
+        if limits.max_txns <= 1 {
+            if work_tx.blocking_send(vec![first]).is_err() {
+                return;
+            }
+            continue;
+        }
+        let mut group = CommitGroup::start(first);
+        loop {
+            match work_tx.try_reserve() {
+                Ok(permit) => {
+                    permit.send(std::mem::take(&mut group).into_members());
+                    break;
+                }
+                Err(TrySendError::Closed(())) => return,
+                Err(TrySendError::Full(())) => {
+                    if run.is_stopped() {
+                        return;
+                    }
+                    // Every worker is busy: grow the group with whatever is ready now.
+                    let mut grew = false;
+                    while held.is_none() && group.has_room(limits) {
+                        match ready.try_recv() {
+                            Ok(r) => match group.try_push(r, limits) {
+                                Ok(()) => grew = true,
+                                Err(r) => held = Some(r),
+                            },
+                            Err(_) => break,
+                        }
+                    }
+                    if !grew {
+                        std::thread::sleep(Duration::from_micros(100));
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn view(run: &Run, stats: &ApplyStats, started: Instant) -> ProgressView {

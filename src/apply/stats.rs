@@ -23,6 +23,9 @@ pub struct ApplyStats {
     pub careful_txns: AtomicU64,
     /// Source commit time (µs) of the latest committed transaction.
     pub last_commit_time_us: AtomicU64,
+    /// Target COMMITs of applied transactions: below `txns_applied` when group commit put
+    /// several source transactions in one target transaction.
+    pub target_commits: AtomicU64,
     // Short lock: updated once per transaction that had a conflict; read by snapshots only.
     conflicts: Mutex<BTreeMap<String, u64>>,
 }
@@ -37,6 +40,7 @@ pub struct ApplySnapshot {
     pub retries: u64,
     pub reconnects: u64,
     pub careful_txns: u64,
+    pub target_commits: u64,
     /// Divergences per `schema.table` (rows missing for UPDATE/DELETE, duplicates on INSERT).
     pub conflicts: BTreeMap<String, u64>,
 }
@@ -68,6 +72,7 @@ impl ApplyStats {
             retries: self.retries.load(Relaxed),
             reconnects: self.reconnects.load(Relaxed),
             careful_txns: self.careful_txns.load(Relaxed),
+            target_commits: self.target_commits.load(Relaxed),
             conflicts: self.conflicts.lock().clone(),
         }
     }

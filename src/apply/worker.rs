@@ -15,6 +15,10 @@
 //! yet sends everything but the COMMIT, waits for its turn, then sends COMMIT (two trips); the
 //! statement results are then checked in between and no assertions are needed.
 //!
+//! # Commit groups
+//! [`Worker::apply_group`] applies several independent, consecutive source transactions as one
+//! target transaction (one COMMIT and one fsync instead of one each); see [`crate::apply::group`].
+//!
 //! # Error handling
 //! - Deadlock (1213) / lock wait timeout (1205): ROLLBACK, back off, run the whole transaction
 //!   again (bounded by `max_retries`); each retry is counted.
@@ -38,7 +42,7 @@ use crate::apply::sql::{PlanStyle, SqlBuilder, Stmt, StmtKind, SESSION_DEFAULTS}
 use crate::apply::stats::ApplyStats;
 use crate::apply::ApplyError;
 use crate::config::{Endpoint, OnConflict, TlsMode};
-use crate::schedule::CommitOrder;
+use crate::schedule::{CommitOrder, Ready};
 use crate::txn::{Transaction, TxnEnd};
 
 /// The assertion placed after an UPDATE/DELETE in a single-trip transaction.
@@ -169,7 +173,7 @@ impl Worker {
             } else if let Some(cp) = &careful_plan {
                 self.run_careful(seq, &pos, cp, &mut have_turn).await
             } else {
-                self.run_fast(seq, &pos, &plan, &mut have_turn).await.map(|()| BTreeMap::new())
+                self.run_fast(seq, std::slice::from_ref(&pos), &plan, &mut have_turn).await.map(|()| BTreeMap::new())
             };
             match result {
                 Ok(c) => {
@@ -232,19 +236,94 @@ impl Worker {
                 }
             }
         }
-        // Committed.
-        if ordered {
+        self.shared.stats.target_commits.fetch_add(1, Relaxed);
+        self.committed(seq, &pos, txn, &conflicts);
+        Ok(())
+    }
+
+    /// Bookkeeping after `txn`'s target COMMIT: commit-order token, in-memory progress, counters.
+    fn committed(&self, seq: u64, pos: &StreamPos, txn: &Transaction, conflicts: &BTreeMap<String, u64>) {
+        if self.shared.preserve_commit_order {
             self.shared.commit_order.done(seq);
         }
-        self.shared.progress.lock().committed(&pos);
+        self.shared.progress.lock().committed(pos);
         let (i, u, d) = txn.row_counts();
         let s = &self.shared.stats;
         s.txns_applied.fetch_add(1, Relaxed);
         s.rows_applied.fetch_add((i + u + d) as u64, Relaxed);
         s.bytes_applied.fetch_add(txn.size, Relaxed);
         s.last_commit_time_us.fetch_max(txn.commit_time_us, Relaxed);
-        s.add_conflicts(&conflicts);
+        s.add_conflicts(conflicts);
+    }
+
+    /// Apply a commit group (see [`crate::apply::group`]): every member's rows and checkpoint
+    /// row in one target transaction, taking the commit turn of the first member. Any failure
+    /// rolls the whole group back and applies the members one by one through [`Worker::apply`],
+    /// which owns retries, divergence handling and error reporting per GTID.
+    pub async fn apply_group(&mut self, members: &[Ready]) -> Result<(), ApplyError> {
+        let [first, ..] = members else { return Ok(()) };
+        if members.len() == 1 {
+            return self.apply(first.seq, &first.txn).await;
+        }
+        match self.try_group(members).await {
+            Ok(positions) => {
+                self.shared.stats.target_commits.fetch_add(1, Relaxed);
+                for (m, pos) in members.iter().zip(&positions) {
+                    self.committed(m.seq, pos, &m.txn, &BTreeMap::new());
+                }
+                return Ok(());
+            }
+            Err(Failure::Cancelled) => {
+                self.rollback().await;
+                return Err(ApplyError::Cancelled);
+            }
+            Err(Failure::Connection(e)) => {
+                tracing::debug!(worker = self.id, error = %e, "target connection lost during a commit group; resolving member by member");
+                let _ = self.reconnect().await;
+            }
+            Err(Failure::Transient(e) | Failure::Fatal { error: e, .. }) => {
+                tracing::debug!(worker = self.id, error = %e, members = members.len(), "commit group failed; applying its members one by one");
+                self.rollback().await;
+            }
+            Err(Failure::Diverged { what, .. }) => {
+                tracing::debug!(worker = self.id, what = %what, "commit group diverged; applying its members one by one");
+                self.rollback().await;
+            }
+        }
+        // Member by member. After a lost connection the group may have committed as a whole:
+        // `apply` first checks nothing, so ask the checkpoint once for the first member.
+        let first_pos = StreamPos::of(&first.txn).map_err(ApplyError::Checkpoint)?;
+        if matches!(self.shared.store.is_recorded(&mut self.conn, &first_pos).await, Ok(true)) {
+            self.shared.stats.target_commits.fetch_add(1, Relaxed);
+            for m in members {
+                let pos = StreamPos::of(&m.txn).map_err(ApplyError::Checkpoint)?;
+                self.committed(m.seq, &pos, &m.txn, &BTreeMap::new());
+            }
+            return Ok(());
+        }
+        for m in members {
+            self.apply(m.seq, &m.txn).await?;
+        }
         Ok(())
+    }
+
+    /// One attempt at a whole group. Returns each member's position once committed.
+    async fn try_group(&mut self, members: &[Ready]) -> Result<Vec<StreamPos>, Failure> {
+        let mut positions = Vec::with_capacity(members.len());
+        let mut plan = Vec::new();
+        for m in members {
+            // Anything odd (no order key, unbuildable SQL): the member path reports it properly.
+            let pos = StreamPos::of(&m.txn).map_err(|e| Failure::Diverged { stmt: 0, what: e.to_string() })?;
+            let member_plan = match m.txn.end {
+                TxnEnd::Rollback => Vec::new(),
+                _ => self.shared.builder.plan(&m.txn, PlanStyle::Batched).map_err(|e| Failure::Diverged { stmt: 0, what: e.to_string() })?,
+            };
+            plan.extend(member_plan);
+            positions.push(pos);
+        }
+        let mut have_turn = !self.shared.preserve_commit_order;
+        self.run_fast(members[0].seq, &positions, &plan, &mut have_turn).await?;
+        Ok(positions)
     }
 
     /// Wait (cancellably) until every earlier transaction has committed.
@@ -270,14 +349,16 @@ impl Worker {
     }
 
     /// The fast path: whole transaction in one (or, when waiting for the turn, two) round trips.
-    async fn run_fast(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], have_turn: &mut bool) -> Result<(), Failure> {
+    /// `positions` are the source transactions whose rows `plan` holds (several for a commit
+    /// group, which is logged under the last one's GTID); `seq` is the first one's.
+    async fn run_fast(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], have_turn: &mut bool) -> Result<(), Failure> {
         if !*have_turn && self.shared.commit_order.is_turn(seq) {
             *have_turn = true;
         }
         let single_trip = *have_turn;
         let mut text = String::with_capacity(plan.iter().map(|s| s.sql.len() + 2).sum::<usize>() + 256);
         let mut pieces = Vec::with_capacity(plan.len() * 2 + 4);
-        if let Some(p) = self.gtid_prefix(pos) {
+        if let Some(p) = positions.last().and_then(|last| self.gtid_prefix(last)) {
             push_piece(&mut text, &mut pieces, &p, Piece::Control);
         }
         push_piece(&mut text, &mut pieces, "BEGIN", Piece::Control);
@@ -287,7 +368,7 @@ impl Worker {
                 push_piece(&mut text, &mut pieces, ASSERT_ONE_ROW, Piece::Assert(i));
             }
         }
-        push_piece(&mut text, &mut pieces, &self.shared.store.record_sql(pos), Piece::Checkpoint);
+        push_piece(&mut text, &mut pieces, &self.shared.store.record_many_sql(positions), Piece::Checkpoint);
         if single_trip {
             push_piece(&mut text, &mut pieces, "COMMIT", Piece::Commit);
         }

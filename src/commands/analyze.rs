@@ -7,8 +7,9 @@
 //!
 //! Key layouts come from TABLE_MAP FULL metadata (primary keys, collations): files do not say
 //! which other unique keys or foreign keys exist, so writeset numbers are an upper bound for
-//! tables that have them (the report says so). Key values are personal data: they are shown
-//! only with `--show-values`.
+//! tables that have them (the report says so) unless `--schema-from URL` names a server whose
+//! information_schema supplies them. Key values are personal data: they are shown only with
+//! `--show-values`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,16 +17,37 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::apply::worker::target_opts;
 use crate::cli::{AnalyzeArgs, AnalyzeMode, Mode};
+use crate::config::{Endpoint, Secret};
 use crate::schedule::analyze::{AnalyzeOptions, AnalyzeReport, Analyzer};
-use crate::schedule::StaticCatalog;
+use crate::schedule::{InfoSchemaCatalog, KeyCatalog, StaticCatalog};
 use crate::source::file::BinlogFiles;
 use crate::txn::TransactionReader;
 
 /// Entry point for `parapply analyze`.
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<i32> {
     let opts = options(args);
-    let report = analyze_files(&args.files, opts)?;
+    let report = match &args.schema_from {
+        None => analyze_files(&args.files, opts, Arc::new(StaticCatalog::new()))?,
+        Some(url) => {
+            let mut ep = Endpoint::from_url(url).context("--schema-from")?;
+            if ep.password.is_empty() {
+                if let Ok(pw) = std::env::var("PARAPPLY_SCHEMA_PASSWORD") {
+                    ep.password = Secret::new(pw);
+                }
+            }
+            // The analyzer runs on this thread and loads tables lazily by blocking on the
+            // runtime, so the runtime lives beside it rather than around it.
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+            let pool = mysql_async::Pool::new(target_opts(&ep));
+            let catalog = Arc::new(InfoSchemaCatalog::new(pool.clone(), rt.handle().clone()));
+            rt.block_on(async { pool.get_conn().await.map(drop) }).with_context(|| format!("--schema-from: connecting to {}", ep.address()))?;
+            let report = analyze_files(&args.files, opts, catalog);
+            let _ = rt.block_on(pool.disconnect());
+            AnalyzeReport { key_source: format!("information_schema {}", ep.address()), ..report? }
+        }
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let text = if args.json { serde_json::to_string_pretty(&report)? + "\n" } else { render_text(&report, args.show_values) };
@@ -50,9 +72,9 @@ pub fn options(args: &AnalyzeArgs) -> AnalyzeOptions {
 }
 
 /// Read every transaction of `files` (in order) and analyse them.
-pub fn analyze_files(files: &[PathBuf], opts: AnalyzeOptions) -> anyhow::Result<AnalyzeReport> {
+pub fn analyze_files(files: &[PathBuf], opts: AnalyzeOptions, catalog: Arc<dyn KeyCatalog>) -> anyhow::Result<AnalyzeReport> {
     let events = BinlogFiles::open(files).context("opening binlog files")?;
-    let mut analyzer = Analyzer::new(opts, Arc::new(StaticCatalog::new()));
+    let mut analyzer = Analyzer::new(opts, catalog);
     for txn in TransactionReader::new(events) {
         let txn = txn.context("reading transactions")?;
         analyzer.add(&txn);
@@ -115,11 +137,15 @@ pub fn render_text(r: &AnalyzeReport, show_values: bool) -> String {
         for k in &r.hottest_keys {
             let _ = writeln!(s, "  {:>8}  {} {} = {}", k.transactions, k.table, k.index, k.values);
         }
-        let _ = writeln!(s);
+    }
+    let _ = writeln!(s);
+    if r.key_source == "table_map" {
         let _ = writeln!(
             s,
-            "note: binlog files name primary keys only; unique keys and foreign keys they do not show are not in these writeset numbers"
+            "note: binlog files name primary keys only; unique keys and foreign keys they do not show are not in these writeset numbers (--schema-from URL reads them from a server)"
         );
+    } else {
+        let _ = writeln!(s, "key layouts: primary, unique and foreign keys and collations from {}", r.key_source);
     }
     s
 }

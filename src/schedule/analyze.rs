@@ -113,6 +113,9 @@ pub struct AnalyzeReport {
     pub modes: Vec<ModeReport>,
     /// From the writeset key extraction (empty when no writeset mode was analysed).
     pub hottest_keys: Vec<HotKey>,
+    /// Where key layouts came from: `table_map` (primary keys only) or the server named by
+    /// `information_schema <host:port>`. Set by the caller that chose the catalog.
+    pub key_source: String,
 }
 
 /// Collects transactions, then analyses every requested mode.
@@ -209,6 +212,7 @@ impl Analyzer {
             workers: self.opts.workers.max(1),
             modes,
             hottest_keys,
+            key_source: "table_map".into(),
         }
     }
 

@@ -1,0 +1,166 @@
+//! Group commit: which ready transactions may share one target transaction.
+//!
+//! Owns the policy only — [`CommitGroup`] collects consecutive ready transactions under
+//! [`GroupLimits`]; the pipeline's bridge decides *when* to grow a group (only while every
+//! worker is busy, so grouping never takes parallelism away) and [`crate::apply::worker`]
+//! executes it. It must not talk to the target or decide dependencies.
+//!
+//! # Why this is safe
+//! The scheduler releases a transaction only after everything it depends on has committed, so
+//! transactions that are released and not yet committed are mutually independent; applying a
+//! run of them one after another in one target transaction changes nothing about their
+//! effects, and their checkpoint rows commit with them (rule 1). With `preserve_commit_order`
+//! the scheduler releases in source order, so a group is a run of consecutive seqs and the
+//! group takes the commit turn of its first member: the target still commits in source order.
+//!
+//! # What joins a group
+//! Only InnoDB-style transactions (ending in XID) with rows or statements the worker plans; not
+//! DDL (it commits implicitly), not XA, not a QUERY-`COMMIT` transaction (a non-transactional
+//! engine cannot be rolled back if the group has to be re-run member by member). With
+//! MariaDB GTIDs all members share one domain, because the group is logged on the target under
+//! its last member's GTID and the target's `gtid_binlog_pos` must still name every domain's
+//! last applied transaction.
+
+use std::sync::Arc;
+
+use crate::schedule::Ready;
+use crate::txn::{Gtid, Transaction, TxnEnd};
+
+/// How big a group may grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupLimits {
+    /// Members per group; 1 disables grouping.
+    pub max_txns: usize,
+    /// Row changes per group; a larger transaction goes alone.
+    pub max_rows: usize,
+}
+
+/// Ready transactions applied as one target transaction, in seq order.
+#[derive(Debug, Default)]
+pub struct CommitGroup {
+    members: Vec<Ready>,
+    rows: usize,
+}
+
+fn can_group(txn: &Transaction) -> bool {
+    !txn.is_ddl && txn.end == TxnEnd::Xid
+}
+
+fn domain(txn: &Transaction) -> Option<u32> {
+    match txn.gtid {
+        Some(Gtid::Mariadb { domain, .. }) => Some(domain),
+        _ => None,
+    }
+}
+
+fn rows(txn: &Transaction) -> usize {
+    let (i, u, d) = txn.row_counts();
+    i + u + d
+}
+
+impl CommitGroup {
+    /// A group holding `first`.
+    pub fn start(first: Ready) -> Self {
+        let rows = rows(&first.txn);
+        CommitGroup { members: vec![first], rows }
+    }
+
+    /// Whether another member may still be added under `limits`.
+    pub fn has_room(&self, limits: GroupLimits) -> bool {
+        self.members.len() < limits.max_txns && self.rows < limits.max_rows && self.members.first().is_some_and(|f| can_group(&f.txn))
+    }
+
+    /// Add `next` if it may join; gives it back otherwise (it then starts the next group).
+    pub fn try_push(&mut self, next: Ready, limits: GroupLimits) -> Result<(), Ready> {
+        let Some(first) = self.members.first() else {
+            *self = CommitGroup::start(next);
+            return Ok(());
+        };
+        let last_seq = self.members.last().map(|m| m.seq).unwrap_or(first.seq);
+        let next_rows = rows(&next.txn);
+        let fits = self.has_room(limits)
+            && can_group(&next.txn)
+            && domain(&next.txn) == domain(&first.txn)
+            && self.rows + next_rows <= limits.max_rows
+            && next.seq > last_seq;
+        if !fits {
+            return Err(next);
+        }
+        self.rows += next_rows;
+        self.members.push(next);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    pub fn into_members(self) -> Vec<Ready> {
+        self.members
+    }
+}
+
+/// Build a `Ready` (tests and benches).
+pub fn ready(seq: u64, txn: Transaction) -> Ready {
+    Ready { seq, txn: Arc::new(txn) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::synth;
+
+    fn txn(domain: u32, seq: u64, rows: usize) -> Transaction {
+        let t = synth::table(1, "d", "t", &[("id", synth::TYPE_LONGLONG, None), ("v", synth::TYPE_LONGLONG, None)], &[0]);
+        let ids: Vec<i64> = (0..rows as i64).collect();
+        let mut x = synth::txn(if rows == 0 { Vec::new() } else { vec![synth::insert_ids(&t, &ids)] });
+        x.gtid = Some(Gtid::Mariadb { domain, server_id: 1, seq });
+        x
+    }
+
+    const LIMITS: GroupLimits = GroupLimits { max_txns: 3, max_rows: 10 };
+
+    #[test]
+    fn groups_up_to_the_member_limit() {
+        let mut g = CommitGroup::start(ready(0, txn(1, 1, 1)));
+        assert!(g.try_push(ready(1, txn(1, 2, 1)), LIMITS).is_ok());
+        assert!(g.try_push(ready(2, txn(1, 3, 1)), LIMITS).is_ok());
+        let back = g.try_push(ready(3, txn(1, 4, 1)), LIMITS).unwrap_err();
+        assert_eq!(back.seq, 3);
+        assert_eq!(g.into_members().iter().map(|m| m.seq).collect::<Vec<_>>(), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn ddl_xa_nontransactional_other_domain_and_big_transactions_go_alone() {
+        let mut ddl = txn(1, 2, 0);
+        ddl.is_ddl = true;
+        let mut xa = txn(1, 2, 1);
+        xa.end = TxnEnd::XaPrepare;
+        let mut myisam = txn(1, 2, 1);
+        myisam.end = TxnEnd::Commit;
+        for next in [ddl, xa, myisam, txn(2, 2, 1), txn(1, 2, 10)] {
+            let mut g = CommitGroup::start(ready(0, txn(1, 1, 1)));
+            assert!(g.try_push(ready(1, next), LIMITS).is_err());
+            assert_eq!(g.len(), 1);
+        }
+        // A DDL cannot start a group others join either.
+        let mut ddl = txn(1, 1, 0);
+        ddl.is_ddl = true;
+        let mut g = CommitGroup::start(ready(0, ddl));
+        assert!(!g.has_room(LIMITS));
+        assert!(g.try_push(ready(1, txn(1, 2, 1)), LIMITS).is_err());
+    }
+
+    #[test]
+    fn limit_one_disables_grouping_and_order_is_kept() {
+        let one = GroupLimits { max_txns: 1, max_rows: 10 };
+        let mut g = CommitGroup::start(ready(5, txn(1, 1, 1)));
+        assert!(g.try_push(ready(6, txn(1, 2, 1)), one).is_err());
+        let mut g = CommitGroup::start(ready(5, txn(1, 1, 1)));
+        assert!(g.try_push(ready(4, txn(1, 2, 1)), LIMITS).is_err(), "a group is in increasing seq order");
+    }
+}
