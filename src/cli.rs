@@ -429,6 +429,10 @@ pub struct ReplayArgs {
     /// every worker is busy (1 turns grouping off and keeps every source GTID on the target).
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub commit_group: usize,
+    /// Transactions with more row changes than this are streamed through their worker in chunks
+    /// instead of being held in memory whole.
+    #[arg(long, default_value_t = 50_000, value_name = "ROWS")]
+    pub stream_txn_rows: usize,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

@@ -261,6 +261,10 @@ pub struct ApplyConfig {
     /// A group stops growing at this many row changes (a bigger transaction goes alone).
     #[serde(default = "default_commit_group_max_rows")]
     pub commit_group_max_rows: usize,
+    /// A transaction with more row changes than this is streamed through its worker in chunks
+    /// instead of being held whole (memory stays bounded whatever its size). Replay of files.
+    #[serde(default = "default_stream_txn_rows")]
+    pub stream_txn_rows: usize,
 }
 
 fn default_mode() -> Mode {
@@ -292,6 +296,9 @@ fn default_commit_group_max_txns() -> usize {
 }
 fn default_commit_group_max_rows() -> usize {
     4096
+}
+fn default_stream_txn_rows() -> usize {
+    50_000
 }
 
 impl Default for ApplyConfig {

@@ -143,6 +143,104 @@ pub struct Transaction {
     pub end: TxnEnd,
     /// DDL or a statement that implicitly commits.
     pub is_ddl: bool,
+    /// Set on a transaction too large to hold whole: `changes` is empty and the row changes
+    /// follow through this stream (see [`TransactionReader::stream_large`]).
+    pub stream: Option<ChangeStream>,
+}
+
+/// One piece of a streamed transaction.
+#[derive(Debug)]
+pub enum StreamPiece {
+    /// The next row changes, in source order.
+    Changes(Vec<Change>),
+    /// The transaction ended: what the head could not know yet.
+    End(StreamEnd),
+    /// Reading failed before the end; the transaction must not be committed.
+    Failed(String),
+}
+
+/// How a streamed transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEnd {
+    pub end: TxnEnd,
+    pub pos_end: u64,
+    pub size: u64,
+    pub commit_time_us: u64,
+}
+
+/// The receiving side of a streamed transaction: a bounded channel (memory stays at a few
+/// chunks whatever the transaction's size) and a flag with which the consumer gives up, so the
+/// reader stops sending instead of waiting for it forever.
+#[derive(Clone)]
+pub struct ChangeStream {
+    rx: crossbeam_channel::Receiver<StreamPiece>,
+    abandoned: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ChangeStream {
+    /// The next piece, waiting at most `timeout`. `None` on timeout; a closed stream (the reader
+    /// went away before the end) reads as [`StreamPiece::Failed`].
+    pub fn next_piece(&self, timeout: std::time::Duration) -> Option<StreamPiece> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(p) => Some(p),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(StreamPiece::Failed("the reader stopped before the transaction ended".into())),
+        }
+    }
+
+    /// The consumer will read no more: the reader discards the rest of this transaction.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for ChangeStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChangeStream({} queued)", self.rx.len())
+    }
+}
+
+impl PartialEq for ChangeStream {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.abandoned, &other.abandoned)
+    }
+}
+
+/// The sending side, owned by the [`TransactionReader`] while it pumps a streamed transaction.
+struct Pump {
+    /// `None`: nobody wants the rest (filtered out, or the consumer gave up); read and discard.
+    tx: Option<crossbeam_channel::Sender<StreamPiece>>,
+    abandoned: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Pump {
+    fn new(capacity: usize) -> (Pump, ChangeStream) {
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        (Pump { tx: Some(tx), abandoned: abandoned.clone() }, ChangeStream { rx, abandoned })
+    }
+
+    /// Send, waiting while the consumer is behind (that is the memory bound), until it reads or
+    /// gives up.
+    fn send(&mut self, mut piece: StreamPiece) {
+        loop {
+            let Some(tx) = &self.tx else { return };
+            match tx.send_timeout(piece, std::time::Duration::from_millis(100)) {
+                Ok(()) => return,
+                Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => {
+                    if self.abandoned.load(std::sync::atomic::Ordering::Relaxed) {
+                        self.tx = None;
+                        return;
+                    }
+                    piece = back;
+                }
+                Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => {
+                    self.tx = None;
+                    return;
+                }
+            }
+        }
+    }
 }
 
 impl Transaction {
@@ -261,6 +359,8 @@ struct Building {
     /// File of the latest event (relay logs may split a transaction across files).
     last_file: Arc<str>,
     commit_time_from_gtid: bool,
+    /// Row changes in `txn.changes` (for streaming large transactions).
+    rows: usize,
 }
 
 impl Building {
@@ -271,7 +371,7 @@ impl Building {
             pos: BinlogPos { file: at.file.to_string(), start: at.offset, end: at.offset },
             ..Transaction::default()
         };
-        Building { txn, expect, implicit_begin: false, last_file: at.file.clone(), commit_time_from_gtid: false }
+        Building { txn, expect, implicit_begin: false, last_file: at.file.clone(), commit_time_from_gtid: false, rows: 0 }
     }
 }
 
@@ -396,6 +496,43 @@ impl Assembler {
     /// True while a transaction has started and not ended.
     pub fn in_transaction(&self) -> bool {
         self.building.is_some()
+    }
+
+    /// Row changes the open transaction holds, when it may be streamed: it is inside BEGIN
+    /// (ends at XID/COMMIT/ROLLBACK) and has a GTID to be recorded under before it ends.
+    pub fn streamable_rows(&self) -> Option<usize> {
+        let b = self.building.as_ref()?;
+        let has_gtid = matches!(b.txn.gtid, Some(Gtid::Mariadb { .. } | Gtid::Mysql { .. }));
+        (b.expect == Expect::Terminator && has_gtid).then_some(b.rows)
+    }
+
+    /// Move the open transaction's changes out (they are sent on), keeping its head.
+    pub fn take_open_changes(&mut self) -> Vec<Change> {
+        match self.building.as_mut() {
+            Some(b) => {
+                b.rows = 0;
+                std::mem::take(&mut b.txn.changes)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The open transaction without its changes: GTID, commit information, position so far.
+    pub fn open_head(&self) -> Option<Transaction> {
+        let b = self.building.as_ref()?;
+        Some(Transaction {
+            gtid: b.txn.gtid.clone(),
+            deps: b.txn.deps,
+            commit_time_us: b.txn.commit_time_us,
+            server_id: b.txn.server_id,
+            thread_id: b.txn.thread_id,
+            pos: b.txn.pos.clone(),
+            size: b.txn.size,
+            changes: Vec::new(),
+            end: b.txn.end,
+            is_ddl: b.txn.is_ddl,
+            stream: None,
+        })
     }
 
     /// Feed the next event. Returns the transaction this event completes, if any.
@@ -589,7 +726,8 @@ impl Assembler {
                     RowsEventKind::Update | RowsEventKind::PartialUpdate => RowKind::Update,
                     RowsEventKind::Delete => RowKind::Delete,
                 };
-                let rows = r.rows.into_iter().map(|(before, after)| RowChange { before, after }).collect();
+                let rows: Vec<RowChange> = r.rows.into_iter().map(|(before, after)| RowChange { before, after }).collect();
+                b.rows += rows.len();
                 b.txn.changes.push(Change::Rows(RowsChange { table: r.table, kind, rows }));
                 if stmt_end && b.expect == Expect::Statement {
                     return Ok(self.complete(at, TxnEnd::Commit));
@@ -791,6 +929,10 @@ pub struct ReadStats {
 ///   mid-write or a copy taken too early, and applying the part would be wrong). With this
 ///   option it is dropped with a `warn!` instead, for reading a binlog that is still being
 ///   written.
+/// - [`stream_large`](Self::stream_large): a transaction inside BEGIN with a GTID that grows past
+///   this many row changes is yielded early, as a head whose [`Transaction::stream`] carries the
+///   rest in chunks; the reader sends them while the consumer takes them (the next call to
+///   `next` first finishes that transaction), so memory stays bounded whatever its size.
 pub struct TransactionReader<I> {
     events: I,
     assembler: Assembler,
@@ -800,7 +942,13 @@ pub struct TransactionReader<I> {
     allow_incomplete_tail: bool,
     done: bool,
     stats: ReadStats,
+    large_rows: Option<usize>,
+    pump: Option<Pump>,
 }
+
+/// Row changes per chunk of a streamed transaction, and chunks the channel holds.
+const STREAM_CHUNK_ROWS: usize = 2000;
+const STREAM_CHANNEL_CHUNKS: usize = 4;
 
 impl<I, E> TransactionReader<I>
 where
@@ -817,7 +965,16 @@ where
             allow_incomplete_tail: false,
             done: false,
             stats: ReadStats::default(),
+            large_rows: None,
+            pump: None,
         }
+    }
+
+    /// Stream transactions with more than `rows` row changes instead of holding them whole
+    /// (`None`, the default: never).
+    pub fn stream_large(mut self, rows: Option<usize>) -> Self {
+        self.large_rows = rows.map(|r| r.max(STREAM_CHUNK_ROWS));
+        self
     }
 
     /// First transaction to yield (inclusive). Default: from the beginning.
@@ -877,9 +1034,89 @@ where
             if let EventData::TransactionPayload(inner) = &event.data {
                 self.stats.payload_inner_events += inner.len() as u64;
             }
-            let Some(txn) = self.assembler.push(event)? else { continue };
+            let Some(txn) = self.assembler.push(event)? else {
+                if let Some(head) = self.start_stream() {
+                    return Ok(Some(head));
+                }
+                continue;
+            };
             if let Some(t) = self.filter(txn) {
                 return Ok(Some(t));
+            }
+        }
+    }
+
+    /// When the open transaction just outgrew `large_rows`: its head, carrying the stream its
+    /// changes will follow through (`None` when filtered out: the rest is then discarded).
+    fn start_stream(&mut self) -> Option<Transaction> {
+        let limit = self.large_rows?;
+        if self.pump.is_some() || self.assembler.streamable_rows()? <= limit {
+            return None;
+        }
+        let mut head = self.assembler.open_head()?;
+        let (mut pump, stream) = Pump::new(STREAM_CHANNEL_CHUNKS);
+        let first = self.assembler.take_open_changes();
+        head.stream = Some(stream);
+        let wanted = self.filter(head);
+        if wanted.is_none() {
+            pump.tx = None;
+        }
+        pump.send(StreamPiece::Changes(first));
+        self.pump = Some(pump);
+        // A filtered-out head still has to be read to its end before the next transaction.
+        if wanted.is_none() {
+            if let Err(e) = self.finish_stream() {
+                tracing::warn!(error = %e, "reading a skipped large transaction failed");
+            }
+        }
+        wanted
+    }
+
+    /// Read the rest of a streamed transaction, sending its changes on in chunks.
+    fn finish_stream(&mut self) -> Result<(), ReadError<E>> {
+        let Some(mut pump) = self.pump.take() else { return Ok(()) };
+        loop {
+            let event = match self.events.next() {
+                Some(Ok(ev)) => ev,
+                Some(Err(e)) => {
+                    pump.send(StreamPiece::Failed(format!("reading the source: {e}")));
+                    return Err(ReadError::Source(e));
+                }
+                None => {
+                    let err = self.assembler.finish().err();
+                    pump.send(StreamPiece::Failed("the input ended inside the transaction".into()));
+                    return match err {
+                        Some(e) if !self.allow_incomplete_tail => Err(e.into()),
+                        Some(e) => {
+                            tracing::warn!("{e}");
+                            Ok(())
+                        }
+                        None => Ok(()),
+                    };
+                }
+            };
+            self.stats.events += 1;
+            let completed = match self.assembler.push(event) {
+                Ok(c) => c,
+                Err(e) => {
+                    pump.send(StreamPiece::Failed(e.to_string()));
+                    return Err(e.into());
+                }
+            };
+            match completed {
+                None => {
+                    if self.assembler.streamable_rows().is_some_and(|n| n >= STREAM_CHUNK_ROWS) {
+                        let chunk = self.assembler.take_open_changes();
+                        pump.send(StreamPiece::Changes(chunk));
+                    }
+                }
+                Some(txn) => {
+                    if !txn.changes.is_empty() {
+                        pump.send(StreamPiece::Changes(txn.changes));
+                    }
+                    pump.send(StreamPiece::End(StreamEnd { end: txn.end, pos_end: txn.pos.end, size: txn.size, commit_time_us: txn.commit_time_us }));
+                    return Ok(());
+                }
             }
         }
     }
@@ -910,6 +1147,11 @@ where
     type Item = Result<Transaction, ReadError<E>>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        // A streamed transaction yielded last time is read to its end first.
+        if let Err(e) = self.finish_stream() {
+            self.done = true;
+            return Some(Err(e));
+        }
         if self.done {
             return None;
         }
@@ -1291,5 +1533,136 @@ mod tests {
         let out: Vec<_> = TransactionReader::new(broken.into_iter()).collect();
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].as_ref().unwrap_err().to_string(), "source broke");
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::decode::event::{EventHeader, MariadbGtidEvent, RowsEvent};
+    use crate::decode::event_type as t;
+    use crate::decode::value::Value;
+
+    /// MariaDB: a small transaction, a big one (`events` ROWS events of `per_event` rows), and a
+    /// small one, at consecutive offsets.
+    fn events(per_event: i64, big_events: usize) -> Vec<Result<Event, std::io::Error>> {
+        let file: Arc<str> = "binlog.000001".into();
+        let mut offset = 4u64;
+        let mut out = Vec::new();
+        let mut ev = |event_type: u8, size: u32, data: EventData| {
+            let header = EventHeader { timestamp: 1_700_000_000, event_type, server_id: 7, event_size: size, log_pos: 0, flags: 0 };
+            out.push(Ok(Event { header, file: file.clone(), offset, data }));
+            offset += u64::from(size);
+        };
+        let tm = Arc::new(TableMap { table_id: 5, schema: "db".into(), table: "t".into(), ..Default::default() });
+        let mut next_id = 0i64;
+        for (seq, n_events) in [(1u64, 1usize), (2, big_events), (3, 1)] {
+            ev(t::MARIA_GTID, 42, EventData::MariadbGtid(MariadbGtidEvent { seq_no: seq, domain_id: 1, server_id: 7, flags2: 0, commit_id: None, xid: None }));
+            for _ in 0..n_events {
+                ev(t::TABLE_MAP, 50, EventData::TableMap(tm.clone()));
+                let rows = (0..per_event)
+                    .map(|_| {
+                        next_id += 1;
+                        (None, Some(Row { cols: vec![Some(Value::Int(next_id))] }))
+                    })
+                    .collect();
+                ev(t::WRITE_ROWS_V2, 1000, EventData::Rows(RowsEvent { kind: RowsEventKind::Write, table_id: 5, flags: 1, table: tm.clone(), rows }));
+            }
+            ev(t::XID, 31, EventData::Xid(seq));
+        }
+        out
+    }
+
+    fn drain(stream: &ChangeStream) -> (Vec<i64>, Vec<usize>, StreamEnd) {
+        let (mut ids, mut chunks) = (Vec::new(), Vec::new());
+        loop {
+            match stream.next_piece(Duration::from_secs(5)).expect("a piece within 5 s") {
+                StreamPiece::Changes(c) => {
+                    let mut n = 0;
+                    for ch in c {
+                        let Change::Rows(r) = ch else { panic!("only rows expected") };
+                        for row in r.rows {
+                            n += 1;
+                            match row.after.unwrap().cols[0] {
+                                Some(Value::Int(i)) => ids.push(i),
+                                ref other => panic!("{other:?}"),
+                            }
+                        }
+                    }
+                    chunks.push(n);
+                }
+                StreamPiece::End(end) => return (ids, chunks, end),
+                StreamPiece::Failed(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_transaction_is_yielded_as_a_head_and_streamed_in_bounded_chunks() {
+        // 30 events x 500 rows = 15,000 rows; streamed past 4,000 (the minimum chunk is 2,000).
+        let evs = events(500, 30);
+        let whole_size: u64 = 42 + 30 * 1050 + 31;
+        let mut reader = TransactionReader::new(evs.into_iter()).stream_large(Some(4000));
+        let first = reader.next().unwrap().unwrap();
+        assert_eq!((first.gtid.clone(), first.changes.len(), first.stream.is_none()), (Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 1 }), 1, true));
+
+        let head = reader.next().unwrap().unwrap();
+        assert_eq!(head.gtid, Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 2 }));
+        assert!(head.changes.is_empty());
+        let stream = head.stream.clone().expect("streamed");
+        // The consumer reads on its own thread while the reader pumps in `next`.
+        let consumer = std::thread::spawn(move || drain(&stream));
+        let third = reader.next().unwrap().unwrap();
+        let (ids, chunks, end) = consumer.join().unwrap();
+        assert_eq!(ids, (501..=15_500).collect::<Vec<_>>(), "every row once, in order");
+        // 4,500 rows made the head (the first event past 4,000), then chunks of >= 2,000.
+        assert_eq!(chunks, vec![4500, 2000, 2000, 2000, 2000, 2000, 500]);
+        assert_eq!(end, StreamEnd { end: TxnEnd::Xid, pos_end: head.pos.start + whole_size, size: whole_size, commit_time_us: 1_700_000_000_000_000 });
+        assert_eq!(third.gtid, Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 3 }));
+        assert_eq!(third.row_counts(), (500, 0, 0));
+        assert!(reader.next().is_none());
+    }
+
+    #[test]
+    fn an_abandoned_or_filtered_stream_is_read_past_and_discarded() {
+        // Abandoned by its consumer: the reader neither blocks nor loses the next transaction.
+        let mut reader = TransactionReader::new(events(500, 30).into_iter()).stream_large(Some(4000));
+        let _ = reader.next().unwrap().unwrap();
+        let head = reader.next().unwrap().unwrap();
+        head.stream.as_ref().unwrap().abandon();
+        let third = reader.next().unwrap().unwrap();
+        assert_eq!(third.gtid, Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 3 }));
+        // Dropped head (e.g. already applied on the target): the channel closes, same result.
+        let mut reader = TransactionReader::new(events(500, 30).into_iter()).stream_large(Some(4000));
+        let _ = reader.next().unwrap().unwrap();
+        drop(reader.next().unwrap().unwrap());
+        assert_eq!(reader.next().unwrap().unwrap().gtid, Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 3 }));
+        // Before the start GTID: never yielded, read past.
+        let mut reader = TransactionReader::new(events(500, 30).into_iter()).stream_large(Some(4000)).start_gtid(Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 3 }));
+        assert_eq!(reader.next().unwrap().unwrap().gtid, Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 3 }));
+        assert!(reader.next().is_none());
+    }
+
+    #[test]
+    fn input_ending_inside_a_streamed_transaction_fails_the_stream_and_the_reader() {
+        let mut evs = events(500, 30);
+        evs.truncate(evs.len() - 5); // cut inside transaction 2: all of 3 and 2's XID are gone
+        let mut reader = TransactionReader::new(evs.into_iter()).stream_large(Some(4000));
+        let _ = reader.next().unwrap().unwrap();
+        let head = reader.next().unwrap().unwrap();
+        let stream = head.stream.clone().unwrap();
+        let consumer = std::thread::spawn(move || loop {
+            match stream.next_piece(Duration::from_secs(5)).expect("piece") {
+                StreamPiece::Changes(_) => continue,
+                StreamPiece::End(_) => return "ended".to_string(),
+                StreamPiece::Failed(e) => return e,
+            }
+        });
+        let err = reader.next().unwrap().unwrap_err();
+        assert!(matches!(err, ReadError::Assemble(AssembleError::Incomplete { .. })), "{err}");
+        assert_eq!(consumer.join().unwrap(), "the input ended inside the transaction");
+        assert!(reader.next().is_none());
     }
 }

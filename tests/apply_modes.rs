@@ -43,4 +43,20 @@ fn every_mode_and_worker_count_reproduces_the_source_exactly() {
     // ... and that is every transaction A logged (one GTID domain, seq_no counts them).
     let a_seq: u64 = a_pos.rsplit('-').next().unwrap().parse().unwrap();
     assert_eq!(applied_counts[0], a_seq);
+
+    // Group commit. One worker is always busy while the reader is far ahead, so ready
+    // transactions share target commits; the target still ends at A's position, logged under
+    // each group's last GTID. With --commit-group 1 every transaction is its own commit.
+    reset_target(&sb, &["w"]);
+    sb.sql("C", "RESET MASTER");
+    let grouped = replay_ok(&sb, &files, &["--mode", "writeset", "--workers", "1"]);
+    assert_eq!(checksums(&sb, "C", &TABLES), want);
+    assert_eq!(u(&grouped, "txns_applied"), a_seq);
+    assert!(u(&grouped, "target_commits") < a_seq, "no commit groups formed: {grouped}");
+    let c_pos = sb.sql("C", "SELECT @@gtid_binlog_pos");
+    assert!(c_pos.split(',').any(|g| g == a_pos), "C logged {c_pos}, A is at {a_pos}");
+    reset_target(&sb, &["w"]);
+    let single = replay_ok(&sb, &files, &["--mode", "writeset", "--workers", "8", "--commit-group", "1"]);
+    assert_eq!(checksums(&sb, "C", &TABLES), want);
+    assert_eq!(u(&single, "target_commits"), u(&single, "txns_applied"));
 }

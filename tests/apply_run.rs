@@ -1,6 +1,7 @@
-//! `parapply run --config`: the live replica streams A's binlog into C, is SIGKILLed while A is
-//! still writing, and on restart resumes from C's checkpoint: C ends identical to A and its
-//! applied position equals A's `gtid_binlog_pos`.
+//! `parapply run --config`: the live replica streams A's binlog into C, is SIGKILLed at random
+//! moments (at least 10 times, with commit order on and off) while A is still writing, and each
+//! restart resumes from C's checkpoint: C ends identical to A and its applied position equals
+//! A's `gtid_binlog_pos`.
 mod apply_support;
 mod common;
 
@@ -30,46 +31,57 @@ fn wait_for(sb: &common::Sandbox, seq: u64) -> bool {
     false
 }
 
+/// One live replica per commit-order setting: A writes while `parapply run` is SIGKILLed at
+/// random moments at least 10 times (restarted at once after each kill); a last run catches up.
 #[test]
 fn live_run_survives_kill_9_and_resumes_from_the_checkpoint() {
-    let sb = common::Sandbox::start(&["A", "C"], "");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("parapply.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[source]\nhost = '127.0.0.1'\nport = {}\nuser = 'root'\nserver_id = 4000123\n[target]\nhost = '127.0.0.1'\nport = {}\nuser = 'root'\n[apply]\nworkers = 4\n",
-            sb.port("A"),
-            sb.port("C")
-        ),
-    )
-    .unwrap();
-    let spawn = || {
-        Command::new(bin()).args(["run", "--config"]).arg(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn parapply run")
-    };
+    let seed: u64 = std::env::var("KILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
+    eprintln!("KILL_SEED={seed}");
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+    for preserve_commit_order in [true, false] {
+        let sb = common::Sandbox::start(&["A", "C"], "--innodb-flush-log-at-trx-commit=1 --sync-binlog=1");
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("parapply.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[source]\nhost = '127.0.0.1'\nport = {}\nuser = 'root'\nserver_id = 4000123\n[target]\nhost = '127.0.0.1'\nport = {}\nuser = 'root'\n[apply]\nworkers = 4\npreserve_commit_order = {preserve_commit_order}\n[http]\nenabled = false\n",
+                sb.port("A"),
+                sb.port("C")
+            ),
+        )
+        .unwrap();
+        let spawn = || {
+            Command::new(bin()).args(["run", "--config"]).arg(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn parapply run")
+        };
 
-    create_schema(&sb);
-    let mut child = spawn();
-    // A writes while the replica runs; kill it once it has applied part of the workload.
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(|| run_workload(&sb, 150, 3));
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while watermark_seq(&sb) < 100 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        create_schema(&sb);
+        let mut kills = 0;
+        let mut killed_below_total = 0;
+        // A writes while the replica runs and is killed again and again.
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(|| run_workload(&sb, 300, 3));
+            while kills < 10 || !writer.is_finished() {
+                let mut child = spawn();
+                std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(&mut rng, 150..700)));
+                kill9(&mut child);
+                kills += 1;
+                if !writer.is_finished() {
+                    killed_below_total += 1;
+                }
+            }
+            writer.join().unwrap();
+        });
+        let a_pos = sb.sql("A", "SELECT @@gtid_binlog_pos");
+        let total: u64 = a_pos.rsplit('-').next().unwrap().parse().unwrap();
+        assert!(kills >= 10 && killed_below_total > 0, "{kills} kills, {killed_below_total} while A was writing");
+
+        let mut child = spawn();
+        let caught_up = wait_for(&sb, total);
         kill9(&mut child);
-        writer.join().unwrap();
-    });
-    let killed_at = watermark_seq(&sb);
-    let a_pos = sb.sql("A", "SELECT @@gtid_binlog_pos");
-    let total: u64 = a_pos.rsplit('-').next().unwrap().parse().unwrap();
-    assert!(killed_at < total, "the kill should land before the replica caught up ({killed_at} of {total})");
-
-    let mut child = spawn();
-    let caught_up = wait_for(&sb, total);
-    kill9(&mut child);
-    assert!(caught_up, "replica did not catch up to {total} (at {})", watermark_seq(&sb));
-    assert_eq!(checksums(&sb, "C", &TABLES), checksums(&sb, "A", &TABLES));
-    assert_eq!(sb.sql("C", "SELECT gtid FROM parapply.applied_watermark"), a_pos);
-    assert_eq!(sb.sql("C", "SELECT COUNT(*) FROM parapply.applied_txn"), "0");
+        assert!(caught_up, "preserve_commit_order={preserve_commit_order}: replica did not catch up to {total} (at {})", watermark_seq(&sb));
+        assert_eq!(checksums(&sb, "C", &TABLES), checksums(&sb, "A", &TABLES), "preserve_commit_order={preserve_commit_order}");
+        assert_eq!(sb.sql("C", "SELECT gtid FROM parapply.applied_watermark"), a_pos);
+        assert_eq!(sb.sql("C", "SELECT COUNT(*) FROM parapply.applied_txn"), "0");
+    }
 }

@@ -15,7 +15,7 @@
 //!
 //! # What joins a group
 //! Only InnoDB-style transactions (ending in XID) with rows or statements the worker plans; not
-//! DDL (it commits implicitly), not XA, not a QUERY-`COMMIT` transaction (a non-transactional
+//! DDL (it commits implicitly), not a streamed large transaction, not XA, not a QUERY-`COMMIT` transaction (a non-transactional
 //! engine cannot be rolled back if the group has to be re-run member by member). With
 //! MariaDB GTIDs all members share one domain, because the group is logged on the target under
 //! its last member's GTID and the target's `gtid_binlog_pos` must still name every domain's
@@ -43,7 +43,7 @@ pub struct CommitGroup {
 }
 
 fn can_group(txn: &Transaction) -> bool {
-    !txn.is_ddl && txn.end == TxnEnd::Xid
+    !txn.is_ddl && txn.end == TxnEnd::Xid && txn.stream.is_none()
 }
 
 fn domain(txn: &Transaction) -> Option<u32> {

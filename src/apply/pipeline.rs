@@ -28,7 +28,7 @@ use crate::apply::worker::{probe_keep_gtid, target_opts, Worker, WorkerShared};
 use crate::apply::ApplyError;
 use crate::config::{ApplyConfig, Endpoint};
 use crate::schedule::{spawn_dispatcher, DispatcherConfig, Done, InfoSchemaCatalog, Ready, SchedulerSnapshot};
-use crate::txn::Transaction;
+use crate::txn::{ChangeStream, Transaction};
 
 /// Transactions in source order; an `Err` stops the pipeline with that message.
 pub type TxnSource = Box<dyn Iterator<Item = Result<Transaction, String>> + Send>;
@@ -100,6 +100,9 @@ struct Run {
     txns_read: AtomicU64,
     bytes_read: AtomicU64,
     stopped: AtomicBool,
+    /// The latest streamed large transaction handed on: abandoned on failure, so the reader
+    /// stops waiting for a worker that will never read it.
+    streaming: Mutex<Option<ChangeStream>>,
 }
 
 impl Run {
@@ -110,6 +113,9 @@ impl Run {
             *slot = Some(e);
         }
         drop(slot);
+        if let Some(stream) = self.streaming.lock().take() {
+            stream.abandon();
+        }
         self.stopped.store(true, Relaxed);
         self.cancel_tx.send_replace(true);
     }
@@ -194,7 +200,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     let input = std::mem::replace(&mut handle.input, dummy_tx);
 
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    let run = Arc::new(Run { cancel_tx, error: Mutex::new(None), txns_read: AtomicU64::new(0), bytes_read: AtomicU64::new(0), stopped: AtomicBool::new(false) });
+    let run = Arc::new(Run { cancel_tx, error: Mutex::new(None), txns_read: AtomicU64::new(0), bytes_read: AtomicU64::new(0), stopped: AtomicBool::new(false), streaming: Mutex::new(None) });
     let stats = Arc::new(ApplyStats::default());
     let progress = Arc::new(Mutex::new(Progress::from_applied(&applied)));
     let shared = Arc::new(WorkerShared {
@@ -431,6 +437,9 @@ fn read_loop(source: TxnSource, applied: AppliedSet, input: crossbeam_channel::S
         }
         // Mark in flight before the dispatcher can hand it to a worker.
         progress.lock().dispatched(&pos);
+        if let Some(stream) = &txn.stream {
+            *run.streaming.lock() = Some(stream.clone());
+        }
         // Bounded waits so a stop elsewhere never leaves the reader blocked on a full window.
         let mut item = Arc::new(txn);
         loop {

@@ -32,6 +32,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use parking_lot::Mutex;
@@ -43,7 +44,7 @@ use crate::apply::stats::ApplyStats;
 use crate::apply::ApplyError;
 use crate::config::{Endpoint, OnConflict, TlsMode};
 use crate::schedule::{CommitOrder, Ready};
-use crate::txn::{Transaction, TxnEnd};
+use crate::txn::{ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
 
 /// The assertion placed after an UPDATE/DELETE in a single-trip transaction.
 /// (`SET`, not `DO`: MariaDB's `DO` does not evaluate the subquery, so it would never raise.)
@@ -117,6 +118,9 @@ enum Failure {
     Fatal { stmt: Option<usize>, error: mysql_async::Error },
     /// The pipeline is stopping.
     Cancelled,
+    /// Cannot go on and cannot be retried (a streamed transaction's source failed, SQL could
+    /// not be built, XA PREPARE); the message says why.
+    Stopped(String),
 }
 
 /// The result of one multi-statement round trip.
@@ -158,6 +162,9 @@ impl Worker {
         let fail_build = |source| ApplyError::Build { gtid: gtid.clone(), source };
         let ordered = self.shared.preserve_commit_order;
         let mut have_turn = !ordered;
+        if let Some(stream) = &txn.stream {
+            return self.apply_streamed(seq, txn, stream).await;
+        }
         let plan = match txn.end {
             // A rolled-back transaction changed nothing transactional: record it only.
             TxnEnd::Rollback => Vec::new(),
@@ -225,6 +232,10 @@ impl Worker {
                         Err(e) => tracing::warn!(worker = self.id, gtid = %gtid, error = %e, "could not read checkpoint after reconnect"),
                     }
                 }
+                Err(Failure::Stopped(what)) => {
+                    self.rollback().await;
+                    return Err(ApplyError::Unsupported { gtid, what });
+                }
                 Err(Failure::Fatal { stmt, error }) => {
                     self.rollback().await;
                     let used = careful_plan.as_ref().unwrap_or(&plan);
@@ -285,7 +296,7 @@ impl Worker {
                 tracing::debug!(worker = self.id, error = %e, members = members.len(), "commit group failed; applying its members one by one");
                 self.rollback().await;
             }
-            Err(Failure::Diverged { what, .. }) => {
+            Err(Failure::Diverged { what, .. } | Failure::Stopped(what)) => {
                 tracing::debug!(worker = self.id, what = %what, "commit group diverged; applying its members one by one");
                 self.rollback().await;
             }
@@ -313,10 +324,10 @@ impl Worker {
         let mut plan = Vec::new();
         for m in members {
             // Anything odd (no order key, unbuildable SQL): the member path reports it properly.
-            let pos = StreamPos::of(&m.txn).map_err(|e| Failure::Diverged { stmt: 0, what: e.to_string() })?;
+            let pos = StreamPos::of(&m.txn).map_err(|e| Failure::Stopped(e.to_string()))?;
             let member_plan = match m.txn.end {
                 TxnEnd::Rollback => Vec::new(),
-                _ => self.shared.builder.plan(&m.txn, PlanStyle::Batched).map_err(|e| Failure::Diverged { stmt: 0, what: e.to_string() })?,
+                _ => self.shared.builder.plan(&m.txn, PlanStyle::Batched).map_err(|e| Failure::Stopped(e.to_string()))?,
             };
             plan.extend(member_plan);
             positions.push(pos);
@@ -324,6 +335,118 @@ impl Worker {
         let mut have_turn = !self.shared.preserve_commit_order;
         self.run_fast(members[0].seq, &positions, &plan, &mut have_turn).await?;
         Ok(positions)
+    }
+
+    /// A streamed large transaction (see [`crate::txn::TransactionReader::stream_large`]): BEGIN,
+    /// then each chunk of row changes as it arrives (one round trip per chunk, every
+    /// UPDATE/DELETE checked to have found its row), then the checkpoint row and COMMIT in its
+    /// turn. Memory stays at one chunk. It cannot be retried (the chunks are gone), so any
+    /// failure rolls back and stops the pipeline; a rerun streams it again from the source and
+    /// nothing was committed twice or lost.
+    async fn apply_streamed(&mut self, seq: u64, head: &Transaction, stream: &ChangeStream) -> Result<(), ApplyError> {
+        let pos = StreamPos::of(head).map_err(ApplyError::Checkpoint)?;
+        let gtid = pos.gtid.clone();
+        let mut have_turn = !self.shared.preserve_commit_order;
+        let mut rows = (0usize, 0usize, 0usize);
+        let outcome = self.run_streamed(seq, &pos, head, stream, &mut have_turn, &mut rows).await;
+        let end = match outcome {
+            Ok(end) => end,
+            Err(failure) => {
+                stream.abandon();
+                self.rollback().await;
+                return Err(match failure {
+                    Failure::Cancelled => ApplyError::Cancelled,
+                    Failure::Diverged { what, .. } => ApplyError::Conflict { gtid, table: "-".into(), what: format!("{what} (in a streamed large transaction: on_conflict skip/overwrite do not apply to it)") },
+                    Failure::Transient(source) | Failure::Connection(source) | Failure::Fatal { error: source, .. } => {
+                        ApplyError::Sql { gtid, table: "-".into(), sql: "(streamed large transaction; rolled back, a rerun applies it again)".into(), source }
+                    }
+                    Failure::Stopped(what) => ApplyError::Unsupported { gtid, what },
+                });
+            }
+        };
+        let s = &self.shared.stats;
+        s.target_commits.fetch_add(1, Relaxed);
+        if self.shared.preserve_commit_order {
+            self.shared.commit_order.done(seq);
+        }
+        self.shared.progress.lock().committed(&pos);
+        s.txns_applied.fetch_add(1, Relaxed);
+        s.rows_applied.fetch_add((rows.0 + rows.1 + rows.2) as u64, Relaxed);
+        s.bytes_applied.fetch_add(end.size, Relaxed);
+        s.last_commit_time_us.fetch_max(end.commit_time_us, Relaxed);
+        Ok(())
+    }
+
+    async fn run_streamed(
+        &mut self,
+        seq: u64,
+        pos: &StreamPos,
+        head: &Transaction,
+        stream: &ChangeStream,
+        have_turn: &mut bool,
+        rows: &mut (usize, usize, usize),
+    ) -> Result<StreamEnd, Failure> {
+        let mut begin = self.gtid_prefix(pos).map(|p| p + ";").unwrap_or_default();
+        begin.push_str("BEGIN");
+        self.exec(&begin, None, &[]).await?;
+        loop {
+            let piece = loop {
+                if *self.shared.cancel.borrow() {
+                    return Err(Failure::Cancelled);
+                }
+                let s = stream.clone();
+                let got = tokio::task::spawn_blocking(move || s.next_piece(Duration::from_millis(100)))
+                    .await
+                    .map_err(|e| Failure::Stopped(format!("waiting for the next chunk: {e}")))?;
+                if let Some(p) = got {
+                    break p;
+                }
+            };
+            match piece {
+                StreamPiece::Changes(changes) => {
+                    let chunk = Transaction { gtid: head.gtid.clone(), server_id: head.server_id, thread_id: head.thread_id, changes, ..Transaction::default() };
+                    let (i, u, d) = chunk.row_counts();
+                    *rows = (rows.0 + i, rows.1 + u, rows.2 + d);
+                    let plan = self.shared.builder.plan(&chunk, PlanStyle::Batched).map_err(|e| Failure::Stopped(format!("cannot build SQL: {e}")))?;
+                    self.run_checked(&plan).await?;
+                }
+                StreamPiece::Failed(why) => return Err(Failure::Stopped(format!("the source failed inside the transaction: {why}"))),
+                StreamPiece::End(end) => {
+                    match end.end {
+                        TxnEnd::XaPrepare => return Err(Failure::Stopped("XA PREPARE transactions are not applied yet".into())),
+                        // Rolled back on the source: nothing of it may stay; only its record.
+                        TxnEnd::Rollback => {
+                            self.exec("ROLLBACK", None, &[]).await?;
+                            self.exec(&begin, None, &[]).await?;
+                            *rows = (0, 0, 0);
+                        }
+                        TxnEnd::Xid | TxnEnd::Commit => {}
+                    }
+                    self.exec(&self.shared.store.record_sql(pos), None, &[]).await?;
+                    self.take_turn(seq, have_turn).await?;
+                    self.exec("COMMIT", None, &[]).await?;
+                    return Ok(end);
+                }
+            }
+        }
+    }
+
+    /// Run `plan`'s statements in one round trip inside the open transaction; every
+    /// UPDATE/DELETE must have found exactly one row.
+    async fn run_checked(&mut self, plan: &[Stmt]) -> Result<(), Failure> {
+        let mut text = String::with_capacity(plan.iter().map(|s| s.sql.len() + 2).sum::<usize>());
+        let mut pieces = Vec::with_capacity(plan.len());
+        for (i, s) in plan.iter().enumerate() {
+            push_piece(&mut text, &mut pieces, &s.sql, Piece::Stmt(i));
+        }
+        if pieces.is_empty() {
+            return Ok(());
+        }
+        let batch = run_batch(&mut self.conn, &text).await;
+        if let Some((idx, error)) = batch.error {
+            return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
+        }
+        check_found_rows(&pieces, &batch.counts, plan)
     }
 
     /// Wait (cancellably) until every earlier transaction has committed.
@@ -381,15 +504,7 @@ impl Worker {
             return Ok(());
         }
         // Two-trip: check every row statement found its row before committing.
-        for (k, piece) in pieces.iter().enumerate() {
-            if let Piece::Stmt(i) = piece {
-                let s = &plan[*i];
-                let got = batch.counts.get(k).copied().unwrap_or(0);
-                if matches!(s.kind, StmtKind::Update | StmtKind::Delete) && got != 1 {
-                    return Err(Failure::Diverged { stmt: *i, what: format!("{:?} found {got} rows, expected 1 (row missing on target)", s.kind) });
-                }
-            }
-        }
+        check_found_rows(&pieces, &batch.counts, plan)?;
         self.take_turn(seq, have_turn).await?;
         if let Err(e) = self.conn.query_drop("COMMIT").await {
             return Err(self.interpret_error(Some(Piece::Commit), e, plan));
@@ -538,6 +653,21 @@ pub async fn probe_keep_gtid(conn: &mut mysql_async::Conn) -> bool {
             false
         }
     }
+}
+
+/// Every UPDATE/DELETE among `pieces` must have found exactly one row (`counts` are the
+/// statements' found-row counts, in piece order).
+fn check_found_rows(pieces: &[Piece], counts: &[u64], plan: &[Stmt]) -> Result<(), Failure> {
+    for (k, piece) in pieces.iter().enumerate() {
+        if let Piece::Stmt(i) = piece {
+            let Some(s) = plan.get(*i) else { continue };
+            let got = counts.get(k).copied().unwrap_or(0);
+            if matches!(s.kind, StmtKind::Update | StmtKind::Delete) && got != 1 {
+                return Err(Failure::Diverged { stmt: *i, what: format!("{:?} found {got} rows, expected 1 (row missing on target)", s.kind) });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn push_piece(text: &mut String, pieces: &mut Vec<Piece>, sql: &str, piece: Piece) {

@@ -796,6 +796,7 @@ mod tests {
             ],
             end: TxnEnd::Xid,
             is_ddl: false,
+            stream: None,
         }
     }
 

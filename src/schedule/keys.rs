@@ -118,6 +118,12 @@ impl KeyExtractor {
             out.key_barrier = Some(BarrierReason::Ddl);
             return;
         }
+        if txn.stream.is_some() {
+            // A streamed transaction's rows arrive after dispatch: more rows than the reader
+            // holds at once, so more keys than any writeset should carry.
+            out.key_barrier = Some(BarrierReason::TooManyKeys);
+            return;
+        }
         for change in &txn.changes {
             let result = match change {
                 Change::Rows(rc) => self.rows_change_keys(rc, &mut out.keys, labels.as_mut().map(|(l, v)| (&mut **l, *v))),
