@@ -1,7 +1,7 @@
 //! Exactly once across `kill -9` (DESIGN rule 1), with commit order on and off.
 //!
 //! Half the files are replayed to the end; then a replay of all files is SIGKILLed mid-run
-//! at least 10 times (each kill after C's checkpoint shows a random amount of new progress, so
+//! at least 10 times (each kill after C's checkpoint shows a random 1–15 transactions of new progress, so
 //! every kill lands mid-run, inside or between commit groups), and a last run finishes. The workload's updates are not idempotent (`a = a + k`,
 //! `c = c + 1.25`, `e = CONCAT(e, 'x')`), so any transaction applied twice or lost changes the
 //! checksums. The applied-GTID record must equal A's `gtid_binlog_pos` exactly, and C must
@@ -13,18 +13,31 @@ use std::time::{Duration, Instant};
 
 use apply_support::*;
 
-/// Transactions applied on C according to its checkpoint tables.
+const APPLIED_SQL: &str = "SELECT COALESCE((SELECT MAX(seq) FROM parapply.applied_watermark), 0) + \
+     (SELECT COUNT(*) FROM parapply.applied_txn WHERE seq > COALESCE((SELECT MAX(seq) FROM parapply.applied_watermark), 0))";
+
+/// Transactions applied on C according to its checkpoint tables, read over one kept
+/// connection so polling is fast enough to kill a run that applies thousands per second.
+struct AppliedProbe {
+    rt: tokio::runtime::Runtime,
+    conn: mysql_async::Conn,
+}
+
+impl AppliedProbe {
+    fn new(sb: &common::Sandbox) -> AppliedProbe {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let conn = rt.block_on(mysql_async::Conn::from_url(sb.url("C"))).expect("connect to C");
+        AppliedProbe { rt, conn }
+    }
+    fn applied(&mut self) -> u64 {
+        use mysql_async::prelude::Queryable;
+        // Before the first run creates the tables the query fails: nothing applied.
+        self.rt.block_on(self.conn.query_first::<u64, _>(APPLIED_SQL)).ok().flatten().unwrap_or(0)
+    }
+}
+
 fn applied_on_c(sb: &common::Sandbox) -> u64 {
-    let q = "SELECT COALESCE((SELECT MAX(seq) FROM parapply.applied_watermark), 0) + \
-             (SELECT COUNT(*) FROM parapply.applied_txn WHERE seq > COALESCE((SELECT MAX(seq) FROM parapply.applied_watermark), 0))";
-    let out = std::process::Command::new(common::repo_dir().join("tools/sandbox"))
-        .args(["sql", "C", q])
-        .env("SANDBOX_DIR", &sb.dir)
-        .env("SANDBOX_BASE_PORT", sb.base_port.to_string())
-        .output()
-        .expect("sandbox sql");
-    // Before the first run creates the tables the query fails: nothing applied.
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    AppliedProbe::new(sb).applied()
 }
 
 fn kill_mid_run_then_finish(sb: &common::Sandbox, files: &[std::path::PathBuf], extra: &[&str]) -> (u32, serde_json::Value) {
@@ -39,20 +52,24 @@ fn kill_mid_run_then_finish(sb: &common::Sandbox, files: &[std::path::PathBuf], 
     let seed: u64 = std::env::var("KILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
     eprintln!("{extra:?}: KILL_SEED={seed}");
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
-    for _round in 0..12 {
-        let before = applied_on_c(sb);
+    let mut probe = AppliedProbe::new(sb);
+    for _round in 0..14 {
+        if mid_run_kills >= 12 {
+            break;
+        }
+        let before = probe.applied();
         let mut child = spawn_replay(sb, files, &args);
         let deadline = Instant::now() + Duration::from_secs(60);
         // Kill as soon as this run has committed a random number of new transactions.
-        let step = rand::Rng::gen_range(&mut rng, 5..=40);
+        let step = rand::Rng::gen_range(&mut rng, 1..=15);
         loop {
             if child.try_wait().expect("try_wait").is_some() || Instant::now() > deadline {
                 break;
             }
-            if applied_on_c(sb) >= before + step {
+            if probe.applied() >= before + step {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(1));
         }
         if child.try_wait().expect("try_wait").is_none() {
             kill9(&mut child);
