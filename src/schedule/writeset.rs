@@ -75,7 +75,7 @@ pub struct LastTouch {
     /// Keys in the order they were touched (one entry per touch).
     log: VecDeque<u64>,
     /// (seq, number of keys it logged), in seq order; only seqs that logged at least one key.
-    per_seq: VecDeque<(u64, u32)>,
+    per_seq: VecDeque<(u64, usize)>,
 }
 
 impl LastTouch {
@@ -83,7 +83,7 @@ impl LastTouch {
     /// touched before by a seq at or above `low_watermark`, call `prev(that seq)`.
     #[inline]
     pub fn touch(&mut self, seq: u64, keys: impl IntoIterator<Item = u64>, low_watermark: u64, mut prev: impl FnMut(u64)) {
-        let mut n = 0u32;
+        let mut n = 0usize;
         for key in keys {
             if let Some(p) = self.table.insert(key, seq) {
                 if p >= low_watermark {
@@ -105,7 +105,7 @@ impl LastTouch {
                 break;
             }
             self.per_seq.pop_front();
-            for key in self.log.drain(..n as usize) {
+            for key in self.log.drain(..n) {
                 if let Entry::Occupied(e) = self.table.entry(key) {
                     // A later transaction that took the key over keeps it.
                     if *e.get() == seq {
