@@ -414,3 +414,104 @@ fn info_schema_catalog_reads_keys_from_a_live_server() {
     let ghost = synth::table(72, "shop", "ghost", &[("id", TYPE_LONGLONG, None)], &[0]);
     assert!(cat.table_keys(&ghost).is_none());
 }
+
+/// One step of the key-table model test: a transaction's keys (with repeats, as the rule must
+/// cope with them), its session, and how far the low watermark moves before it is planned.
+#[derive(Debug, Clone)]
+struct KeyStep {
+    keys: Vec<u64>,
+    thread: Option<u32>,
+    barrier: bool,
+    advance: usize,
+}
+
+fn key_steps() -> impl Strategy<Value = Vec<KeyStep>> {
+    proptest::collection::vec(
+        (proptest::collection::vec(0u64..24, 0..6), proptest::option::of(0u32..5), proptest::bool::weighted(0.05), 0usize..4),
+        1..160,
+    )
+    .prop_map(|v| v.into_iter().map(|(keys, thread, barrier, advance)| KeyStep { keys, thread, barrier, advance }).collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The writeset key tables (which forget keys as the low watermark passes their last
+    /// toucher) give the same dependencies as a naive model that remembers all history: for each
+    /// key, the last earlier transaction that touched it, if not below the low watermark; in
+    /// `writeset_session` also the session's last earlier transaction. And they remember exactly
+    /// the keys whose last toucher is at or above the low watermark.
+    #[test]
+    fn key_table_matches_naive_model(steps in key_steps()) {
+        use parapply::schedule::writeset::WritesetRule;
+        use parapply::schedule::writeset_session::WritesetSessionRule;
+        use parapply::schedule::{DependencyRule, Plan};
+
+        let mut ws = WritesetRule::default();
+        let mut wss = WritesetSessionRule::default();
+        let mut history: Vec<&KeyStep> = Vec::new();
+        let mut lw = 0u64;
+        for (seq, step) in steps.iter().enumerate() {
+            let seq = seq as u64;
+            // The watermark only moves forward and never past the transaction being planned.
+            let new_lw = (lw + step.advance as u64).min(seq);
+            if new_lw != lw {
+                lw = new_lw;
+                ws.forget_below(lw);
+                wss.forget_below(lw);
+            }
+            let mut facts = TxnFacts::with_keys(step.keys.iter().map(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect());
+            facts.thread_id = step.thread;
+            facts.key_barrier = step.barrier.then_some(BarrierReason::TooManyKeys);
+
+            // The model.
+            let last_with = |pred: &dyn Fn(&KeyStep) -> bool| history.iter().rposition(|s| pred(s)).map(|i| i as u64);
+            let mut want_keys: Vec<u64> = Vec::new();
+            if !step.barrier {
+                for k in &step.keys {
+                    if let Some(p) = last_with(&|s: &KeyStep| !s.barrier && s.keys.contains(k)) {
+                        want_keys.push(p);
+                    }
+                }
+            }
+            let mut want_session = want_keys.clone();
+            if let Some(t) = step.thread {
+                if let Some(p) = last_with(&|s: &KeyStep| s.thread == Some(t)) {
+                    want_session.push(p);
+                }
+            }
+            let norm = |mut v: Vec<u64>| {
+                v.retain(|&p| p >= lw && p < seq);
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+
+            let mut plan = Plan::default();
+            ws.plan(seq, &facts, lw, &mut plan);
+            prop_assert_eq!(plan.barrier.is_some(), step.barrier);
+            prop_assert_eq!(norm(plan.after.clone()), norm(want_keys), "writeset deps of seq {}", seq);
+            let mut plan = Plan::default();
+            wss.plan(seq, &facts, lw, &mut plan);
+            prop_assert_eq!(norm(plan.after.clone()), norm(want_session), "writeset_session deps of seq {}", seq);
+            history.push(step);
+
+            // Memory: exactly the keys whose last toucher (this step included) is not below
+            // the watermark.
+            let mut live: Vec<u64> = Vec::new();
+            for s in history.iter().filter(|s| !s.barrier) {
+                live.extend(s.keys.iter().copied());
+            }
+            live.sort_unstable();
+            live.dedup();
+            let remembered = live
+                .iter()
+                .filter(|k| {
+                    let last = history.iter().rposition(|s| !s.barrier && s.keys.contains(k)).unwrap_or(0) as u64;
+                    last >= lw
+                })
+                .count();
+            prop_assert_eq!(ws.remembered_keys(), remembered, "keys remembered after seq {} (low watermark {})", seq, lw);
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! hash values or decide dependencies (that is [`super::keys`] and the rules).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -114,6 +115,9 @@ pub struct TableDef {
     /// (column name, collation name or None for non-string / use TABLE_MAP's).
     pub columns: Vec<(String, Option<String>)>,
     pub primary_key: Vec<String>,
+    /// Prefix length per primary-key column (`PRIMARY KEY (c(10))`); missing entries mean the
+    /// whole value. Kept apart from `primary_key` so existing users of that list stay valid.
+    pub primary_key_prefix: Vec<Option<u32>>,
     /// (index name, columns with optional prefix length).
     pub unique_keys: Vec<(String, Vec<(String, Option<u32>)>)>,
     pub foreign_keys: Vec<ForeignKeySpec>,
@@ -140,6 +144,13 @@ impl TableDef {
     }
     pub fn primary_key(mut self, cols: &[&str]) -> Self {
         self.primary_key = cols.iter().map(|c| c.to_string()).collect();
+        self.primary_key_prefix.clear();
+        self
+    }
+    /// A primary key with prefix lengths (`PRIMARY KEY (name(10), id)`).
+    pub fn primary_key_prefix(mut self, cols: &[(&str, Option<u32>)]) -> Self {
+        self.primary_key = cols.iter().map(|(c, _)| c.to_string()).collect();
+        self.primary_key_prefix = cols.iter().map(|(_, p)| *p).collect();
         self
     }
     pub fn unique_key(mut self, name: &str, cols: &[&str]) -> Self {
@@ -183,7 +194,7 @@ pub fn resolve(def: &TableDef, referencing: &[ForeignKeySpec], table_map: Option
     let mut unique_keys = Vec::new();
     if !def.primary_key.is_empty() {
         let columns = def.primary_key.iter().map(|c| pos(c)).collect::<Option<Vec<_>>>()?;
-        let prefix_chars = vec![None; columns.len()];
+        let prefix_chars = (0..columns.len()).map(|i| def.primary_key_prefix.get(i).copied().flatten()).collect();
         unique_keys.push(IndexDef { name: "PRIMARY".into(), columns, prefix_chars, id: unique_index_id(&def.schema, &def.table, "PRIMARY") });
     }
     for (name, cols) in &def.unique_keys {
@@ -258,7 +269,26 @@ pub fn from_table_map(tm: &TableMap) -> Option<TableKeys> {
 pub struct LayoutCache {
     // Sync lock: the dispatcher reads it once per ROWS change; writers only on a miss. Never held
     // while calling out (to a server or another lock).
-    by_table_id: RwLock<HashMap<u64, Vec<(String, String, usize, Option<Arc<TableKeys>>)>>>,
+    by_table_id: RwLock<HashMap<u64, Vec<(String, String, usize, Option<Arc<TableKeys>>)>, BuildHasherDefault<TableIdHasher>>>,
+}
+
+/// Table ids are small server-assigned integers, not attacker-chosen strings: a multiply is
+/// enough to spread them, and SipHash was a visible share of per-change key extraction.
+#[derive(Default, Clone, Copy)]
+pub struct TableIdHasher(u64);
+
+impl Hasher for TableIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 impl LayoutCache {

@@ -160,13 +160,11 @@ pub fn normalise(rule: CollationRule, bytes: &[u8], prefix_chars: Option<u32>, o
                 }
                 _ => {
                     if bytes.is_ascii() {
-                        for &b in bytes {
-                            if budget == 0 {
-                                break;
-                            }
-                            budget -= 1;
-                            out.push(b.to_ascii_lowercase());
-                        }
+                        // One character per byte: copy the prefix, then fold it in place.
+                        let take = bytes.len().min(budget);
+                        let at = out.len();
+                        out.extend_from_slice(&bytes[..take]);
+                        out[at..].make_ascii_lowercase();
                     } else {
                         for c in String::from_utf8_lossy(bytes).chars() {
                             push(c, out);

@@ -444,6 +444,47 @@ mod tests {
         assert!(email_conflict(63, "abc", "abc"));
     }
 
+    /// `UNIQUE KEY (code(4))` and `PRIMARY KEY (name(3))`: values equal in their first N
+    /// characters (after collation folding) are the same key to the server, so they must
+    /// conflict; values differing inside the prefix must not.
+    #[test]
+    fn prefix_lengths_reach_the_hash() {
+        let t = synth::table(
+            5,
+            "app",
+            "tags",
+            &[("name", TYPE_VARCHAR, Some(45)), ("code", TYPE_VARCHAR, Some(46))], // general_ci, utf8mb4_bin
+            &[0],
+        );
+        let def = TableDef::new("app", "tags")
+            .column("name", None)
+            .column("code", None)
+            .primary_key_prefix(&[("name", Some(3))])
+            .unique_key_prefix("code_pfx", &[("code", Some(4))]);
+        let cat = StaticCatalog::new().with_table(def);
+        let layout = cat.table_keys(&t).unwrap();
+        assert_eq!(layout.unique_keys[0].prefix_chars, vec![Some(3)]);
+        assert_eq!(layout.unique_keys[1].prefix_chars, vec![Some(4)]);
+        let mut x = extractor(cat);
+        let ins = |name: &str, code: &str| synth::txn(vec![synth::rows(&t, Insert, vec![(None, Some(row(vec![s(name), s(code)])))])]);
+        let a = x.facts(&ins("Éta-one", "K1-a"), true);
+        assert_eq!((a.key_barrier, a.keys.len()), (None, 2));
+        // PK prefix: "eta" = "ÉTA" under general_ci; the rest of the value does not count.
+        let same_name = x.facts(&ins("ÉTAx", "Z9-z"), true);
+        assert!(shares(&a, &same_name));
+        let other_name = x.facts(&ins("Etb-one", "Z9-y"), true);
+        assert!(!shares(&a, &other_name));
+        // UK prefix, case-sensitive collation: the first 4 characters decide.
+        let same_code = x.facts(&ins("zzz", "K1-azzzz"), true);
+        assert!(shares(&a, &same_code));
+        let case_differs = x.facts(&ins("yyy", "k1-a"), true);
+        assert!(!shares(&a, &case_differs));
+        // Without the prefix the same values would not meet.
+        let full = StaticCatalog::new().with_table(TableDef::new("app", "tags").column("name", None).column("code", None).primary_key(&["name"]));
+        let mut y = extractor(full);
+        assert!(!shares(&y.facts(&ins("Éta-one", "K1-a"), true), &y.facts(&ins("ÉTAx", "Z9-z"), true)));
+    }
+
     #[test]
     fn null_unique_values_never_conflict() {
         let (t, cat) = users(45);

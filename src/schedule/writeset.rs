@@ -28,10 +28,14 @@
 //! Run side by side, seq 1 could take f2=1 before seq 0 released it. Hashing both images turns
 //! that into an ordinary dependency, and unrelated rows keep running in parallel.
 //!
-//! Memory: entries whose transaction is below the low watermark are dropped by a sweep that
-//! runs when the table has doubled since the last one (amortised O(1) per key).
+//! Memory: the rule keeps a log of the keys each transaction wrote, in seq order. When the low
+//! watermark passes a transaction, its logged keys are dropped from the table unless a later
+//! transaction has taken them over since. Each key is logged once and dropped once, so forgetting
+//! costs O(1) per key and the table never holds more than the keys of the in-flight window
+//! (no scans of the whole table).
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{DependencyRule, Plan, TxnFacts};
@@ -62,22 +66,73 @@ impl Hasher for PrehashedKey {
 
 pub type KeyTable = HashMap<u64, u64, BuildHasherDefault<PrehashedKey>>;
 
-const MIN_SWEEP: usize = 4096;
-
-#[derive(Debug)]
-pub struct WritesetRule {
-    last_touch: KeyTable,
-    sweep_at: usize,
+/// "key -> last seq that touched it", forgetting keys whose last toucher fell below the low
+/// watermark in amortised O(1) per key (see the module doc). Also used for session ids by
+/// [`super::writeset_session`].
+#[derive(Debug, Default)]
+pub struct LastTouch {
+    table: KeyTable,
+    /// Keys in the order they were touched (one entry per touch).
+    log: VecDeque<u64>,
+    /// (seq, number of keys it logged), in seq order; only seqs that logged at least one key.
+    per_seq: VecDeque<(u64, usize)>,
 }
 
-impl Default for WritesetRule {
-    fn default() -> Self {
-        WritesetRule { last_touch: KeyTable::default(), sweep_at: MIN_SWEEP }
+impl LastTouch {
+    /// Record that `seq` touches `keys` (seqs strictly increase between calls); for each key
+    /// touched before by a seq at or above `low_watermark`, call `prev(that seq)`.
+    #[inline]
+    pub fn touch(&mut self, seq: u64, keys: impl IntoIterator<Item = u64>, low_watermark: u64, mut prev: impl FnMut(u64)) {
+        let mut n = 0usize;
+        for key in keys {
+            if let Some(p) = self.table.insert(key, seq) {
+                if p >= low_watermark {
+                    prev(p);
+                }
+            }
+            self.log.push_back(key);
+            n += 1;
+        }
+        if n > 0 {
+            self.per_seq.push_back((seq, n));
+        }
+    }
+
+    /// Drop every key whose last toucher is below `low_watermark`.
+    pub fn forget_below(&mut self, low_watermark: u64) {
+        while let Some(&(seq, n)) = self.per_seq.front() {
+            if seq >= low_watermark {
+                break;
+            }
+            self.per_seq.pop_front();
+            for key in self.log.drain(..n) {
+                if let Entry::Occupied(e) = self.table.entry(key) {
+                    // A later transaction that took the key over keeps it.
+                    if *e.get() == seq {
+                        e.remove();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keys currently remembered.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
     }
 }
 
+#[derive(Debug, Default)]
+pub struct WritesetRule {
+    last_touch: LastTouch,
+}
+
 impl WritesetRule {
-    /// Keys currently remembered (for tests of the bounded-memory sweep).
+    /// Keys currently remembered (for tests of the bounded memory).
     pub fn remembered_keys(&self) -> usize {
         self.last_touch.len()
     }
@@ -92,18 +147,10 @@ impl DependencyRule for WritesetRule {
             plan.barrier = Some(reason);
             return;
         }
-        for &key in &facts.keys {
-            if let Some(prev) = self.last_touch.insert(key, seq) {
-                if prev >= low_watermark {
-                    plan.after.push(prev);
-                }
-            }
-        }
+        let after = &mut plan.after;
+        self.last_touch.touch(seq, facts.keys.iter().copied(), low_watermark, |p| after.push(p));
     }
     fn forget_below(&mut self, low_watermark: u64) {
-        if self.last_touch.len() >= self.sweep_at {
-            self.last_touch.retain(|_, seq| *seq >= low_watermark);
-            self.sweep_at = (self.last_touch.len() * 2).max(MIN_SWEEP);
-        }
+        self.last_touch.forget_below(low_watermark);
     }
 }

@@ -10,28 +10,17 @@
 //! ```
 //! Transactions without a thread id (no QUERY BEGIN, e.g. some MySQL 8 DDL) get no session
 //! ordering beyond their keys. Memory: sessions whose last transaction is below the low
-//! watermark are swept like the key table.
+//! watermark are forgotten like keys (amortised O(1) each, see [`LastTouch`]).
 
-use std::collections::HashMap;
-
-use super::writeset::{PrehashedKey, WritesetRule};
-use std::hash::BuildHasherDefault;
+use super::writeset::{LastTouch, WritesetRule};
 use super::{DependencyRule, Plan, TxnFacts};
 use crate::cli::Mode;
 
-const MIN_SWEEP: usize = 1024;
-
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct WritesetSessionRule {
     keys: WritesetRule,
-    last_of_session: HashMap<u32, u64, BuildHasherDefault<PrehashedKey>>,
-    sweep_at: usize,
-}
-
-impl Default for WritesetSessionRule {
-    fn default() -> Self {
-        WritesetSessionRule { keys: WritesetRule::default(), last_of_session: HashMap::default(), sweep_at: MIN_SWEEP }
-    }
+    /// Session (thread id, spread by [`session_key`]) -> its last seq.
+    last_of_session: LastTouch,
 }
 
 impl DependencyRule for WritesetSessionRule {
@@ -41,18 +30,17 @@ impl DependencyRule for WritesetSessionRule {
     fn plan(&mut self, seq: u64, facts: &TxnFacts, low_watermark: u64, plan: &mut Plan) {
         self.keys.plan(seq, facts, low_watermark, plan);
         if let Some(thread) = facts.thread_id {
-            if let Some(prev) = self.last_of_session.insert(thread, seq) {
-                if prev >= low_watermark {
-                    plan.after.push(prev);
-                }
-            }
+            let after = &mut plan.after;
+            self.last_of_session.touch(seq, [session_key(thread)], low_watermark, |p| after.push(p));
         }
     }
     fn forget_below(&mut self, low_watermark: u64) {
         self.keys.forget_below(low_watermark);
-        if self.last_of_session.len() >= self.sweep_at {
-            self.last_of_session.retain(|_, seq| *seq >= low_watermark);
-            self.sweep_at = (self.last_of_session.len() * 2).max(MIN_SWEEP);
-        }
+        self.last_of_session.forget_below(low_watermark);
     }
+}
+
+/// Thread ids are small integers; the table's hasher uses the key as its hash, so spread them.
+fn session_key(thread: u32) -> u64 {
+    u64::from(thread).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
