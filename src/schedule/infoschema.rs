@@ -112,6 +112,7 @@ impl InfoSchemaCatalog {
         for (index, column, sub_part) in uniques {
             if index == "PRIMARY" {
                 def.primary_key.push(column);
+                def.primary_key_prefix.push(sub_part);
             } else {
                 match def.unique_keys.iter_mut().find(|(n, _)| *n == index) {
                     Some((_, cols)) => cols.push((column, sub_part)),
