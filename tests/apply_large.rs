@@ -40,6 +40,7 @@ fn a_million_row_transaction_streams_with_bounded_memory() {
         "A",
         "CREATE DATABASE big;
          CREATE TABLE big.t (id INT PRIMARY KEY, v VARCHAR(40) NOT NULL, n BIGINT NOT NULL) ENGINE=InnoDB;
+         USE big;
          INSERT INTO big.t SELECT seq, CONCAT('row-', seq, '-', REPEAT('x', seq % 17)), seq * 7 FROM seq_1_to_1000000;
          UPDATE big.t SET n = n + 1, v = CONCAT(v, '!') WHERE id <= 100000;
          DELETE FROM big.t WHERE id % 5 = 0;",
