@@ -151,6 +151,10 @@ impl AppliedSet {
             if let Some(domain) = s.strip_prefix("mariadb:") {
                 let pos = match (wm, lowest) {
                     (Some((_, g)), _) => g.clone(),
+                    // Nothing compacted yet and the domain's first transaction is applied
+                    // beyond it: start the domain from its beginning (`D-S-0` does not exist
+                    // and a strict-mode master refuses it). What is applied is skipped.
+                    (None, Some((seq, _))) if *seq <= 1 => continue,
                     (None, Some((seq, g))) => {
                         let server = g.split('-').nth(1).unwrap_or("0");
                         format!("{domain}-{server}-{}", seq.saturating_sub(1))
@@ -499,6 +503,13 @@ mod tests {
         assert_eq!(s.resume_position().as_deref(), Some("2-9-40"));
         s.watermark.insert("mariadb:1".into(), (10, "1-7-10".into()));
         assert_eq!(s.resume_position().as_deref(), Some("1-7-10,2-9-40"));
+        // A domain whose first transaction is applied but nothing is compacted yet starts from
+        // its beginning: there is no `3-5-0` to resume after (killed before the first compaction).
+        s.beyond.entry("mariadb:3".into()).or_default().insert(1, "3-5-1".into());
+        assert_eq!(s.resume_position().as_deref(), Some("1-7-10,2-9-40"));
+        let mut only_first = AppliedSet::default();
+        only_first.beyond.entry("mariadb:1".into()).or_default().insert(1, "1-1-1".into());
+        assert_eq!(only_first.resume_position(), None);
         let mut m = AppliedSet::default();
         m.watermark.insert("mysql:11111111-1111-1111-1111-111111111111".into(), (5, "x".into()));
         assert_eq!(m.resume_position().as_deref(), Some("11111111-1111-1111-1111-111111111111:1-5"));
