@@ -151,7 +151,9 @@ fn bench_quick_custom_workloads_match_the_source() {
         a["barriers"].clone()
     };
     assert_eq!(barriers("ddl")["ddl"], 1 + 4 + 2, "{}", barriers("ddl"));
-    // Every transaction writing the key-less table: its 4 fill INSERTs and all 80 client ones.
-    assert_eq!(barriers("no_pk")["no_key"], 4 + 80, "{}", barriers("no_pk"));
+    // Every transaction writing the key-less table (its 4 fill INSERTs and all 80 client ones)
+    // is a barrier; the offline analysis (no catalog, keys from TABLE_MAP metadata only)
+    // files a table without primary key under unknown_schema.
+    assert_eq!(barriers("no_pk"), serde_json::json!({"ddl": 3, "unknown_schema": 4 + 80}));
     assert!(json["lag"].is_null());
 }
