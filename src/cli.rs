@@ -121,16 +121,34 @@ pub struct BenchArgs {
     /// Worker counts, e.g. `1,2,4,8,16` (overrides the mode's default).
     #[arg(long, value_delimiter = ',')]
     pub workers: Option<Vec<usize>>,
-    /// Transactions per workload client (overrides the mode's default).
+    /// Transactions per workload client of the built-in and custom workloads (overrides the
+    /// mode's default).
     #[arg(long)]
     pub txns_per_client: Option<u32>,
     /// Path of tools/sandbox (default: ./tools/sandbox or the source tree's).
     #[arg(long)]
     pub sandbox_script: Option<PathBuf>,
-    /// Capture this sysbench test instead of the built-in workload, e.g. `oltp_write_only`,
-    /// `oltp_update_index`, `oltp_insert` (needs `sysbench`).
+    /// Workloads to capture and replay, comma-separated: oltp (built-in), oltp_write_only,
+    /// oltp_update_index, oltp_insert (sysbench), hot_rows, many_tables, fk_parent_child,
+    /// large_txn, ddl, no_pk, mysql8_gen. Default: all (sysbench's when installed, else oltp);
+    /// with --quick: oltp.
+    #[arg(long, value_delimiter = ',')]
+    pub workload: Option<Vec<String>>,
+    /// Capture this sysbench test only (same as `--workload TEST`).
     #[arg(long)]
     pub sysbench: Option<String>,
+    /// Skip the steady-state lag experiment.
+    #[arg(long)]
+    pub no_lag: bool,
+    /// Lag experiment: seconds of fixed-rate source load per mode (default 60; quick 6).
+    #[arg(long)]
+    pub lag_seconds: Option<u64>,
+    /// Lag experiment: source transactions/s (default 1.2 x the measured serial throughput).
+    #[arg(long)]
+    pub lag_rate: Option<f64>,
+    /// Lag experiment: parapply workers (default 8; quick 4).
+    #[arg(long)]
+    pub lag_workers: Option<usize>,
     /// sysbench --tables.
     #[arg(long, default_value_t = 8)]
     pub sysbench_tables: u32,

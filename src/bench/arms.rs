@@ -1,9 +1,10 @@
 //! Running and measuring bench arms on one captured backlog.
 //!
-//! Owns the run order (capture once, parapply arms, the commit-order-off arm for the best mode,
-//! MariaDB arms), the target reset before each arm, and each arm's numbers and checksum
-//! verdict. It uses [`crate::apply::pipeline`] and [`crate::schedule::analyze`] through their
-//! public APIs and must not change them.
+//! Owns the run order (per workload: capture once, parapply arms, the commit-order-off arm for
+//! the best mode, MariaDB arms), the target reset before each arm, and each arm's numbers and
+//! checksum verdict. parapply arms run as child processes (`parapply replay`, this binary) so
+//! each arm has its own peak RSS and CPU time. It uses [`crate::schedule::analyze`] through its
+//! public API and must not change the applier or the scheduler.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -17,9 +18,9 @@ use super::measure::{self, checksums, global_status};
 use super::report::{ArmResult, BenchReport, Machine, WorkloadInfo};
 use super::sandbox::BenchSandbox;
 use super::{ArmSpec, BenchError, BenchOptions};
-use crate::apply::pipeline::{self, PipelineOptions, TxnSource};
+use super::report::WorkloadResult;
+use super::workload::WorkloadKind;
 use crate::cli::Mode;
-use crate::config::{ApplyConfig, Endpoint};
 use crate::schedule::analyze::{AnalyzeOptions, Analyzer};
 use crate::schedule::StaticCatalog;
 use crate::source::file::BinlogFiles;
@@ -28,7 +29,10 @@ use crate::txn::TransactionReader;
 const STATE_SCHEMA: &str = "parapply";
 
 /// The captured backlog: files, what the source ended with, and the scheduler's barriers.
-struct Capture {
+pub(crate) struct Capture {
+    kind: WorkloadKind,
+    /// The parapply binary run for parapply arms.
+    bin: PathBuf,
     files: Vec<PathBuf>,
     schema: String,
     tables: Vec<String>,
@@ -40,6 +44,9 @@ struct Capture {
     source_file: String,
     source_pos: u64,
     source_gtid: String,
+    /// No source server ran this backlog (generated files): the first passing arm's checksums
+    /// become the reference, and MariaDB arms are not run.
+    generated: bool,
 }
 
 fn rt() -> Result<tokio::runtime::Runtime, BenchError> {
@@ -65,35 +72,75 @@ pub fn run_all(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
 
 fn run_in_sandbox(opts: &BenchOptions, sb: &BenchSandbox, started: Instant) -> Result<BenchReport, BenchError> {
     let rt = rt()?;
-    let capture = rt.block_on(capture(opts, sb))?;
-    log_line(&format!("captured {} transactions, {} rows in {} binlog file(s)", capture.txns, capture.rows, capture.files.len()));
-
-    let mut specs = opts.parapply_arms();
-    let total_arms = specs.len() + 1 + opts.mariadb_arms().len();
-    let progress = Progress::new(total_arms as u64);
-    let mut results = Vec::new();
-    for spec in specs.drain(..) {
-        progress.start(&spec.name());
-        results.push(run_arm(&rt, sb, &capture, &spec));
-    }
-    // Commit order off for the best mode at its best worker count.
-    let best = results
-        .iter()
-        .filter(|r| r.checksum_ok)
-        .filter_map(|r| match &r.spec {
-            ArmSpec::Parapply { mode, workers, .. } if *mode != Mode::Serial => Some((*mode, *workers, r.txns_per_second.unwrap_or(0.0))),
-            _ => None,
-        })
-        .max_by(|a, b| a.2.total_cmp(&b.2));
-    let (best_mode, best_workers) = best.map(|b| (b.0, b.1)).unwrap_or((Mode::Writeset, opts.workers.iter().copied().max().unwrap_or(1)));
-    let spec = ArmSpec::Parapply { mode: best_mode, workers: best_workers, preserve_commit_order: false };
-    progress.start(&spec.name());
-    results.push(run_arm(&rt, sb, &capture, &spec));
-    for spec in opts.mariadb_arms() {
-        progress.start(&spec.name());
-        results.push(run_arm(&rt, sb, &capture, &spec));
+    let per_workload = opts.parapply_arms().len() + 1 + opts.mariadb_arms().len();
+    let progress = Progress::new((per_workload * opts.workloads.len()) as u64);
+    let mut workloads = Vec::new();
+    let mut previous_schema: Option<String> = None;
+    for &kind in &opts.workloads {
+        let mut cap = rt.block_on(capture(opts, sb, kind, previous_schema.take()))?;
+        if !cap.generated {
+            previous_schema = Some(cap.schema.clone());
+        }
+        log_line(&format!("workload {}: captured {} transactions, {} rows in {} binlog file(s)", kind.name(), cap.txns, cap.rows, cap.files.len()));
+        let mut results = Vec::new();
+        let mut note = None;
+        for spec in opts.parapply_arms() {
+            progress.start(&format!("{} / {}", kind.name(), spec.name()));
+            let r = run_arm(&rt, sb, &mut cap, &spec);
+            // Generated files whose first arm cannot apply them will not apply in any mode:
+            // say why once instead of failing every arm the same way.
+            if cap.generated && cap.source_checksums.is_empty() {
+                note = Some(format!("not applicable on this target: {}", r.error.clone().unwrap_or_default()));
+                results.push(r);
+                break;
+            }
+            results.push(r);
+        }
+        if note.is_none() {
+            // Commit order off for the best mode at its best worker count.
+            let best = results
+                .iter()
+                .filter(|r| r.checksum_ok)
+                .filter_map(|r| match &r.spec {
+                    ArmSpec::Parapply { mode, workers, .. } if *mode != Mode::Serial => Some((*mode, *workers, r.txns_per_second.unwrap_or(0.0))),
+                    _ => None,
+                })
+                .max_by(|a, b| a.2.total_cmp(&b.2));
+            let (best_mode, best_workers) = best.map(|b| (b.0, b.1)).unwrap_or((Mode::Writeset, opts.workers.iter().copied().max().unwrap_or(1)));
+            let spec = ArmSpec::Parapply { mode: best_mode, workers: best_workers, preserve_commit_order: false };
+            progress.start(&format!("{} / {}", kind.name(), spec.name()));
+            results.push(run_arm(&rt, sb, &mut cap, &spec));
+            if cap.generated {
+                note = Some("MySQL 8 binlog files: a MariaDB replica cannot replicate them, so only parapply arms ran; the reference checksums are those of the first passing arm (no source server ran this backlog).".into());
+            } else {
+                for spec in opts.mariadb_arms() {
+                    progress.start(&format!("{} / {}", kind.name(), spec.name()));
+                    results.push(run_arm(&rt, sb, &mut cap, &spec));
+                }
+            }
+        }
+        workloads.push(WorkloadResult {
+            info: WorkloadInfo {
+                name: kind.name().to_string(),
+                schema: cap.schema.clone(),
+                params: workload_params(opts, kind),
+                transactions: cap.txns,
+                rows: cap.rows,
+                binlog_files: cap.files.iter().map(|p| p.display().to_string()).collect(),
+            },
+            arms: results,
+            note,
+        });
     }
     progress.finish();
+
+    let lag = match &opts.lag {
+        Some(lag_opts) => {
+            let serial_tps = workloads.first().and_then(|w| w.arms.iter().find(|a| matches!(a.spec, ArmSpec::Parapply { mode: Mode::Serial, workers: 1, .. })).and_then(|a| a.txns_per_second));
+            Some(super::steady::run(opts, lag_opts, sb, serial_tps)?)
+        }
+        None => None,
+    };
 
     let mariadb_version = rt.block_on(async {
         let mut c = connect(&sb.url("C")).await?;
@@ -106,59 +153,84 @@ fn run_in_sandbox(opts: &BenchOptions, sb: &BenchSandbox, started: Instant) -> R
         unix_time: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         total_seconds: started.elapsed().as_secs_f64(),
         machine: Machine::probe(mariadb_version, opts.mariadbd_args.clone()),
-        workload: WorkloadInfo {
-            name: opts.workload.schema.clone(),
-            params: opts.workload.clone(),
-            transactions: capture.txns,
-            rows: capture.rows,
-            binlog_files: capture.files.iter().map(|p| p.display().to_string()).collect(),
-        },
-        arms: results,
+        workloads,
+        lag,
     })
 }
 
-/// Run the workload once on A and keep its binlog under the cache directory.
-async fn capture(opts: &BenchOptions, sb: &BenchSandbox) -> Result<Capture, BenchError> {
+/// The parameters of a workload as recorded in the report.
+fn workload_params(opts: &BenchOptions, kind: WorkloadKind) -> serde_json::Value {
+    let v = match kind {
+        WorkloadKind::Oltp => serde_json::to_value(&opts.workload),
+        k if k.is_sysbench() => serde_json::to_value(super::workload::SysbenchParams { test: k.name().into(), ..opts.sysbench.clone() }),
+        WorkloadKind::Mysql8Gen => serde_json::to_value(super::workload::mysql8_gen_params(opts.gen_transactions)),
+        _ => serde_json::to_value(opts.custom),
+    };
+    v.unwrap_or(serde_json::Value::Null)
+}
+
+/// Run the workload once on A and keep its binlog under the cache directory (generated
+/// workloads: write the files there directly).
+async fn capture(opts: &BenchOptions, sb: &BenchSandbox, kind: WorkloadKind, previous_schema: Option<String>) -> Result<Capture, BenchError> {
+    let schema = kind.schema(&opts.workload);
+    let cache = super::cache_dir(&opts.out, kind.name());
+    let _ = std::fs::remove_dir_all(&cache);
+    std::fs::create_dir_all(&cache).map_err(|e| BenchError::Io(cache.display().to_string(), e))?;
     let url = sb.url("A");
-    let mut a = connect(&url).await?;
-    // The binlog then holds exactly the schema and the workload.
-    a.query_drop("RESET MASTER").await.map_err(BenchError::sql("RESET MASTER on the source"))?;
-    drop(a);
-    match &opts.sysbench {
-        Some(p) => {
-            let mut a = connect(&url).await?;
-            a.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", q(&opts.workload.schema))).await.map_err(BenchError::sql("creating the sysbench schema"))?;
-            drop(a);
-            let (port, schema, tables, p) = (sb.port("A"), opts.workload.schema.clone(), opts.workload.tables, p.clone());
+    let mut files = Vec::new();
+    let mut source_checksums = BTreeMap::new();
+    let tables: Vec<String>;
+    let (mut source_file, mut source_pos, mut source_gtid) = (String::new(), 0, String::new());
+    if kind == WorkloadKind::Mysql8Gen {
+        let params = super::workload::mysql8_gen_params(opts.gen_transactions);
+        let cache2 = cache.clone();
+        let summary = tokio::task::spawn_blocking(move || crate::gen::generate(&params, &cache2))
+            .await
+            .map_err(|e| BenchError::Other(format!("generator task: {e}")))?
+            .map_err(|e| BenchError::Other(format!("generating MySQL 8 binlog files: {e}")))?;
+        files = summary.files.iter().map(|f| cache.join(&f.name)).collect();
+        tables = crate::gen::workload::schema(&summary.params).iter().map(|t| t.def.name.clone()).collect();
+    } else {
+        let mut a = connect(&url).await?;
+        // The binlog then holds exactly the schema and the workload.
+        if let Some(prev) = previous_schema {
+            a.query_drop(format!("DROP DATABASE IF EXISTS {}", q(&prev))).await.map_err(BenchError::sql("dropping the previous workload on the source"))?;
+        }
+        a.query_drop(format!("DROP DATABASE IF EXISTS {}", q(&schema))).await.map_err(BenchError::sql("dropping the workload schema on the source"))?;
+        a.query_drop("RESET MASTER").await.map_err(BenchError::sql("RESET MASTER on the source"))?;
+        if kind.is_sysbench() {
+            a.query_drop(format!("CREATE DATABASE {}", q(&schema))).await.map_err(BenchError::sql("creating the sysbench schema"))?;
+            let p = super::workload::SysbenchParams { test: kind.name().into(), ..opts.sysbench.clone() };
+            let (port, schema, tables) = (sb.port("A"), schema.clone(), opts.workload.tables);
             tokio::task::spawn_blocking(move || super::workload::run_sysbench(port, &schema, tables, &p))
                 .await
                 .map_err(|e| BenchError::Other(format!("sysbench task: {e}")))?
                 .map_err(BenchError::Other)?;
-        }
-        None => {
+        } else if kind == WorkloadKind::Oltp {
             let committed = super::workload::run_oltp(&url, &opts.workload).await.map_err(BenchError::sql("running the workload on the source"))?;
             tracing::debug!(committed, "workload done");
+        } else {
+            let committed = super::workload::run_custom(&url, kind, &schema, opts.custom).await.map_err(BenchError::sql(format!("running workload {} on the source", kind.name())))?;
+            tracing::debug!(committed, "workload done");
         }
-    }
-    let mut a = connect(&url).await?;
-    let tables = opts.workload.table_names();
-    let source_checksums = checksums(&mut a, &opts.workload.schema, &tables).await.map_err(BenchError::sql("CHECKSUM TABLE on the source"))?;
-    let (source_file, source_pos): (String, u64) = {
+        tables = a
+            .exec("SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name", (schema.as_str(),))
+            .await
+            .map_err(BenchError::sql("listing the workload's tables"))?;
+        source_checksums = checksums(&mut a, &schema, &tables).await.map_err(BenchError::sql("CHECKSUM TABLE on the source"))?;
         let row: Option<mysql_async::Row> = a.query_first("SHOW MASTER STATUS").await.map_err(BenchError::sql("SHOW MASTER STATUS"))?;
         let row = row.ok_or_else(|| BenchError::Other("source has no binlog (SHOW MASTER STATUS empty)".into()))?;
-        (row.get::<String, _>(0).unwrap_or_default(), row.get::<u64, _>(1).unwrap_or(0))
-    };
-    let source_gtid: Option<String> = a.query_first("SELECT @@gtid_binlog_pos").await.map_err(BenchError::sql("gtid_binlog_pos"))?;
-    drop(a);
-
-    let cache = super::cache_dir(&opts.out, &opts.workload.schema);
-    std::fs::create_dir_all(&cache).map_err(|e| BenchError::Io(cache.display().to_string(), e))?;
-    let mut files = Vec::new();
-    for f in sb.binlog_files("A")? {
-        let Some(name) = f.file_name() else { continue };
-        let dst = cache.join(name);
-        std::fs::copy(&f, &dst).map_err(|e| BenchError::Io(f.display().to_string(), e))?;
-        files.push(dst);
+        source_file = row.get::<String, _>(0).unwrap_or_default();
+        source_pos = row.get::<u64, _>(1).unwrap_or(0);
+        let g: Option<String> = a.query_first("SELECT @@gtid_binlog_pos").await.map_err(BenchError::sql("gtid_binlog_pos"))?;
+        source_gtid = g.unwrap_or_default();
+        drop(a);
+        for f in sb.binlog_files("A")? {
+            let Some(name) = f.file_name() else { continue };
+            let dst = cache.join(name);
+            std::fs::copy(&f, &dst).map_err(|e| BenchError::Io(f.display().to_string(), e))?;
+            files.push(dst);
+        }
     }
 
     // Count the backlog and ask the scheduler's analysis for barriers per mode.
@@ -175,8 +247,10 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox) -> Result<Capture, Benc
         .map(|m| (m.mode, m.barriers.iter().map(|(r, n)| (r.name().to_string(), *n)).collect::<BTreeMap<_, _>>()))
         .collect();
     Ok(Capture {
+        kind,
+        bin: opts.parapply_bin.clone(),
         files,
-        schema: opts.workload.schema.clone(),
+        schema,
         tables,
         source_checksums,
         txns: analysis.transactions,
@@ -184,7 +258,8 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox) -> Result<Capture, Benc
         barriers,
         source_file,
         source_pos,
-        source_gtid: source_gtid.unwrap_or_default(),
+        source_gtid,
+        generated: kind == WorkloadKind::Mysql8Gen,
     })
 }
 
@@ -193,7 +268,7 @@ fn q(name: &str) -> String {
 }
 
 /// One arm; never fails as a whole: an error or a checksum mismatch makes it FAILED.
-fn run_arm(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, spec: &ArmSpec) -> ArmResult {
+fn run_arm(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &mut Capture, spec: &ArmSpec) -> ArmResult {
     let mut res = ArmResult::new(spec.clone(), cap.txns, cap.rows);
     let outcome = match spec {
         ArmSpec::Parapply { .. } => run_parapply(rt, sb, cap, spec, &mut res),
@@ -208,6 +283,9 @@ fn run_arm(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, spec:
         checksums(&mut c, &cap.schema, &cap.tables).await.map_err(BenchError::sql("CHECKSUM TABLE on the target"))
     }) {
         Ok(sums) => {
+            if cap.generated && cap.source_checksums.is_empty() && res.error.is_none() && sums.values().all(Option::is_some) {
+                cap.source_checksums = sums.clone();
+            }
             res.checksum_ok = res.error.is_none() && sums == cap.source_checksums && sums.values().all(Option::is_some);
             if !res.checksum_ok && res.error.is_none() {
                 res.error = Some(format!("checksums differ: target {sums:?}, source {:?}", cap.source_checksums));
@@ -216,7 +294,7 @@ fn run_arm(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, spec:
         Err(e) => res.error = Some(format!("checksum: {e}")),
     }
     res.finalize();
-    log_line(&format!("{}: {}", spec.name(), res.summary_line()));
+    log_line(&format!("{} / {}: {}", cap.kind.name(), spec.name(), res.summary_line()));
     res
 }
 
@@ -230,35 +308,37 @@ fn run_parapply(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, 
         }
         global_status(&mut c, "Innodb_deadlocks").await.map_err(BenchError::sql("status"))
     })?;
-    let files = BinlogFiles::open(&cap.files).map_err(|e| BenchError::Other(format!("captured binlog: {e}")))?;
-    let source: TxnSource = Box::new(TransactionReader::new(files).map(|r| r.map_err(|e| e.to_string())));
-    let target = Endpoint::from_url(&url).map_err(|e| BenchError::Other(format!("target url: {e}")))?;
-    let apply = ApplyConfig {
-        mode: *mode,
-        workers: *workers,
-        preserve_commit_order: *preserve_commit_order,
-        state_schema: STATE_SCHEMA.into(),
-        window: ApplyConfig::default().window.max(*workers),
-        ..ApplyConfig::default()
-    };
-    let opts = PipelineOptions::new(target, apply);
-    let me = std::process::id() as i32;
+    // `parapply replay` as a child: its peak RSS and CPU time are this arm's alone.
+    let mode_arg = clap::ValueEnum::to_possible_value(mode).map(|v| v.get_name().to_string()).unwrap_or_else(|| mode.name().to_string());
+    let mut cmd = std::process::Command::new(&cap.bin);
+    cmd.arg("replay")
+        .args(&cap.files)
+        .args(["--target", &url, "--mode", &mode_arg, "--workers", &workers.to_string(), "--state-schema", STATE_SCHEMA, "--json"])
+        .env("PARAPPLY_LOG", "warn");
+    if !preserve_commit_order {
+        cmd.arg("--no-preserve-commit-order");
+    }
     let target_pid = sb.pid("C");
-    measure::reset_peak_rss(me);
-    let cpu0 = measure::self_cpu_seconds();
     let tcpu0 = target_pid.and_then(measure::cpu_seconds);
-    let t0 = Instant::now();
-    let summary = pipeline::run(opts, source, None).map_err(|e| BenchError::Other(format!("apply: {e}")))?;
-    res.seconds = Some(t0.elapsed().as_secs_f64());
-    res.applier_cpu_seconds = Some(measure::self_cpu_seconds() - cpu0);
+    let child = measure::run_child(cmd).map_err(|e| BenchError::Io("parapply replay".into(), e))?;
+    if !child.success {
+        let tail: String = child.stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ");
+        return Err(BenchError::Other(format!("parapply replay exited with {}: {tail}", child.status)));
+    }
+    let summary: serde_json::Value = serde_json::from_str(child.stdout.trim()).map_err(|e| BenchError::Other(format!("parapply replay --json output: {e}")))?;
+    let num = |k: &str| summary[k].as_u64().unwrap_or(0);
+    // The pipeline's own clock (from the first read to the last commit), as the in-process
+    // harness measured it; process start-up and connecting are not apply time.
+    res.seconds = summary["seconds"].as_f64().or(Some(child.wall_seconds));
+    res.applier_cpu_seconds = Some(child.cpu_seconds);
     res.target_cpu_seconds = match (tcpu0, target_pid.and_then(measure::cpu_seconds)) {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
-    res.peak_rss_bytes = measure::peak_rss_bytes(me);
-    res.txns = summary.txns_applied;
-    res.rows = summary.rows_applied;
-    res.retries = summary.retries;
+    res.peak_rss_bytes = Some(child.peak_rss_bytes);
+    res.txns = num("txns_applied");
+    res.rows = num("rows_applied");
+    res.retries = num("retries");
     res.barriers = cap.barriers.get(mode).cloned().unwrap_or_default();
     res.deadlocks = rt.block_on(async {
         let mut c = connect(&url).await?;

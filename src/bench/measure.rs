@@ -63,3 +63,96 @@ pub async fn global_status(conn: &mut mysql_async::Conn, name: &str) -> Result<u
     let row: Option<(String, String)> = conn.query_first(format!("SHOW GLOBAL STATUS LIKE '{}'", name.replace('\\', "\\\\").replace('\'', "''"))).await?;
     Ok(row.and_then(|r| r.1.parse().ok()).unwrap_or(0))
 }
+
+/// What a finished child process used.
+#[derive(Debug)]
+pub struct ChildRun {
+    pub success: bool,
+    pub status: String,
+    pub stdout: String,
+    pub stderr: String,
+    pub wall_seconds: f64,
+    /// User + system CPU of the child (from `wait4`'s rusage).
+    pub cpu_seconds: f64,
+    /// Peak resident set of the child (`ru_maxrss`).
+    pub peak_rss_bytes: u64,
+}
+
+/// Run `cmd` to completion with its output captured, and read its CPU time and peak RSS from
+/// `wait4` (the child's own rusage, not the sum over all children of this process).
+pub fn run_child(mut cmd: std::process::Command) -> std::io::Result<ChildRun> {
+    use std::io::Read;
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let t0 = std::time::Instant::now();
+    let mut child = cmd.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    // Drain both pipes on threads so a chatty child never blocks on a full pipe.
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.read_to_string(&mut s);
+        }
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(e) = err.as_mut() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    });
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; zeroed is a valid value for it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = loop {
+        // SAFETY: pid is our own unreaped child; status and usage point to live locals.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if rc == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        break rc;
+    };
+    if rc == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // The child is reaped: `child` must not be waited on again (dropping it does not wait).
+    drop(child);
+    let wall_seconds = t0.elapsed().as_secs_f64();
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let exited = libc::WIFEXITED(status);
+    let code = if exited { Some(libc::WEXITSTATUS(status)) } else { None };
+    Ok(ChildRun {
+        success: code == Some(0),
+        status: match code {
+            Some(c) => format!("exit code {c}"),
+            None if libc::WIFSIGNALED(status) => format!("signal {}", libc::WTERMSIG(status)),
+            None => format!("wait status {status}"),
+        },
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+        wall_seconds,
+        cpu_seconds: tv(usage.ru_utime) + tv(usage.ru_stime),
+        // Linux reports ru_maxrss in kilobytes.
+        peak_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_child_reports_exit_status_output_and_peak_rss() {
+        // A shell that allocates ~64 MiB resident (a string of 64 Mi characters via head).
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", "echo hello; head -c 67108864 /dev/zero | tr '\\0' x | { v=$(cat); echo ${#v}; } ; exit 3"]);
+        let r = run_child(cmd).expect("run sh");
+        assert!(!r.success);
+        assert_eq!(r.status, "exit code 3");
+        assert_eq!(r.stdout, "hello\n67108864\n");
+        assert!(r.peak_rss_bytes >= 64 * 1024 * 1024, "peak rss {}", r.peak_rss_bytes);
+        assert!(r.cpu_seconds > 0.0);
+    }
+}

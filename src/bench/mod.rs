@@ -3,18 +3,22 @@
 //! MariaDB's own parallel replication, check `CHECKSUM TABLE` after every arm, and report.
 //!
 //! - [`sandbox`]: the private MariaDB instances of one run (`tools/sandbox`).
-//! - [`workload`]: the built-in SQL workload run on the source.
-//! - [`arms`]: running one arm (parapply in-process, or a MariaDB replica) and measuring it.
-//! - [`measure`]: CPU, peak RSS and checksums.
+//! - [`workload`]: the workloads run on the source (built-in oltp, sysbench, hot rows, many
+//!   tables, FK parent/child, large transactions, DDL, no primary key) or generated (MySQL 8).
+//! - [`arms`]: running one arm (`parapply replay` as a child process, or a MariaDB replica) and
+//!   measuring it.
+//! - [`steady`]: the steady-state lag experiment (fixed source rate, `parapply run` live).
+//! - [`measure`]: CPU, peak RSS (child rusage) and checksums.
 //! - [`report`]: `results.md`, `results.json` and the SVG plots.
 //!
-//! This module owns the orchestration only; the applier itself is [`crate::apply::pipeline`],
-//! used through its public API. It must not change the pipeline or the scheduler.
+//! This module owns the orchestration only; the applier itself is the `parapply` binary's
+//! `replay` and `run` commands, run as child processes. It must not change the pipeline or the scheduler.
 
 pub mod arms;
 pub mod measure;
 pub mod report;
 pub mod sandbox;
+pub mod steady;
 pub mod workload;
 
 use std::path::{Path, PathBuf};
@@ -49,7 +53,7 @@ impl BenchError {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "applier", rename_all = "snake_case")]
 pub enum ArmSpec {
-    /// parapply's pipeline, in this process.
+    /// parapply's pipeline (`parapply replay` as a child process).
     Parapply { mode: Mode, workers: usize, preserve_commit_order: bool },
     /// A MariaDB replica's SQL thread(s): `slave_parallel_mode` and `slave_parallel_threads`.
     Mariadb { parallel_mode: String, threads: usize },
@@ -90,9 +94,20 @@ pub struct BenchOptions {
     pub workers: Vec<usize>,
     pub modes: Vec<Mode>,
     pub mariadb_modes: Vec<String>,
+    /// The workloads, each captured once and applied by every arm, in this order.
+    pub workloads: Vec<workload::WorkloadKind>,
+    /// The built-in oltp workload's size.
     pub workload: workload::OltpParams,
-    /// Run this sysbench test instead of the built-in workload (schema `sbtest`).
-    pub sysbench: Option<workload::SysbenchParams>,
+    /// sysbench sizes (its `test` is set per workload).
+    pub sysbench: workload::SysbenchParams,
+    /// The custom workloads' size.
+    pub custom: workload::CustomScale,
+    /// DML transactions of the MySQL 8 generator workload.
+    pub gen_transactions: u64,
+    /// The steady-state lag experiment (None: skipped).
+    pub lag: Option<steady::LagOptions>,
+    /// The parapply binary run for parapply arms (`replay`) and the lag experiment (`run`).
+    pub parapply_bin: PathBuf,
     /// Extra mariadbd arguments, identical on every instance.
     pub mariadbd_args: String,
 }
@@ -107,8 +122,13 @@ impl BenchOptions {
             workers: vec![1, 4],
             modes: Mode::ALL.to_vec(),
             mariadb_modes: vec!["none".into(), "optimistic".into()],
+            workloads: vec![workload::WorkloadKind::Oltp],
             workload: workload::OltpParams { schema: "benchq".into(), tables: 4, rows_per_table: 1000, clients: 4, txns_per_client: 250, seed: 1 },
-            sysbench: None,
+            sysbench: workload::SysbenchParams { test: String::new(), table_size: 1000, threads: 4, events: 1000 },
+            custom: workload::CustomScale { clients: 4, txns_per_client: 20, seed: 1 },
+            gen_transactions: 1000,
+            lag: Some(steady::LagOptions { modes: vec![Mode::Serial, Mode::Writeset], workers: 4, seconds: 6, rate: None, clients: 4 }),
+            parapply_bin: default_bin(),
             mariadbd_args: "--innodb-flush-log-at-trx-commit=2 --sync-binlog=0".into(),
         }
     }
@@ -122,8 +142,13 @@ impl BenchOptions {
             workers: vec![1, 2, 4, 8, 16],
             modes: Mode::ALL.to_vec(),
             mariadb_modes: vec!["none".into(), "conservative".into(), "optimistic".into(), "aggressive".into()],
+            workloads: default_workloads(),
             workload: workload::OltpParams { schema: "bench".into(), tables: 8, rows_per_table: 10_000, clients: 16, txns_per_client: 1000, seed: 1 },
-            sysbench: None,
+            sysbench: workload::SysbenchParams { test: String::new(), table_size: 10_000, threads: 16, events: 20_000 },
+            custom: workload::CustomScale { clients: 8, txns_per_client: 500, seed: 1 },
+            gen_transactions: 20_000,
+            lag: Some(steady::LagOptions { modes: Mode::ALL.to_vec(), workers: 8, seconds: 60, rate: None, clients: 8 }),
+            parapply_bin: default_bin(),
             mariadbd_args: "--innodb-flush-log-at-trx-commit=1 --sync-binlog=0".into(),
         }
     }
@@ -155,6 +180,21 @@ impl BenchOptions {
         }
         arms
     }
+}
+
+/// This executable (the `parapply` binary when called from the CLI).
+fn default_bin() -> PathBuf {
+    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("parapply"))
+}
+
+/// Every workload: the three sysbench tests when `sysbench` is installed (else the built-in
+/// oltp), the six custom ones, and the MySQL 8 generator's files.
+pub fn default_workloads() -> Vec<workload::WorkloadKind> {
+    let sysbench = std::process::Command::new("sysbench").arg("--version").output().is_ok_and(|o| o.status.success());
+    let mut v = if sysbench { workload::WorkloadKind::SYSBENCH.to_vec() } else { vec![workload::WorkloadKind::Oltp] };
+    v.extend(workload::WorkloadKind::CUSTOM);
+    v.push(workload::WorkloadKind::Mysql8Gen);
+    v
 }
 
 /// Run the whole benchmark and write the report into `opts.out`.

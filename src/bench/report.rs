@@ -9,7 +9,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::workload::OltpParams;
+use super::steady::LagReport;
 use super::{ArmSpec, BenchError};
 
 /// One arm's numbers.
@@ -122,7 +122,8 @@ impl Machine {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct WorkloadInfo {
     pub name: String,
-    pub params: OltpParams,
+    pub schema: String,
+    pub params: serde_json::Value,
     pub transactions: u64,
     pub rows: u64,
     pub binlog_files: Vec<String>,
@@ -136,27 +137,60 @@ pub struct BenchReport {
     pub unix_time: u64,
     pub total_seconds: f64,
     pub machine: Machine,
-    pub workload: WorkloadInfo,
+    pub workloads: Vec<WorkloadResult>,
+    /// The steady-state lag experiment, when it ran.
+    pub lag: Option<LagReport>,
+}
+
+/// One workload's backlog and its arms.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WorkloadResult {
+    #[serde(flatten)]
+    pub info: WorkloadInfo,
     pub arms: Vec<ArmResult>,
+    /// Why some arms did not run, or how the reference checksums were obtained.
+    pub note: Option<String>,
+}
+
+impl BenchReport {
+    /// Every arm of every workload.
+    pub fn all_arms(&self) -> impl Iterator<Item = &ArmResult> {
+        self.workloads.iter().flat_map(|w| w.arms.iter())
+    }
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map(|x| format!("{x:.digits$}")).unwrap_or_else(|| "—".into())
 }
 
-/// The Markdown table (also printed by the command).
+/// The Markdown report (also printed by the command): one table per workload, then the lag
+/// experiment.
 pub fn markdown(r: &BenchReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# parapply bench ({})\n", if r.quick { "quick" } else { "full" });
     let _ = writeln!(
         s,
-        "Workload `{}`: {} transactions, {} rows ({} clients). Machine: {} CPUs, {} GiB, MariaDB {} (`{}`).\n",
-        r.workload.name, r.workload.transactions, r.workload.rows, r.workload.params.clients, r.machine.cpus, r.machine.memory_gib, r.machine.mariadb_version, r.machine.mariadbd_args
+        "Machine: {} CPUs, {} GiB, MariaDB {} (`{}`). Total {:.0} s.\n",
+        r.machine.cpus, r.machine.memory_gib, r.machine.mariadb_version, r.machine.mariadbd_args, r.total_seconds
     );
-    let serial1 = r.arms.iter().find(|a| matches!(a.spec, ArmSpec::Parapply { mode: crate::cli::Mode::Serial, workers: 1, .. })).and_then(|a| a.seconds);
+    for w in &r.workloads {
+        workload_table(&mut s, w);
+    }
+    if let Some(lag) = &r.lag {
+        super::steady::markdown(&mut s, lag);
+    }
+    s
+}
+
+fn workload_table(s: &mut String, w: &WorkloadResult) {
+    let _ = writeln!(s, "## Workload `{}`\n\n{} transactions, {} rows.\n", w.info.name, w.info.transactions, w.info.rows);
+    if let Some(n) = &w.note {
+        let _ = writeln!(s, "Note: {n}\n");
+    }
+    let serial1 = w.arms.iter().find(|a| matches!(a.spec, ArmSpec::Parapply { mode: crate::cli::Mode::Serial, workers: 1, .. })).and_then(|a| a.seconds);
     s.push_str("| arm | status | txn/s | rows/s | catch-up s | vs serial w=1 | parapply CPU s | target CPU s | CPU ms/txn | peak RSS MiB | retries | deadlocks | barriers |\n");
     s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-    for a in &r.arms {
+    for a in &w.arms {
         let speedup = match (serial1, a.seconds) {
             (Some(b), Some(x)) if x > 0.0 => format!("{:.2}×", b / x),
             _ => "—".into(),
@@ -180,13 +214,15 @@ pub fn markdown(r: &BenchReport) -> String {
             barriers
         );
     }
-    for a in r.arms.iter().filter(|a| a.status != "ok") {
+    for a in w.arms.iter().filter(|a| a.status != "ok") {
         let _ = writeln!(s, "\nFAILED {}: {}", a.name, a.error.as_deref().unwrap_or("checksum mismatch"));
     }
-    s
+    s.push('\n');
 }
 
-/// Write `results.md`, `results.json`, `throughput.svg` and `cpu_per_txn.svg`.
+/// Write `results.md`, `results.json`, and the plots: `throughput.svg` and `cpu_per_txn.svg` of
+/// the first workload, `throughput_<workload>.svg` / `cpu_per_txn_<workload>.svg` of every
+/// workload, and `lag_over_time.svg` when the lag experiment ran.
 pub fn write_all(dir: &Path, r: &BenchReport) -> Result<(), BenchError> {
     let io = |p: &Path| {
         let p = p.display().to_string();
@@ -197,21 +233,34 @@ pub fn write_all(dir: &Path, r: &BenchReport) -> Result<(), BenchError> {
     let js = dir.join("results.json");
     let text = serde_json::to_string_pretty(r).map_err(|e| BenchError::Other(format!("results.json: {e}")))?;
     std::fs::write(&js, text).map_err(io(&js))?;
-    plot(&dir.join("throughput.svg"), r, "Apply throughput vs workers", "transactions/s", |a| a.txns_per_second)?;
-    plot(&dir.join("cpu_per_txn.svg"), r, "CPU per transaction (applier + target)", "CPU ms / transaction", |a| a.cpu_ms_per_txn)?;
+    for (i, w) in r.workloads.iter().enumerate() {
+        let tp = |a: &ArmResult| a.txns_per_second;
+        let cpu = |a: &ArmResult| a.cpu_ms_per_txn;
+        let t1 = format!("Apply throughput vs workers ({})", w.info.name);
+        let t2 = format!("CPU per transaction, applier + target ({})", w.info.name);
+        plot(&dir.join(format!("throughput_{}.svg", w.info.name)), &w.arms, &t1, "transactions/s", tp)?;
+        plot(&dir.join(format!("cpu_per_txn_{}.svg", w.info.name)), &w.arms, &t2, "CPU ms / transaction", cpu)?;
+        if i == 0 {
+            plot(&dir.join("throughput.svg"), &w.arms, &t1, "transactions/s", tp)?;
+            plot(&dir.join("cpu_per_txn.svg"), &w.arms, &t2, "CPU ms / transaction", cpu)?;
+        }
+    }
+    if let Some(lag) = &r.lag {
+        super::steady::plot(&dir.join("lag_over_time.svg"), lag)?;
+    }
     Ok(())
 }
 
 /// One line per series (mode), x = workers, y = `value` of the passing arms.
-fn plot(path: &Path, r: &BenchReport, title: &str, y_label: &str, value: impl Fn(&ArmResult) -> Option<f64>) -> Result<(), BenchError> {
+fn plot(path: &Path, arms: &[ArmResult], title: &str, y_label: &str, value: impl Fn(&ArmResult) -> Option<f64>) -> Result<(), BenchError> {
     let err = |e: &dyn std::fmt::Display| BenchError::Other(format!("plot {}: {e}", path.display()));
     let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for a in &r.arms {
+    for a in arms {
         if let Some(v) = value(a) {
             series.entry(a.series.clone()).or_default().push((a.workers as f64, v));
         }
     }
-    let workers: BTreeSet<usize> = r.arms.iter().map(|a| a.workers).collect();
+    let workers: BTreeSet<usize> = arms.iter().map(|a| a.workers).collect();
     let x_max = workers.iter().copied().max().unwrap_or(1).max(2) as f64;
     let y_max = series.values().flatten().map(|p| p.1).fold(0.0f64, f64::max).max(1e-6) * 1.15;
     let root = SVGBackend::new(path, (900, 560)).into_drawing_area();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::bench::workload::WorkloadKind;
 use crate::bench::{self, BenchOptions};
 use crate::cli::BenchArgs;
 
@@ -24,16 +25,43 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
     }
     if let Some(t) = args.txns_per_client {
         opts.workload.txns_per_client = t;
+        opts.custom.txns_per_client = t;
     }
+    let mut names: Vec<String> = args.workload.clone().unwrap_or_default();
     if let Some(test) = &args.sysbench {
-        opts.workload.schema = "sbtest".into();
+        names.push(test.clone());
+    }
+    if !names.is_empty() {
+        opts.workloads = names
+            .iter()
+            .map(|n| match n.as_str() {
+                "all" => Ok(bench::default_workloads()),
+                n => WorkloadKind::parse(n).map(|k| vec![k]).ok_or_else(|| {
+                    anyhow::anyhow!("unknown workload {n:?}; known: all, {}", WorkloadKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "))
+                }),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+    }
+    opts.sysbench.table_size = args.sysbench_table_size;
+    opts.sysbench.threads = args.sysbench_threads;
+    opts.sysbench.events = args.sysbench_events;
+    if args.sysbench.is_some() || opts.workloads.iter().any(|k| k.is_sysbench()) {
         opts.workload.tables = args.sysbench_tables;
-        opts.sysbench = Some(bench::workload::SysbenchParams {
-            test: test.clone(),
-            table_size: args.sysbench_table_size,
-            threads: args.sysbench_threads,
-            events: args.sysbench_events,
-        });
+    }
+    if args.no_lag {
+        opts.lag = None;
+    }
+    if let Some(lag) = opts.lag.as_mut() {
+        if let Some(s) = args.lag_seconds {
+            lag.seconds = s;
+        }
+        lag.rate = args.lag_rate.or(lag.rate);
+        if let Some(w) = args.lag_workers {
+            lag.workers = w;
+        }
     }
     if opts.workers.is_empty() || opts.workers.iter().any(|w| *w == 0 || *w > 256) {
         anyhow::bail!("--workers must list counts between 1 and 256");
@@ -41,7 +69,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
     let report = bench::run(&opts).context("bench")?;
     println!("{}", bench::report::markdown(&report));
     println!("results in {}", out.display());
-    let failed = report.arms.iter().filter(|a| !a.checksum_ok).count();
+    let failed = report.all_arms().filter(|a| !a.checksum_ok).count() + report.lag.iter().flat_map(|l| l.modes.iter()).filter(|m| m.status != "ok").count();
     Ok(if failed == 0 { 0 } else { 2 })
 }
 
