@@ -155,11 +155,13 @@ fn barriers(json: &serde_json::Value, name: &str) -> serde_json::Value {
     w["arms"].as_array().expect("arms").iter().find(|a| a["name"] == "parapply writeset w=4").expect("writeset arm")["barriers"].clone()
 }
 
-/// The issue's own workloads (all but fk_parent_child, below), each captured once on the source
-/// and applied by every arm; the checksum gate holds for each.
+/// The issue's own workloads, each captured once on the source and applied by every arm; the
+/// checksum gate holds for each. FK parent/child also proves rule 2 in replay: a child row is
+/// never applied before its parent (the writeset arms learn the foreign key from the target's
+/// information_schema; without it commit order off applied a child first, ERROR 1452).
 #[test]
 fn bench_quick_custom_workloads_match_the_source() {
-    let json = custom_workloads(&["hot_rows", "many_tables", "large_txn", "ddl", "no_pk"]);
+    let json = custom_workloads(&["hot_rows", "many_tables", "fk_parent_child", "large_txn", "ddl", "no_pk"]);
     // DDL barriers in the ddl workload: CREATE DATABASE, 4 CREATE TABLE, 2 ALTER TABLE.
     assert_eq!(barriers(&json, "ddl")["ddl"], 1 + 4 + 2, "{}", barriers(&json, "ddl"));
     // Every transaction writing the key-less table (its 4 fill INSERTs and all 80 client ones)
@@ -168,14 +170,3 @@ fn bench_quick_custom_workloads_match_the_source() {
     assert_eq!(barriers(&json, "no_pk"), serde_json::json!({"ddl": 3, "unknown_schema": 4 + 80}));
 }
 
-/// FK parent/child: a child row must never be applied before its parent. Ignored because it
-/// fails today (intermittently): `parapply replay --mode writeset --no-preserve-commit-order`
-/// applied the children's fill INSERT (GTID 1-1-5) before the parents' (1-1-4) committed and
-/// stopped on ERROR 1452 — replay's writeset scheduler does not make a child insert depend on
-/// its parent's key (commit 1e01f7d builds FK labels for `analyze` only; not verified further).
-/// Run with `--ignored` once fixed.
-#[test]
-#[ignore = "replay schedules FK child inserts before their parent with commit order off (ERROR 1452)"]
-fn bench_quick_fk_parent_child_workload_matches_the_source() {
-    custom_workloads(&["fk_parent_child"]);
-}
