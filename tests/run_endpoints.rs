@@ -60,11 +60,26 @@ impl RunProcess {
             cmd.arg("--from").arg(f);
         }
         let out = std::fs::File::create(log).unwrap();
-        let child = cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(out).spawn().expect("spawn parapply run");
+        let child = cmd.env("RUST_LOG", "info").env("NO_COLOR", "1").stdout(Stdio::null()).stderr(out).spawn().expect("spawn parapply run");
         RunProcess { child, log: log.to_path_buf() }
     }
+    /// The process's log, without terminal colour codes.
     fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let raw = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
     /// SIGTERM, then wait (bounded) for the exit status.
     fn terminate(&mut self) -> std::process::ExitStatus {
@@ -165,7 +180,7 @@ fn run_serves_exact_lag_and_metrics_then_reports_target_down() {
     // Row changes: ours plus one per heartbeat (an upsert of one row).
     assert_eq!(lag["applied"]["rows"].as_u64().unwrap(), user_rows + lag["applied"]["heartbeats"].as_u64().unwrap());
     assert_eq!(sb.sql("C", "SELECT COUNT(*), SUM(v) FROM app.t"), sb.sql("A", "SELECT COUNT(*), SUM(v) FROM app.t"));
-    assert_eq!(sb.sql("C", "SELECT COUNT(*), SUM(v) FROM app.t"), "22\t309");
+    assert_eq!(sb.sql("C", "SELECT COUNT(*), SUM(v) FROM app.t"), "22\t312");
 
     // /metrics: the counter equals /lag's count, read between two equal /lag reads.
     let (applied, text) = wait_for("a /metrics scrape between two equal /lag reads", 60, || {
