@@ -38,6 +38,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     if let Some(addr) = monitor.http_addr() {
         tracing::info!(listen = %addr, "endpoints: /lag /metrics /health /health/live /health/ready /status");
     }
+    monitor.probe_target(&cfg.target, Duration::from_secs(1)).context("starting the target probe")?;
     let progress = monitor.progress().clone();
     let mut opts = ApplierOptions::new(cfg.target.clone(), cfg.apply.clone(), StreamOptions::from_config(&cfg.source));
     opts.from = args.from.clone();

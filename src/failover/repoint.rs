@@ -152,6 +152,7 @@ fn classify(e: &ApplyError) -> Failure {
 pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: ApplierOptions, stop: Arc<AtomicBool>) -> Result<Vec<Segment>, FailoverError> {
     let mut segments = Vec::new();
     let mut failed_in_row = 0u32;
+    let mut target_down_logged = false;
     let progress = opts.progress.clone();
     let pause = |stop: &AtomicBool| {
         let until = std::time::Instant::now() + opts.retry_pause;
@@ -165,8 +166,9 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
         let applied = match pipeline::load_checkpoint(&opts.target, &opts.apply.state_schema) {
             Ok(a) => a,
             Err(e @ ApplyError::Connect { .. }) => {
-                if progress.as_ref().is_none_or(|p| p.snapshot().target_up) {
+                if !target_down_logged {
                     tracing::warn!(target = %opts.target.address(), error = %e, "target unreachable; retrying");
+                    target_down_logged = true;
                 }
                 if let Some(p) = &progress {
                     p.set_target_up(false);
@@ -180,6 +182,7 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
         if let Some(p) = &progress {
             p.set_target_up(true);
         }
+        target_down_logged = false;
         let start_text = applied.resume_position().or_else(|| opts.from.clone()).unwrap_or_default();
         let start = StartPosition::parse(&start_text).map_err(|e| definite(&progress, format!("start position {start_text:?}: {e}")))?;
         if let (Some(p), StartPosition::Gtid(GtidPosition::Mariadb(pos))) = (&progress, &start) {
@@ -224,9 +227,13 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
             None => (Box::new(segment_source), opts.progress_log.as_ref().map(|f| f())),
         };
         let result = pipeline::run(PipelineOptions::new(opts.target.clone(), opts.apply.clone()), source, progress_fn);
-        // Pulled but never committed: received again by the next segment.
+        // Pulled but never committed: received again by the next segment. The stream is gone:
+        // its counters no longer describe the source.
         if let Some(p) = &pending {
             p.discard();
+        }
+        if let Some(p) = &progress {
+            p.detach_stream_stats();
         }
         match result {
             Ok(summary) => {

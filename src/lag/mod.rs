@@ -588,6 +588,13 @@ impl Progress {
         *self.stream_stats.lock() = Some(stats);
     }
 
+    /// The stream given to [`Progress::attach_stream_stats`] has ended: stop reading its
+    /// counters (a dropped stream reads as disconnected, which would say `source_down` while the
+    /// source is fine and, say, the target is the one down).
+    pub fn detach_stream_stats(&self) {
+        *self.stream_stats.lock() = None;
+    }
+
     /// The failover watcher's current state (shown on `/status` as `failover` and, its
     /// `readers` part, on `/readers`). Owned by [`crate::failover`]; lag only carries it.
     pub fn set_failover_state(&self, state: serde_json::Value) {

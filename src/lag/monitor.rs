@@ -1,7 +1,7 @@
 //! The monitoring side of one pipeline run, started and stopped in one place: the [`Progress`]
 //! registry, the HTTP endpoints (when `http.enabled`), the heartbeat writer on the source (live
 //! runs; re-pointed by [`Monitor::set_heartbeat_source`] when a failover moves the writer), and
-//! the terminal/log progress reporter.
+//! the terminal/log progress reporter, and (on request) a reachability probe of the target.
 //!
 //! Owns only the lifetimes of those parts (threads, runtimes, stop signals). Commands such as
 //! `run` and `replay` create a [`Monitor`], hand [`Monitor::progress`] to the pipeline stages,
@@ -87,9 +87,75 @@ pub struct Monitor {
     http: Option<HttpServer>,
     writer: Option<HeartbeatThread>,
     reporter: Option<Reporter>,
+    target_probe: Option<(tokio::sync::watch::Sender<bool>, std::thread::JoinHandle<()>)>,
+}
+
+/// Ping `target` every `every` (one kept connection; reconnect after a failure) and report
+/// whether it answers, until `stop`. Why a probe of its own: an applier blocked in retries
+/// against a dead target learns of it late (after its retries), and an idle one not at all.
+async fn probe_loop(target: Endpoint, every: Duration, progress: Arc<Progress>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    use mysql_async::prelude::Queryable;
+    let mut conn: Option<mysql_async::Conn> = None;
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut was_up = true;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            break;
+        }
+        let bound = every.max(target.connect_timeout());
+        let up = tokio::time::timeout(bound, async {
+            if conn.is_none() {
+                conn = Some(mysql_async::Conn::new(crate::heartbeat::opts_for(&target)).await?);
+            }
+            match conn.as_mut() {
+                Some(c) => c.query_drop("DO 1").await,
+                None => Ok(()),
+            }
+        })
+        .await
+        .is_ok_and(|r| r.is_ok());
+        if !up {
+            conn = None;
+        }
+        if up != was_up {
+            if up {
+                tracing::info!(target = %target.address(), "target answers again");
+            } else {
+                tracing::warn!(target = %target.address(), "target does not answer");
+            }
+            was_up = up;
+        }
+        progress.set_target_up(up);
+    }
+    if let Some(c) = conn {
+        let _ = tokio::time::timeout(Duration::from_secs(1), c.disconnect()).await;
+    }
 }
 
 impl Monitor {
+    /// Watch the target's reachability (state `target_down`, `/health` 503) every `every`.
+    pub fn probe_target(&mut self, target: &Endpoint, every: Duration) -> Result<(), MonitorError> {
+        if self.target_probe.is_some() {
+            return Ok(());
+        }
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let (target, p) = (target.clone(), self.progress.clone());
+        let handle = std::thread::Builder::new()
+            .name("parapply-target-probe".into())
+            .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(probe_loop(target, every, p, rx)),
+                Err(e) => tracing::error!(error = %e, "target probe: cannot build runtime"),
+            })
+            .map_err(MonitorError::Thread)?;
+        self.target_probe = Some((tx, handle));
+        Ok(())
+    }
+
     pub fn start(cfg: &Config, opts: MonitorOptions) -> Result<Monitor, MonitorError> {
         let progress = Progress::new(&cfg.lag);
         let http = if cfg.http.enabled { Some(HttpServer::start(&cfg.http.listen, progress.clone(), StatusInfo::from_config(cfg, &opts.command))?) } else { None };
@@ -118,7 +184,7 @@ impl Monitor {
             Some(every) => Some(Reporter::start(progress.clone(), every).map_err(MonitorError::Thread)?),
             None => None,
         };
-        Ok(Monitor { progress, http, writer, reporter })
+        Ok(Monitor { progress, http, writer, reporter, target_probe: None })
     }
 
     /// The registry every stage reports into.
@@ -163,6 +229,10 @@ impl Monitor {
             let _ = w.handle.join();
         }
         drop(self.reporter.take());
+        if let Some((tx, handle)) = self.target_probe.take() {
+            let _ = tx.send(true);
+            let _ = handle.join();
+        }
     }
 }
 
