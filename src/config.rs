@@ -323,6 +323,9 @@ pub struct LagConfig {
     /// `/health` answers 503 at or above this heartbeat lag.
     #[serde(default = "default_max_lag_s")]
     pub max_lag_s: f64,
+    /// State `stalled`: a backlog exists and nothing was applied for this long.
+    #[serde(default = "default_stall_timeout_s")]
+    pub stall_timeout_s: f64,
 }
 
 fn default_heartbeat_interval_ms() -> u64 {
@@ -335,6 +338,9 @@ fn default_heartbeat_mode() -> String {
     "write".into()
 }
 fn default_max_lag_s() -> f64 {
+    30.0
+}
+fn default_stall_timeout_s() -> f64 {
     30.0
 }
 
@@ -621,6 +627,9 @@ impl Config {
         if self.lag.heartbeat_table.split('.').count() != 2 {
             return invalid("lag.heartbeat_table", "must be schema.table");
         }
+        if !(self.lag.stall_timeout_s.is_finite() && self.lag.stall_timeout_s > 0.0) {
+            return invalid("lag.stall_timeout_s", "must be a positive number of seconds");
+        }
         if let Some(f) = &self.failover {
             f.validate()?;
         }
@@ -647,6 +656,14 @@ mod tests {
         assert!(c.apply.preserve_commit_order);
         assert_eq!(c.target.port, 3307);
         assert_eq!(c.http.listen, "127.0.0.1:9187");
+    }
+
+    #[test]
+    fn stall_timeout_defaults_and_is_validated() {
+        assert_eq!(Config::from_toml(MINIMAL, "t").unwrap().lag.stall_timeout_s, 30.0);
+        assert_eq!(Config::from_toml(&format!("{MINIMAL}[lag]\nstall_timeout_s=2.5\n"), "t").unwrap().lag.stall_timeout_s, 2.5);
+        let e = Config::from_toml(&format!("{MINIMAL}[lag]\nstall_timeout_s=0\n"), "t").unwrap_err().to_string();
+        assert!(e.contains("lag.stall_timeout_s"), "{e}");
     }
 
     #[test]

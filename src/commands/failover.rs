@@ -10,7 +10,8 @@ use anyhow::Context;
 use crate::cli::{FailoverAction, FailoverArgs};
 use crate::config::{Config, FailoverConfig};
 use crate::failover::log::SwitchLog;
-use crate::failover::repoint::{follow_writer, FollowOptions};
+use crate::failover::repoint::{apply_loop, ApplierOptions, Segment};
+use crate::source::stream::StreamOptions;
 use crate::failover::{probe, promote, watcher};
 
 pub fn run(args: &FailoverArgs) -> anyhow::Result<i32> {
@@ -46,51 +47,89 @@ pub fn run(args: &FailoverArgs) -> anyhow::Result<i32> {
 }
 
 async fn watch(cfg: &Config, f: FailoverConfig, target: Option<(crate::config::Endpoint, String)>, apply: bool) -> anyhow::Result<i32> {
-    let mut w = watcher::Watcher::start(f, target).await?;
-    tracing::info!(writer = %w.writer_name(), "failover watcher started");
     // The state on /status and /readers.
-    let _http = if cfg.http.enabled {
-        let progress = crate::lag::Progress::new(&cfg.lag);
-        let p = progress.clone();
-        w.set_publisher(Arc::new(move |st| p.set_failover_state(serde_json::to_value(st).unwrap_or_default())));
-        Some(crate::http::HttpServer::start(&cfg.http.listen, progress, crate::http::StatusInfo::from_config(cfg, "failover watch")).context("[http]")?)
-    } else {
-        None
+    let progress = cfg.http.enabled.then(|| crate::lag::Progress::new(&cfg.lag));
+    let _http = match &progress {
+        Some(p) => Some(crate::http::HttpServer::start(&cfg.http.listen, p.clone(), crate::http::StatusInfo::from_config(cfg, "failover watch")).context("[http]")?),
+        None => None,
     };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stop_flag = Arc::new(AtomicBool::new(false));
-    let flag = stop_flag.clone();
+    let stop = stop_on_signal();
+    let applier = apply.then(|| {
+        let mut o = ApplierOptions::new(cfg.target.clone(), cfg.apply.clone(), StreamOptions::from_config(&cfg.source));
+        o.progress = progress.clone();
+        o
+    });
+    let segments = host(f, target, progress, applier, stop).await?;
+    log_segments(&segments);
+    Ok(0)
+}
+
+/// Log what each applier segment did.
+pub(crate) fn log_segments(segments: &[Segment]) {
+    for s in segments {
+        tracing::info!(writer = %s.writer, start = %s.start, applied = s.summary.txns_applied, skipped = s.summary.txns_skipped, "applier segment");
+    }
+}
+
+/// A stop flag set by SIGINT or SIGTERM (a task on the current tokio runtime waits for them).
+pub(crate) fn stop_on_signal() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
     tokio::spawn(async move {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
         }
-        flag.store(true, Ordering::Relaxed);
+        tracing::info!("signal received: stopping (the applier drains what it dispatched)");
+        f.store(true, Ordering::Relaxed);
+    });
+    flag
+}
+
+/// The failover watcher hosted in this process, and (with `applier`) the applier following the
+/// writer it publishes ([`apply_loop`]): `parapply failover watch [--apply]`, and `parapply run`
+/// with a `[failover]` section. The watcher's state goes to `progress` (`/status` `failover`,
+/// `/readers`). Runs until `stop` is set or the applier ends (a definite error stops
+/// everything: a process that watches but no longer applies would look healthy and not be).
+pub(crate) async fn host(f: FailoverConfig, target: Option<(crate::config::Endpoint, String)>, progress: Option<Arc<crate::lag::Progress>>, applier: Option<ApplierOptions>, stop: Arc<AtomicBool>) -> anyhow::Result<Vec<Segment>> {
+    let mut w = watcher::Watcher::start(f, target).await?;
+    tracing::info!(writer = %w.writer_name(), "failover watcher started");
+    if let Some(p) = progress {
+        w.set_publisher(Arc::new(move |st| p.set_failover_state(serde_json::to_value(st).unwrap_or_default())));
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let applier = match applier {
+        Some(opts) => {
+            let (rx, stop) = (w.switch().subscribe(), stop.clone());
+            Some(std::thread::Builder::new().name("parapply-follow".into()).spawn(move || {
+                let r = apply_loop(rx, opts, stop.clone());
+                // Whatever ended the applier ends the watcher too.
+                stop.store(true, Ordering::Relaxed);
+                r
+            })?)
+        }
+        None => None,
+    };
+    // The one stop flag drives the watcher's shutdown channel.
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        while !flag.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let _ = stop_tx.send(true);
     });
-    let applier = if apply {
-        let opts = FollowOptions { target: cfg.target.clone(), apply: cfg.apply.clone(), server_id: cfg.source.server_id };
-        let (rx, stop) = (w.switch().subscribe(), stop_flag.clone());
-        Some(std::thread::Builder::new().name("parapply-follow".into()).spawn(move || follow_writer(rx, opts, stop))?)
-    } else {
-        None
+    let watched = w.run(stop_rx).await;
+    stop.store(true, Ordering::Relaxed);
+    let segments = match applier {
+        Some(a) => match tokio::task::spawn_blocking(move || a.join()).await {
+            Ok(Ok(r)) => r.context("applier")?,
+            _ => anyhow::bail!("applier thread panicked"),
+        },
+        None => Vec::new(),
     };
-    let result = w.run(stop_rx).await;
-    stop_flag.store(true, Ordering::Relaxed);
-    if let Some(a) = applier {
-        match a.join() {
-            Ok(Ok(segments)) => {
-                for s in segments {
-                    tracing::info!(writer = %s.writer, start = %s.start, applied = s.summary.txns_applied, "applier segment");
-                }
-            }
-            Ok(Err(e)) => tracing::error!(error = %e, "applier stopped"),
-            Err(_) => tracing::error!("applier thread panicked"),
-        }
-    }
-    result?;
-    Ok(0)
+    watched?;
+    Ok(segments)
 }
 
 async fn status(f: &FailoverConfig, json: bool) -> anyhow::Result<i32> {

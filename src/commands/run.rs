@@ -1,39 +1,95 @@
-//! `parapply run --config FILE`: the live replica. Streams the source's binlog
-//! ([`crate::source::stream::BlockingTransactions`]) into the apply pipeline
-//! ([`crate::apply::pipeline`]), starting from the target's checkpoint so a restart (even after
-//! `kill -9`) continues exactly where the last committed transaction left off.
+//! `parapply run --config FILE`: the live replica, as one process. Streams the source's binlog
+//! into the apply pipeline from the target's checkpoint (so a restart, even after `kill -9`,
+//! continues exactly where the last committed transaction left off), and runs the monitoring
+//! side with it: the lag registry, the `[http]` endpoints (/lag /metrics /health /status), the
+//! heartbeat writer on the source (or the pt-heartbeat reader with `heartbeat_mode = "read"`),
+//! and progress (a bar on a terminal, a log line every 10 s otherwise). With a `[failover]`
+//! section it also hosts the failover watcher, and the applier follows the writer it publishes.
 //!
-//! Owns only the wiring and the periodic progress log. It starts no HTTP endpoints or lag
-//! clocks (those belong to their own modules and are not wired here yet).
+//! Owns only the wiring. The applier loop (segments, outages, retries) is
+//! [`crate::failover::repoint::apply_loop`], shared with `parapply failover watch --apply`; the
+//! monitoring parts are [`crate::lag::monitor::Monitor`].
+//!
+//! # Shutdown
+//! SIGTERM or SIGINT: the stream stops, what was dispatched commits, state `stopped`, exit 0. A
+//! definite error (a conflict with `on_conflict = stop`, a purged binlog, ...) stops the same
+//! way with the error, exit code 1. Outages of the source or the target do not end the process:
+//! the state says `source_down` / `target_down`, the lag keeps growing, and it retries.
 
+use std::io::IsTerminal;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::apply::pipeline::{self, PipelineOptions, ProgressFn, ProgressView, TxnSource};
+use crate::apply::pipeline::{ProgressFn, ProgressView};
 use crate::cli::RunArgs;
 use crate::config::Config;
-use crate::source::stream::{BlockingTransactions, StartPosition, StreamOptions};
+use crate::failover::repoint::{apply_loop, ApplierOptions, Segment};
+use crate::failover::WriterInfo;
+use crate::lag::monitor::{Monitor, MonitorOptions};
+use crate::source::stream::StreamOptions;
 
 pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     let cfg = Config::load(&args.config)?;
-    let applied = pipeline::load_checkpoint(&cfg.target, &cfg.apply.state_schema).context("reading the target's checkpoint")?;
-    // The checkpoint wins over --from: it is what the target actually holds.
-    let start_text = applied.resume_position().or_else(|| args.from.clone()).unwrap_or_default();
-    let start = StartPosition::parse(&start_text).map_err(|e| anyhow::anyhow!("start position {start_text:?}: {e}"))?;
-    tracing::info!(source = %cfg.source.endpoint.address(), start = %start, "streaming from the source");
-    let stream = BlockingTransactions::start(StreamOptions::from_config(&cfg.source), start, cfg.apply.channel_capacity)
-        .map_err(|e| anyhow::anyhow!("source {}: {e}", cfg.source.endpoint.address()))?;
-    let source: TxnSource = Box::new(stream.map(|r| r.map_err(|e| e.to_string())));
-    let opts = PipelineOptions::new(cfg.target.clone(), cfg.apply.clone());
-    let summary = pipeline::run(opts, source, Some(progress_log()))?;
-    println!("run: source ended; {} transactions applied, {} skipped, applied position {}", summary.txns_applied, summary.txns_skipped, summary.applied_position);
-    Ok(0)
+    let terminal = std::io::stderr().is_terminal();
+    let mut monitor = Monitor::start(&cfg, MonitorOptions { command: "run".into(), heartbeat_writer: true, report_every: terminal.then_some(Duration::from_secs(1)) }).context("starting the monitor")?;
+    if let Some(addr) = monitor.http_addr() {
+        tracing::info!(listen = %addr, "endpoints: /lag /metrics /health /health/live /health/ready /status");
+    }
+    monitor.probe_target(&cfg.target, Duration::from_secs(1)).context("starting the target probe")?;
+    let progress = monitor.progress().clone();
+    let mut opts = ApplierOptions::new(cfg.target.clone(), cfg.apply.clone(), StreamOptions::from_config(&cfg.source));
+    opts.from = args.from.clone();
+    opts.progress = Some(progress.clone());
+    if !terminal {
+        let p = progress.clone();
+        opts.progress_log = Some(Arc::new(move || {
+            let p = p.clone();
+            throttled_progress_log(Duration::from_secs(10), move |_| crate::lag::reporter::format_line(&p.snapshot()))
+        }));
+    }
+    if let Some(mover) = monitor.heartbeat_mover() {
+        opts.on_writer = Some(Arc::new(move |w: &WriterInfo| mover(&w.endpoint)));
+    }
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let result = rt.block_on(async {
+        let stop = crate::commands::failover::stop_on_signal();
+        match cfg.failover.clone() {
+            Some(f) => {
+                tracing::info!(servers = f.servers.len(), "hosting the failover watcher: the applier follows its writer");
+                let target = Some((cfg.target.clone(), cfg.apply.state_schema.clone()));
+                crate::commands::failover::host(f, target, Some(progress.clone()), Some(opts), stop).await
+            }
+            None => {
+                tracing::info!(source = %cfg.source.endpoint.address(), "streaming from the source");
+                let source = cfg.source.endpoint.clone();
+                tokio::task::spawn_blocking(move || fixed_source(source, opts, stop)).await.context("applier thread")?
+            }
+        }
+    });
+    monitor.finish();
+    match result {
+        Ok(segments) => {
+            crate::commands::failover::log_segments(&segments);
+            let s = progress.snapshot();
+            println!("run: stopped; {} transactions applied ({} heartbeats), applied GTID {}", s.applied.transactions, s.applied.heartbeats, s.applied.last_gtid.as_deref().unwrap_or("-"));
+            Ok(0)
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "run stopped");
+            Err(e)
+        }
+    }
 }
 
-/// A log line every 10 s.
-fn progress_log() -> ProgressFn {
-    throttled_progress_log(Duration::from_secs(10), |_| "run progress".to_string())
+/// The applier on the fixed `[source]`: a writer channel that never changes.
+fn fixed_source(source: crate::config::Endpoint, opts: ApplierOptions, stop: Arc<AtomicBool>) -> anyhow::Result<Vec<Segment>> {
+    // `_keep` must live as long as the loop: a dropped sender reads as "the writer changed".
+    let (_keep, rx) = tokio::sync::watch::channel(WriterInfo { name: "source".into(), endpoint: source, generation: 0 });
+    Ok(apply_loop(rx, opts, stop)?)
 }
 
 /// A log line with the apply counters at most every `every`, headed by `headline(view)`: the

@@ -2,7 +2,8 @@
 //! switch resume from the target's durable checkpoint on the new writer.
 //!
 //! Owns the loop "writer -> start position from the checkpoint -> live stream -> apply pipeline
-//! until the writer changes". It must not decide when to switch (the watcher publishes that on
+//! until the writer changes" ([`apply_loop`]), shared by `parapply run` (a fixed source, or the
+//! writer published by a hosted watcher) and `parapply failover watch --apply`. It must not decide when to switch (the watcher publishes that on
 //! [`crate::failover::SourceSwitch`]) and must not apply rows itself (that is
 //! [`crate::apply::pipeline`]).
 //!
@@ -19,11 +20,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::apply::checkpoint::CheckpointStore;
-use crate::apply::pipeline::{self, ApplySummary, PipelineOptions, TxnSource};
+use crate::apply::pipeline::{self, ApplySummary, PipelineOptions, ProgressFn, ProgressView, TxnSource};
+use crate::apply::ApplyError;
 use crate::config::{ApplyConfig, Endpoint};
 use crate::failover::{probe, FailoverError, WriterInfo};
+use crate::lag::Progress;
 use crate::source::gtid::{GtidPosition, MariadbGtidPos};
-use crate::source::stream::{BlockingTransactions, StartPosition, StreamOptions};
+use crate::source::stream::{BlockingTransactions, StartPosition, StreamError, StreamOptions};
 
 /// What the follower needs.
 #[derive(Debug, Clone)]
@@ -65,39 +68,219 @@ pub async fn checkpoint_start(target: &Endpoint, schema: &str) -> Result<Mariadb
 
 /// Apply from the current writer until `stop` is set, switching writers whenever `writers`
 /// changes. Blocks; returns the segments applied. Each segment's pipeline ends cleanly (all it
-/// dispatched committed) before the next starts.
-pub fn follow_writer(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: FollowOptions, stop: Arc<AtomicBool>) -> Result<Vec<Segment>, FailoverError> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| FailoverError::Other(format!("runtime: {e}")))?;
+/// dispatched committed) before the next starts. This is [`apply_loop`] with the stream
+/// settings of [`StreamOptions::new`] and nothing fed to a lag registry.
+pub fn follow_writer(writers: tokio::sync::watch::Receiver<WriterInfo>, opts: FollowOptions, stop: Arc<AtomicBool>) -> Result<Vec<Segment>, FailoverError> {
+    let stream = StreamOptions::new(opts.target.clone(), opts.server_id);
+    apply_loop(writers, ApplierOptions::new(opts.target, opts.apply, stream), stop)
+}
+
+/// A per-segment callback factory (the pipeline's progress callback is consumed by each run).
+pub type ProgressFnFactory = Arc<dyn Fn() -> ProgressFn + Send + Sync>;
+
+/// Everything [`apply_loop`] needs besides the writer channel.
+#[derive(Clone)]
+pub struct ApplierOptions {
+    pub target: Endpoint,
+    pub apply: ApplyConfig,
+    /// Dump-connection settings (server_id, heartbeat period, reconnect backoff); the endpoint
+    /// is replaced by the current writer's.
+    pub stream: StreamOptions,
+    /// Where to start while the target has no checkpoint yet (`None`: the writer's earliest
+    /// binlog). Ignored once a checkpoint exists: it is what the target actually holds.
+    pub from: Option<String>,
+    /// The lag registry to feed: received/applied (through [`crate::lag::bridge`]), the stream's
+    /// connection state, target up/down, definite errors.
+    pub progress: Option<Arc<Progress>>,
+    /// An extra progress callback made for each segment (e.g. the throttled log line).
+    pub progress_log: Option<ProgressFnFactory>,
+    /// Called when a segment starts streaming from a writer (e.g. to move the heartbeat writer).
+    pub on_writer: Option<Arc<dyn Fn(&WriterInfo) + Send + Sync>>,
+    /// Pause between attempts while the target or the writer cannot be reached. Default 1 s.
+    pub retry_pause: Duration,
+    /// Consecutive failed segments, with the target reachable, before a target error counts as
+    /// definite and stops the loop. Default 5.
+    pub max_failed_segments: u32,
+}
+
+impl ApplierOptions {
+    pub fn new(target: Endpoint, apply: ApplyConfig, stream: StreamOptions) -> ApplierOptions {
+        ApplierOptions { target, apply, stream, from: None, progress: None, progress_log: None, on_writer: None, retry_pause: Duration::from_secs(1), max_failed_segments: 5 }
+    }
+}
+
+/// Failed connection attempts of one dump connection before its segment ends and the loop
+/// looks at the writer channel (and the stop flag) again.
+const STREAM_ATTEMPTS: u32 = 5;
+
+/// How a segment's failure is handled.
+enum Failure {
+    /// Stop the loop with this error.
+    Definite(String),
+    /// Outage (target or writer unreachable, or a target error that a fresh start may cure):
+    /// pause and start a new segment from the checkpoint.
+    Retry(String),
+}
+
+fn classify(e: &ApplyError) -> Failure {
+    match e {
+        // The data or the input is the problem: a restart would fail the same way.
+        ApplyError::Conflict { .. } | ApplyError::Build { .. } | ApplyError::Unsupported { .. } | ApplyError::Source(_) | ApplyError::Schedule(_) => Failure::Definite(e.to_string()),
+        // The target (connection lost, retries used up, checkpoint or setup statements failed):
+        // the next segment's checkpoint read tells an outage from a reachable target.
+        _ => Failure::Retry(e.to_string()),
+    }
+}
+
+/// The applier of `parapply run` and `parapply failover watch --apply`: stream from the current
+/// writer of `writers` into the apply pipeline, from the target's checkpoint, until `stop`.
+///
+/// # Resumption
+/// Every segment starts from the target's checkpoint (see the module doc), so a new segment
+/// after a switch, an outage or a retried target error has no gap and no duplicate.
+///
+/// # Error handling
+/// - Writer unreachable (the dump connection fails [`STREAM_ATTEMPTS`] times in a row): the
+///   segment ends cleanly, the source is marked down, and after `retry_pause` a new segment
+///   starts from whichever server is the writer then.
+/// - Target unreachable (the checkpoint cannot be read): marked `target_down`, retried every
+///   `retry_pause` for as long as it takes.
+/// - Other target errors with the target reachable: retried `max_failed_segments` times in a
+///   row, then definite.
+/// - Conflicts (`on_conflict = stop`), rows that cannot be turned into SQL, unsupported events,
+///   definite stream errors (purged binlog, CRC mismatch): stop with the error.
+pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: ApplierOptions, stop: Arc<AtomicBool>) -> Result<Vec<Segment>, FailoverError> {
     let mut segments = Vec::new();
+    let mut failed_in_row = 0u32;
+    let mut target_down_logged = false;
+    let progress = opts.progress.clone();
+    let pause = |stop: &AtomicBool| {
+        let until = std::time::Instant::now() + opts.retry_pause;
+        while std::time::Instant::now() < until && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
     while !stop.load(Ordering::Relaxed) {
         let writer = writers.borrow_and_update().clone();
-        let start_pos = rt.block_on(checkpoint_start(&opts.target, &opts.apply.state_schema))?;
-        let start = if start_pos.is_empty() { StartPosition::Earliest } else { StartPosition::Gtid(GtidPosition::Mariadb(start_pos.clone())) };
-        tracing::info!(writer = %writer.name, address = %writer.endpoint.address(), start = %start_pos, "applier following writer");
-        let stream = match BlockingTransactions::start(StreamOptions::new(writer.endpoint.clone(), opts.server_id), start, opts.apply.channel_capacity) {
-            Ok(s) => s,
-            Err(e) if e.is_transient() => {
-                // The writer is down and no switch yet: wait for one (or for it to come back).
-                std::thread::sleep(Duration::from_millis(200));
+        // The target's checkpoint: where to start, and the probe that tells a target outage.
+        let applied = match pipeline::load_checkpoint(&opts.target, &opts.apply.state_schema) {
+            Ok(a) => a,
+            Err(e @ ApplyError::Connect { .. }) => {
+                if !target_down_logged {
+                    tracing::warn!(target = %opts.target.address(), error = %e, "target unreachable; retrying");
+                    target_down_logged = true;
+                }
+                if let Some(p) = &progress {
+                    p.set_target_up(false);
+                }
+                failed_in_row = 0;
+                pause(&stop);
                 continue;
             }
-            Err(e) => return Err(FailoverError::Other(format!("stream from {}: {e}", writer.name))),
+            Err(e) => return Err(definite(&progress, format!("target checkpoint: {e}"))),
         };
-        let source: TxnSource = Box::new(UntilSwitch { stream, writers: writers.clone(), stop: stop.clone() });
-        let summary = pipeline::run(PipelineOptions::new(opts.target.clone(), opts.apply.clone()), source, None).map_err(|e| FailoverError::Other(format!("apply from {}: {e}", writer.name)))?;
-        segments.push(Segment { writer: writer.name, generation: writer.generation, start: start_pos.to_string(), summary });
+        if let Some(p) = &progress {
+            p.set_target_up(true);
+        }
+        target_down_logged = false;
+        let start_text = applied.resume_position().or_else(|| opts.from.clone()).unwrap_or_default();
+        let start = StartPosition::parse(&start_text).map_err(|e| definite(&progress, format!("start position {start_text:?}: {e}")))?;
+        if let (Some(p), StartPosition::Gtid(GtidPosition::Mariadb(pos))) = (&progress, &start) {
+            p.seed_applied_gtids(&pos.gtids());
+        }
+        if let Some(f) = &opts.on_writer {
+            f(&writer);
+        }
+        tracing::info!(writer = %writer.name, address = %writer.endpoint.address(), start = %start, "applier streaming from the writer");
+        let stream_opts = StreamOptions { endpoint: writer.endpoint.clone(), max_attempts: Some(STREAM_ATTEMPTS), ..opts.stream.clone() };
+        let stream = match BlockingTransactions::start(stream_opts, start, opts.apply.channel_capacity) {
+            Ok(s) => s,
+            Err(e) if e.is_transient() || matches!(e, StreamError::GaveUp { .. }) => {
+                // The writer is down and no switch yet: wait for one (or for it to come back).
+                tracing::warn!(writer = %writer.name, error = %e, "writer unreachable; retrying");
+                if let Some(p) = &progress {
+                    p.set_source_up(false);
+                }
+                pause(&stop);
+                continue;
+            }
+            Err(e) => return Err(definite(&progress, format!("stream from {}: {e}", writer.name))),
+        };
+        let lost = Arc::new(AtomicBool::new(false));
+        let segment_source = SegmentSource { stream, writers: writers.clone(), stop: stop.clone(), lost: lost.clone() };
+        let mut pending = None;
+        let (source, progress_fn): (TxnSource, Option<ProgressFn>) = match &progress {
+            Some(p) => {
+                p.attach_stream_stats(segment_source.stream.stats());
+                p.set_source_up(true);
+                let (observed, bridge) = crate::lag::bridge::observe(p.clone(), segment_source);
+                pending = Some(bridge.pending());
+                let mut feed = bridge.into_progress_fn();
+                let mut log = opts.progress_log.as_ref().map(|f| f());
+                (Box::new(observed), Some(Box::new(move |v: &ProgressView| {
+                    feed(v);
+                    if let Some(l) = log.as_mut() {
+                        l(v);
+                    }
+                })))
+            }
+            None => (Box::new(segment_source), opts.progress_log.as_ref().map(|f| f())),
+        };
+        let result = pipeline::run(PipelineOptions::new(opts.target.clone(), opts.apply.clone()), source, progress_fn);
+        // Pulled but never committed: received again by the next segment. The stream is gone:
+        // its counters no longer describe the source.
+        if let Some(p) = &pending {
+            p.discard();
+        }
+        if let Some(p) = &progress {
+            p.detach_stream_stats();
+        }
+        match result {
+            Ok(summary) => {
+                failed_in_row = 0;
+                segments.push(Segment { writer: writer.name.clone(), generation: writer.generation, start: start_text, summary });
+                if lost.load(Ordering::Relaxed) {
+                    if let Some(p) = &progress {
+                        p.set_source_up(false);
+                    }
+                    pause(&stop);
+                }
+            }
+            Err(e) => match classify(&e) {
+                Failure::Definite(why) => return Err(definite(&progress, format!("apply from {}: {why}", writer.name))),
+                Failure::Retry(why) => {
+                    failed_in_row += 1;
+                    if failed_in_row > opts.max_failed_segments {
+                        return Err(definite(&progress, format!("apply from {}: {why} ({failed_in_row} failed attempts in a row)", writer.name)));
+                    }
+                    tracing::warn!(writer = %writer.name, error = %why, attempt = failed_in_row, "apply stopped; restarting from the checkpoint");
+                    pause(&stop);
+                }
+            },
+        }
     }
     Ok(segments)
 }
 
-/// The live stream, ending (cleanly) when the writer changes or `stop` is set.
-struct UntilSwitch {
+/// Count a definite error on the registry and build the loop's error.
+fn definite(progress: &Option<Arc<Progress>>, why: String) -> FailoverError {
+    if let Some(p) = progress {
+        p.on_error();
+    }
+    FailoverError::Other(why)
+}
+
+/// The live stream of one segment: ends (cleanly) when the writer changes, `stop` is set, or
+/// the writer could not be reached [`STREAM_ATTEMPTS`] times in a row (`lost`). Definite
+/// stream errors pass through and stop the pipeline.
+struct SegmentSource {
     stream: BlockingTransactions,
     writers: tokio::sync::watch::Receiver<WriterInfo>,
     stop: Arc<AtomicBool>,
+    lost: Arc<AtomicBool>,
 }
 
-impl Iterator for UntilSwitch {
+impl Iterator for SegmentSource {
     type Item = Result<crate::txn::Transaction, String>;
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -107,6 +290,11 @@ impl Iterator for UntilSwitch {
             match self.stream.recv_timeout(Duration::from_millis(100)) {
                 None => continue,
                 Some(Ok(t)) => return Some(Ok(t)),
+                Some(Err(e)) if e.is_transient() || matches!(e, StreamError::GaveUp { .. }) => {
+                    tracing::warn!(error = %e, "writer lost; the segment ends here");
+                    self.lost.store(true, Ordering::Relaxed);
+                    return None;
+                }
                 Some(Err(e)) => return Some(Err(e.to_string())),
             }
         }

@@ -5,7 +5,8 @@
 //! (each transaction pulled is *received*, and a small [`AppliedTxn`] summary is queued), and
 //! [`ApplyBridge::on_pipeline_progress`] / [`ApplyBridge::into_progress_fn`] take the pipeline's
 //! cumulative "done" count (applied + skipped) from its periodic progress callback and report
-//! that many queued transactions as applied. It must not touch the target or the pipeline's
+//! that many queued transactions as applied; [`Pending::discard`] drops what a stopped pipeline
+//! pulled but never committed. It must not touch the target or the pipeline's
 //! internals.
 //!
 //! # Accuracy
@@ -68,7 +69,33 @@ pub fn observe<I>(progress: Arc<Progress>, source: I) -> (Observed<I>, ApplyBrid
     (observed, ApplyBridge { progress, queue, done: 0, retries: 0, conflicts: BTreeMap::new() })
 }
 
+/// The transactions pulled but not (yet) reported as applied; see [`Pending::discard`].
+#[derive(Clone)]
+pub struct Pending {
+    progress: Arc<Progress>,
+    queue: Arc<Mutex<VecDeque<AppliedTxn>>>,
+}
+
+impl Pending {
+    /// The pipeline has ended (after its last progress callback): whatever is still queued was
+    /// pulled but never committed, and the next run delivers it again from the checkpoint. Takes
+    /// it out of the received counts so the backlog does not count it twice. Returns how many.
+    pub fn discard(&self) -> u64 {
+        let left: Vec<AppliedTxn> = self.queue.lock().drain(..).collect();
+        let (n, bytes) = (left.len() as u64, left.iter().map(|a| a.size).sum());
+        if n > 0 {
+            self.progress.forget_received(n, bytes);
+        }
+        n
+    }
+}
+
 impl ApplyBridge {
+    /// A handle on the queue, to [`Pending::discard`] it when the pipeline ended.
+    pub fn pending(&self) -> Pending {
+        Pending { progress: self.progress.clone(), queue: self.queue.clone() }
+    }
+
     /// The pipeline reports cumulative counts: transactions done (applied + skipped as already
     /// on the target), retries, and conflicts per table. Reports only what is new since the
     /// last call; counts that go backwards are ignored.
@@ -133,5 +160,24 @@ mod tests {
         let s = p.snapshot();
         assert_eq!((s.applied.transactions, s.retries, s.backlog.transactions), (3, 1, 0));
         assert_eq!(s.conflicts, [("db.t".to_string(), 2)].into());
+    }
+
+    #[test]
+    fn discarding_what_the_pipeline_never_committed_empties_the_backlog() {
+        let p = Progress::new(&LagConfig::default());
+        let (src, mut bridge) = observe(p.clone(), vec![txn(1), txn(2), txn(3)].into_iter());
+        let pending = bridge.pending();
+        assert_eq!(src.count(), 3);
+        bridge.on_pipeline_progress(1, 0, &BTreeMap::new());
+        assert_eq!(pending.discard(), 2);
+        let s = p.snapshot();
+        assert_eq!((s.received.transactions, s.received.bytes, s.applied.transactions, s.backlog.transactions, s.backlog.bytes), (1, 100, 1, 0, 0));
+        // The next run receives them again: counted once.
+        let (src, mut bridge) = observe(p.clone(), vec![txn(2), txn(3)].into_iter());
+        assert_eq!(src.count(), 2);
+        bridge.on_pipeline_progress(2, 0, &BTreeMap::new());
+        let s = p.snapshot();
+        assert_eq!((s.received.transactions, s.applied.transactions, s.applied.last_gtid.as_deref()), (3, 3, Some("0-1-3")));
+        assert_eq!(bridge.pending().discard(), 0);
     }
 }

@@ -44,7 +44,7 @@
 //! # States ([`PipelineState`], in priority order)
 //! `stopped` (shut down) > `source_down` (the stream or the heartbeat writer cannot reach the
 //! source) > `target_down` > `stalled` (a backlog exists and nothing was applied for
-//! `stall_after`, default max(10 s, 5 heartbeat intervals)) > `catching_up` (heartbeat lag above
+//! `lag.stall_timeout_s`, default 30 s) > `catching_up` (heartbeat lag above
 //! 2 heartbeat intervals + 1 s, i.e. beyond the normal heartbeat sawtooth) > `streaming`.
 //!
 //! # Locking
@@ -335,7 +335,9 @@ impl Progress {
             read_mode: cfg.heartbeat_mode == "read",
             max_lag: Duration::from_secs_f64(if cfg.max_lag_s.is_finite() && cfg.max_lag_s > 0.0 { cfg.max_lag_s } else { 30.0 }),
         };
-        let stall_after = (interval * 5).max(Duration::from_secs(10));
+        // `lag.stall_timeout_s` (validated positive by the config); a bad value from a
+        // hand-built LagConfig falls back to max(10 s, 5 heartbeat intervals).
+        let stall_after = if cfg.stall_timeout_s.is_finite() && cfg.stall_timeout_s > 0.0 { Duration::from_secs_f64(cfg.stall_timeout_s) } else { (interval * 5).max(Duration::from_secs(10)) };
         Arc::new(Progress {
             settings,
             started: now,
@@ -413,6 +415,15 @@ impl Progress {
             s.last_received_gtid = Some(g.clone());
         }
         s.last_received_commit_us = s.last_received_commit_us.max(commit_time_us);
+    }
+
+    /// Transactions counted by [`Progress::on_received`] that will never be applied as received:
+    /// the pipeline stopped (an outage, a writer switch) after pulling them, and the next run
+    /// receives them again from the checkpoint. Without this the backlog would keep them forever.
+    pub fn forget_received(&self, txns: u64, bytes: u64) {
+        let mut s = self.inner.lock();
+        s.received_txns = s.received_txns.saturating_sub(txns).max(s.applied_txns);
+        s.received_bytes = s.received_bytes.saturating_sub(bytes).max(s.applied_bytes);
     }
 
     /// The live stream is connected (`true`) or lost (`false`).
@@ -575,6 +586,13 @@ impl Progress {
     /// add to `parapply_source_reconnects_total`.
     pub fn attach_stream_stats(&self, stats: Arc<crate::source::stream::StreamStats>) {
         *self.stream_stats.lock() = Some(stats);
+    }
+
+    /// The stream given to [`Progress::attach_stream_stats`] has ended: stop reading its
+    /// counters (a dropped stream reads as disconnected, which would say `source_down` while the
+    /// source is fine and, say, the target is the one down).
+    pub fn detach_stream_stats(&self) {
+        *self.stream_stats.lock() = None;
     }
 
     /// The failover watcher's current state (shown on `/status` as `failover` and, its
@@ -1044,6 +1062,29 @@ mod tests {
         p.set_stopped();
         let s = p.snapshot();
         assert_eq!((s.state, s.healthy, s.health_reason.as_str()), (PipelineState::Stopped, false, "stopped"));
+    }
+
+    #[test]
+    fn stall_timeout_comes_from_the_config() {
+        let p = Progress::new(&LagConfig { stall_timeout_s: 0.2, ..LagConfig::default() });
+        p.on_received(10, None, 0);
+        assert_eq!(p.snapshot().state, PipelineState::Streaming);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(p.snapshot().state, PipelineState::Stalled);
+        p.on_applied(&user_txn(gtid(0, 1), 1), 0);
+        assert_eq!(p.snapshot().state, PipelineState::Streaming);
+    }
+
+    #[test]
+    fn forgotten_receipts_leave_no_phantom_backlog() {
+        let p = Progress::new(&cfg());
+        p.on_received(10, None, 0);
+        p.on_received(20, None, 0);
+        p.on_applied(&user_txn(gtid(0, 1), 1), 0);
+        p.forget_received(5, 500);
+        let s = p.snapshot();
+        // Never below what was applied.
+        assert_eq!((s.received.transactions, s.backlog.transactions, s.backlog.bytes), (1, 0, 0));
     }
 
     #[test]
