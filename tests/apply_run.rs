@@ -45,7 +45,7 @@ fn live_run_survives_kill_9_and_resumes_from_the_checkpoint() {
         std::fs::write(
             &config,
             format!(
-                "[source]\nhost = '127.0.0.1'\nport = {}\nuser = 'root'\nserver_id = 4000123\n[target]\nhost = '127.0.0.1'\nport = {}\nuser = 'root'\n[apply]\nworkers = 4\npreserve_commit_order = {preserve_commit_order}\n[http]\nenabled = false\n",
+                "[source]\nhost = '127.0.0.1'\nport = {}\nuser = 'root'\nserver_id = 4000123\n[target]\nhost = '127.0.0.1'\nport = {}\nuser = 'root'\n[apply]\nworkers = 4\npreserve_commit_order = {preserve_commit_order}\n[http]\nenabled = false\n[lag]\nheartbeat_mode = 'read'\n",
                 sb.port("A"),
                 sb.port("C")
             ),

@@ -219,13 +219,15 @@ async fn heartbeat_writer(url: String, stop: std::sync::Arc<std::sync::atomic::A
     Ok(())
 }
 
-/// The `parapply run` configuration of one mode (no HTTP endpoint: the harness measures lag).
+/// The `parapply run` configuration of one mode (no HTTP endpoint and no heartbeat writes of its
+/// own: the harness measures lag with its own heartbeat, and the source's load stays the workload's).
 fn config_toml(sb: &BenchSandbox, mode: Mode, workers: usize, server_id: u32) -> String {
     format!(
         "[source]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\nserver_id = {server_id}\nheartbeat_period_ms = 500\n\n\
          [target]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\npassword = \"\"\n\n\
          [apply]\nmode = \"{}\"\nworkers = {workers}\npreserve_commit_order = true\nstate_schema = \"{STATE_SCHEMA}\"\nwindow = {}\n\n\
-         [http]\nenabled = false\n",
+         [http]\nenabled = false\n\n\
+         [lag]\nheartbeat_mode = \"read\"\n",
         sb.port("A"),
         sb.port("C"),
         mode.name(),
