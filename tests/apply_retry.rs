@@ -22,17 +22,33 @@ fn lock_wait_timeout_is_retried_and_counted() {
     // New target sessions give up a lock wait after 1 s.
     sb.sql("C", "SET GLOBAL innodb_lock_wait_timeout = 1");
     std::thread::scope(|scope| {
-        let holder = scope.spawn(|| sb.sql("C", "BEGIN; SELECT v FROM r.t WHERE id = 1 FOR UPDATE; DO SLEEP(3); COMMIT;"));
+        let holder = scope.spawn(|| {
+            let t = std::time::Instant::now();
+            let out = sb.sql("C", "BEGIN; SELECT v FROM r.t WHERE id = 1 FOR UPDATE; DO SLEEP(3); COMMIT;");
+            (out, t.elapsed())
+        });
         // Let the holder take its lock first.
         let mut locked = false;
+        let t0 = std::time::Instant::now();
+        let mut polls = 0;
         for _ in 0..200 {
-            if sb.sql("C", "SELECT COUNT(*) FROM information_schema.INNODB_TRX") != "0" {
+            polls += 1;
+            // The holder is in its SLEEP, so its FOR UPDATE lock is taken. (INNODB_TRX was
+            // polled here before and sometimes never showed the transaction.)
+            if sb.sql("C", "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%'") != "0" {
                 locked = true;
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(locked, "lock holder did not start");
+        if !locked {
+            panic!(
+                "lock holder did not start ({polls} polls in {:?}; holder finished: {}, said {:?})",
+                t0.elapsed(),
+                holder.is_finished(),
+                holder.join().map_err(|_| "panicked")
+            );
+        }
         let sum = replay_ok(&sb, &files, &["--workers", "2"]);
         assert!(u(&sum, "retries") >= 1, "no retry counted: {sum}");
         assert_eq!(u(&sum, "txns_applied"), 3);
