@@ -717,6 +717,10 @@ impl Progress {
         let source_down = !stream_up || !s.heartbeat_writer_up;
         let state = if s.stopped {
             PipelineState::Stopped
+        } else if !s.target_up && s.source_up && s.heartbeat_writer_up {
+            // The source answers; what is down is the target. The applier restarting its stream
+            // while it retries the target is not a source outage.
+            PipelineState::TargetDown
         } else if source_down {
             PipelineState::SourceDown
         } else if !s.target_up {
