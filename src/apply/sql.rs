@@ -214,6 +214,17 @@ impl SqlBuilder {
         Ok(out)
     }
 
+    /// How to set a session collation variable to the source's collation `id`: the number when
+    /// the target knows it; MySQL 8's utf8mb4 collations (ids 255..=323, e.g. 255
+    /// utf8mb4_0900_ai_ci), which MariaDB does not have, as utf8mb4 by name (the bytes of the
+    /// statement are utf8mb4 either way); anything else unknown: `None` (leave the default).
+    fn collation_value(&self, id: u16, charset_only: bool) -> Option<String> {
+        if self.charsets.charset_of(id).is_some() {
+            return Some(id.to_string());
+        }
+        (255..=323).contains(&id).then(|| if charset_only { "'utf8mb4'".to_string() } else { "'utf8mb4_general_ci'".to_string() })
+    }
+
     /// A statement event with its session context, then the worker defaults restored.
     fn query_statements(&self, q: &QueryEvent) -> Vec<Stmt> {
         let mut set = String::from("SET SESSION ");
@@ -223,7 +234,13 @@ impl SqlBuilder {
             parts.push(format!("sql_mode={mode}"));
         }
         if let Some((client, conn, server)) = q.charset {
-            parts.push(format!("character_set_client={client}, collation_connection={conn}, collation_server={server}"));
+            let vars = [("character_set_client", client, true), ("collation_connection", conn, false), ("collation_server", server, false)];
+            for (var, id, charset_only) in vars {
+                match self.collation_value(id, charset_only) {
+                    Some(v) => parts.push(format!("{var}={v}")),
+                    None => tracing::warn!(collation = id, variable = var, "the target knows no such collation; the statement runs with the session default"),
+                }
+            }
         }
         if let Some(tz) = &q.time_zone {
             parts.push(format!("time_zone={}", quote_str(tz)));
@@ -790,7 +807,7 @@ mod tests {
             flags2: Some(OPTION_NO_FOREIGN_KEY_CHECKS),
             ..Default::default()
         };
-        let stmts = builder().plan(&txn(vec![Change::Query(q)]), PlanStyle::Batched).unwrap();
+        let stmts = builder().plan(&txn(vec![Change::Query(q.clone())]), PlanStyle::Batched).unwrap();
         let sqls: Vec<&str> = stmts.iter().map(|s| s.sql.as_str()).collect();
         assert_eq!(
             sqls,
@@ -800,6 +817,14 @@ mod tests {
                 "CREATE TABLE x (a INT)",
                 SESSION_DEFAULTS,
             ]
+        );
+        // MySQL 8's utf8mb4_0900_ai_ci (255) on a MariaDB target: utf8mb4 by name; an id
+        // nobody knows is left at the session default.
+        let mysql8 = QueryEvent { charset: Some((255, 255, 999)), ..q };
+        let stmts = builder().plan(&txn(vec![Change::Query(mysql8)]), PlanStyle::Batched).unwrap();
+        assert_eq!(
+            stmts[0].sql,
+            "SET SESSION sql_mode=2097152, character_set_client='utf8mb4', collation_connection='utf8mb4_general_ci', time_zone='SYSTEM', foreign_key_checks=0, unique_checks=1"
         );
     }
 }
