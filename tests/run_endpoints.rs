@@ -191,6 +191,10 @@ fn run_serves_exact_lag_and_metrics_then_reports_target_down() {
         (a == b).then_some((a, text))
     });
     assert_eq!(metric(&text, "parapply_applied_transactions_total"), Some(applied as f64), "{text}");
+    // The live scheduler: one parallelism sample per dispatched transaction, and the DDL
+    // (ours and the heartbeat table's) counted as barriers.
+    assert_eq!(metric(&text, "parapply_scheduler_parallelism_count"), Some(applied as f64), "{text}");
+    assert!(metric(&text, "parapply_barriers_total{reason=\"ddl\"}").is_some_and(|n| n >= 2.0), "{text}");
     let m_lag = metric(&text, "parapply_heartbeat_lag_seconds").expect("parapply_heartbeat_lag_seconds exported");
     assert!(m_lag > 0.0 && m_lag < 10.0, "{m_lag}");
     assert_eq!(metric(&text, "parapply_state{state=\"streaming\"}"), Some(1.0), "{text}");

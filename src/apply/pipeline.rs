@@ -27,14 +27,14 @@ use crate::apply::stats::{ApplySnapshot, ApplyStats};
 use crate::apply::worker::{probe_keep_gtid, target_opts, Worker, WorkerShared};
 use crate::apply::ApplyError;
 use crate::config::{ApplyConfig, Endpoint};
-use crate::schedule::{spawn_dispatcher, DispatcherConfig, Done, InfoSchemaCatalog, Ready, SchedulerSnapshot};
+use crate::schedule::{spawn_dispatcher, DispatcherConfig, Done, InfoSchemaCatalog, Ready, SchedulerSnapshot, SchedulerStats};
 use crate::txn::{ChangeStream, Transaction};
 
 /// Transactions in source order; an `Err` stops the pipeline with that message.
 pub type TxnSource = Box<dyn Iterator<Item = Result<Transaction, String>> + Send>;
 
 /// What the pipeline needs to know.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PipelineOptions {
     pub target: Endpoint,
     pub apply: ApplyConfig,
@@ -44,11 +44,34 @@ pub struct PipelineOptions {
     pub compact_every: Duration,
     /// How often the progress callback runs.
     pub report_every: Duration,
+    /// Given the scheduler's live counters once the dispatcher starts (e.g. for `/metrics`:
+    /// parallelism histogram, barriers by reason).
+    pub on_scheduler_stats: Option<Arc<dyn Fn(Arc<SchedulerStats>) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for PipelineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineOptions")
+            .field("target", &self.target)
+            .field("apply", &self.apply)
+            .field("keep_source_gtid", &self.keep_source_gtid)
+            .field("compact_every", &self.compact_every)
+            .field("report_every", &self.report_every)
+            .field("on_scheduler_stats", &self.on_scheduler_stats.is_some())
+            .finish()
+    }
 }
 
 impl PipelineOptions {
     pub fn new(target: Endpoint, apply: ApplyConfig) -> Self {
-        PipelineOptions { target, apply, keep_source_gtid: true, compact_every: Duration::from_millis(500), report_every: Duration::from_millis(250) }
+        PipelineOptions {
+            target,
+            apply,
+            keep_source_gtid: true,
+            compact_every: Duration::from_millis(500),
+            report_every: Duration::from_millis(250),
+            on_scheduler_stats: None,
+        }
     }
 }
 
@@ -195,6 +218,9 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     let catalog_pool = mysql_async::Pool::new(target_opts.clone());
     let catalog = Arc::new(InfoSchemaCatalog::new(catalog_pool.clone(), tokio::runtime::Handle::current()));
     let mut handle = spawn_dispatcher(dispatcher_cfg, catalog);
+    if let Some(hook) = &opts.on_scheduler_stats {
+        hook(handle.stats.clone());
+    }
     // Take the input sender out of the handle so that the reader dropping it ends the input.
     let (dummy_tx, _) = crossbeam_channel::bounded(1);
     let input = std::mem::replace(&mut handle.input, dummy_tx);

@@ -226,7 +226,13 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
             }
             None => (Box::new(segment_source), opts.progress_log.as_ref().map(|f| f())),
         };
-        let result = pipeline::run(PipelineOptions::new(opts.target.clone(), opts.apply.clone()), source, progress_fn);
+        let mut pipeline_opts = PipelineOptions::new(opts.target.clone(), opts.apply.clone());
+        if let Some(p) = &progress {
+            // /metrics shows the live scheduler: parallelism histogram, barriers by reason.
+            let p = p.clone();
+            pipeline_opts.on_scheduler_stats = Some(Arc::new(move |stats| p.attach_scheduler_stats(stats)));
+        }
+        let result = pipeline::run(pipeline_opts, source, progress_fn);
         // Pulled but never committed: received again by the next segment. The stream is gone:
         // its counters no longer describe the source.
         if let Some(p) = &pending {
