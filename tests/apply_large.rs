@@ -9,8 +9,9 @@ use std::process::Stdio;
 
 use apply_support::*;
 
-/// Run `parapply replay` and return its JSON summary and peak RSS in bytes (from `wait4`).
-fn replay_measured(sb: &common::Sandbox, files: &[std::path::PathBuf], args: &[&str]) -> (serde_json::Value, u64) {
+/// Run `parapply replay`; its JSON summary (or its stderr when it failed) and peak RSS in bytes
+/// (from `wait4`).
+fn replay_measured(sb: &common::Sandbox, files: &[std::path::PathBuf], args: &[&str]) -> (Result<serde_json::Value, String>, u64) {
     let mut child = replay_cmd(sb, files, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn parapply replay");
     let mut stderr = child.stderr.take().unwrap();
     let err_reader = std::thread::spawn(move || {
@@ -27,10 +28,12 @@ fn replay_measured(sb: &common::Sandbox, files: &[std::path::PathBuf], args: &[&
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid);
     let err = err_reader.join().unwrap();
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "replay {args:?} failed: {err}\n{out}");
-    let summary: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("summary is not JSON ({e}): {out}"));
     // Linux reports ru_maxrss in kilobytes.
-    (summary, usage.ru_maxrss as u64 * 1024)
+    let rss = usage.ru_maxrss as u64 * 1024;
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        return (Err(format!("replay {args:?} failed: {err}\n{out}")), rss);
+    }
+    (Ok(serde_json::from_str(&out).unwrap_or_else(|e| panic!("summary is not JSON ({e}): {out}"))), rss)
 }
 
 #[test]
@@ -47,6 +50,7 @@ fn a_million_row_transaction_streams_with_bounded_memory() {
     );
     let files = sb.binlog_files("A");
     let (summary, rss) = replay_measured(&sb, &files, &["--mode", "writeset", "--workers", "4"]);
+    let summary = summary.unwrap_or_else(|e| panic!("{e}"));
     eprintln!("streamed: peak RSS {:.1} MB, {} rows in {:.1} s", rss as f64 / 1e6, summary["rows_applied"], summary["seconds"]);
     assert_eq!(u(&summary, "rows_applied"), 1_000_000 + 100_000 + 200_000);
     assert_eq!(u(&summary, "txns_applied"), 5);
@@ -57,7 +61,8 @@ fn a_million_row_transaction_streams_with_bounded_memory() {
     // For the record: the same transactions held whole (streaming off). Not asserted.
     if std::env::var_os("PARAPPLY_MEASURE_UNSTREAMED").is_some() {
         reset_target(&sb, &["big"]);
-        let (_, whole) = replay_measured(&sb, &files, &["--mode", "writeset", "--workers", "4", "--stream-txn-rows", "100000000"]);
-        eprintln!("held whole: peak RSS {:.1} MB", whole as f64 / 1e6);
+        let (outcome, whole) = replay_measured(&sb, &files, &["--mode", "writeset", "--workers", "4", "--stream-txn-rows", "100000000"]);
+        let last_line = |e: &str| e.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
+        eprintln!("held whole: peak RSS {:.1} MB; {}", whole as f64 / 1e6, outcome.map(|_| "ok".to_string()).unwrap_or_else(|e| last_line(&e)));
     }
 }
