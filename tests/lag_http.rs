@@ -55,17 +55,7 @@ fn serve(p: &Arc<Progress>) -> HttpServer {
     HttpServer::start("127.0.0.1:0", p.clone(), StatusInfo::from_config(&test_config(), "test")).unwrap()
 }
 
-/// Poll `f` until it returns Some, or panic naming `what` after `secs`.
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use common::wait_for;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

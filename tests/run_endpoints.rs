@@ -35,16 +35,7 @@ fn get_json(addr: SocketAddr, path: &str) -> Json {
     serde_json::from_str(&body).unwrap()
 }
 
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use common::wait_for;
 
 /// `parapply run`, killed when dropped (unless it already exited).
 struct RunProcess {

@@ -43,17 +43,7 @@ pub fn setup_app(sb: &Sandbox) {
     wait_for("B to replicate the app schema", 30, || (sb.sql("B", "SELECT COUNT(*) FROM mysql.user WHERE user='app'") == "1" && sb.sql("B", "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='app'") == "1").then_some(()));
 }
 
-/// Poll `f` until it returns Some, or panic after `secs`.
-pub fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+pub use crate::common::wait_for;
 
 /// A running watcher on its own thread and runtime.
 pub struct RunningWatcher {
