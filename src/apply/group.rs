@@ -21,8 +21,6 @@
 //! its last member's GTID and the target's `gtid_binlog_pos` must still name every domain's
 //! last applied transaction.
 
-use std::sync::Arc;
-
 use crate::schedule::Ready;
 use crate::txn::{Gtid, Transaction, TxnEnd};
 
@@ -104,15 +102,14 @@ impl CommitGroup {
     }
 }
 
-/// Build a `Ready` (tests and benches).
-pub fn ready(seq: u64, txn: Transaction) -> Ready {
-    Ready { seq, txn: Arc::new(txn) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::schedule::synth;
+
+    fn ready(seq: u64, txn: Transaction) -> Ready {
+        Ready { seq, txn: std::sync::Arc::new(txn) }
+    }
 
     fn txn(domain: u32, seq: u64, rows: usize) -> Transaction {
         let t = synth::table(1, "d", "t", &[("id", synth::TYPE_LONGLONG, None), ("v", synth::TYPE_LONGLONG, None)], &[0]);

@@ -254,16 +254,22 @@ impl Worker {
 
     /// Bookkeeping after `txn`'s target COMMIT: commit-order token, in-memory progress, counters.
     fn committed(&self, seq: u64, pos: &StreamPos, txn: &Transaction, conflicts: &BTreeMap<String, u64>) {
+        let (i, u, d) = txn.row_counts();
+        self.committed_counts(seq, pos, (i + u + d) as u64, txn.size, txn.commit_time_us, conflicts);
+    }
+
+    /// [`Worker::committed`] from the counts themselves (a streamed transaction's head knows
+    /// neither its rows nor its size).
+    fn committed_counts(&self, seq: u64, pos: &StreamPos, rows: u64, bytes: u64, commit_time_us: u64, conflicts: &BTreeMap<String, u64>) {
         if self.shared.preserve_commit_order {
             self.shared.commit_order.done(seq);
         }
         self.shared.progress.lock().committed(pos);
-        let (i, u, d) = txn.row_counts();
         let s = &self.shared.stats;
         s.txns_applied.fetch_add(1, Relaxed);
-        s.rows_applied.fetch_add((i + u + d) as u64, Relaxed);
-        s.bytes_applied.fetch_add(txn.size, Relaxed);
-        s.last_commit_time_us.fetch_max(txn.commit_time_us, Relaxed);
+        s.rows_applied.fetch_add(rows, Relaxed);
+        s.bytes_applied.fetch_add(bytes, Relaxed);
+        s.last_commit_time_us.fetch_max(commit_time_us, Relaxed);
         s.add_conflicts(conflicts);
     }
 
@@ -347,7 +353,7 @@ impl Worker {
         let pos = StreamPos::of(head).map_err(ApplyError::Checkpoint)?;
         let gtid = pos.gtid.clone();
         let mut have_turn = !self.shared.preserve_commit_order;
-        let mut rows = (0usize, 0usize, 0usize);
+        let mut rows = 0u64;
         let outcome = self.run_streamed(seq, &pos, head, stream, &mut have_turn, &mut rows).await;
         let end = match outcome {
             Ok(end) => end,
@@ -364,16 +370,8 @@ impl Worker {
                 });
             }
         };
-        let s = &self.shared.stats;
-        s.target_commits.fetch_add(1, Relaxed);
-        if self.shared.preserve_commit_order {
-            self.shared.commit_order.done(seq);
-        }
-        self.shared.progress.lock().committed(&pos);
-        s.txns_applied.fetch_add(1, Relaxed);
-        s.rows_applied.fetch_add((rows.0 + rows.1 + rows.2) as u64, Relaxed);
-        s.bytes_applied.fetch_add(end.size, Relaxed);
-        s.last_commit_time_us.fetch_max(end.commit_time_us, Relaxed);
+        self.shared.stats.target_commits.fetch_add(1, Relaxed);
+        self.committed_counts(seq, &pos, rows, end.size, end.commit_time_us, &BTreeMap::new());
         Ok(())
     }
 
@@ -384,7 +382,7 @@ impl Worker {
         head: &Transaction,
         stream: &ChangeStream,
         have_turn: &mut bool,
-        rows: &mut (usize, usize, usize),
+        rows: &mut u64,
     ) -> Result<StreamEnd, Failure> {
         let mut begin = self.gtid_prefix(pos).map(|p| p + ";").unwrap_or_default();
         begin.push_str("BEGIN");
@@ -406,7 +404,7 @@ impl Worker {
                 StreamPiece::Changes(changes) => {
                     let chunk = Transaction { gtid: head.gtid.clone(), server_id: head.server_id, thread_id: head.thread_id, changes, ..Transaction::default() };
                     let (i, u, d) = chunk.row_counts();
-                    *rows = (rows.0 + i, rows.1 + u, rows.2 + d);
+                    *rows += (i + u + d) as u64;
                     let plan = self.shared.builder.plan(&chunk, PlanStyle::Batched).map_err(|e| Failure::Stopped(format!("cannot build SQL: {e}")))?;
                     self.run_checked(&plan).await?;
                 }
@@ -418,7 +416,7 @@ impl Worker {
                         TxnEnd::Rollback => {
                             self.exec("ROLLBACK", None, &[]).await?;
                             self.exec(&begin, None, &[]).await?;
-                            *rows = (0, 0, 0);
+                            *rows = 0;
                         }
                         TxnEnd::Xid | TxnEnd::Commit => {}
                     }
