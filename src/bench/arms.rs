@@ -25,6 +25,7 @@ use crate::schedule::analyze::{AnalyzeOptions, Analyzer};
 use crate::schedule::StaticCatalog;
 use crate::source::file::BinlogFiles;
 use crate::txn::TransactionReader;
+use super::workload::SysbenchPhase;
 
 const STATE_SCHEMA: &str = "parapply";
 
@@ -47,6 +48,40 @@ pub(crate) struct Capture {
     /// No source server ran this backlog (generated files): the first passing arm's checksums
     /// become the reference, and MariaDB arms are not run.
     generated: bool,
+    /// Binlog files of the workload's setup (tables and seed rows): applied untimed before
+    /// every arm, so each arm starts from the pre-workload snapshot and times only the backlog.
+    setup_files: Vec<PathBuf>,
+    /// The source's GTID at the end of the setup; `None`: no snapshot, arms time everything.
+    snapshot: Option<Snapshot>,
+}
+
+/// The source's position at the pre-workload snapshot: one MariaDB GTID (the bench source
+/// has one domain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Snapshot {
+    gtid: String,
+    domain: u32,
+    seq_no: u64,
+}
+
+impl Snapshot {
+    /// From `@@gtid_binlog_pos`; `None` when it is empty or names several domains.
+    fn parse(pos: &str) -> Option<Snapshot> {
+        let pos = pos.trim();
+        if pos.is_empty() || pos.contains(',') {
+            return None;
+        }
+        let mut parts = pos.split('-');
+        let domain = parts.next()?.parse().ok()?;
+        let _server: u32 = parts.next()?.parse().ok()?;
+        let seq_no = parts.next()?.parse().ok()?;
+        parts.next().is_none().then(|| Snapshot { gtid: pos.to_string(), domain, seq_no })
+    }
+
+    /// Whether `txn` is part of the setup (at or before the snapshot).
+    fn covers(&self, txn: &crate::txn::Transaction) -> bool {
+        matches!(txn.gtid, Some(crate::txn::Gtid::Mariadb { domain, seq, .. }) if domain == self.domain && seq <= self.seq_no)
+    }
 }
 
 fn rt() -> Result<tokio::runtime::Runtime, BenchError> {
@@ -178,6 +213,8 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox, kind: WorkloadKind, pre
     std::fs::create_dir_all(&cache).map_err(|e| BenchError::Io(cache.display().to_string(), e))?;
     let url = sb.url("A");
     let mut files = Vec::new();
+    let mut setup_files = Vec::new();
+    let mut snapshot = None;
     let mut source_checksums = BTreeMap::new();
     let tables: Vec<String>;
     let (mut source_file, mut source_pos, mut source_gtid) = (String::new(), 0, String::new());
@@ -198,19 +235,37 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox, kind: WorkloadKind, pre
         }
         a.query_drop(format!("DROP DATABASE IF EXISTS {}", q(&schema))).await.map_err(BenchError::sql("dropping the workload schema on the source"))?;
         a.query_drop("RESET MASTER").await.map_err(BenchError::sql("RESET MASTER on the source"))?;
-        if kind.is_sysbench() {
-            a.query_drop(format!("CREATE DATABASE {}", q(&schema))).await.map_err(BenchError::sql("creating the sysbench schema"))?;
+        // Setup (tables and seed rows), then the snapshot point, then the backlog.
+        let sysbench = |phase| {
             let p = super::workload::SysbenchParams { test: kind.name().into(), ..opts.sysbench.clone() };
             let (port, schema, tables) = (sb.port("A"), schema.clone(), opts.workload.tables);
-            tokio::task::spawn_blocking(move || super::workload::run_sysbench(port, &schema, tables, &p))
-                .await
-                .map_err(|e| BenchError::Other(format!("sysbench task: {e}")))?
-                .map_err(BenchError::Other)?;
+            async move {
+                tokio::task::spawn_blocking(move || super::workload::run_sysbench(port, &schema, tables, &p, phase))
+                    .await
+                    .map_err(|e| BenchError::Other(format!("sysbench task: {e}")))?
+                    .map_err(BenchError::Other)
+            }
+        };
+        if kind.is_sysbench() {
+            a.query_drop(format!("CREATE DATABASE {}", q(&schema))).await.map_err(BenchError::sql("creating the sysbench schema"))?;
+            sysbench(SysbenchPhase::Prepare).await?;
         } else if kind == WorkloadKind::Oltp {
-            let committed = super::workload::run_oltp(&url, &opts.workload).await.map_err(BenchError::sql("running the workload on the source"))?;
+            super::workload::prepare_oltp(&url, &opts.workload).await.map_err(BenchError::sql("preparing the workload on the source"))?;
+        } else {
+            super::workload::setup_custom(&url, kind, &schema, opts.custom).await.map_err(BenchError::sql(format!("setting up workload {} on the source", kind.name())))?;
+        }
+        let setup_pos: Option<String> = a.query_first("SELECT @@gtid_binlog_pos").await.map_err(BenchError::sql("gtid_binlog_pos"))?;
+        // A new binlog file starts with the backlog, so the timed replay reads only the backlog.
+        a.query_drop("FLUSH BINARY LOGS").await.map_err(BenchError::sql("FLUSH BINARY LOGS on the source"))?;
+        let setup_names: Vec<std::ffi::OsString> = sb.binlog_files("A")?.iter().rev().skip(1).filter_map(|f| f.file_name().map(|n| n.to_os_string())).collect();
+        snapshot = setup_pos.and_then(|pos| Snapshot::parse(&pos));
+        if kind.is_sysbench() {
+            sysbench(SysbenchPhase::Run).await?;
+        } else if kind == WorkloadKind::Oltp {
+            let committed = super::workload::load_oltp(&url, &opts.workload).await.map_err(BenchError::sql("running the workload on the source"))?;
             tracing::debug!(committed, "workload done");
         } else {
-            let committed = super::workload::run_custom(&url, kind, &schema, opts.custom).await.map_err(BenchError::sql(format!("running workload {} on the source", kind.name())))?;
+            let committed = super::workload::load_custom(&url, kind, &schema, opts.custom).await.map_err(BenchError::sql(format!("running workload {} on the source", kind.name())))?;
             tracing::debug!(committed, "workload done");
         }
         tables = a
@@ -229,7 +284,15 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox, kind: WorkloadKind, pre
             let Some(name) = f.file_name() else { continue };
             let dst = cache.join(name);
             std::fs::copy(&f, &dst).map_err(|e| BenchError::Io(f.display().to_string(), e))?;
-            files.push(dst);
+            if setup_names.iter().any(|n| n == name) {
+                setup_files.push(dst);
+            } else {
+                files.push(dst);
+            }
+        }
+        if snapshot.is_none() {
+            // No single-domain snapshot point: every arm applies setup and backlog, timed.
+            files.splice(0..0, setup_files.drain(..));
         }
     }
 
@@ -238,6 +301,9 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox, kind: WorkloadKind, pre
     let reader = TransactionReader::new(BinlogFiles::open(&files).map_err(|e| BenchError::Other(format!("captured binlog: {e}")))?);
     for t in reader {
         let t = t.map_err(|e| BenchError::Other(format!("reading the captured binlog: {e}")))?;
+        if snapshot.as_ref().is_some_and(|s| s.covers(&t)) {
+            continue;
+        }
         analyzer.add(&t);
     }
     let analysis = analyzer.finish();
@@ -260,6 +326,8 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox, kind: WorkloadKind, pre
         source_pos,
         source_gtid,
         generated: kind == WorkloadKind::Mysql8Gen,
+        setup_files,
+        snapshot,
     })
 }
 
@@ -308,6 +376,19 @@ fn run_parapply(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, 
         }
         global_status(&mut c, "Innodb_deadlocks").await.map_err(BenchError::sql("status"))
     })?;
+    if !cap.setup_files.is_empty() {
+        // Untimed: bring the target to the pre-workload snapshot.
+        let mut cmd = std::process::Command::new(&cap.bin);
+        cmd.arg("replay")
+            .args(&cap.setup_files)
+            .args(["--target", &url, "--mode", "writeset", "--workers", "4", "--state-schema", STATE_SCHEMA, "--json"])
+            .env("PARAPPLY_LOG", "warn");
+        let setup = measure::run_child(cmd).map_err(|e| BenchError::Io("parapply replay (setup)".into(), e))?;
+        if !setup.success {
+            let tail: String = setup.stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ");
+            return Err(BenchError::Other(format!("parapply replay of the setup exited with {}: {tail}", setup.status)));
+        }
+    }
     // `parapply replay` as a child: its peak RSS and CPU time are this arm's alone.
     let mode_arg = clap::ValueEnum::to_possible_value(mode).map(|v| v.get_name().to_string()).unwrap_or_else(|| mode.name().to_string());
     let mut cmd = std::process::Command::new(&cap.bin);
@@ -348,6 +429,29 @@ fn run_parapply(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, 
     Ok(())
 }
 
+/// Poll (every 10 ms) until the replica's `gtid_slave_pos` is `want`; an SQL thread error or
+/// the deadline ends the wait with an error.
+async fn wait_slave_pos(d: &mut mysql_async::Conn, want: &str, limit: Duration) -> Result<(), BenchError> {
+    let t0 = Instant::now();
+    loop {
+        let pos: Option<String> = d.query_first("SELECT @@gtid_slave_pos").await.map_err(BenchError::sql("gtid_slave_pos"))?;
+        if pos.as_deref() == Some(want) {
+            return Ok(());
+        }
+        if t0.elapsed() > limit {
+            return Err(BenchError::Other(format!("replica did not reach {want} within {} s (at {pos:?})", limit.as_secs())));
+        }
+        let row: Option<mysql_async::Row> = d.query_first("SHOW SLAVE STATUS").await.map_err(BenchError::sql("SHOW SLAVE STATUS"))?;
+        if let Some(row) = row {
+            let err: String = row.get_opt::<String, _>("Last_SQL_Error").and_then(Result::ok).unwrap_or_default();
+            if !err.is_empty() {
+                return Err(BenchError::Other(format!("replica SQL thread: {err}")));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn run_mariadb(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, spec: &ArmSpec, res: &mut ArmResult) -> Result<(), BenchError> {
     let ArmSpec::Mariadb { parallel_mode, threads } = spec else { return Ok(()) };
     let url = sb.url("D");
@@ -366,11 +470,20 @@ fn run_mariadb(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, s
             format!("SET GLOBAL slave_parallel_threads={threads_setting}"),
             format!("SET GLOBAL slave_parallel_mode='{parallel_mode}'"),
             format!("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={source_port}, MASTER_USER='root', MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos"),
-            "START SLAVE IO_THREAD".into(),
         ];
         for s in &setup {
             d.query_drop(s).await.map_err(BenchError::sql(format!("replica setup: {}", s.split(" MASTER_PASSWORD").next().unwrap_or(s))))?;
         }
+        if let Some(snap) = &cap.snapshot {
+            // Untimed: replicate the setup up to the pre-workload snapshot, then stop.
+            d.query_drop(format!("START SLAVE UNTIL master_gtid_pos = '{}'", snap.gtid)).await.map_err(BenchError::sql("START SLAVE UNTIL"))?;
+            wait_slave_pos(&mut d, &snap.gtid, Duration::from_secs(600)).await?;
+            d.query_drop("STOP SLAVE").await.map_err(BenchError::sql("STOP SLAVE"))?;
+            // The UNTIL condition outlives STOP SLAVE (even the IO thread would stop there
+            // again); CHANGE MASTER clears it.
+            d.query_drop("CHANGE MASTER TO MASTER_USE_GTID=slave_pos").await.map_err(BenchError::sql("CHANGE MASTER (clear UNTIL)"))?;
+        }
+        d.query_drop("START SLAVE IO_THREAD").await.map_err(BenchError::sql("START SLAVE IO_THREAD"))?;
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
             let row: Option<mysql_async::Row> = d.query_first("SHOW SLAVE STATUS").await.map_err(BenchError::sql("SHOW SLAVE STATUS"))?;
@@ -397,23 +510,7 @@ fn run_mariadb(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, s
         let cpu0 = pid.and_then(measure::cpu_seconds);
         let t0 = Instant::now();
         d.query_drop("START SLAVE SQL_THREAD").await.map_err(BenchError::sql("START SLAVE SQL_THREAD"))?;
-        loop {
-            let pos: Option<String> = d.query_first("SELECT @@gtid_slave_pos").await.map_err(BenchError::sql("gtid_slave_pos"))?;
-            if pos.as_deref() == Some(cap.source_gtid.as_str()) {
-                break;
-            }
-            if t0.elapsed() > Duration::from_secs(600) {
-                return Err(BenchError::Other(format!("replica did not reach {} within 600 s (at {pos:?})", cap.source_gtid)));
-            }
-            let row: Option<mysql_async::Row> = d.query_first("SHOW SLAVE STATUS").await.map_err(BenchError::sql("SHOW SLAVE STATUS"))?;
-            if let Some(row) = row {
-                let err: String = row.get_opt::<String, _>("Last_SQL_Error").and_then(Result::ok).unwrap_or_default();
-                if !err.is_empty() {
-                    return Err(BenchError::Other(format!("replica SQL thread: {err}")));
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        wait_slave_pos(&mut d, &cap.source_gtid, Duration::from_secs(600)).await?;
         res.seconds = Some(t0.elapsed().as_secs_f64());
         // The applier runs inside the replica's server: one process, reported as the target.
         res.target_cpu_seconds = match (cpu0, pid.and_then(measure::cpu_seconds)) {
@@ -466,4 +563,21 @@ impl Progress {
 fn log_line(s: &str) {
     // Printed above an active progress bar by indicatif when one is drawn on stderr.
     eprintln!("bench: {s}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Snapshot;
+
+    #[test]
+    fn snapshot_is_one_mariadb_gtid() {
+        assert_eq!(Snapshot::parse(" 0-1-57\n"), Some(Snapshot { gtid: "0-1-57".into(), domain: 0, seq_no: 57 }));
+        assert_eq!(Snapshot::parse("3-200-9"), Some(Snapshot { gtid: "3-200-9".into(), domain: 3, seq_no: 9 }));
+        // Several domains, empty, or not a GTID: no snapshot point.
+        assert_eq!(Snapshot::parse("0-1-57,1-2-3"), None);
+        assert_eq!(Snapshot::parse(""), None);
+        assert_eq!(Snapshot::parse("0-1"), None);
+        assert_eq!(Snapshot::parse("0-1-2-3"), None);
+        assert_eq!(Snapshot::parse("a-1-2"), None);
+    }
 }

@@ -32,8 +32,14 @@ fn filler(rng: &mut impl Rng, len: usize) -> String {
 /// Create the schema and tables, fill them, then run the concurrent clients. Returns the number
 /// of transactions the clients committed (deadlocked attempts are retried, not counted twice).
 pub async fn run_oltp(url: &str, p: &OltpParams) -> Result<u64, mysql_async::Error> {
+    prepare_oltp(url, p).await?;
+    load_oltp(url, p).await
+}
+
+/// The built-in workload's tables and rows (the pre-workload snapshot).
+pub async fn prepare_oltp(url: &str, p: &OltpParams) -> Result<(), mysql_async::Error> {
     let opts = mysql_async::Opts::from_url(url).map_err(mysql_async::Error::Url)?;
-    let mut admin = mysql_async::Conn::new(opts.clone()).await?;
+    let mut admin = mysql_async::Conn::new(opts).await?;
     let schema = format!("`{}`", p.schema.replace('`', "``"));
     admin.query_drop(format!("CREATE DATABASE IF NOT EXISTS {schema}")).await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(p.seed);
@@ -54,7 +60,13 @@ pub async fn run_oltp(url: &str, p: &OltpParams) -> Result<u64, mysql_async::Err
         }
     }
     drop(admin);
+    Ok(())
+}
 
+/// The built-in workload's clients: returns the transactions they committed.
+pub async fn load_oltp(url: &str, p: &OltpParams) -> Result<u64, mysql_async::Error> {
+    let opts = mysql_async::Opts::from_url(url).map_err(mysql_async::Error::Url)?;
+    let schema = format!("`{}`", p.schema.replace('`', "``"));
     let mut clients = Vec::new();
     for client in 0..p.clients {
         let opts = opts.clone();
@@ -133,9 +145,22 @@ pub struct SysbenchParams {
     pub events: u64,
 }
 
-/// `sysbench TEST prepare` then `run --events=N`: blocks until sysbench exits.
-pub fn run_sysbench(port: u16, schema: &str, tables: u32, p: &SysbenchParams) -> Result<(), String> {
-    for (phase, extra) in [("prepare", vec![]), ("run", vec![format!("--events={}", p.events), "--time=0".to_string(), format!("--threads={}", p.threads)])] {
+/// A phase of a sysbench workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SysbenchPhase {
+    /// `prepare`: the tables and rows (the pre-workload snapshot).
+    Prepare,
+    /// `run --events=N`: the backlog.
+    Run,
+}
+
+/// `sysbench TEST prepare` or `run --events=N`: blocks until sysbench exits.
+pub fn run_sysbench(port: u16, schema: &str, tables: u32, p: &SysbenchParams, phase: SysbenchPhase) -> Result<(), String> {
+    let (phase, extra) = match phase {
+        SysbenchPhase::Prepare => ("prepare", vec![]),
+        SysbenchPhase::Run => ("run", vec![format!("--events={}", p.events), "--time=0".to_string(), format!("--threads={}", p.threads)]),
+    };
+    {
         let out = std::process::Command::new("sysbench")
             .arg(&p.test)
             .args(["--db-driver=mysql", "--mysql-host=127.0.0.1", "--mysql-user=root", "--mysql-ignore-errors=1213,1205,1062"])
@@ -407,17 +432,23 @@ fn custom_txn(kind: WorkloadKind, s: &str, client: u32, i: u32, rng: &mut impl R
     }
 }
 
-/// Run a custom workload on the source: setup, then `scale.clients` concurrent sessions.
-/// Returns the transactions the clients committed.
-pub async fn run_custom(url: &str, kind: WorkloadKind, schema: &str, scale: CustomScale) -> Result<u64, mysql_async::Error> {
+/// A custom workload's schema and seed rows (the pre-workload snapshot).
+pub async fn setup_custom(url: &str, kind: WorkloadKind, schema: &str, scale: CustomScale) -> Result<(), mysql_async::Error> {
     let opts = mysql_async::Opts::from_url(url).map_err(mysql_async::Error::Url)?;
     let s = format!("`{}`", schema.replace('`', "``"));
-    let mut admin = mysql_async::Conn::new(opts.clone()).await?;
+    let mut admin = mysql_async::Conn::new(opts).await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(scale.seed);
     for stmt in custom_setup(kind, &s, &mut rng) {
         admin.query_drop(stmt).await?;
     }
     drop(admin);
+    Ok(())
+}
+
+/// A custom workload's concurrent sessions. Returns the transactions the clients committed.
+pub async fn load_custom(url: &str, kind: WorkloadKind, schema: &str, scale: CustomScale) -> Result<u64, mysql_async::Error> {
+    let opts = mysql_async::Opts::from_url(url).map_err(mysql_async::Error::Url)?;
+    let s = format!("`{}`", schema.replace('`', "``"));
     let mut clients = Vec::new();
     for client in 0..scale.clients {
         let (opts, s) = (opts.clone(), s.clone());
