@@ -56,11 +56,15 @@ pub struct Pending {
 }
 
 /// Promotions still to reconcile, from the switch log (in order): the last `failover` or
-/// `forced_promotion` away from each server, unless a later `reconcile` entry names it. This is
-/// what lets a restarted watcher (or one that took over the lease) still reconcile.
+/// `forced_promotion` away from each server, unless a later `reconcile` entry names it or a
+/// later switch made it the writer again (then there is nothing left to compare it with). This
+/// is what lets a restarted watcher (or one that took over the lease) still reconcile.
 pub fn pending_from_log(entries: &[Entry]) -> Vec<Pending> {
     let mut out: Vec<Pending> = Vec::new();
     for e in entries {
+        if let (Some(new), "failover" | "forced_promotion" | "switchover" | "adopted_writer") = (&e.new_writer, e.event.as_str()) {
+            out.retain(|p| &p.old != new);
+        }
         let Some(old) = e.old_writer.clone() else { continue };
         match e.event.as_str() {
             "failover" | "forced_promotion" => {
@@ -339,5 +343,7 @@ mod tests {
         assert!(pending_from_log(&log[..2]).is_empty());
         // A switchover is planned and loses nothing: nothing to reconcile.
         assert!(pending_from_log(&[mk("switchover", "A", Some("B"), "t")]).is_empty());
+        // A made the writer again before it was reconciled: nothing left to compare it with.
+        assert!(pending_from_log(&[mk("failover", "A", Some("B"), "t1"), mk("forced_promotion", "B", Some("A"), "t2")]).iter().all(|p| p.old != "A"));
     }
 }
