@@ -3,17 +3,28 @@
 //! estimate); then the watcher's path to A is cut (a paused TCP proxy) and A commits 3 more rows
 //! nobody sees before it is killed. B is promoted with an estimate of 5 while 8 are really lost.
 //! When A is back and reachable, the watcher fences it and its `reconcile` entry lists exactly
-//! the 8 GTIDs A's binlog holds beyond B.
+//! the 8 GTIDs A's binlog holds beyond B, and `/status` shows it.
 
 mod common;
 mod failover_support;
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::Sandbox;
 use failover_support::*;
+use parapply::config::LagConfig;
 use parapply::failover::log::LostRows;
+use parapply::http::{http_get, HttpServer, StatusInfo};
+use parapply::lag::Progress;
+
+fn get_status(base: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (code, body) = rt.block_on(http_get(base, "/status", Duration::from_secs(3))).unwrap();
+    assert_eq!(code, 200);
+    serde_json::from_str(&body).unwrap()
+}
 
 #[test]
 fn reconcile_finds_the_transactions_the_estimate_could_not_see() {
@@ -24,7 +35,12 @@ fn reconcile_finds_the_transactions_the_estimate_could_not_see() {
     let log_path = dir.path().join("switch.jsonl");
     let mut cfg = config(&sb, &log_path);
     cfg.servers[0].endpoint = ep(proxy.port);
-    let w = RunningWatcher::start(cfg, None);
+    // The watcher's state on a real /status endpoint, as `failover watch` serves it.
+    let progress = Progress::new(&LagConfig::default());
+    let p = progress.clone();
+    let http = HttpServer::start("127.0.0.1:0", progress, StatusInfo::from_config(&parapply::config::Config::from_toml("[source]\n[target]\n", "t").unwrap(), "failover watch")).unwrap();
+    let base = format!("http://{}", http.local_addr());
+    let w = RunningWatcher::start_with(cfg, None, Some(Arc::new(move |st| p.set_failover_state(serde_json::to_value(st).unwrap()))));
     w.wait_state("healthy", 20);
     // B's lag is sampled while its link runs (the gate needs one figure).
     std::thread::sleep(Duration::from_secs(2));
@@ -57,6 +73,7 @@ fn reconcile_finds_the_transactions_the_estimate_could_not_see() {
     std::thread::sleep(Duration::from_secs(3));
     assert!(entries(&log_path).iter().all(|e| e.event != "reconcile"));
     assert_eq!(w.state.snapshot().pending_reconcile, vec!["A".to_string()]);
+    assert_eq!(get_status(&base)["failover"]["pending_reconcile"], serde_json::json!(["A"]));
     assert_eq!(sb.sql("A", "SELECT @@read_only"), "0");
 
     proxy.paused.store(false, Ordering::Relaxed);
@@ -83,6 +100,12 @@ fn reconcile_finds_the_transactions_the_estimate_could_not_see() {
     assert!(st.pending_reconcile.is_empty());
     let view = st.last_reconcile.expect("last_reconcile");
     assert_eq!((view.lost_transactions, view.estimate, view.exact, view.old_writer_read_only), (8, Some(5), true, true));
+    let status = get_status(&base);
+    let shown = &status["failover"]["last_reconcile"];
+    assert_eq!((shown["old_writer"].as_str(), shown["new_writer"].as_str()), (Some("A"), Some("B")));
+    assert_eq!((shown["lost_transactions"].as_u64(), shown["estimate"].as_u64()), (Some(8), Some(5)));
+    assert_eq!(shown["lost_gtids"], serde_json::json!([format!("1-1-{}..1-1-{}", b_has + 1, b_has + 8)]));
+    assert_eq!(status["failover"]["pending_reconcile"], serde_json::json!([]));
     // A's excess is the settled loss, not a dual write on the passive master.
     assert!(st.doctor_problems.iter().all(|p| !p.starts_with("dual-write hazard")), "{:?}", st.doctor_problems);
 }
