@@ -88,6 +88,7 @@ pub enum Command {
     ///   parapply failover watch --config parapply.toml
     ///   parapply failover switchover --config parapply.toml --to B
     ///   parapply failover promote --config parapply.toml --to B --force
+    ///   parapply failover reconcile --config parapply.toml --old A
     Failover(FailoverArgs),
 
     /// Dual-master checks of the `[failover]` servers: distinct server_id and gtid domain,
@@ -196,6 +197,18 @@ pub enum FailoverAction {
     Switchover {
         #[arg(long)]
         to: String,
+    },
+    /// After a failover, when the old writer is back: fence it (read_only), read the exact
+    /// transactions it holds that the new writer never received, and log a `reconcile` entry.
+    /// Exit 0 when nothing was lost, 3 when transactions were lost. (The watcher does this by
+    /// itself when it sees the old writer answer again.)
+    Reconcile {
+        /// The old (failed) writer.
+        #[arg(long)]
+        old: String,
+        /// The writer to compare with; default: the one that replaced `--old` (switch log).
+        #[arg(long)]
+        new: Option<String>,
     },
     /// The pair as the servers report it, and the last switch-log entries.
     Status {

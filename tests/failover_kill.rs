@@ -1,7 +1,9 @@
 //! `kill -9` of the writer under a write load: the watcher promotes B, the applier that streamed
 //! from A to the target C resumes from its checkpoint on B, C ends equal to B, and the switch
 //! log's data-loss estimate matches the transactions that really were lost (A's binlog after a
-//! restart compared with what B received), short by at most the one transaction in flight.
+//! restart compared with what B received), short by at most the one transaction in flight. When A
+//! is back, the watcher's `reconcile` entry gives the loss exactly: count and GTIDs equal to A's
+//! binlog beyond B, and A stays fenced.
 
 mod common;
 mod failover_support;
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 use common::Sandbox;
 use failover_support::*;
 use parapply::config::ApplyConfig;
+use parapply::failover::log::LostRows;
 use parapply::failover::repoint::{follow_writer, FollowOptions};
 
 #[test]
@@ -91,6 +94,42 @@ fn kill_writer_under_load_promotes_b_and_target_follows() {
     let missing = result.ok.iter().filter(|(t, _, _)| !on_b.contains_key(t)).count() as u64;
     assert!(missing <= really_lost, "{missing} acknowledged rows missing on B, {really_lost} lost");
     assert!(on_b.values().all(|n| *n == 1), "a token was written twice");
+
+    // Reconcile: the watcher sees A answer again, fences it and settles the exact loss from A's
+    // binlog. It must equal what A holds beyond B, GTID by GTID, and A must stay read-only.
+    let rec = wait_for("the reconcile entry", 30, || failover_support::entries(&log_path).into_iter().find(|e| e.event == "reconcile"));
+    eprintln!("reconcile: {:?}", rec.reconcile);
+    assert_eq!((rec.old_writer.as_deref(), rec.new_writer.as_deref(), rec.trigger.as_str()), (Some("A"), Some("B"), "old_writer_returned"));
+    let r = rec.reconcile.as_ref().expect("reconcile block");
+    assert_eq!(r.lost_transactions, really_lost, "{r:#?}");
+    let expected: Vec<String> = match really_lost {
+        0 => vec![],
+        1 => vec![format!("1-1-{}", b_has + 1)],
+        n => vec![format!("1-1-{}..1-1-{}", b_has + 1, b_has + n)],
+    };
+    assert_eq!(r.lost_gtids, expected);
+    assert!(r.exact, "{}", r.basis);
+    assert_eq!(r.old_writer_pos, a_pos);
+    assert_eq!(r.new_writer_pos, b_pos);
+    assert_eq!(r.estimate, Some(est.transactions), "the promotion's estimate, for comparison");
+    assert_eq!(rec.data_loss_estimate.as_ref(), Some(est));
+    // The lost transactions are the load's single-row INSERTs: exactly the rows A has and B lacks.
+    let on_a = token_counts(&sb, "A");
+    let only_on_a = on_a.keys().filter(|t| !on_b.contains_key(t)).count() as u64;
+    assert_eq!(only_on_a, really_lost);
+    let want_tables: std::collections::BTreeMap<String, LostRows> =
+        if really_lost == 0 { Default::default() } else { [("app.t".to_string(), LostRows { transactions: really_lost, inserts: really_lost, updates: 0, deletes: 0 })].into_iter().collect() };
+    assert_eq!(r.lost_tables, want_tables);
+    // Not re-admitted: fenced, and said so.
+    assert!(r.old_writer_read_only);
+    assert_eq!(sb.sql("A", "SELECT @@read_only"), "1");
+    assert_eq!(rec.steps.first().map(|s| (s.name.as_str(), s.result.as_str())), Some(("fence_old_writer", "ok")));
+    // The watcher's state (HTTP /status `failover`) shows it; nothing is left pending.
+    let st = w.state.snapshot();
+    let view = st.last_reconcile.expect("last_reconcile on the state");
+    assert_eq!((view.old_writer.as_str(), view.lost_transactions, view.lost_gtids.clone()), ("A", really_lost, expected));
+    assert!(st.pending_reconcile.is_empty(), "{:?}", st.pending_reconcile);
+    assert_eq!(failover_support::entries(&log_path).iter().filter(|e| e.event == "reconcile").count(), 1);
 }
 
 /// `tools/bench-failover`: kill -> first successful write on B, over N runs with the default

@@ -1,4 +1,4 @@
-//! `parapply failover watch|promote|switchover|status`: wires [`crate::failover`] to the config,
+//! `parapply failover watch|promote|switchover|reconcile|status`: wires [`crate::failover`] to the config,
 //! signals and stdout. Owns no decision logic.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +41,11 @@ pub fn run(args: &FailoverArgs) -> anyhow::Result<i32> {
             SwitchLog::new(f.switch_log.clone()).append(&e)?;
             println!("{}", serde_json::to_string_pretty(&e)?);
             Ok(if ok { 0 } else { 2 })
+        }
+        FailoverAction::Reconcile { old, new } => {
+            let e = rt.block_on(watcher::reconcile_once(&f, old, new.as_deref()))?;
+            println!("{}", serde_json::to_string_pretty(&e)?);
+            Ok(if e.reconcile.as_ref().is_some_and(|r| r.lost_transactions > 0) { 3 } else { 0 })
         }
         FailoverAction::Status { json } => rt.block_on(status(&f, *json)),
     }

@@ -1,6 +1,6 @@
 //! The switch log: one JSON object per line for every failover decision (promotion, refusal,
 //! veto by the second channel, switchover, forced promotion, writer adopted after a lease
-//! takeover).
+//! takeover) and for the reconciliation of a failed writer that came back (`reconcile`).
 //!
 //! Owns the entry's shape and appending it. Each entry is written with a single `write` on a file
 //! opened in append mode, so two watchers sharing a file never interleave lines. It must not
@@ -60,6 +60,43 @@ pub struct PassiveMark {
     pub seq: u64,
 }
 
+/// Table touched by lost transactions: how many of them, and their rows by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostRows {
+    pub transactions: u64,
+    pub inserts: u64,
+    pub updates: u64,
+    pub deletes: u64,
+}
+
+/// What a `reconcile` entry adds: the exact transactions a failed writer holds that its
+/// successor never received, read when it came back (see [`crate::failover::reconcile`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reconcile {
+    /// `time` of the promotion entry this reconciles (empty when none was found).
+    pub promotion_time: String,
+    /// The old writer's `gtid_binlog_pos` on its return (read after fencing: final).
+    pub old_writer_pos: String,
+    /// The new writer's `gtid_binlog_pos` and `gtid_slave_pos`.
+    pub new_writer_pos: String,
+    pub new_writer_slave_pos: String,
+    /// Lost GTIDs as ranges of consecutive sequence numbers: `1-1-1041..1-1-1043`, `1-1-1050`.
+    pub lost_gtids: Vec<String>,
+    pub lost_transactions: u64,
+    /// domain -> lost transactions in it.
+    pub lost_per_domain: BTreeMap<u32, u64>,
+    /// `schema.table` -> what the lost transactions did to it (empty when `exact` is false).
+    pub lost_tables: BTreeMap<String, LostRows>,
+    /// The promotion's `data_loss_estimate.transactions`, for comparison.
+    pub estimate: Option<u64>,
+    /// True when every lost GTID was read from the old writer's binlog; false when the list is
+    /// derived from the positions alone (the binlog read failed; `basis` says why).
+    pub exact: bool,
+    pub basis: String,
+    /// `read_only` of the old writer after the fence (it must stay fenced: not re-admitted).
+    pub old_writer_read_only: bool,
+}
+
 /// One line of the switch log.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
@@ -67,7 +104,7 @@ pub struct Entry {
     pub time: String,
     pub unix_ms: u64,
     /// `failover`, `failover_blocked`, `no_failover`, `switchover`, `forced_promotion`,
-    /// `adopted_writer`, `promotion_failed`.
+    /// `adopted_writer`, `promotion_failed`, `reconcile`.
     pub event: String,
     /// What started it, e.g. `writer_failed_3_checks`, `operator`.
     pub trigger: String,
@@ -84,6 +121,9 @@ pub struct Entry {
     /// From the first failed check to the decision.
     pub detection_ms: Option<f64>,
     pub total_ms: Option<f64>,
+    /// Only on `reconcile` entries (absent from the others' lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile: Option<Reconcile>,
 }
 
 impl Entry {

@@ -11,6 +11,8 @@
 //!   timed steps: fence, wait for the relay log, `read_only=OFF`, hooks, re-point.
 //! - [`log`]: the JSON Lines switch log.
 //! - [`doctor`]: dual-master configuration checks (`parapply doctor`, and at watcher start).
+//! - [`reconcile`]: when a failed writer comes back, the exact transactions it holds that its
+//!   successor never received (it stays fenced).
 //! - [`repoint`]: the applier side of a switch: follow the current writer from the target's
 //!   durable checkpoint.
 //!
@@ -31,6 +33,7 @@ pub mod doctor;
 pub mod log;
 pub mod probe;
 pub mod promote;
+pub mod reconcile;
 pub mod repoint;
 pub mod watcher;
 
@@ -130,6 +133,26 @@ pub struct FailoverState {
     pub readers: Vec<ReaderView>,
     /// Doctor findings that are not OK (at start and when they change).
     pub doctor_problems: Vec<String>,
+    /// Old writers failed over from and not reconciled yet (checked until they answer).
+    pub pending_reconcile: Vec<String>,
+    /// The last reconciliation of a returned old writer: what it held that was lost.
+    pub last_reconcile: Option<ReconcileView>,
+}
+
+/// A `reconcile` switch-log entry as `/status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReconcileView {
+    pub time: String,
+    pub old_writer: String,
+    pub new_writer: String,
+    pub lost_transactions: u64,
+    /// The first 20 lost GTID ranges (the switch log has them all).
+    pub lost_gtids: Vec<String>,
+    /// The promotion's estimate, for comparison.
+    pub estimate: Option<u64>,
+    pub exact: bool,
+    /// The old writer is read_only (fenced, not re-admitted).
+    pub old_writer_read_only: bool,
 }
 
 /// Shared handle on the state: one short lock (a leaf: never held across I/O or other locks).

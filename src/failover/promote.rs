@@ -211,7 +211,8 @@ async fn fence(ep: &Endpoint, t: Duration) -> Result<String, String> {
     r
 }
 
-async fn fence_on(conn: &mut Conn, ep: &Endpoint, t: Duration) -> Result<String, String> {
+/// [`fence`] on an open connection (also used by [`crate::failover::reconcile`]).
+pub(crate) async fn fence_on(conn: &mut Conn, ep: &Endpoint, t: Duration) -> Result<String, String> {
     probe::exec(conn, ep, "SET GLOBAL read_only = ON", t * 5).await.map_err(|e| e.to_string())?;
     let ids = probe::client_connection_ids(conn, ep, t).await.map_err(|e| e.to_string())?;
     let mut killed = 0;

@@ -9,8 +9,10 @@
 //! candidate still hears the writer, only the watcher's path is broken: no failover, and the
 //! decision is logged. Only the holder of the lease (`GET_LOCK` on the witness, freed by the
 //! server when the holder's connection dies) acts; a standby keeps checking so it can take over
-//! with a warm miss count. It must not run SQL on the servers beyond what [`probe`] offers, nor
-//! fence or promote by itself.
+//! with a warm miss count. After an unplanned promotion it keeps checking the old writer and,
+//! once it answers, hands it to [`reconcile`] (pending promotions are read back from the switch
+//! log at start). It must not run SQL on the servers beyond what [`probe`] offers, nor fence or
+//! promote by itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use crate::failover::doctor;
 use crate::failover::log::{Entry, PassiveMark, SwitchLog};
 use crate::failover::probe::{self, LinkStatus, ServerVars};
 use crate::failover::promote::{self, Knowledge, Request};
+use crate::failover::reconcile::{self, Pending};
 use crate::failover::{Check, FailoverError, FailoverState, ReaderView, SourceSwitch, StateHandle};
 
 /// Called with every new state (e.g. to show it on `/status`).
@@ -93,6 +96,10 @@ pub struct Watcher {
     log: SwitchLog,
     publish: Option<StatePublisher>,
     marks: Vec<PassiveMark>,
+    /// Promotions whose old writer has not come back yet (see [`reconcile`]).
+    pending: Vec<Pending>,
+    /// The last reconcile failure logged (logged once until it changes).
+    reconcile_error: Option<String>,
 }
 
 fn server_by_name(cfg: &FailoverConfig, name: &str) -> Option<usize> {
@@ -132,8 +139,10 @@ impl Watcher {
         let log = SwitchLog::new(cfg.switch_log.clone());
         // The passive masters' marks: the latest from the switch log, else "now" (set at the
         // first check of each passive master).
-        let marks = log.read_all().unwrap_or_default().into_iter().filter_map(|e| e.new_passive).collect();
-        Ok(Watcher { cfg, writer, target, state: StateHandle::default(), switch, log, publish: None, marks })
+        let entries = log.read_all().unwrap_or_default();
+        let pending = reconcile::pending_from_log(&entries);
+        let marks = entries.into_iter().filter_map(|e| e.new_passive).collect();
+        Ok(Watcher { cfg, writer, target, state: StateHandle::default(), switch, log, publish: None, marks, pending, reconcile_error: None })
     }
 
     pub fn state(&self) -> StateHandle {
@@ -178,10 +187,12 @@ impl Watcher {
             tracing::warn!(problem = %p, "dual-master check");
         }
         let writer_name = self.writer_name();
+        let pending: Vec<String> = self.pending.iter().map(|p| p.old.clone()).collect();
         self.set_state(|s| {
             s.state = "starting".into();
             s.writer = Some(writer_name);
             s.doctor_problems = problems;
+            s.pending_reconcile = pending;
         });
 
         let mut misses: u32 = 0;
@@ -266,7 +277,9 @@ impl Watcher {
                         if s.role == "master" && !self.marks.iter().any(|m| m.name == s.name && m.domain == vars.gtid_domain_id) {
                             self.marks.push(PassiveMark { name: s.name.clone(), domain: vars.gtid_domain_id, seq: probe::seq_of(&vars.gtid_binlog_pos, vars.gtid_domain_id) });
                         }
-                        if s.role == "master" {
+                        // A returning old writer's excess is the loss [`reconcile`] settles, not
+                        // a write on a passive master.
+                        if s.role == "master" && !self.pending.iter().any(|p| p.old == s.name) {
                             if let Some(m) = self.marks.iter().rev().find(|m| m.name == s.name && m.domain == vars.gtid_domain_id) {
                                 let have = probe::seq_of(&vars.gtid_binlog_pos, vars.gtid_domain_id);
                                 if have > m.seq {
@@ -306,6 +319,9 @@ impl Watcher {
                 }
             };
             if misses == 0 {
+                if active {
+                    self.reconcile_returned(&links).await;
+                }
                 self.set_state(|st| base(st, if active { "healthy" } else { "standby" }, vec![]));
                 continue;
             }
@@ -401,6 +417,11 @@ impl Watcher {
                     if let Some(m) = entry.new_passive.clone() {
                         self.marks.push(m);
                     }
+                    // The old writer may come back holding transactions nobody received.
+                    self.pending.retain(|p| p.old != writer.name);
+                    self.pending.push(Pending { old: writer.name.clone(), new: name.clone(), promotion_time: entry.time.clone(), estimate: entry.data_loss_estimate.clone() });
+                    let pending: Vec<String> = self.pending.iter().map(|p| p.old.clone()).collect();
+                    self.set_state(|st| st.pending_reconcile = pending);
                     if let Some(i) = server_by_name(&cfg, &name) {
                         self.writer = i;
                     }
@@ -424,6 +445,49 @@ impl Watcher {
                     }
                     let reasons = entry.reasons.clone();
                     self.set_state(|st| base(st, "failover_blocked", reasons));
+                }
+            }
+        }
+    }
+
+    /// Reconcile every pending old writer that answers again (its last sample reached it): fence
+    /// it, settle the exact loss against the current writer, log a `reconcile` entry and show it
+    /// on the state. Runs inside the loop (bounded by the check timeout and
+    /// [`reconcile::READ_TIMEOUT`]) so no promotion can interleave with it.
+    async fn reconcile_returned(&mut self, links: &HashMap<String, LinkTrack>) {
+        let returned: Vec<Pending> = self.pending.iter().filter(|p| links.get(&p.old).is_some_and(|l| l.reachable)).cloned().collect();
+        for p in returned {
+            let Some(writer) = self.cfg.servers.get(self.writer).cloned() else { return };
+            let Some(old) = self.cfg.servers.iter().find(|s| s.name == p.old).cloned() else {
+                self.pending.retain(|q| q.old != p.old);
+                continue;
+            };
+            if old.name == writer.name {
+                // It is the writer again (an operator switched back): nothing to compare with.
+                tracing::warn!(old = %old.name, "old writer is the writer again before it was reconciled; dropping the pending reconcile");
+                self.pending.retain(|q| q.old != p.old);
+                continue;
+            }
+            match reconcile::reconcile(&self.cfg, &old, &writer, Some(&p), "old_writer_returned").await {
+                Ok(e) => {
+                    self.append(&e);
+                    if let Some(m) = e.new_passive.clone() {
+                        self.marks.push(m);
+                    }
+                    self.pending.retain(|q| q.old != p.old);
+                    self.reconcile_error = None;
+                    let (pending, view): (Vec<String>, _) = (self.pending.iter().map(|q| q.old.clone()).collect(), reconcile::view(&e));
+                    self.set_state(|st| {
+                        st.pending_reconcile = pending;
+                        st.last_reconcile = view;
+                    });
+                }
+                Err(err) => {
+                    let text = err.to_string();
+                    if self.reconcile_error.as_deref() != Some(&text) {
+                        tracing::warn!(old = %old.name, error = %text, "cannot reconcile the returned old writer yet; retrying");
+                        self.reconcile_error = Some(text);
+                    }
                 }
             }
         }
@@ -522,6 +586,28 @@ pub async fn promote_once(cfg: &FailoverConfig, to: &str, force: bool, target: O
     let req = Request { cfg, old, candidates: vec![cand], knowledge: &knowledge, switch, force, trigger: "operator".into(), detection: None };
     let (entry, _) = promote::failover(req).await;
     SwitchLog::new(cfg.switch_log.clone()).append(&entry)?;
+    Ok(entry)
+}
+
+/// `parapply failover reconcile --old A [--new B]` (one shot): settle what the returned old
+/// writer `old` holds that `new` never received, and append the `reconcile` entry. `new`
+/// defaults to the writer that replaced `old` in the last unreconciled promotion of the switch
+/// log (whose estimate the entry compares with).
+pub async fn reconcile_once(cfg: &FailoverConfig, old: &str, new: Option<&str>) -> Result<Entry, FailoverError> {
+    let log = SwitchLog::new(cfg.switch_log.clone());
+    let pending = reconcile::pending_from_log(&log.read_all()?).into_iter().find(|p| p.old == old);
+    let new = match (new, &pending) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(p)) => p.new.clone(),
+        (None, None) => return Err(FailoverError::Other(format!("the switch log has no unreconciled promotion away from {old}: name the new writer with --new"))),
+    };
+    let old_s = cfg.servers.iter().find(|s| s.name == old).ok_or_else(|| FailoverError::UnknownServer(old.into()))?;
+    let new_s = cfg.servers.iter().find(|s| s.name == new).ok_or_else(|| FailoverError::UnknownServer(new.clone()))?;
+    if old_s.name == new_s.name {
+        return Err(FailoverError::Other(format!("--old and --new are both {old}")));
+    }
+    let entry = reconcile::reconcile(cfg, old_s, new_s, pending.as_ref(), "operator").await?;
+    log.append(&entry)?;
     Ok(entry)
 }
 

@@ -1,6 +1,6 @@
 //! Helpers shared by the `failover_*` integration tests: the watcher on its own runtime thread,
 //! a write load that follows the writable master (like a proxy routing on read_only), the
-//! failover config for a sandbox, and table checksums.
+//! failover config for a sandbox, table checksums, and a TCP proxy a test can pause.
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -222,4 +222,62 @@ pub fn gtid_io_pos(sb: &Sandbox, name: &str) -> String {
         let _ = c.disconnect().await;
         l.map(|l| l.gtid_io_pos.to_string()).unwrap_or_default()
     })
+}
+
+/// A TCP forwarder; while paused, new connections are accepted and then left unanswered (a
+/// black hole), and data on existing ones stops flowing.
+pub struct Proxy {
+    pub port: u16,
+    pub paused: Arc<AtomicBool>,
+    _rt: tokio::runtime::Runtime,
+}
+
+pub fn start_proxy(upstream: u16) -> Proxy {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let paused = Arc::new(AtomicBool::new(false));
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let p = paused.clone();
+    rt.spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let Ok((client, _)) = listener.accept().await else { continue };
+            if p.load(Ordering::Relaxed) {
+                held.push(client);
+                continue;
+            }
+            let p = p.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else { return };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let gate = |p: Arc<AtomicBool>| async move {
+                    while p.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                };
+                let p2 = p.clone();
+                let up = async move {
+                    let mut buf = vec![0u8; 16384];
+                    loop {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let n = match cr.read(&mut buf).await { Ok(0) | Err(_) => break, Ok(n) => n };
+                        gate(p.clone()).await;
+                        if sw.write_all(&buf[..n]).await.is_err() { break; }
+                    }
+                };
+                let down = async move {
+                    let mut buf = vec![0u8; 16384];
+                    loop {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let n = match sr.read(&mut buf).await { Ok(0) | Err(_) => break, Ok(n) => n };
+                        gate(p2.clone()).await;
+                        if cw.write_all(&buf[..n]).await.is_err() { break; }
+                    }
+                };
+                tokio::join!(up, down);
+            });
+        }
+    });
+    Proxy { port, paused, _rt: rt }
 }
