@@ -265,6 +265,10 @@ pub struct ApplyConfig {
     /// instead of being held whole (memory stays bounded whatever its size). Replay of files.
     #[serde(default = "default_stream_txn_rows")]
     pub stream_txn_rows: usize,
+    /// ... or whose row events exceed this many bytes (a few rows of large BLOBs). Replay of
+    /// files.
+    #[serde(default = "default_stream_txn_bytes")]
+    pub stream_txn_bytes: u64,
 }
 
 fn default_mode() -> Mode {
@@ -299,6 +303,9 @@ fn default_commit_group_max_rows() -> usize {
 }
 fn default_stream_txn_rows() -> usize {
     50_000
+}
+fn default_stream_txn_bytes() -> u64 {
+    64 << 20
 }
 
 impl Default for ApplyConfig {

@@ -66,3 +66,77 @@ fn a_million_row_transaction_streams_with_bounded_memory() {
         eprintln!("held whole: peak RSS {:.1} MB; {}", whole as f64 / 1e6, outcome.map(|_| "ok".to_string()).unwrap_or_else(|e| last_line(&e)));
     }
 }
+
+/// Row data far beyond the target's `max_allowed_packet` (set to 4 MiB on C): a 300-row
+/// transaction of 256 KiB BLOBs (~77 MB of binlog) streams by bytes, and a ~16 MB transaction
+/// of blob UPDATEs, DELETEs and INSERTs, held whole, goes in several round trips inside one
+/// target transaction. Both apply exactly; peak RSS stays bounded.
+#[test]
+fn blob_transactions_larger_than_max_allowed_packet_apply_in_bounded_round_trips() {
+    let sb = common::Sandbox::start(&["A", "C"], "");
+    sb.sql(
+        "A",
+        "CREATE DATABASE blobs;
+         CREATE TABLE blobs.b (id INT PRIMARY KEY, tag VARCHAR(20) NOT NULL, data LONGBLOB NOT NULL) ENGINE=InnoDB;
+         USE blobs;
+         INSERT INTO blobs.b SELECT seq, CONCAT('r', seq), REPEAT(UNHEX(MD5(seq)), 16384) FROM seq_1_to_300;
+         BEGIN;
+         UPDATE blobs.b SET data = REPEAT(UNHEX(MD5(id + 1000)), 16384), tag = 'u' WHERE id <= 24;
+         DELETE FROM blobs.b WHERE id BETWEEN 25 AND 30;
+         INSERT INTO blobs.b SELECT seq, 'n', REPEAT(UNHEX(MD5(seq)), 16384) FROM seq_301_to_310;
+         COMMIT;",
+    );
+    assert_eq!(sb.sql("A", "SELECT COUNT(*), SUM(LENGTH(data)) FROM blobs.b"), "304\t79691776");
+    sb.sql("C", "SET GLOBAL max_allowed_packet = 4194304");
+    let files = sb.binlog_files("A");
+    // 16 MiB: the 300-row transaction (~77 MB) streams, the ~16 MB one is held whole. Both have
+    // far more SQL than one 4 MiB packet (hex doubles the bytes).
+    let (summary, rss) = replay_measured(&sb, &files, &["--mode", "writeset", "--workers", "4", "--stream-txn-bytes", "16777216"]);
+    let summary = summary.unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("blobs: peak RSS {:.1} MB, {} rows in {:.1} s", rss as f64 / 1e6, summary["rows_applied"], summary["seconds"]);
+    assert_eq!(u(&summary, "rows_applied"), 300 + 24 + 6 + 10);
+    assert_eq!(u(&summary, "txns_applied"), 4);
+    assert_eq!(sb.sql("C", "SELECT COUNT(*), SUM(LENGTH(data)), SUM(tag = 'u') FROM blobs.b"), "304\t79691776\t24");
+    assert_eq!(checksums(&sb, "C", &["blobs.b"]), checksums(&sb, "A", &["blobs.b"]));
+    assert_eq!(summary["applied_position"].as_str().unwrap(), sb.sql("A", "SELECT @@gtid_binlog_pos"));
+    // Held whole, the 300-row transaction alone is ~77 MB of row data plus ~154 MB of SQL.
+    assert!(rss < 160 * 1024 * 1024, "peak RSS {rss} bytes is not under 160 MB");
+
+    if std::env::var_os("PARAPPLY_MEASURE_UNSTREAMED").is_some() {
+        reset_target(&sb, &["blobs"]);
+        let (outcome, whole) = replay_measured(&sb, &files, &["--mode", "writeset", "--workers", "4", "--stream-txn-bytes", "100000000000"]);
+        eprintln!("blobs held whole: peak RSS {:.1} MB; {}", whole as f64 / 1e6, outcome.map(|_| "ok".to_string()).unwrap_or_else(|e| e));
+    }
+}
+
+/// One row whose INSERT alone is larger than the target's `max_allowed_packet`: the replay stops
+/// at once (no reconnect-and-retry loop) with an error naming the GTID, the table and the sizes,
+/// and nothing of that transaction is on the target.
+#[test]
+fn a_row_larger_than_max_allowed_packet_stops_with_gtid_table_and_sizes() {
+    let sb = common::Sandbox::start(&["A", "C"], "");
+    sb.sql(
+        "A",
+        "CREATE DATABASE huge;
+         CREATE TABLE huge.r (id INT PRIMARY KEY, data LONGBLOB NOT NULL) ENGINE=InnoDB;
+         BEGIN;
+         INSERT INTO huge.r VALUES (1, 'small');
+         INSERT INTO huge.r SELECT 2, REPEAT(UNHEX(MD5(2)), 80000);
+         COMMIT;",
+    );
+    let gtid = sb.sql("A", "SELECT @@gtid_binlog_pos");
+    sb.sql("C", "SET GLOBAL max_allowed_packet = 2097152");
+    let files = sb.binlog_files("A");
+    let (outcome, _) = replay_measured(&sb, &files, &["--workers", "2"]);
+    let err = outcome.expect_err("a 2.56 MB statement cannot go to a target with a 2 MiB max_allowed_packet");
+    let line = err.lines().find(|l| l.contains("max_allowed_packet")).unwrap_or_else(|| panic!("no max_allowed_packet error in: {err}"));
+    // The INSERT: `INSERT INTO `huge`.`r` (`id`,`data`) VALUES (2,X'…')` with 1,280,000 bytes in hex.
+    let bytes = "INSERT INTO `huge`.`r` (`id`,`data`) VALUES (2,X'')".len() + 2 * 1_280_000;
+    let budget = 2_097_152 - 2_097_152 / 32 - 1024;
+    assert!(
+        line.contains(&format!("GTID {gtid}, table huge.r: a single statement of {bytes} bytes does not fit the target's max_allowed_packet (2097152 bytes; at most {budget} bytes per round trip)")),
+        "{line}"
+    );
+    assert!(!err.contains("connection lost"), "treated as a connection failure: {err}");
+    assert_eq!(sb.sql("C", "SELECT COUNT(*) FROM huge.r"), "0");
+}
