@@ -157,6 +157,9 @@ pub enum StreamPiece {
     End(StreamEnd),
     /// Reading failed before the end; the transaction must not be committed.
     Failed(String),
+    /// The source broke off inside the transaction (lost connection, the reader went away): it
+    /// must not be committed, and will be read again from its start by a new reader.
+    Interrupted(String),
 }
 
 /// How a streamed transaction ended.
@@ -179,12 +182,12 @@ pub struct ChangeStream {
 
 impl ChangeStream {
     /// The next piece, waiting at most `timeout`. `None` on timeout; a closed stream (the reader
-    /// went away before the end) reads as [`StreamPiece::Failed`].
+    /// went away before the end) reads as [`StreamPiece::Interrupted`].
     pub fn next_piece(&self, timeout: std::time::Duration) -> Option<StreamPiece> {
         match self.rx.recv_timeout(timeout) {
             Ok(p) => Some(p),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(StreamPiece::Failed("the reader stopped before the transaction ended".into())),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(StreamPiece::Interrupted("the reader stopped before the transaction ended".into())),
         }
     }
 
@@ -1175,6 +1178,73 @@ where
     }
 }
 
+/// Streaming of large transactions for a source that drives an [`Assembler`] itself (the live
+/// stream), with the same limits and chunks as [`TransactionReader::stream_large`].
+///
+/// After each pushed event that completed nothing, [`Splitter::after_open_event`] either hands
+/// back the head of a transaction that just became large (to be passed on like a transaction)
+/// or sends the next chunk of the one being streamed. When the assembler completes a
+/// transaction, [`Splitter::complete`] takes it if it is the streamed one. [`Splitter::fail`]
+/// tells the consumer the transaction will not end (lost connection): it must roll back.
+pub struct Splitter {
+    rows: Option<usize>,
+    bytes: Option<u64>,
+    pump: Option<Pump>,
+}
+
+impl Splitter {
+    /// Stream past `rows` row changes or `bytes` of row events (`None`: no limit of that kind).
+    pub fn new(rows: Option<usize>, bytes: Option<u64>) -> Splitter {
+        Splitter { rows: rows.map(|r| r.max(STREAM_CHUNK_ROWS)), bytes: bytes.map(|b| b.max(STREAM_CHUNK_BYTES)), pump: None }
+    }
+
+    /// A transaction is being streamed.
+    pub fn active(&self) -> bool {
+        self.pump.is_some()
+    }
+
+    /// See the type's doc. Blocks while the consumer is a few chunks behind.
+    pub fn after_open_event(&mut self, asm: &mut Assembler) -> Option<Transaction> {
+        let (rows, bytes) = asm.streamable_size()?;
+        if let Some(pump) = self.pump.as_mut() {
+            if rows >= STREAM_CHUNK_ROWS || bytes >= STREAM_CHUNK_BYTES {
+                pump.send(StreamPiece::Changes(asm.take_open_changes()));
+            }
+            return None;
+        }
+        if !(self.rows.is_some_and(|l| rows > l) || self.bytes.is_some_and(|l| bytes > l)) {
+            return None;
+        }
+        let mut head = asm.open_head()?;
+        let first = split_chunks(asm.take_open_changes());
+        let (mut pump, stream) = Pump::new(STREAM_CHANNEL_CHUNKS.max(first.len()));
+        for chunk in first {
+            pump.send(StreamPiece::Changes(chunk));
+        }
+        head.stream = Some(stream);
+        self.pump = Some(pump);
+        Some(head)
+    }
+
+    /// `txn` just completed. The streamed transaction's end is sent on and `None` returned (its
+    /// head was handed on already); any other transaction is given back.
+    pub fn complete(&mut self, txn: Transaction) -> Option<Transaction> {
+        let Some(mut pump) = self.pump.take() else { return Some(txn) };
+        if !txn.changes.is_empty() {
+            pump.send(StreamPiece::Changes(txn.changes));
+        }
+        pump.send(StreamPiece::End(StreamEnd { end: txn.end, pos_end: txn.pos.end, size: txn.size, commit_time_us: txn.commit_time_us }));
+        None
+    }
+
+    /// The streamed transaction (if any) will not end: its consumer rolls back.
+    pub fn fail(&mut self, why: &str) {
+        if let Some(mut pump) = self.pump.take() {
+            pump.send(StreamPiece::Interrupted(why.to_string()));
+        }
+    }
+}
+
 /// Cut `changes` into chunks of at most [`STREAM_CHUNK_ROWS`] rows and about
 /// [`STREAM_CHUNK_BYTES`] of row data (a change is never split; each chunk has at least one).
 fn split_chunks(changes: Vec<Change>) -> Vec<Vec<Change>> {
@@ -1678,7 +1748,7 @@ mod stream_tests {
                     chunks.push(n);
                 }
                 StreamPiece::End(end) => return (ids, chunks, end),
-                StreamPiece::Failed(e) => panic!("{e}"),
+                StreamPiece::Failed(e) | StreamPiece::Interrupted(e) => panic!("{e}"),
             }
         }
     }
@@ -1768,7 +1838,7 @@ mod stream_tests {
             match stream.next_piece(Duration::from_secs(5)).expect("piece") {
                 StreamPiece::Changes(_) => continue,
                 StreamPiece::End(_) => return "ended".to_string(),
-                StreamPiece::Failed(e) => return e,
+                StreamPiece::Failed(e) | StreamPiece::Interrupted(e) => return e,
             }
         });
         let err = reader.next().unwrap().unwrap_err();

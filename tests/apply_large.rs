@@ -150,64 +150,112 @@ fn peak_rss(pid: u32) -> u64 {
     kb * 1024
 }
 
-/// The live `parapply run` holds each transaction whole (it does not stream), but it sends no
-/// round trip larger than the target's `max_allowed_packet` either: the same blob transactions
-/// as above reach a 4 MiB-packet target exactly. Its peak RSS is printed (the README's bound for
-/// `run`), not asserted.
-#[test]
-fn live_run_applies_blob_transactions_larger_than_max_allowed_packet() {
-    let sb = common::Sandbox::start(&["A", "C"], "");
-    sb.sql("C", "SET GLOBAL max_allowed_packet = 4194304");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("parapply.toml");
+/// `parapply run` on `config` from A's current position, its stderr in `log`.
+fn spawn_run(sb: &common::Sandbox, config: &std::path::Path, log: &std::path::Path) -> std::process::Child {
+    let start = sb.sql("A", "SELECT @@gtid_binlog_pos");
+    let mut cmd = std::process::Command::new(apply_support::bin());
+    cmd.arg("run").arg("--config").arg(config);
+    if !start.is_empty() {
+        cmd.arg("--from").arg(&start);
+    }
+    cmd.stdout(Stdio::null()).stderr(std::fs::File::create(log).unwrap()).spawn().expect("spawn parapply run")
+}
+
+/// A run config for A -> C with `apply_extra` in `[apply]`.
+fn run_config(sb: &common::Sandbox, dir: &std::path::Path, server_id: u32, apply_extra: &str) -> std::path::PathBuf {
+    let config = dir.join("parapply.toml");
     std::fs::write(
         &config,
         format!(
-            "[source]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\nserver_id = 4200011\n\n\
+            "[source]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\nserver_id = {server_id}\n\n\
              [target]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\n\n\
-             [apply]\nworkers = 4\n\n[http]\nenabled = false\n",
+             [apply]\nworkers = 4\n{apply_extra}\n\n[http]\nenabled = false\n",
             sb.port("A"),
             sb.port("C")
         ),
     )
     .unwrap();
-    let start = sb.sql("A", "SELECT @@gtid_binlog_pos");
-    let mut cmd = std::process::Command::new(apply_support::bin());
-    cmd.arg("run").arg("--config").arg(&config);
-    if !start.is_empty() {
-        cmd.arg("--from").arg(&start);
-    }
-    let log = dir.path().join("run.log");
-    let mut child = cmd.stdout(Stdio::null()).stderr(std::fs::File::create(&log).unwrap()).spawn().expect("spawn parapply run");
-    sb.sql(
-        "A",
-        "CREATE DATABASE blobs;
-         CREATE TABLE blobs.b (id INT PRIMARY KEY, tag VARCHAR(20) NOT NULL, data LONGBLOB NOT NULL) ENGINE=InnoDB;
-         USE blobs;
-         INSERT INTO blobs.b SELECT seq, CONCAT('r', seq), REPEAT(UNHEX(MD5(seq)), 16384) FROM seq_1_to_300;
-         BEGIN;
-         UPDATE blobs.b SET data = REPEAT(UNHEX(MD5(id + 1000)), 16384), tag = 'u' WHERE id <= 24;
-         DELETE FROM blobs.b WHERE id BETWEEN 25 AND 30;
-         INSERT INTO blobs.b SELECT seq, 'n', REPEAT(UNHEX(MD5(seq)), 16384) FROM seq_301_to_310;
-         COMMIT;",
-    );
-    let want = "304\t79691776\t24";
+    config
+}
+
+/// The blob workload of [`blob_transactions_larger_than_max_allowed_packet_apply_in_bounded_round_trips`].
+const BLOB_WORKLOAD: &str = "CREATE DATABASE blobs;
+     CREATE TABLE blobs.b (id INT PRIMARY KEY, tag VARCHAR(20) NOT NULL, data LONGBLOB NOT NULL) ENGINE=InnoDB;
+     USE blobs;
+     INSERT INTO blobs.b SELECT seq, CONCAT('r', seq), REPEAT(UNHEX(MD5(seq)), 16384) FROM seq_1_to_300;
+     BEGIN;
+     UPDATE blobs.b SET data = REPEAT(UNHEX(MD5(id + 1000)), 16384), tag = 'u' WHERE id <= 24;
+     DELETE FROM blobs.b WHERE id BETWEEN 25 AND 30;
+     INSERT INTO blobs.b SELECT seq, 'n', REPEAT(UNHEX(MD5(seq)), 16384) FROM seq_301_to_310;
+     COMMIT;";
+
+/// Wait until C holds the whole blob workload (panics if `child` exits first).
+fn wait_for_blobs(sb: &common::Sandbox, child: &mut std::process::Child, log: &std::path::Path) {
     common::wait_for("C has the blob rows", 180, || {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("run exited ({status}): {}", std::fs::read_to_string(&log).unwrap_or_default());
+            panic!("run exited ({status}): {}", std::fs::read_to_string(log).unwrap_or_default());
         }
         let exists = sb.sql("C", "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'blobs' AND TABLE_NAME = 'b'");
-        (exists == "1" && sb.sql("C", "SELECT COUNT(*), SUM(LENGTH(data)), SUM(tag = 'u') FROM blobs.b") == want).then_some(())
+        (exists == "1" && sb.sql("C", "SELECT COUNT(*), SUM(LENGTH(data)), SUM(tag = 'u') FROM blobs.b") == "304\t79691776\t24").then_some(())
     });
-    let rss = peak_rss(child.id());
-    eprintln!("live run, transactions held whole: peak RSS {:.1} MB", rss as f64 / 1e6);
+}
+
+/// SIGTERM our own child and require a clean exit.
+fn terminate(child: &mut std::process::Child, log: &std::path::Path) {
     // SAFETY: signalling our own child by its pid.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
     }
     let status = child.wait().unwrap();
-    assert!(status.success(), "run did not stop cleanly: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert!(status.success(), "run did not stop cleanly: {}", std::fs::read_to_string(log).unwrap_or_default());
+}
+
+/// The live `parapply run` streams large transactions too (`stream_txn_bytes` = 16 MiB here) and
+/// sends no round trip larger than the target's `max_allowed_packet`: the blob transactions
+/// reach a 4 MiB-packet target exactly, with the same memory bound as `replay`.
+#[test]
+fn live_run_streams_blob_transactions_larger_than_max_allowed_packet() {
+    let sb = common::Sandbox::start(&["A", "C"], "");
+    sb.sql("C", "SET GLOBAL max_allowed_packet = 4194304");
+    let dir = tempfile::tempdir().unwrap();
+    let config = run_config(&sb, dir.path(), 4200011, "stream_txn_bytes = 16777216");
+    let log = dir.path().join("run.log");
+    let mut child = spawn_run(&sb, &config, &log);
+    sb.sql("A", BLOB_WORKLOAD);
+    wait_for_blobs(&sb, &mut child, &log);
+    let rss = peak_rss(child.id());
+    eprintln!("live run, streamed: peak RSS {:.1} MB", rss as f64 / 1e6);
+    terminate(&mut child, &log);
     assert_eq!(checksums(&sb, "C", &["blobs.b"]), checksums(&sb, "A", &["blobs.b"]));
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(!text.contains("connection lost"), "a round trip was refused: {text}");
+    // Held whole (stream_txn_bytes above the transaction) it measured 367 MB: ~77 MB of row
+    // data and ~154 MB of SQL for one transaction, plus the allocator's retention.
+    assert!(rss < 280 * 1024 * 1024, "peak RSS {rss} bytes is not under 280 MB");
+}
+
+/// The source connection is killed while a streamed transaction is being applied: the worker
+/// rolls back, `run` restarts from the target's checkpoint, reads the transaction again from its
+/// start and applies it once. The process keeps running and the target ends identical.
+#[test]
+fn live_run_source_lost_inside_a_streamed_transaction_applies_it_once() {
+    let sb = common::Sandbox::start(&["A", "C"], "");
+    let dir = tempfile::tempdir().unwrap();
+    let config = run_config(&sb, dir.path(), 4200012, "stream_txn_bytes = 16777216");
+    let log = dir.path().join("run.log");
+    let mut child = spawn_run(&sb, &config, &log);
+    sb.sql("A", BLOB_WORKLOAD);
+    // A worker is inside the 300-row transaction on C (rows written, not committed): the reader
+    // is at most a few 4 MiB chunks ahead of it, so the source is mid-transaction. Cut it.
+    common::wait_for("a streamed transaction in progress on C", 120, || {
+        let n = sb.sql("C", "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_rows_modified > 0");
+        (n != "0").then_some(())
+    });
+    sb.sql("A", "SELECT CONCAT('KILL ', ID) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%' INTO @k; PREPARE s FROM @k; EXECUTE s");
+    wait_for_blobs(&sb, &mut child, &log);
+    terminate(&mut child, &log);
+    assert_eq!(checksums(&sb, "C", &["blobs.b"]), checksums(&sb, "A", &["blobs.b"]));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("broke off inside the transaction"), "the kill did not land inside the streamed transaction: {text}");
+    assert!(text.contains("restarting from the checkpoint"), "{text}");
 }

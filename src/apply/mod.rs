@@ -47,6 +47,8 @@ pub enum ApplyError {
     Conflict { gtid: String, table: String, what: String },
     #[error("GTID {gtid}, table {table}: a single statement of {bytes} bytes does not fit the target's max_allowed_packet ({max_allowed_packet} bytes; at most {budget} bytes per round trip): raise max_allowed_packet on the target")]
     TooLarge { gtid: String, table: String, bytes: usize, max_allowed_packet: u64, budget: usize },
+    #[error("GTID {gtid}: {why}; the streamed transaction was rolled back and is applied again when its source is read again")]
+    Interrupted { gtid: String, why: String },
     #[error("GTID {gtid}: still failing after {attempts} retries: {source}")]
     RetriesExhausted { gtid: String, attempts: u32, source: mysql_async::Error },
     #[error("GTID {gtid}: {what}")]

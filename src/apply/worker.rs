@@ -129,6 +129,8 @@ enum Failure {
     /// Cannot go on and cannot be retried (a streamed transaction's source failed, SQL could
     /// not be built, XA PREPARE); the message says why.
     Stopped(String),
+    /// A streamed transaction's source broke off before its end (see [`StreamPiece::Interrupted`]).
+    Interrupted(String),
     /// One statement of `bytes` on `table` is larger than a round trip may be.
     TooLarge { table: String, bytes: usize },
 }
@@ -251,7 +253,7 @@ impl Worker {
                         Err(e) => tracing::warn!(worker = self.id, gtid = %gtid, error = %e, "could not read checkpoint after reconnect"),
                     }
                 }
-                Err(Failure::Stopped(what)) => {
+                Err(Failure::Stopped(what) | Failure::Interrupted(what)) => {
                     self.rollback().await;
                     return Err(ApplyError::Unsupported { gtid, what });
                 }
@@ -325,7 +327,7 @@ impl Worker {
                 tracing::debug!(worker = self.id, error = %e, members = members.len(), "commit group failed; applying its members one by one");
                 self.rollback().await;
             }
-            Err(Failure::Diverged { what, .. } | Failure::Stopped(what)) => {
+            Err(Failure::Diverged { what, .. } | Failure::Stopped(what) | Failure::Interrupted(what)) => {
                 tracing::debug!(worker = self.id, what = %what, "commit group diverged; applying its members one by one");
                 self.rollback().await;
             }
@@ -391,6 +393,7 @@ impl Worker {
                         ApplyError::Sql { gtid, table: "-".into(), sql: "(streamed large transaction; rolled back, a rerun applies it again)".into(), source }
                     }
                     Failure::Stopped(what) => ApplyError::Unsupported { gtid, what },
+                    Failure::Interrupted(why) => ApplyError::Interrupted { gtid, why },
                     Failure::TooLarge { table, bytes } => self.too_large(gtid, table, bytes),
                 });
             }
@@ -434,6 +437,7 @@ impl Worker {
                     self.run_checked(&plan).await?;
                 }
                 StreamPiece::Failed(why) => return Err(Failure::Stopped(format!("the source failed inside the transaction: {why}"))),
+                StreamPiece::Interrupted(why) => return Err(Failure::Interrupted(format!("the source broke off inside the transaction: {why}"))),
                 StreamPiece::End(end) => {
                     match end.end {
                         TxnEnd::XaPrepare => return Err(Failure::Stopped("XA PREPARE transactions are not applied yet".into())),
