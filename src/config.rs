@@ -262,11 +262,10 @@ pub struct ApplyConfig {
     #[serde(default = "default_commit_group_max_rows")]
     pub commit_group_max_rows: usize,
     /// A transaction with more row changes than this is streamed through its worker in chunks
-    /// instead of being held whole (memory stays bounded whatever its size). Replay of files.
+    /// instead of being held whole (memory stays bounded whatever its size). `replay` and `run`.
     #[serde(default = "default_stream_txn_rows")]
     pub stream_txn_rows: usize,
-    /// ... or whose row events exceed this many bytes (a few rows of large BLOBs). Replay of
-    /// files.
+    /// ... or whose row events exceed this many bytes (a few rows of large BLOBs).
     #[serde(default = "default_stream_txn_bytes")]
     pub stream_txn_bytes: u64,
 }
