@@ -464,6 +464,9 @@ pub struct ReplayArgs {
     /// instead of being held in memory whole.
     #[arg(long, default_value_t = 50_000, value_name = "ROWS")]
     pub stream_txn_rows: usize,
+    /// ... or whose row events exceed this many bytes (large BLOBs).
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub stream_txn_bytes: u64,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

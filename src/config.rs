@@ -262,9 +262,12 @@ pub struct ApplyConfig {
     #[serde(default = "default_commit_group_max_rows")]
     pub commit_group_max_rows: usize,
     /// A transaction with more row changes than this is streamed through its worker in chunks
-    /// instead of being held whole (memory stays bounded whatever its size). Replay of files.
+    /// instead of being held whole (memory stays bounded whatever its size). `replay` and `run`.
     #[serde(default = "default_stream_txn_rows")]
     pub stream_txn_rows: usize,
+    /// ... or whose row events exceed this many bytes (a few rows of large BLOBs).
+    #[serde(default = "default_stream_txn_bytes")]
+    pub stream_txn_bytes: u64,
 }
 
 fn default_mode() -> Mode {
@@ -299,6 +302,9 @@ fn default_commit_group_max_rows() -> usize {
 }
 fn default_stream_txn_rows() -> usize {
     50_000
+}
+fn default_stream_txn_bytes() -> u64 {
+    64 << 20
 }
 
 impl Default for ApplyConfig {

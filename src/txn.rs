@@ -157,6 +157,9 @@ pub enum StreamPiece {
     End(StreamEnd),
     /// Reading failed before the end; the transaction must not be committed.
     Failed(String),
+    /// The source broke off inside the transaction (lost connection, the reader went away): it
+    /// must not be committed, and will be read again from its start by a new reader.
+    Interrupted(String),
 }
 
 /// How a streamed transaction ended.
@@ -179,12 +182,12 @@ pub struct ChangeStream {
 
 impl ChangeStream {
     /// The next piece, waiting at most `timeout`. `None` on timeout; a closed stream (the reader
-    /// went away before the end) reads as [`StreamPiece::Failed`].
+    /// went away before the end) reads as [`StreamPiece::Interrupted`].
     pub fn next_piece(&self, timeout: std::time::Duration) -> Option<StreamPiece> {
         match self.rx.recv_timeout(timeout) {
             Ok(p) => Some(p),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(StreamPiece::Failed("the reader stopped before the transaction ended".into())),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(StreamPiece::Interrupted("the reader stopped before the transaction ended".into())),
         }
     }
 
@@ -361,6 +364,9 @@ struct Building {
     commit_time_from_gtid: bool,
     /// Row changes in `txn.changes` (for streaming large transactions).
     rows: usize,
+    /// Bytes of the row events behind `txn.changes` (uncompressed event sizes): what streaming
+    /// by size measures, since a few rows of large BLOBs weigh as much as millions of small ones.
+    row_bytes: u64,
 }
 
 impl Building {
@@ -371,7 +377,7 @@ impl Building {
             pos: BinlogPos { file: at.file.to_string(), start: at.offset, end: at.offset },
             ..Transaction::default()
         };
-        Building { txn, expect, implicit_begin: false, last_file: at.file.clone(), commit_time_from_gtid: false, rows: 0 }
+        Building { txn, expect, implicit_begin: false, last_file: at.file.clone(), commit_time_from_gtid: false, rows: 0, row_bytes: 0 }
     }
 }
 
@@ -484,6 +490,9 @@ struct At<'a> {
     offset: u64,
     end: u64,
     size: u64,
+    /// The event's own size, also for an inner event of a TRANSACTION_PAYLOAD (its uncompressed
+    /// size): how much row data it carries.
+    event_size: u64,
     timestamp: u32,
     server_id: u32,
 }
@@ -501,9 +510,14 @@ impl Assembler {
     /// Row changes the open transaction holds, when it may be streamed: it is inside BEGIN
     /// (ends at XID/COMMIT/ROLLBACK) and has a GTID to be recorded under before it ends.
     pub fn streamable_rows(&self) -> Option<usize> {
+        self.streamable_size().map(|(rows, _)| rows)
+    }
+
+    /// [`Assembler::streamable_rows`] with the bytes of row events those changes came from.
+    pub fn streamable_size(&self) -> Option<(usize, u64)> {
         let b = self.building.as_ref()?;
         let has_gtid = matches!(b.txn.gtid, Some(Gtid::Mariadb { .. } | Gtid::Mysql { .. }));
-        (b.expect == Expect::Terminator && has_gtid).then_some(b.rows)
+        (b.expect == Expect::Terminator && has_gtid).then_some((b.rows, b.row_bytes))
     }
 
     /// Move the open transaction's changes out (they are sent on), keeping its head.
@@ -511,6 +525,7 @@ impl Assembler {
         match self.building.as_mut() {
             Some(b) => {
                 b.rows = 0;
+                b.row_bytes = 0;
                 std::mem::take(&mut b.txn.changes)
             }
             None => Vec::new(),
@@ -568,6 +583,7 @@ impl Assembler {
             offset,
             end: offset + u64::from(header.event_size),
             size: u64::from(header.event_size),
+            event_size: u64::from(header.event_size),
             timestamp: header.timestamp,
             server_id: header.server_id,
         };
@@ -576,7 +592,7 @@ impl Assembler {
                 let mut done: Option<Transaction> = None;
                 let mut first = true;
                 for (h, d) in inner {
-                    let inner_at = At { size: if first { at.size } else { 0 }, timestamp: h.timestamp, ..at };
+                    let inner_at = At { size: if first { at.size } else { 0 }, event_size: u64::from(h.event_size), timestamp: h.timestamp, ..at };
                     first = false;
                     if let Some(t) = self.handle(h.event_type, d, inner_at)? {
                         if done.is_some() {
@@ -728,6 +744,7 @@ impl Assembler {
                 };
                 let rows: Vec<RowChange> = r.rows.into_iter().map(|(before, after)| RowChange { before, after }).collect();
                 b.rows += rows.len();
+                b.row_bytes += at.event_size;
                 b.txn.changes.push(Change::Rows(RowsChange { table: r.table, kind, rows }));
                 if stmt_end && b.expect == Expect::Statement {
                     return Ok(self.complete(at, TxnEnd::Commit));
@@ -929,8 +946,9 @@ pub struct ReadStats {
 ///   mid-write or a copy taken too early, and applying the part would be wrong). With this
 ///   option it is dropped with a `warn!` instead, for reading a binlog that is still being
 ///   written.
-/// - [`stream_large`](Self::stream_large): a transaction inside BEGIN with a GTID that grows past
-///   this many row changes is yielded early, as a head whose [`Transaction::stream`] carries the
+/// - [`stream_large`](Self::stream_large) / [`stream_large_bytes`](Self::stream_large_bytes): a
+///   transaction inside BEGIN with a GTID that grows past this many row changes, or this many
+///   bytes of row events, is yielded early, as a head whose [`Transaction::stream`] carries the
 ///   rest in chunks; the reader sends them while the consumer takes them (the next call to
 ///   `next` first finishes that transaction), so memory stays bounded whatever its size.
 pub struct TransactionReader<I> {
@@ -943,11 +961,15 @@ pub struct TransactionReader<I> {
     done: bool,
     stats: ReadStats,
     large_rows: Option<usize>,
+    large_bytes: Option<u64>,
     pump: Option<Pump>,
 }
 
-/// Row changes per chunk of a streamed transaction, and chunks the channel holds.
+/// A chunk of a streamed transaction ends at this many row changes or this many bytes of row
+/// data, whichever comes first (bytes: with large BLOBs a few rows are megabytes, and the
+/// worker turns each chunk into SQL of about twice its size). The channel holds a few chunks.
 const STREAM_CHUNK_ROWS: usize = 2000;
+const STREAM_CHUNK_BYTES: u64 = 4 << 20;
 const STREAM_CHANNEL_CHUNKS: usize = 4;
 
 impl<I, E> TransactionReader<I>
@@ -966,6 +988,7 @@ where
             done: false,
             stats: ReadStats::default(),
             large_rows: None,
+            large_bytes: None,
             pump: None,
         }
     }
@@ -974,6 +997,13 @@ where
     /// (`None`, the default: never).
     pub fn stream_large(mut self, rows: Option<usize>) -> Self {
         self.large_rows = rows.map(|r| r.max(STREAM_CHUNK_ROWS));
+        self
+    }
+
+    /// Also stream transactions whose row events exceed `bytes` (`None`, the default: rows
+    /// decide alone).
+    pub fn stream_large_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.large_bytes = bytes.map(|b| b.max(STREAM_CHUNK_BYTES));
         self
     }
 
@@ -1046,22 +1076,31 @@ where
         }
     }
 
-    /// When the open transaction just outgrew `large_rows`: its head, carrying the stream its
-    /// changes will follow through (`None` when filtered out: the rest is then discarded).
+    /// When the open transaction just outgrew `large_rows` or `large_bytes`: its head, carrying
+    /// the stream its changes will follow through (`None` when filtered out: the rest is then
+    /// discarded).
     fn start_stream(&mut self) -> Option<Transaction> {
-        let limit = self.large_rows?;
-        if self.pump.is_some() || self.assembler.streamable_rows()? <= limit {
+        if self.pump.is_some() || (self.large_rows.is_none() && self.large_bytes.is_none()) {
+            return None;
+        }
+        let (rows, bytes) = self.assembler.streamable_size()?;
+        if !(self.large_rows.is_some_and(|l| rows > l) || self.large_bytes.is_some_and(|l| bytes > l)) {
             return None;
         }
         let mut head = self.assembler.open_head()?;
-        let (mut pump, stream) = Pump::new(STREAM_CHANNEL_CHUNKS);
-        let first = self.assembler.take_open_changes();
+        // What was read so far goes in chunks of the usual size too (the worker builds SQL per
+        // chunk); the channel makes room for them all, since they are in memory already and
+        // the consumer cannot take any before it has the head.
+        let first = split_chunks(self.assembler.take_open_changes());
+        let (mut pump, stream) = Pump::new(STREAM_CHANNEL_CHUNKS.max(first.len()));
         head.stream = Some(stream);
         let wanted = self.filter(head);
         if wanted.is_none() {
             pump.tx = None;
         }
-        pump.send(StreamPiece::Changes(first));
+        for chunk in first {
+            pump.send(StreamPiece::Changes(chunk));
+        }
         self.pump = Some(pump);
         // A filtered-out head still has to be read to its end before the next transaction.
         if wanted.is_none() {
@@ -1105,7 +1144,7 @@ where
             };
             match completed {
                 None => {
-                    if self.assembler.streamable_rows().is_some_and(|n| n >= STREAM_CHUNK_ROWS) {
+                    if self.assembler.streamable_size().is_some_and(|(n, b)| n >= STREAM_CHUNK_ROWS || b >= STREAM_CHUNK_BYTES) {
                         let chunk = self.assembler.take_open_changes();
                         pump.send(StreamPiece::Changes(chunk));
                     }
@@ -1137,6 +1176,111 @@ where
         }
         Some(txn)
     }
+}
+
+/// Streaming of large transactions for a source that drives an [`Assembler`] itself (the live
+/// stream), with the same limits and chunks as [`TransactionReader::stream_large`].
+///
+/// After each pushed event that completed nothing, [`Splitter::after_open_event`] either hands
+/// back the head of a transaction that just became large (to be passed on like a transaction)
+/// or sends the next chunk of the one being streamed. When the assembler completes a
+/// transaction, [`Splitter::complete`] takes it if it is the streamed one. [`Splitter::fail`]
+/// tells the consumer the transaction will not end (lost connection): it must roll back.
+pub struct Splitter {
+    rows: Option<usize>,
+    bytes: Option<u64>,
+    pump: Option<Pump>,
+}
+
+impl Splitter {
+    /// Stream past `rows` row changes or `bytes` of row events (`None`: no limit of that kind).
+    pub fn new(rows: Option<usize>, bytes: Option<u64>) -> Splitter {
+        Splitter { rows: rows.map(|r| r.max(STREAM_CHUNK_ROWS)), bytes: bytes.map(|b| b.max(STREAM_CHUNK_BYTES)), pump: None }
+    }
+
+    /// A transaction is being streamed.
+    pub fn active(&self) -> bool {
+        self.pump.is_some()
+    }
+
+    /// See the type's doc. Blocks while the consumer is a few chunks behind.
+    pub fn after_open_event(&mut self, asm: &mut Assembler) -> Option<Transaction> {
+        let (rows, bytes) = asm.streamable_size()?;
+        if let Some(pump) = self.pump.as_mut() {
+            if rows >= STREAM_CHUNK_ROWS || bytes >= STREAM_CHUNK_BYTES {
+                pump.send(StreamPiece::Changes(asm.take_open_changes()));
+            }
+            return None;
+        }
+        if !(self.rows.is_some_and(|l| rows > l) || self.bytes.is_some_and(|l| bytes > l)) {
+            return None;
+        }
+        let mut head = asm.open_head()?;
+        let first = split_chunks(asm.take_open_changes());
+        let (mut pump, stream) = Pump::new(STREAM_CHANNEL_CHUNKS.max(first.len()));
+        for chunk in first {
+            pump.send(StreamPiece::Changes(chunk));
+        }
+        head.stream = Some(stream);
+        self.pump = Some(pump);
+        Some(head)
+    }
+
+    /// `txn` just completed. The streamed transaction's end is sent on and `None` returned (its
+    /// head was handed on already); any other transaction is given back.
+    pub fn complete(&mut self, txn: Transaction) -> Option<Transaction> {
+        let Some(mut pump) = self.pump.take() else { return Some(txn) };
+        if !txn.changes.is_empty() {
+            pump.send(StreamPiece::Changes(txn.changes));
+        }
+        pump.send(StreamPiece::End(StreamEnd { end: txn.end, pos_end: txn.pos.end, size: txn.size, commit_time_us: txn.commit_time_us }));
+        None
+    }
+
+    /// The streamed transaction (if any) will not end: its consumer rolls back.
+    pub fn fail(&mut self, why: &str) {
+        if let Some(mut pump) = self.pump.take() {
+            pump.send(StreamPiece::Interrupted(why.to_string()));
+        }
+    }
+}
+
+/// Cut `changes` into chunks of at most [`STREAM_CHUNK_ROWS`] rows and about
+/// [`STREAM_CHUNK_BYTES`] of row data (a change is never split; each chunk has at least one).
+fn split_chunks(changes: Vec<Change>) -> Vec<Vec<Change>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let (mut rows, mut bytes) = (0usize, 0u64);
+    for c in changes {
+        if !cur.is_empty() && (rows >= STREAM_CHUNK_ROWS || bytes >= STREAM_CHUNK_BYTES) {
+            out.push(std::mem::take(&mut cur));
+            (rows, bytes) = (0, 0);
+        }
+        if let Change::Rows(rc) = &c {
+            rows += rc.rows.len();
+            bytes += rc.rows.iter().flat_map(|r| r.before.iter().chain(r.after.iter())).map(row_data_bytes).sum::<u64>();
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// About how many bytes a row image holds (variable-length values by length, the rest as 8).
+fn row_data_bytes(row: &crate::decode::value::Row) -> u64 {
+    use crate::decode::value::Value;
+    row.cols
+        .iter()
+        .flatten()
+        .map(|v| match v {
+            Value::Bytes(b) | Value::Geometry(b) => b.len() as u64,
+            Value::Decimal(s) | Value::Json(s) => s.len() as u64,
+            Value::Vector(f) => 4 * f.len() as u64,
+            _ => 8,
+        })
+        .sum()
 }
 
 impl<I, E> Iterator for TransactionReader<I>
@@ -1548,6 +1692,12 @@ mod stream_tests {
     /// MariaDB: a small transaction, a big one (`events` ROWS events of `per_event` rows), and a
     /// small one, at consecutive offsets.
     fn events(per_event: i64, big_events: usize) -> Vec<Result<Event, std::io::Error>> {
+        events_with(per_event, big_events, 1000, 0)
+    }
+
+    /// [`events`] with ROWS events of `rows_event_size` bytes whose rows also carry a BLOB of
+    /// `blob` bytes.
+    fn events_with(per_event: i64, big_events: usize, rows_event_size: u32, blob: usize) -> Vec<Result<Event, std::io::Error>> {
         let file: Arc<str> = "binlog.000001".into();
         let mut offset = 4u64;
         let mut out = Vec::new();
@@ -1565,10 +1715,14 @@ mod stream_tests {
                 let rows = (0..per_event)
                     .map(|_| {
                         next_id += 1;
-                        (None, Some(Row { cols: vec![Some(Value::Int(next_id))] }))
+                        let mut cols = vec![Some(Value::Int(next_id))];
+                        if blob > 0 {
+                            cols.push(Some(Value::Bytes(vec![0xab; blob])));
+                        }
+                        (None, Some(Row { cols }))
                     })
                     .collect();
-                ev(t::WRITE_ROWS_V2, 1000, EventData::Rows(RowsEvent { kind: RowsEventKind::Write, table_id: 5, flags: 1, table: tm.clone(), rows }));
+                ev(t::WRITE_ROWS_V2, rows_event_size, EventData::Rows(RowsEvent { kind: RowsEventKind::Write, table_id: 5, flags: 1, table: tm.clone(), rows }));
             }
             ev(t::XID, 31, EventData::Xid(seq));
         }
@@ -1594,7 +1748,7 @@ mod stream_tests {
                     chunks.push(n);
                 }
                 StreamPiece::End(end) => return (ids, chunks, end),
-                StreamPiece::Failed(e) => panic!("{e}"),
+                StreamPiece::Failed(e) | StreamPiece::Interrupted(e) => panic!("{e}"),
             }
         }
     }
@@ -1617,12 +1771,39 @@ mod stream_tests {
         let third = reader.next().unwrap().unwrap();
         let (ids, chunks, end) = consumer.join().unwrap();
         assert_eq!(ids, (501..=15_500).collect::<Vec<_>>(), "every row once, in order");
-        // 4,500 rows made the head (the first event past 4,000), then chunks of >= 2,000.
-        assert_eq!(chunks, vec![4500, 2000, 2000, 2000, 2000, 2000, 500]);
+        // 4,500 rows were read when it became large (the first event past 4,000): sent as chunks
+        // of 2,000 too, then the rest in chunks of 2,000 as it is read.
+        assert_eq!(chunks, vec![2000, 2000, 500, 2000, 2000, 2000, 2000, 2000, 500]);
         assert_eq!(end, StreamEnd { end: TxnEnd::Xid, pos_end: head.pos.start + whole_size, size: whole_size, commit_time_us: 1_700_000_000_000_000 });
         assert_eq!(third.gtid, Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 3 }));
         assert_eq!(third.row_counts(), (500, 0, 0));
         assert!(reader.next().is_none());
+    }
+
+    #[test]
+    fn a_transaction_of_few_huge_rows_streams_by_bytes_in_chunks_of_about_4_mib() {
+        // 100 rows of 256 KiB, one per ROWS event: 25 MiB in only 100 rows.
+        let (blob, event) = (256 * 1024, 256 * 1024 + 50);
+        let mut reader = TransactionReader::new(events_with(1, 100, event, blob).into_iter()).stream_large(Some(50_000)).stream_large_bytes(Some(8 << 20));
+        let _ = reader.next().unwrap().unwrap();
+        let head = reader.next().unwrap().unwrap();
+        assert_eq!(head.gtid, Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 2 }));
+        let stream = head.stream.clone().expect("streamed by size, far below the row limit");
+        let consumer = std::thread::spawn(move || drain(&stream));
+        let third = reader.next().unwrap().unwrap();
+        let (ids, chunks, end) = consumer.join().unwrap();
+        assert_eq!(ids, (2..=101).collect::<Vec<_>>(), "every row once, in order");
+        // Past 8 MiB after 32 rows (32 x (256 KiB + 50) bytes of events); then 16 rows (4 MiB)
+        // per chunk.
+        assert_eq!(chunks, vec![16, 16, 16, 16, 16, 16, 4]);
+        assert_eq!(end.size, 42 + 100 * (50 + u64::from(event)) + 31);
+        assert_eq!(third.gtid, Some(Gtid::Mariadb { domain: 1, server_id: 7, seq: 3 }));
+        // Without a byte limit the same transaction is held whole.
+        let mut reader = TransactionReader::new(events_with(1, 100, event, blob).into_iter()).stream_large(Some(50_000));
+        let _ = reader.next().unwrap().unwrap();
+        let whole = reader.next().unwrap().unwrap();
+        assert!(whole.stream.is_none());
+        assert_eq!(whole.row_counts(), (100, 0, 0));
     }
 
     #[test]
@@ -1657,7 +1838,7 @@ mod stream_tests {
             match stream.next_piece(Duration::from_secs(5)).expect("piece") {
                 StreamPiece::Changes(_) => continue,
                 StreamPiece::End(_) => return "ended".to_string(),
-                StreamPiece::Failed(e) => return e,
+                StreamPiece::Failed(e) | StreamPiece::Interrupted(e) => return e,
             }
         });
         let err = reader.next().unwrap().unwrap_err();

@@ -7,6 +7,7 @@
 //! - [`checkpoint`]: the applied-transaction record on the target and its compaction.
 //! - [`retry`]: which target errors are transient, and the backoff.
 //! - [`worker`]: one connection applying whole transactions (or commit groups) exactly once.
+//! - [`packet`]: round trips that fit the target's `max_allowed_packet`.
 //! - [`group`]: which ready transactions may share one target COMMIT (group commit).
 //! - [`pipeline`]: wires a transaction source, the scheduler and the worker pool together.
 //! - [`stats`]: counters.
@@ -26,6 +27,7 @@
 
 pub mod checkpoint;
 pub mod group;
+pub mod packet;
 pub mod pipeline;
 pub mod retry;
 pub mod sql;
@@ -43,6 +45,10 @@ pub enum ApplyError {
     Sql { gtid: String, table: String, sql: String, source: mysql_async::Error },
     #[error("GTID {gtid}, table {table}: target diverged: {what} (on_conflict = stop)")]
     Conflict { gtid: String, table: String, what: String },
+    #[error("GTID {gtid}, table {table}: a single statement of {bytes} bytes does not fit the target's max_allowed_packet ({max_allowed_packet} bytes; at most {budget} bytes per round trip): raise max_allowed_packet on the target")]
+    TooLarge { gtid: String, table: String, bytes: usize, max_allowed_packet: u64, budget: usize },
+    #[error("GTID {gtid}: {why}; the streamed transaction was rolled back and is applied again when its source is read again")]
+    Interrupted { gtid: String, why: String },
     #[error("GTID {gtid}: still failing after {attempts} retries: {source}")]
     RetriesExhausted { gtid: String, attempts: u32, source: mysql_async::Error },
     #[error("GTID {gtid}: {what}")]

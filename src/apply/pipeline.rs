@@ -200,6 +200,9 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         .map_err(|e| ApplyError::Setup(format!("reading target collations: {e}")))?;
     let charsets: HashMap<u16, String> = charsets.into_iter().filter_map(|(id, cs)| u16::try_from(id).ok().map(|id| (id, cs))).collect();
     let keep_gtid = opts.keep_source_gtid && probe_keep_gtid(&mut admin).await;
+    // Multi-row INSERTs stay well under one round trip (workers re-read the limit per connection).
+    let max_packet = crate::apply::packet::read_max_allowed_packet(&mut admin).await.map_err(|e| ApplyError::Setup(format!("reading max_allowed_packet: {e}")))?;
+    let insert_batch_bytes = (crate::apply::packet::budget(max_packet) / 4).min(512 * 1024);
     admin
         .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         .await
@@ -241,7 +244,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     let progress = Arc::new(Mutex::new(Progress::from_applied(&applied)));
     let shared = Arc::new(WorkerShared {
         opts: target_opts.clone(),
-        builder: SqlBuilder::new(Arc::new(Charsets::new(charsets))),
+        builder: SqlBuilder::new(Arc::new(Charsets::new(charsets))).batch_bytes(insert_batch_bytes),
         store: store.clone(),
         on_conflict: cfg.on_conflict,
         preserve_commit_order: cfg.preserve_commit_order,

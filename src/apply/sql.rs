@@ -122,7 +122,8 @@ pub enum PlanStyle {
 #[derive(Debug, Clone)]
 pub struct SqlBuilder {
     charsets: Arc<Charsets>,
-    /// Upper bound on one multi-row INSERT's text, well under max_allowed_packet.
+    /// Upper bound on the VALUES of one multi-row INSERT, well under max_allowed_packet (only a
+    /// single row larger than this makes a larger statement).
     batch_bytes: usize,
 }
 
@@ -178,7 +179,15 @@ impl SqlBuilder {
                             pending_insert = Some(InsertBatch::new(rc.table.clone(), mask));
                         }
                         if let Some(b) = pending_insert.as_mut() {
+                            let before = b.values.len();
                             b.push(self, &cols, after)?;
+                            if b.rows > 1 && b.values.len() > self.batch_bytes {
+                                // This row would carry the statement past the cap: it starts
+                                // the next one instead.
+                                let next = b.split_off_last(before);
+                                let done = std::mem::replace(b, next);
+                                out.push(done.finish(&cols, false));
+                            }
                         }
                     }
                 }
@@ -489,6 +498,14 @@ impl InsertBatch {
         Ok(())
     }
 
+    /// Move the last row (its values start at byte `at`, after a comma) into a batch of its own.
+    fn split_off_last(&mut self, at: usize) -> InsertBatch {
+        let last = self.values[at + 1..].to_string();
+        self.values.truncate(at);
+        self.rows -= 1;
+        InsertBatch { table: self.table.clone(), mask: self.mask.clone(), values: last, rows: 1 }
+    }
+
     fn render(&self, cols: &[String], verb: &str) -> String {
         let mut sql = String::with_capacity(self.values.len() + 64);
         sql.push_str(verb);
@@ -689,6 +706,23 @@ mod tests {
             stmts[0].sql,
             "INSERT INTO `s`.`t``x` (`id`,`name`,`raw`) VALUES (1,_utf8mb4 X'C3A9F09F9880',X'00FF'),(2,NULL,X'')"
         );
+    }
+
+    #[test]
+    fn multi_row_inserts_are_cut_by_bytes_before_a_row_that_would_overflow() {
+        let t = table(vec![0]);
+        // Each row's values are `(id,NULL,X'..')`: 12 + 2 x blob bytes (one-digit ids).
+        let blob_row = |id: i64, n: usize| RowChange { before: None, after: Some(row(vec![Value::Int(id), Value::Null, Value::Bytes(vec![0xab; n])])) };
+        let rc = RowsChange { table: t, kind: RowKind::Insert, rows: vec![blob_row(1, 20), blob_row(2, 20), blob_row(3, 20), blob_row(4, 100), blob_row(5, 1), blob_row(6, 1)] };
+        let stmts = builder().batch_bytes(110).plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap();
+        let values: Vec<usize> = stmts.iter().map(|s| s.sql.len() - s.sql.find(" VALUES ").unwrap() - 8).collect();
+        // 52 + 1 + 52 = 105 fits 110, a third row would not; the 212-byte row goes alone (a
+        // single row may exceed the cap); then 14 + 1 + 14.
+        assert_eq!(stmts.iter().map(|s| s.rows).collect::<Vec<_>>(), vec![2, 1, 1, 2]);
+        assert_eq!(values, vec![105, 52, 212, 29]);
+        let all: String = stmts.iter().map(|s| &s.sql[s.sql.find(" VALUES ").unwrap() + 8..]).collect::<Vec<_>>().join(",");
+        assert_eq!(all.matches("),(").count() + 1, 6, "every row exactly once");
+        assert!(stmts[3].sql.ends_with("VALUES (5,NULL,X'AB'),(6,NULL,X'AB')"), "{}", stmts[3].sql);
     }
 
     #[test]

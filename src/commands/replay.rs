@@ -32,7 +32,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<i32> {
     let paths = expand_paths(&args.files).context("binlog files")?;
     let total_bytes: u64 = paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let files = BinlogFiles::open(&paths).context("opening binlog files")?.verify_checksum(!args.no_verify_checksum);
-    let reader = TransactionReader::new(files).start_gtid(start).stop_gtid(stop).stream_large(Some(args.stream_txn_rows));
+    let reader = TransactionReader::new(files).start_gtid(start).stop_gtid(stop).stream_large(Some(args.stream_txn_rows)).stream_large_bytes(Some(args.stream_txn_bytes));
     let source: TxnSource = Box::new(
         reader
             .map(|r| r.map_err(|e| e.to_string()))

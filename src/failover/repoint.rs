@@ -125,7 +125,7 @@ enum Failure {
 fn classify(e: &ApplyError) -> Failure {
     match e {
         // The data or the input is the problem: a restart would fail the same way.
-        ApplyError::Conflict { .. } | ApplyError::Build { .. } | ApplyError::Unsupported { .. } | ApplyError::Source(_) | ApplyError::Schedule(_) => Failure::Definite(e.to_string()),
+        ApplyError::Conflict { .. } | ApplyError::Build { .. } | ApplyError::Unsupported { .. } | ApplyError::TooLarge { .. } | ApplyError::Source(_) | ApplyError::Schedule(_) => Failure::Definite(e.to_string()),
         // The target (connection lost, retries used up, checkpoint or setup statements failed):
         // the next segment's checkpoint read tells an outage from a reachable target.
         _ => Failure::Retry(e.to_string()),
@@ -192,7 +192,12 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
             f(&writer);
         }
         tracing::info!(writer = %writer.name, address = %writer.endpoint.address(), start = %start, "applier streaming from the writer");
-        let stream_opts = StreamOptions { endpoint: writer.endpoint.clone(), max_attempts: Some(STREAM_ATTEMPTS), ..opts.stream.clone() };
+        let stream_opts = StreamOptions {
+            endpoint: writer.endpoint.clone(),
+            max_attempts: Some(STREAM_ATTEMPTS),
+            stream_txn: Some((opts.apply.stream_txn_rows, opts.apply.stream_txn_bytes)),
+            ..opts.stream.clone()
+        };
         let stream = match BlockingTransactions::start(stream_opts, start, opts.apply.channel_capacity) {
             Ok(s) => s,
             Err(e) if e.is_transient() || matches!(e, StreamError::GaveUp { .. }) => {

@@ -33,6 +33,12 @@
 //! never twice (the position is past it) and never skipped (the position is not past anything
 //! not handed on).
 //!
+//! With [`StreamOptions::stream_txn`], a transaction that grows past the limits is handed on
+//! early as a streamed head (see [`crate::txn::Splitter`]) and its rows follow in chunks; the
+//! position still moves only at its end. Losing the connection inside it sends
+//! [`crate::txn::StreamPiece::Interrupted`], so its consumer rolls back, and the transaction is
+//! read again from its start like any partial one.
+//!
 //! # Error handling
 //! Errors are split as in [`StreamError::is_transient`]: lost connections, killed dump threads,
 //! server shutdown and timeouts are transient and lead to a reconnect; refused credentials or
@@ -54,7 +60,7 @@ use crate::config::{Endpoint, SourceConfig, TlsMode};
 use crate::decode::event::{Event, EventData, EventHeader};
 use crate::decode::{event_type, DecodeError, Decoder};
 use crate::source::gtid::{GtidError, GtidPosition, MariadbGtidPos, MysqlGtidSet};
-use crate::txn::{AssembleError, Assembler, Gtid, Transaction};
+use crate::txn::{AssembleError, Assembler, Gtid, Splitter, Transaction};
 
 /// `LOG_EVENT_ARTIFICIAL_F`: the event was made up by the dump thread, it is not in the file.
 const LOG_EVENT_ARTIFICIAL_F: u16 = 0x20;
@@ -127,6 +133,9 @@ pub struct StreamOptions {
     pub max_attempts: Option<u32>,
     /// Verify CRC32 checksums of received events (default true).
     pub verify_checksum: bool,
+    /// Stream transactions with more row changes / bytes of row events than this instead of
+    /// holding them whole (`None`, the default: never; `run` sets `apply.stream_txn_*`).
+    pub stream_txn: Option<(usize, u64)>,
 }
 
 impl StreamOptions {
@@ -140,6 +149,7 @@ impl StreamOptions {
             reconnect_max: Duration::from_secs(5),
             max_attempts: None,
             verify_checksum: true,
+            stream_txn: None,
         }
     }
 
@@ -701,6 +711,7 @@ pub struct TransactionStream {
     /// Has a connection ever been made? (The first one is not a reconnect.)
     connected_once: bool,
     stats: Arc<StreamStats>,
+    splitter: Splitter,
 }
 
 impl TransactionStream {
@@ -711,7 +722,8 @@ impl TransactionStream {
             StartPosition::File { file, pos } => StreamPosition { file: file.clone(), pos: *pos, gtid: None },
             StartPosition::Gtid(g) => StreamPosition { file: String::new(), pos: 0, gtid: Some(g.clone()) },
         };
-        TransactionStream { opts, source: None, assembler: Assembler::new(), position, connected_once: false, stats: Arc::new(StreamStats::default()) }
+        let splitter = Splitter::new(opts.stream_txn.map(|(r, _)| r), opts.stream_txn.map(|(_, b)| b));
+        TransactionStream { opts, source: None, assembler: Assembler::new(), position, connected_once: false, stats: Arc::new(StreamStats::default()), splitter }
     }
 
     /// Shared counters: reconnects, heartbeats, last heartbeat time, ...
@@ -779,6 +791,7 @@ impl TransactionStream {
         if self.assembler.in_transaction() {
             self.stats.partials_discarded.fetch_add(1, Ordering::Relaxed);
         }
+        self.splitter.fail("the source connection was lost inside the transaction");
         self.assembler = Assembler::new();
         if let Some(src) = self.source.take() {
             // Closing a broken link can hang on the dead socket; bound it.
@@ -823,7 +836,10 @@ impl TransactionStream {
             match self.assembler.push(event) {
                 Ok(Some(txn)) => {
                     self.note_transaction(&txn).map_err(|source| StreamError::Position { address: self.opts.endpoint.address(), gtid: txn.gtid.as_ref().map(Gtid::to_string).unwrap_or_default(), source })?;
-                    return Ok(txn);
+                    // The end of a streamed transaction goes to its stream; its head went on.
+                    if let Some(txn) = self.splitter.complete(txn) {
+                        return Ok(txn);
+                    }
                 }
                 Ok(None) => {
                     if let Some((file, pos)) = real_rotate {
@@ -831,6 +847,9 @@ impl TransactionStream {
                             self.position.file = file;
                             self.position.pos = pos;
                         }
+                    }
+                    if let Some(head) = self.splitter.after_open_event(&mut self.assembler) {
+                        return Ok(head);
                     }
                 }
                 Err(source) => {
