@@ -25,6 +25,9 @@ CREATE TABLE tm.all_types (
 ) ENGINE=InnoDB;
 CREATE TABLE tm.ci_key (k VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, v INT) ENGINE=InnoDB;
 CREATE TABLE tm.nokey (a INT, b VARCHAR(10), c DOUBLE, f FLOAT) ENGINE=InnoDB;
+CREATE TABLE tm.onupd (id INT PRIMARY KEY, v INT,
+  ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
+  dt DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP) ENGINE=InnoDB;
 "#;
 
 const ROWS: &str = r#"
@@ -59,6 +62,10 @@ DELETE FROM tm.nokey WHERE a = 1 LIMIT 1;
 UPDATE tm.nokey SET b = 'was null' WHERE a = 2;
 UPDATE tm.nokey SET f = 7.25 WHERE a = 3;
 INSERT INTO tm.all_types (id, j) VALUES (7, '{"deep": {"x": [1, {"y": null}]}}');
+SET TIMESTAMP = 1000000000.25;
+INSERT INTO tm.onupd (id, v) VALUES (1, 1), (2, 2);
+UPDATE tm.onupd SET v = 10 WHERE id = 1;
+SET TIMESTAMP = DEFAULT;
 "#;
 
 fn dump(sb: &common::Sandbox, name: &str) -> String {
@@ -69,6 +76,10 @@ fn dump(sb: &common::Sandbox, name: &str) -> String {
     out.push_str(&sb.sql(name, "SELECT HEX(k), v FROM tm.ci_key ORDER BY k"));
     out.push('\n');
     out.push_str(&sb.sql(name, "SELECT a, HEX(b), HEX(c), HEX(f) FROM tm.nokey ORDER BY a, b"));
+    out.push('\n');
+    // The UPDATE left ts/dt equal to their old values (same TIMESTAMP): replayed later, the
+    // target must keep them, not take its own clock through ON UPDATE CURRENT_TIMESTAMP.
+    out.push_str(&sb.sql(name, "SET time_zone='+00:00'; SELECT id, v, ts, dt FROM tm.onupd ORDER BY id"));
     out
 }
 
@@ -96,10 +107,11 @@ fn every_type_round_trips_exactly_through_replay() {
     let summary = replay_ok(&sb, &files, &["--workers", "4"]);
     let a = dump(&sb, "A");
     let c = dump(&sb, "C");
-    // all_types keeps ids 2, 3, 4, 6, 7; ci_key 2 rows; nokey 3 rows.
-    assert_eq!(a.lines().count(), 5 + 2 + 3, "unexpected row count on A");
+    // all_types keeps ids 2, 3, 4, 6, 7; ci_key 2 rows; nokey 3 rows; onupd 2 rows.
+    assert_eq!(a.lines().count(), 5 + 2 + 3 + 2, "unexpected row count on A");
+    assert!(a.ends_with("1\t10\t2001-09-09 01:46:40.250000\t2001-09-09 01:46:40\n2\t2\t2001-09-09 01:46:40.250000\t2001-09-09 01:46:40"), "{a}");
     assert_same_lines(&c, &a);
-    let tables = ["tm.all_types", "tm.ci_key", "tm.nokey"];
+    let tables = ["tm.all_types", "tm.ci_key", "tm.nokey", "tm.onupd"];
     assert_eq!(checksums(&sb, "C", &tables), checksums(&sb, "A", &tables));
     assert_eq!(u(&summary, "conflicts"), 0);
     assert_eq!(u(&summary, "txns_skipped"), 0);

@@ -290,9 +290,22 @@ impl SqlBuilder {
                 sql.push_str("UPDATE ");
                 push_table(&mut sql, table);
                 sql.push_str(" SET ");
+                // Only the columns that changed: the row on the target holds the before image,
+                // so a column equal in both images already has its value (less for the target
+                // to parse and write; the sysbench UPDATEs change one column of four).
+                // TIMESTAMP/DATETIME columns are always set: an `ON UPDATE CURRENT_TIMESTAMP`
+                // column left out would take the target's clock. Nothing changed at all (a
+                // logged no-op): set the first column to its value, so the row is still found.
+                let changed = |i: usize, v: &Value| {
+                    matches!(v, Value::Timestamp { .. } | Value::DateTime { .. }) || before.cols.get(i).and_then(Option::as_ref) != Some(v)
+                };
+                let none_changed = !after.cols.iter().enumerate().any(|(i, v)| v.as_ref().is_some_and(|v| changed(i, v)));
                 let mut first = true;
                 for (i, v) in after.cols.iter().enumerate() {
                     let Some(v) = v else { continue };
+                    if !changed(i, v) && !(none_changed && first) {
+                        continue;
+                    }
                     if !first {
                         sql.push_str(", ");
                     }
@@ -751,10 +764,35 @@ mod tests {
         };
         let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Null])), after: None }] };
         let stmts = builder().plan(&txn(vec![Change::Rows(upd), Change::Rows(del)]), PlanStyle::Batched).unwrap();
-        assert_eq!(stmts[0].sql, "UPDATE `s`.`t``x` SET `id`=1, `name`=_utf8mb4 X'78', `raw`=NULL WHERE `id` = 1");
+        // Only the changed column is set; the overwrite form carries the whole after image.
+        assert_eq!(stmts[0].sql, "UPDATE `s`.`t``x` SET `name`=_utf8mb4 X'78' WHERE `id` = 1");
         assert_eq!(stmts[0].overwrite_sql.as_deref(), Some("REPLACE INTO `s`.`t``x` (`id`,`name`,`raw`) VALUES (1,_utf8mb4 X'78',NULL)"));
         assert_eq!(stmts[1].sql, "DELETE FROM `s`.`t``x` WHERE `id` = 7");
         assert_eq!(stmts[1].kind, StmtKind::Delete);
+    }
+
+    #[test]
+    fn update_sets_changed_columns_temporal_ones_and_a_found_row_for_no_op() {
+        let t = table(vec![0]);
+        let upd = |before: Vec<Value>, after: Vec<Value>| {
+            let rc = RowsChange { table: t.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(row(before)), after: Some(row(after)) }] };
+            builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap().remove(0).sql
+        };
+        // Primary key changed: set (the WHERE uses the before image).
+        assert_eq!(upd(vec![Value::Int(1), Value::Null, Value::Null], vec![Value::Int(2), Value::Null, Value::Null]), "UPDATE `s`.`t``x` SET `id`=2 WHERE `id` = 1");
+        // A DATETIME/TIMESTAMP column is set even when unchanged (ON UPDATE CURRENT_TIMESTAMP).
+        let ts = Value::Timestamp { secs: 951_782_400, micros: 0 };
+        assert_eq!(
+            upd(vec![Value::Int(1), Value::Null, ts.clone()], vec![Value::Int(1), Value::Bytes(b"y".to_vec()), ts]),
+            "UPDATE `s`.`t``x` SET `name`=_utf8mb4 X'79', `raw`='2000-02-29 00:00:00.000000' WHERE `id` = 1"
+        );
+        // Same bytes in another case is a change (compared by value, not by collation).
+        assert_eq!(
+            upd(vec![Value::Int(1), Value::Bytes(b"a".to_vec()), Value::Null], vec![Value::Int(1), Value::Bytes(b"A".to_vec()), Value::Null]),
+            "UPDATE `s`.`t``x` SET `name`=_utf8mb4 X'41' WHERE `id` = 1"
+        );
+        // Nothing changed: the first column is set to itself so the row still counts as found.
+        assert_eq!(upd(vec![Value::Int(1), Value::Null, Value::Null], vec![Value::Int(1), Value::Null, Value::Null]), "UPDATE `s`.`t``x` SET `id`=1 WHERE `id` = 1");
     }
 
     #[test]

@@ -375,6 +375,12 @@ async fn drive(
     let commits1 = measure::global_status(a, "Com_commit").await.map_err(BenchError::sql("status"))?;
     r.source_txns = commits1.saturating_sub(commits0);
     r.achieved_rate_tps = r.source_txns as f64 / load_seconds.max(1e-3);
+    // No heartbeat after the marker: the checksums compared once the target holds marker 2
+    // must cover everything the source wrote (heartbeats written during a serial mode's
+    // 30 s catch-up made `hb` differ). Lag samples during the catch-up still read the newest
+    // heartbeat the target has applied.
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    hb.await.map_err(|e| BenchError::Other(format!("heartbeat task: {e}")))?.map_err(BenchError::sql("heartbeat on the source"))?;
     a.query_drop(format!("INSERT INTO `{SCHEMA}`.`marker` VALUES (2)")).await.map_err(BenchError::sql("marker 2"))?;
     let t_stop = Instant::now();
     let mut c2 = connect(&sb.url("C")).await?;
@@ -396,8 +402,6 @@ async fn drive(
         (res, extra)
     };
     caught_up?;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    hb.await.map_err(|e| BenchError::Other(format!("heartbeat task: {e}")))?.map_err(BenchError::sql("heartbeat on the source"))?;
     r.catch_up_seconds = Some(t_stop.elapsed().as_secs_f64());
     r.samples.extend(extra);
     r.applier_cpu_seconds = match (cpu0, measure::cpu_seconds(pid)) {
