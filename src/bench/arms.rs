@@ -420,6 +420,7 @@ fn run_parapply(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, 
     res.txns = num("txns_applied");
     res.rows = num("rows_applied");
     res.retries = num("retries");
+    res.target_commits = summary["target_commits"].as_u64();
     res.barriers = cap.barriers.get(mode).cloned().unwrap_or_default();
     res.deadlocks = rt.block_on(async {
         let mut c = connect(&url).await?;

@@ -38,6 +38,9 @@ pub struct ArmResult {
     pub peak_rss_bytes: Option<u64>,
     pub retries: u64,
     pub deadlocks: u64,
+    /// Target transactions the arm committed (parapply: fewer than `txns` when commit groups
+    /// formed; MariaDB arms: not reported).
+    pub target_commits: Option<u64>,
     /// Barriers by reason from the scheduler's rules on this backlog (parapply arms).
     pub barriers: BTreeMap<String, u64>,
 }
@@ -63,6 +66,7 @@ impl ArmResult {
             peak_rss_bytes: None,
             retries: 0,
             deadlocks: 0,
+            target_commits: None,
             barriers: BTreeMap::new(),
         }
     }
@@ -188,8 +192,8 @@ fn workload_table(s: &mut String, w: &WorkloadResult) {
         let _ = writeln!(s, "Note: {n}\n");
     }
     let serial1 = w.arms.iter().find(|a| matches!(a.spec, ArmSpec::Parapply { mode: crate::cli::Mode::Serial, workers: 1, .. })).and_then(|a| a.seconds);
-    s.push_str("| arm | status | txn/s | rows/s | catch-up s | vs serial w=1 | parapply CPU s | target CPU s | CPU ms/txn | peak RSS MiB | retries | deadlocks | barriers |\n");
-    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    s.push_str("| arm | status | txn/s | rows/s | catch-up s | vs serial w=1 | parapply CPU s | target CPU s | CPU ms/txn | peak RSS MiB | retries | deadlocks | target commits | barriers |\n");
+    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for a in &w.arms {
         let speedup = match (serial1, a.seconds) {
             (Some(b), Some(x)) if x > 0.0 => format!("{:.2}×", b / x),
@@ -198,7 +202,7 @@ fn workload_table(s: &mut String, w: &WorkloadResult) {
         let barriers = if a.barriers.is_empty() { "—".to_string() } else { a.barriers.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ") };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             a.name,
             a.status,
             opt(a.txns_per_second, 0),
@@ -211,6 +215,7 @@ fn workload_table(s: &mut String, w: &WorkloadResult) {
             a.peak_rss_bytes.map(|b| format!("{:.0}", b as f64 / 1048576.0)).unwrap_or_else(|| "—".into()),
             a.retries,
             a.deadlocks,
+            a.target_commits.map(|n| n.to_string()).unwrap_or_else(|| "—".into()),
             barriers
         );
     }
