@@ -57,3 +57,43 @@ fn lock_wait_timeout_is_retried_and_counted() {
     assert_eq!(sb.sql("C", "SELECT id, v FROM r.t ORDER BY id"), "1\t101\n2\t10");
     assert_eq!(checksums(&sb, "C", &["r.t"]), checksums(&sb, "A", &["r.t"]));
 }
+
+/// With commit order kept, a later transaction that has run and waits for its turn with its
+/// target transaction open gives way after 1 s: it rolls back (counted as a retry) and runs
+/// again in turn. Here the earlier transaction waits 3 s on a lock another session holds, so
+/// the later one must yield once; in the real case (InnoDB gap locks between transactions the
+/// scheduler calls independent, seen on the MySQL 8 generator's backlog) the earlier one waits
+/// for a lock the later one holds, and only this breaks the wait cycle before
+/// innodb_lock_wait_timeout.
+#[test]
+fn a_later_transaction_waiting_for_its_turn_gives_way() {
+    let sb = common::Sandbox::start(&["A", "C"], "");
+    sb.sql("A", "CREATE DATABASE y; CREATE TABLE y.t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; INSERT INTO y.t VALUES (1, 0), (2, 0);");
+    sb.sql("A", "FLUSH BINARY LOGS");
+    let mut schema_files = sb.binlog_files("A");
+    schema_files.pop();
+    // Two independent transactions: the earlier on row 1, the later on row 2.
+    sb.sql("A", "UPDATE y.t SET v = 1 WHERE id = 1; UPDATE y.t SET v = 2 WHERE id = 2;");
+    let files = sb.binlog_files("A");
+    replay_ok(&sb, &schema_files, &[]);
+
+    std::thread::scope(|scope| {
+        let holder = scope.spawn(|| sb.sql("C", "BEGIN; SELECT v FROM y.t WHERE id = 1 FOR UPDATE; DO SLEEP(3); COMMIT;"));
+        let mut locked = false;
+        for _ in 0..300 {
+            if sb.sql("C", "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%'") != "0" {
+                locked = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(locked, "lock holder did not start");
+        // No commit groups: each transaction on its own worker.
+        let sum = replay_ok(&sb, &files, &["--workers", "2", "--commit-group", "1"]);
+        assert_eq!(u(&sum, "txns_applied"), 2, "{sum}");
+        assert!(u(&sum, "retries") >= 1, "the later transaction did not give way: {sum}");
+        holder.join().unwrap();
+    });
+    assert_eq!(sb.sql("C", "SELECT id, v FROM y.t ORDER BY id"), "1\t1\n2\t2");
+    assert_eq!(checksums(&sb, "C", &["y.t"]), checksums(&sb, "A", &["y.t"]));
+}
