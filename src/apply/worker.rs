@@ -523,16 +523,7 @@ impl Worker {
 
     /// Wait (cancellably) until every earlier transaction has committed.
     async fn take_turn(&mut self, seq: u64, have_turn: &mut bool) -> Result<(), Failure> {
-        if *have_turn {
-            return Ok(());
-        }
-        let mut cancel = self.shared.cancel.clone();
-        tokio::select! {
-            _ = self.shared.commit_order.wait_turn(seq) => {}
-            _ = cancel.wait_for(|c| *c) => return Err(Failure::Cancelled),
-        }
-        *have_turn = true;
-        Ok(())
+        self.await_turn(seq, have_turn, None).await
     }
 
     /// [`Worker::take_turn`] for a worker whose target transaction is open and holds row locks.
@@ -545,14 +536,25 @@ impl Worker {
     /// deadlock handling and MariaDB's optimistic mode, the later transaction gives way: after
     /// [`TURN_YIELD_AFTER`] it rolls back and runs again once its turn has come.
     async fn take_turn_holding(&mut self, seq: u64, have_turn: &mut bool) -> Result<(), Failure> {
+        self.await_turn(seq, have_turn, Some(TURN_YIELD_AFTER)).await
+    }
+
+    /// The turn wait itself; `give_way_after`: fail with [`Failure::YieldTurn`] after that long.
+    async fn await_turn(&mut self, seq: u64, have_turn: &mut bool, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
         if *have_turn {
             return Ok(());
         }
         let mut cancel = self.shared.cancel.clone();
+        let give_way = async {
+            match give_way_after {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             _ = self.shared.commit_order.wait_turn(seq) => {}
             _ = cancel.wait_for(|c| *c) => return Err(Failure::Cancelled),
-            _ = tokio::time::sleep(TURN_YIELD_AFTER) => return Err(Failure::YieldTurn),
+            _ = give_way => return Err(Failure::YieldTurn),
         }
         *have_turn = true;
         Ok(())
