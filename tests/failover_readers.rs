@@ -6,20 +6,10 @@
 mod common;
 mod failover_support;
 
-use std::sync::Arc;
-use std::time::Duration;
 
 use common::Sandbox;
 use failover_support::*;
-use parapply::config::{FailoverServer, LagConfig};
-use parapply::http::{http_get, HttpServer, StatusInfo};
-use parapply::lag::Progress;
-
-fn get(base: &str, path: &str) -> (u16, serde_json::Value) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (code, body) = rt.block_on(http_get(base, path, Duration::from_secs(3))).unwrap();
-    (code, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
-}
+use parapply::config::FailoverServer;
 
 #[test]
 fn reader_leaves_and_rejoins_the_pool_with_hook_and_http() {
@@ -31,20 +21,16 @@ fn reader_leaves_and_rejoins_the_pool_with_hook_and_http() {
     cfg.servers.push(FailoverServer { name: "C".into(), endpoint: ep(sb.port("C")), role: "reader".into(), priority: 0 });
     cfg.on_reader_change = vec![format!("echo \"$READER_NAME $READER_STATE\" >> {}", hook_out.display())];
 
-    let progress = Progress::new(&LagConfig::default());
-    let p = progress.clone();
-    let http = HttpServer::start("127.0.0.1:0", progress, StatusInfo::from_config(&parapply::config::Config::from_toml("[source]\n[target]\n", "t").unwrap(), "failover watch")).unwrap();
-    let base = format!("http://{}", http.local_addr());
-    let w = RunningWatcher::start_with(cfg, None, Some(Arc::new(move |st| p.set_failover_state(serde_json::to_value(st).unwrap()))));
+    let (w, _http, base) = start_served_watcher(cfg);
     w.wait_state("healthy", 20);
     wait_for("C in the pool", 20, || w.state.snapshot().readers.first().is_some_and(|r| r.in_pool).then_some(()));
-    let (code, readers) = get(&base, "/readers");
+    let (code, readers) = get_json(&base, "/readers");
     assert_eq!(code, 200);
     assert_eq!((readers[0]["name"].as_str(), readers[0]["in_pool"].as_bool()), (Some("C"), Some(true)));
 
     sb.sql("C", "STOP SLAVE SQL_THREAD");
     wait_for("C out of the pool", 20, || w.state.snapshot().readers.first().is_some_and(|r| !r.in_pool).then_some(()));
-    let (_, status) = get(&base, "/status");
+    let (_, status) = get_json(&base, "/status");
     assert_eq!(status["failover"]["state"].as_str(), Some("healthy"));
     assert_eq!(status["failover"]["writer"].as_str(), Some("A"));
     assert_eq!(status["failover"]["readers"][0]["in_pool"].as_bool(), Some(false));

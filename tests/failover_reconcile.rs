@@ -9,21 +9,17 @@ mod common;
 mod failover_support;
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::Sandbox;
 use failover_support::*;
-use parapply::config::LagConfig;
 use parapply::failover::log::LostRows;
-use parapply::http::{http_get, HttpServer, StatusInfo};
-use parapply::lag::Progress;
 
 fn get_status(base: &str) -> serde_json::Value {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (code, body) = rt.block_on(http_get(base, "/status", Duration::from_secs(3))).unwrap();
+    let (code, status) = get_json(base, "/status");
     assert_eq!(code, 200);
-    serde_json::from_str(&body).unwrap()
+    assert!(!status.is_null(), "/status did not answer JSON");
+    status
 }
 
 #[test]
@@ -36,11 +32,7 @@ fn reconcile_finds_the_transactions_the_estimate_could_not_see() {
     let mut cfg = config(&sb, &log_path);
     cfg.servers[0].endpoint = ep(proxy.port);
     // The watcher's state on a real /status endpoint, as `failover watch` serves it.
-    let progress = Progress::new(&LagConfig::default());
-    let p = progress.clone();
-    let http = HttpServer::start("127.0.0.1:0", progress, StatusInfo::from_config(&parapply::config::Config::from_toml("[source]\n[target]\n", "t").unwrap(), "failover watch")).unwrap();
-    let base = format!("http://{}", http.local_addr());
-    let w = RunningWatcher::start_with(cfg, None, Some(Arc::new(move |st| p.set_failover_state(serde_json::to_value(st).unwrap()))));
+    let (w, _http, base) = start_served_watcher(cfg);
     w.wait_state("healthy", 20);
     // B's lag is sampled while its link runs (the gate needs one figure).
     std::thread::sleep(Duration::from_secs(2));

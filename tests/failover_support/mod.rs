@@ -281,3 +281,23 @@ pub fn start_proxy(upstream: u16) -> Proxy {
     });
     Proxy { port, paused, _rt: rt }
 }
+
+/// A watcher whose state is served on a real HTTP `/status` (and `/readers`), as `failover
+/// watch` serves it. Keep the returned server alive as long as the endpoint is read.
+pub fn start_served_watcher(cfg: FailoverConfig) -> (RunningWatcher, parapply::http::HttpServer, String) {
+    use parapply::http::{HttpServer, StatusInfo};
+    let progress = parapply::lag::Progress::new(&parapply::config::LagConfig::default());
+    let p = progress.clone();
+    let status = StatusInfo::from_config(&parapply::config::Config::from_toml("[source]\n[target]\n", "t").unwrap(), "failover watch");
+    let http = HttpServer::start("127.0.0.1:0", progress, status).unwrap();
+    let base = format!("http://{}", http.local_addr());
+    let w = RunningWatcher::start_with(cfg, None, Some(Arc::new(move |st| p.set_failover_state(serde_json::to_value(st).unwrap()))));
+    (w, http, base)
+}
+
+/// GET `path` from `base`: the status code and the JSON body (`Null` when it is not JSON).
+pub fn get_json(base: &str, path: &str) -> (u16, serde_json::Value) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (code, body) = rt.block_on(parapply::http::http_get(base, path, Duration::from_secs(3))).unwrap();
+    (code, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+}
