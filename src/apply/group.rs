@@ -1,9 +1,15 @@
 //! Group commit: which ready transactions may share one target transaction.
 //!
-//! Owns the policy only — [`CommitGroup`] collects consecutive ready transactions under
-//! [`GroupLimits`]; the pipeline's bridge decides *when* to grow a group (only while every
-//! worker is busy, so grouping never takes parallelism away) and [`crate::apply::worker`]
-//! executes it. It must not talk to the target or decide dependencies.
+//! Owns the policy — [`CommitGroup`] collects consecutive ready transactions under
+//! [`GroupLimits`], and [`GroupFeed`] forms a group when a worker asks for work: the worker
+//! takes everything released and not yet taken (up to the limits). A free worker that finds one
+//! transaction ready takes it alone, so grouping never takes parallelism away; transactions
+//! pile up (and group) only while every worker is busy. [`crate::apply::worker`] executes the
+//! group. It must not talk to the target or decide dependencies.
+//!
+//! Groups are formed at take time, not ahead of it: a group handed to a channel before a
+//! worker was free could no longer grow, and measured on a 20k-transaction sysbench backlog
+//! that made every other group a single transaction (1,644 of ~2,900 groups at 2 workers).
 //!
 //! # Why this is safe
 //! The scheduler releases a transaction only after everything it depends on has committed, so
@@ -102,6 +108,38 @@ impl CommitGroup {
     }
 }
 
+/// Where workers take their next group: the released transactions (in release order) and the
+/// one that could not join the previous group.
+pub struct GroupFeed {
+    ready: tokio::sync::mpsc::Receiver<Ready>,
+    held: Option<Ready>,
+    limits: GroupLimits,
+}
+
+impl GroupFeed {
+    pub fn new(ready: tokio::sync::mpsc::Receiver<Ready>, limits: GroupLimits) -> Self {
+        GroupFeed { ready, held: None, limits }
+    }
+
+    /// The next group: waits for one transaction, then adds whatever else is already released
+    /// while it may join. `None` once the sender is gone and nothing is left.
+    pub async fn next_group(&mut self) -> Option<Vec<Ready>> {
+        let first = match self.held.take() {
+            Some(r) => r,
+            None => self.ready.recv().await?,
+        };
+        let mut group = CommitGroup::start(first);
+        while group.has_room(self.limits) {
+            let Ok(next) = self.ready.try_recv() else { break };
+            if let Err(back) = group.try_push(next, self.limits) {
+                self.held = Some(back);
+                break;
+            }
+        }
+        Some(group.into_members())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +188,23 @@ mod tests {
         let mut g = CommitGroup::start(ready(0, ddl));
         assert!(!g.has_room(LIMITS));
         assert!(g.try_push(ready(1, txn(1, 2, 1)), LIMITS).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_feed_groups_what_is_ready_when_a_worker_asks() {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let mut feed = GroupFeed::new(rx, LIMITS);
+        tx.send(ready(0, txn(1, 1, 1))).await.unwrap();
+        assert_eq!(feed.next_group().await.unwrap().len(), 1, "one ready: taken alone");
+        for (seq, domain) in [(1, 1), (2, 1), (3, 1), (4, 1), (5, 2), (6, 2)] {
+            tx.send(ready(seq, txn(domain, seq, 1))).await.unwrap();
+        }
+        let seqs = |g: Vec<Ready>| g.iter().map(|r| r.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(feed.next_group().await.unwrap()), vec![1, 2, 3], "up to max_txns");
+        assert_eq!(seqs(feed.next_group().await.unwrap()), vec![4], "the next domain does not join");
+        assert_eq!(seqs(feed.next_group().await.unwrap()), vec![5, 6], "the held one starts the next group");
+        drop(tx);
+        assert!(feed.next_group().await.is_none());
     }
 
     #[test]

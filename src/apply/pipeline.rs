@@ -20,7 +20,7 @@ use mysql_async::prelude::Queryable;
 use parking_lot::Mutex;
 
 use crate::apply::checkpoint::{AppliedSet, CheckpointStore, Progress, StreamPos};
-use crate::apply::group::{CommitGroup, GroupLimits};
+use crate::apply::group::{GroupFeed, GroupLimits};
 use crate::apply::retry::Backoff;
 use crate::apply::sql::{Charsets, SqlBuilder};
 use crate::apply::stats::{ApplySnapshot, ApplyStats};
@@ -273,21 +273,20 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
             .map_err(|e| ApplyError::Setup(format!("reader thread: {e}")))?
     };
 
-    // Bridge thread: crossbeam `ready` -> tokio channel shared by the workers, forming commit
-    // groups while every worker is busy. The channel holds one item: a group keeps growing
-    // until a worker is free to take it.
-    let (work_tx, work_rx) = tokio::sync::mpsc::channel::<Vec<Ready>>(1);
+    // Bridge thread: crossbeam `ready` -> tokio channel; the worker that takes work forms its
+    // commit group from what is released at that moment (see `GroupFeed`).
     let limits = GroupLimits { max_txns: cfg.commit_group_max_txns.max(1), max_rows: cfg.commit_group_max_rows };
+    let (work_tx, work_rx) = tokio::sync::mpsc::channel::<Ready>(limits.max_txns.max(cfg.workers) * 2);
     let bridge = {
         let ready = handle.ready.clone();
         let run = run.clone();
         std::thread::Builder::new()
             .name("parapply-bridge".into())
-            .spawn(move || bridge_loop(ready, work_tx, limits, run))
+            .spawn(move || bridge_loop(ready, work_tx, run))
             .map_err(|e| ApplyError::Setup(format!("bridge thread: {e}")))?
     };
 
-    let work_rx = Arc::new(tokio::sync::Mutex::new(work_rx));
+    let work_rx = Arc::new(tokio::sync::Mutex::new(GroupFeed::new(work_rx, limits)));
     let mut tasks = Vec::with_capacity(workers.len());
     for mut w in workers {
         let work_rx = work_rx.clone();
@@ -298,7 +297,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
                 if run.is_stopped() {
                     break;
                 }
-                let next = { work_rx.lock().await.recv().await };
+                let next = { work_rx.lock().await.next_group().await };
                 let Some(group) = next else { break };
                 match w.apply_group(&group).await {
                     Ok(()) => {
@@ -379,57 +378,20 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     })
 }
 
-/// Move ready transactions to the workers. A transaction goes out alone when a worker is free;
-/// while none is, the transactions released meanwhile join its commit group (up to `limits`).
-fn bridge_loop(ready: crossbeam_channel::Receiver<Ready>, work_tx: tokio::sync::mpsc::Sender<Vec<Ready>>, limits: GroupLimits, run: Arc<Run>) {
-    use tokio::sync::mpsc::error::TrySendError;
-    let mut held: Option<Ready> = None;
+/// Move released transactions from the dispatcher's channel to the workers' feed.
+fn bridge_loop(ready: crossbeam_channel::Receiver<Ready>, work_tx: tokio::sync::mpsc::Sender<Ready>, run: Arc<Run>) {
     loop {
         if run.is_stopped() {
             return;
         }
-        let first = match held.take() {
-            Some(r) => r,
-            None => match ready.recv_timeout(Duration::from_millis(100)) {
-                Ok(r) => r,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
-            },
-        };
-        if limits.max_txns <= 1 {
-            if work_tx.blocking_send(vec![first]).is_err() {
-                return;
-            }
-            continue;
-        }
-        let mut group = CommitGroup::start(first);
-        loop {
-            match work_tx.try_reserve() {
-                Ok(permit) => {
-                    permit.send(std::mem::take(&mut group).into_members());
-                    break;
-                }
-                Err(TrySendError::Closed(())) => return,
-                Err(TrySendError::Full(())) => {
-                    if run.is_stopped() {
-                        return;
-                    }
-                    // Every worker is busy: grow the group with whatever is ready now.
-                    let mut grew = false;
-                    while held.is_none() && group.has_room(limits) {
-                        match ready.try_recv() {
-                            Ok(r) => match group.try_push(r, limits) {
-                                Ok(()) => grew = true,
-                                Err(r) => held = Some(r),
-                            },
-                            Err(_) => break,
-                        }
-                    }
-                    if !grew {
-                        std::thread::sleep(Duration::from_micros(100));
-                    }
+        match ready.recv_timeout(Duration::from_millis(100)) {
+            Ok(r) => {
+                if work_tx.blocking_send(r).is_err() {
+                    return;
                 }
             }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
         }
     }
 }
