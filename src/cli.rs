@@ -460,6 +460,10 @@ pub struct ReplayArgs {
     /// every worker is busy (1 turns grouping off and keeps every source GTID on the target).
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub commit_group: usize,
+    /// Send transactions as multi-statement text even when the target runs compound statements
+    /// (apply.compound_statements = false).
+    #[arg(long)]
+    pub no_compound: bool,
     /// Transactions with more row changes than this are streamed through their worker in chunks
     /// instead of being held in memory whole.
     #[arg(long, default_value_t = 50_000, value_name = "ROWS")]

@@ -253,6 +253,11 @@ pub struct ApplyConfig {
     /// Retries on deadlock/lock-wait timeout before giving up.
     #[serde(default = "default_max_retries")]
     pub max_retries: u32,
+    /// Send a row-only transaction as one compound statement (`BEGIN NOT ATOMIC ... END`,
+    /// MariaDB targets; found-row checks run inside): one result packet instead of one per
+    /// statement. Probed at start; MySQL targets use multi-statement text.
+    #[serde(default = "default_true")]
+    pub compound_statements: bool,
     /// Group commit: while every worker is busy, up to this many consecutive ready source
     /// transactions are applied as one target transaction (one COMMIT, one fsync). 1 turns it
     /// off. A group is logged on the target under its last member's GTID.

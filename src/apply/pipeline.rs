@@ -24,7 +24,7 @@ use crate::apply::group::{GroupFeed, GroupLimits};
 use crate::apply::retry::Backoff;
 use crate::apply::sql::{Charsets, SqlBuilder};
 use crate::apply::stats::{ApplySnapshot, ApplyStats};
-use crate::apply::worker::{probe_keep_gtid, target_opts, Worker, WorkerShared};
+use crate::apply::worker::{probe_compound, probe_keep_gtid, target_opts, Worker, WorkerShared};
 use crate::apply::ApplyError;
 use crate::config::{ApplyConfig, Endpoint};
 use crate::schedule::{spawn_dispatcher, DispatcherConfig, Done, InfoSchemaCatalog, Ready, SchedulerSnapshot, SchedulerStats};
@@ -200,6 +200,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         .map_err(|e| ApplyError::Setup(format!("reading target collations: {e}")))?;
     let charsets: HashMap<u16, String> = charsets.into_iter().filter_map(|(id, cs)| u16::try_from(id).ok().map(|id| (id, cs))).collect();
     let keep_gtid = opts.keep_source_gtid && probe_keep_gtid(&mut admin).await;
+    let compound = cfg.compound_statements && probe_compound(&mut admin).await;
     // Multi-row INSERTs stay well under one round trip (workers re-read the limit per connection).
     let max_packet = crate::apply::packet::read_max_allowed_packet(&mut admin).await.map_err(|e| ApplyError::Setup(format!("reading max_allowed_packet: {e}")))?;
     let insert_batch_bytes = (crate::apply::packet::budget(max_packet) / 4).min(512 * 1024);
@@ -254,6 +255,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         progress: progress.clone(),
         commit_order: handle.commit_order.clone(),
         cancel: cancel_rx.clone(),
+        compound,
     });
 
     // Workers connect before any transaction is read, so a bad target fails fast.

@@ -37,6 +37,7 @@
 //!   its COMMIT landed; otherwise run it again.
 //! - Anything else: ROLLBACK and fail with the GTID, table, SQL error and statement.
 
+use std::fmt::Write as _;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -76,6 +77,10 @@ pub struct WorkerShared {
     pub commit_order: Arc<CommitOrder>,
     /// Set when the pipeline is stopping: workers waiting for their commit turn give up.
     pub cancel: tokio::sync::watch::Receiver<bool>,
+    /// Send a row-only transaction as one MariaDB compound statement (`BEGIN NOT ATOMIC ...
+    /// END`): one statement, one result packet, found-row checks inside (see
+    /// [`Worker::run_compound`]). Off for targets without compound statements (MySQL).
+    pub compound: bool,
 }
 
 /// Connection options for the target: CLIENT_FOUND_ROWS (UPDATE counts matched rows) and the
@@ -171,7 +176,7 @@ impl Worker {
     pub async fn connect(id: usize, shared: Arc<WorkerShared>) -> Result<Worker, ApplyError> {
         let mut conn = mysql_async::Conn::new(shared.opts.clone()).await.map_err(|source| ApplyError::Connect { worker: id, source })?;
         let max_packet = packet::read_max_allowed_packet(&mut conn).await.map_err(|source| ApplyError::Connect { worker: id, source })?;
-        Ok(Worker { id, conn, shared, max_packet, budget: packet::budget(max_packet) })
+        Ok(Worker { id, conn, shared, max_packet, budget: packet::budget(max_packet), })
     }
 
     /// [`ApplyError::TooLarge`] for `gtid`.
@@ -575,11 +580,20 @@ impl Worker {
         if !*have_turn && self.shared.commit_order.is_turn(seq) {
             *have_turn = true;
         }
-        let single_trip = *have_turn && !plan.iter().any(|s| matches!(s.kind, StmtKind::Update | StmtKind::Delete));
         let checkpoint = self.shared.store.record_many_sql(positions);
-        if fast_text_len(plan) + checkpoint.len() > self.budget {
+        let compound = self.shared.compound && plan.iter().all(|s| matches!(s.kind, StmtKind::Insert | StmtKind::Update | StmtKind::Delete));
+        if fast_text_len(plan, compound) + checkpoint.len() > self.budget {
             return self.run_split(seq, positions, plan, &checkpoint, have_turn).await;
         }
+        if compound {
+            match self.run_compound(seq, positions, plan, &checkpoint, have_turn).await {
+                // A compound statement's error does not say which statement raised it: roll
+                // back and run the statements one result each, which names it.
+                Err(Failure::Fatal { .. }) => self.rollback().await,
+                other => return other,
+            }
+        }
+        let single_trip = *have_turn && !plan.iter().any(|s| matches!(s.kind, StmtKind::Update | StmtKind::Delete));
         let mut text = String::with_capacity(plan.iter().map(|s| s.sql.len() + 2).sum::<usize>() + 256);
         let mut pieces = Vec::with_capacity(plan.len() * 2 + 4);
         if let Some(p) = positions.last().and_then(|last| self.gtid_prefix(last)) {
@@ -603,6 +617,55 @@ impl Worker {
         }
         // Two-trip: check every row statement found its row before committing.
         check_found_rows(&pieces, &batch.counts, plan)?;
+        self.take_turn_holding(seq, have_turn).await?;
+        if let Err(e) = self.conn.query_drop("COMMIT").await {
+            return Err(self.interpret_error(Some(Piece::Commit), e, plan));
+        }
+        Ok(())
+    }
+
+    /// The fast path as one MariaDB compound statement: `BEGIN NOT ATOMIC`, the GTID, `START
+    /// TRANSACTION`, each row statement followed by a found-row check that SIGNALs
+    /// [`DIVERGED_SIGNAL`] with the statement's index, the checkpoint row and, when it is
+    /// already this transaction's turn, `COMMIT`; `END`. The server parses it once and answers
+    /// with one packet, where a multi-statement text gets one result packet (and one flush) per
+    /// statement; and since the checks run inside, UPDATE/DELETE transactions commit in the
+    /// same round trip too. A SIGNAL leaves the transaction open: the caller rolls back.
+    async fn run_compound(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], checkpoint: &str, have_turn: &mut bool) -> Result<(), Failure> {
+        let mut text = String::with_capacity(fast_text_len(plan, true) + checkpoint.len());
+        text.push_str("BEGIN NOT ATOMIC ");
+        if let Some(p) = positions.last().and_then(|last| self.gtid_prefix(last)) {
+            text.push_str(&p);
+            text.push_str("; ");
+        }
+        text.push_str("START TRANSACTION; ");
+        for (i, s) in plan.iter().enumerate() {
+            text.push_str(&s.sql);
+            text.push_str("; ");
+            if matches!(s.kind, StmtKind::Update | StmtKind::Delete) {
+                let _ = write!(text, "IF ROW_COUNT() <> 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{DIVERGED_SIGNAL}{i}'; END IF; ");
+            }
+        }
+        text.push_str(checkpoint);
+        text.push_str("; ");
+        let single_trip = *have_turn;
+        if single_trip {
+            text.push_str("COMMIT; ");
+        }
+        text.push_str("END");
+        if let Err(e) = self.conn.query_drop(text).await {
+            if let mysql_async::Error::Server(se) = &e {
+                if let Some(i) = se.message.strip_prefix(DIVERGED_SIGNAL).and_then(|n| n.parse::<usize>().ok()) {
+                    // Keyed or LIMIT 1: a count other than 1 can only be 0.
+                    let kind = plan.get(i).map(|s| format!("{:?}", s.kind)).unwrap_or_default();
+                    return Err(Failure::Diverged { stmt: i, what: format!("{kind} found no row (row missing on target)") });
+                }
+            }
+            return Err(self.interpret_error(None, e, plan));
+        }
+        if single_trip {
+            return Ok(());
+        }
         self.take_turn_holding(seq, have_turn).await?;
         if let Err(e) = self.conn.query_drop("COMMIT").await {
             return Err(self.interpret_error(Some(Piece::Commit), e, plan));
@@ -756,6 +819,17 @@ pub async fn probe_keep_gtid(conn: &mut mysql_async::Conn) -> bool {
     }
 }
 
+/// Whether the target runs compound statements outside stored programs (MariaDB 10.1+).
+pub async fn probe_compound(conn: &mut mysql_async::Conn) -> bool {
+    match conn.query_drop("BEGIN NOT ATOMIC DO 1; END").await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::info!(error = %e, "target has no compound statements; transactions go as multi-statement text");
+            false
+        }
+    }
+}
+
 /// Every UPDATE/DELETE among `pieces` must have found exactly one row (`counts` are the
 /// statements' found-row counts, in piece order).
 fn check_found_rows(pieces: &[Piece], counts: &[u64], plan: &[Stmt]) -> Result<(), Failure> {
@@ -777,9 +851,17 @@ fn check_found_rows(pieces: &[Piece], counts: &[u64], plan: &[Stmt]) -> Result<(
 
 /// Bytes of [`Worker::run_fast`]'s text for `plan` without its checkpoint: statements,
 /// separators, and room for `SET gtid_*`, `BEGIN` and `COMMIT`.
-fn fast_text_len(plan: &[Stmt]) -> usize {
-    plan.iter().map(|s| s.sql.len() + packet::SEPARATOR).sum::<usize>() + 256
+fn fast_text_len(plan: &[Stmt], compound: bool) -> usize {
+    let per_stmt = if compound { COMPOUND_CHECK_LEN } else { packet::SEPARATOR };
+    plan.iter().map(|s| s.sql.len() + per_stmt).sum::<usize>() + 256
 }
+
+/// Upper bound of the found-row check [`Worker::run_compound`] adds after a statement.
+const COMPOUND_CHECK_LEN: usize = 128;
+
+/// MESSAGE_TEXT prefix of a compound statement's found-row check; the statement index follows.
+const DIVERGED_SIGNAL: &str = "parapply: diverged at statement ";
+
 
 fn push_piece(text: &mut String, pieces: &mut Vec<Piece>, sql: &str, piece: Piece) {
     if !text.is_empty() {
