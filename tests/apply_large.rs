@@ -178,10 +178,11 @@ fn run_config(sb: &common::Sandbox, dir: &std::path::Path, server_id: u32, apply
     config
 }
 
-/// The blob workload of [`blob_transactions_larger_than_max_allowed_packet_apply_in_bounded_round_trips`].
-const BLOB_WORKLOAD: &str = "CREATE DATABASE blobs;
-     CREATE TABLE blobs.b (id INT PRIMARY KEY, tag VARCHAR(20) NOT NULL, data LONGBLOB NOT NULL) ENGINE=InnoDB;
-     USE blobs;
+/// The blob workload of [`blob_transactions_larger_than_max_allowed_packet_apply_in_bounded_round_trips`]:
+/// [`BLOB_SCHEMA`] then [`BLOB_ROWS`].
+const BLOB_SCHEMA: &str = "CREATE DATABASE blobs;
+     CREATE TABLE blobs.b (id INT PRIMARY KEY, tag VARCHAR(20) NOT NULL, data LONGBLOB NOT NULL) ENGINE=InnoDB;";
+const BLOB_ROWS: &str = "USE blobs;
      INSERT INTO blobs.b SELECT seq, CONCAT('r', seq), REPEAT(UNHEX(MD5(seq)), 16384) FROM seq_1_to_300;
      BEGIN;
      UPDATE blobs.b SET data = REPEAT(UNHEX(MD5(id + 1000)), 16384), tag = 'u' WHERE id <= 24;
@@ -221,7 +222,7 @@ fn live_run_streams_blob_transactions_larger_than_max_allowed_packet() {
     let config = run_config(&sb, dir.path(), 4200011, "stream_txn_bytes = 16777216");
     let log = dir.path().join("run.log");
     let mut child = spawn_run(&sb, &config, &log);
-    sb.sql("A", BLOB_WORKLOAD);
+    sb.sql("A", &format!("{BLOB_SCHEMA}{BLOB_ROWS}"));
     wait_for_blobs(&sb, &mut child, &log);
     let rss = peak_rss(child.id());
     eprintln!("live run, streamed: peak RSS {:.1} MB", rss as f64 / 1e6);
@@ -244,14 +245,26 @@ fn live_run_source_lost_inside_a_streamed_transaction_applies_it_once() {
     let config = run_config(&sb, dir.path(), 4200012, "stream_txn_bytes = 16777216");
     let log = dir.path().join("run.log");
     let mut child = spawn_run(&sb, &config, &log);
-    sb.sql("A", BLOB_WORKLOAD);
-    // A worker is inside the 300-row transaction on C (rows written, not committed): the reader
-    // is at most a few 4 MiB chunks ahead of it, so the source is mid-transaction. Cut it.
-    common::wait_for("a streamed transaction in progress on C", 120, || {
-        let n = sb.sql("C", "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_rows_modified > 0");
-        (n != "0").then_some(())
+    sb.sql("A", BLOB_SCHEMA);
+    common::wait_for("blobs.b on C", 120, || (sb.sql("C", "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'blobs'") == "1").then_some(()));
+    std::thread::scope(|scope| {
+        // An outside session on C holds the key of row 100: the streamed 300-row INSERT stops
+        // there, inside its target transaction, and the reader is at most a few 4 MiB chunks
+        // ahead of it, so the source is mid-transaction. (Without the hold the whole backlog can
+        // apply before anyone looks.)
+        let holder = scope.spawn(|| sb.sql("C", "BEGIN; INSERT INTO blobs.b VALUES (100, 'hold', ''); DO SLEEP(300); ROLLBACK;"));
+        common::wait_for("the holder on C", 60, || (sb.sql("C", "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%'") != "0").then_some(()));
+        let writer = scope.spawn(|| sb.sql("A", BLOB_ROWS));
+        common::wait_for("a streamed INSERT waiting on row 100 on C", 120, || {
+            let n = sb.sql("C", "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO `blobs`.`b`%VALUES (100,%' AND TIME >= 1");
+            (n != "0").then_some(())
+        });
+        // Cut the source, then let the worker go on: its next chunk says the stream broke off.
+        sb.sql("A", "SELECT CONCAT('KILL ', ID) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%' INTO @k; PREPARE s FROM @k; EXECUTE s");
+        sb.sql("C", "SELECT CONCAT('KILL QUERY ', ID) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%' INTO @k; PREPARE s FROM @k; EXECUTE s");
+        holder.join().unwrap();
+        writer.join().unwrap();
     });
-    sb.sql("A", "SELECT CONCAT('KILL ', ID) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%' INTO @k; PREPARE s FROM @k; EXECUTE s");
     wait_for_blobs(&sb, &mut child, &log);
     terminate(&mut child, &log);
     assert_eq!(checksums(&sb, "C", &["blobs.b"]), checksums(&sb, "A", &["blobs.b"]));
