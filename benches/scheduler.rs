@@ -86,7 +86,7 @@ fn transactions() -> Vec<Arc<Transaction>> {
 }
 
 fn threaded(mode: Mode, txns: &[Arc<Transaction>]) -> u64 {
-    let cfg = DispatcherConfig { mode, workers: WORKERS, window: 1024, preserve_commit_order: false, writeset_limit: 10_000, channel_capacity: 1024 };
+    let cfg = DispatcherConfig { mode, workers: WORKERS, window: 1024, preserve_commit_order: false, writeset_limit: 10_000, channel_capacity: 1024, defer_key_deps: false };
     let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
     let workers: Vec<_> = (0..WORKERS)
         .map(|_| {

@@ -456,9 +456,10 @@ pub struct ReplayArgs {
     /// Do not try to keep source GTIDs on the target (MariaDB SET gtid_seq_no).
     #[arg(long)]
     pub no_keep_gtid: bool,
-    /// Group commit: at most this many consecutive source transactions per target COMMIT while
-    /// every worker is busy (1 turns grouping off and keeps every source GTID on the target).
-    #[arg(long, default_value_t = 32, value_name = "N")]
+    /// Group commit: at most this many consecutive source transactions per target COMMIT (a
+    /// free worker takes what has been released; 1 turns grouping off and keeps every source
+    /// GTID on the target).
+    #[arg(long, default_value_t = 128, value_name = "N")]
     pub commit_group: usize,
     /// Send transactions as multi-statement text even when the target runs compound statements
     /// (apply.compound_statements = false).

@@ -258,8 +258,8 @@ pub struct ApplyConfig {
     /// statement. Probed at start; MySQL targets use multi-statement text.
     #[serde(default = "default_true")]
     pub compound_statements: bool,
-    /// Group commit: while every worker is busy, up to this many consecutive ready source
-    /// transactions are applied as one target transaction (one COMMIT, one fsync). 1 turns it
+    /// Group commit: a free worker takes up to this many consecutive released source
+    /// transactions and applies them as one target transaction (one COMMIT, one fsync). 1 turns it
     /// off. A group is logged on the target under its last member's GTID.
     #[serde(default = "default_commit_group_max_txns")]
     pub commit_group_max_txns: usize,
@@ -300,7 +300,7 @@ fn default_max_retries() -> u32 {
     10
 }
 fn default_commit_group_max_txns() -> usize {
-    32
+    128
 }
 fn default_commit_group_max_rows() -> usize {
     4096

@@ -85,8 +85,10 @@ struct Outcome {
     barriers: u64,
 }
 
-fn run(mode: Mode, txns: &[Arc<Transaction>], workers: usize, window: usize, capacity: usize, preserve: bool) -> Outcome {
-    let cfg = DispatcherConfig { mode, workers, window, preserve_commit_order: preserve, writeset_limit: 1000, channel_capacity: capacity };
+/// `defer`: key dependencies travel with the transaction (`Ready::after`) and the simulated
+/// worker, like the applier, starts it only once each has committed.
+fn run(mode: Mode, txns: &[Arc<Transaction>], workers: usize, window: usize, capacity: usize, preserve: bool, defer: bool) -> Outcome {
+    let cfg = DispatcherConfig { mode, workers, window, preserve_commit_order: preserve, writeset_limit: 1000, channel_capacity: capacity, defer_key_deps: defer };
     let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
     let clock = Arc::new(AtomicU64::new(1));
     let n = txns.len();
@@ -102,6 +104,10 @@ fn run(mode: Mode, txns: &[Arc<Transaction>], workers: usize, window: usize, cap
             for r in ready.iter() {
                 let idx = r.txn.pos.start as usize;
                 assert_eq!(r.seq, idx as u64, "seq follows source order");
+                assert!(preserve && defer || r.after.is_empty(), "dependencies travel only when deferred");
+                if let Some(&last) = r.after.iter().max() {
+                    order.wait_turn_blocking(last + 1);
+                }
                 let start = clock.fetch_add(1, SeqCst);
                 // Shake interleavings a little.
                 for _ in 0..(idx + w) % 3 {
@@ -158,10 +164,12 @@ proptest! {
         window in 1usize..12,
         capacity in 1usize..4,
         preserve in proptest::bool::ANY,
+        defer in proptest::bool::ANY,
     ) {
         let mode = Mode::ALL[mode_idx];
         let txns = build(&specs);
-        let out = run(mode, &txns, workers, window, capacity, preserve);
+        let out = run(mode, &txns, workers, window, capacity, preserve, defer);
+        let deferred = preserve && defer;
         let n = specs.len();
         for (i, s) in out.stamps.iter().enumerate() {
             prop_assert_eq!(s.runs, 1, "txn {} dispatched exactly once", i);
@@ -169,8 +177,10 @@ proptest! {
         for j in 0..n {
             for i in 0..j {
                 if must_order(mode, &specs, i, j) {
-                    // Never in flight together, and the earlier one first.
-                    prop_assert!(out.stamps[i].finish < out.stamps[j].start,
+                    // Never in flight together, and the earlier one first. Deferred: the later
+                    // one was handed out early but starts only after the earlier one committed.
+                    let earlier_end = if deferred { out.stamps[i].commit } else { out.stamps[i].finish };
+                    prop_assert!(earlier_end < out.stamps[j].start,
                         "{:?}: txn {} started before txn {} finished ({:?} vs {:?})", mode, j, i, out.stamps[j], out.stamps[i]);
                 }
             }
@@ -199,7 +209,7 @@ fn ddl_barrier_separates_before_and_after() {
     let txns = build(&specs);
     for mode in [Mode::LogicalClock, Mode::Writeset, Mode::WritesetSession] {
         for preserve in [false, true] {
-            let out = run(mode, &txns, 4, 16, 2, preserve);
+            let out = run(mode, &txns, 4, 16, 2, preserve, preserve);
             let b = out.stamps[20];
             for (i, s) in out.stamps.iter().enumerate() {
                 if i < 20 {
@@ -218,7 +228,7 @@ fn ddl_barrier_separates_before_and_after() {
 /// active together. (The deadline only keeps a broken scheduler from hanging the test; the
 /// assertion is on the count.)
 fn max_active(mode: Mode, txns: &[Arc<Transaction>], workers: usize, target: usize) -> usize {
-    let cfg = DispatcherConfig { mode, workers, window: 64, preserve_commit_order: false, writeset_limit: 1000, channel_capacity: 8 };
+    let cfg = DispatcherConfig { mode, workers, window: 64, preserve_commit_order: false, writeset_limit: 1000, channel_capacity: 8, defer_key_deps: false };
     let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
     let active = Arc::new(AtomicUsize::new(0));
     let max = Arc::new(AtomicUsize::new(0));
@@ -286,7 +296,7 @@ fn barrier_reasons_are_counted() {
     .into_iter()
     .map(Arc::new)
     .collect();
-    let cfg = DispatcherConfig { mode: Mode::Writeset, workers: 2, window: 8, preserve_commit_order: true, writeset_limit: 100, channel_capacity: 2 };
+    let cfg = DispatcherConfig { mode: Mode::Writeset, workers: 2, window: 8, preserve_commit_order: true, writeset_limit: 100, channel_capacity: 2, defer_key_deps: false };
     let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
     let (ready, done) = (h.ready.clone(), h.done.clone());
     let worker = std::thread::spawn(move || {
@@ -309,7 +319,7 @@ fn barrier_reasons_are_counted() {
 fn workers_disappearing_is_an_error_not_a_hang() {
     let specs: Vec<Spec> = (0..4).map(|i| Spec { keys: vec![i], thread: 0, last_committed: 0, ddl: false }).collect();
     let txns = build(&specs);
-    let cfg = DispatcherConfig { mode: Mode::Writeset, workers: 1, window: 8, preserve_commit_order: false, writeset_limit: 100, channel_capacity: 8 };
+    let cfg = DispatcherConfig { mode: Mode::Writeset, workers: 1, window: 8, preserve_commit_order: false, writeset_limit: 100, channel_capacity: 8, defer_key_deps: false };
     let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
     for t in &txns {
         h.input.send(t.clone()).unwrap();
@@ -323,7 +333,7 @@ fn workers_disappearing_is_an_error_not_a_hang() {
 
 #[test]
 fn done_for_unknown_seq_is_an_error() {
-    let cfg = DispatcherConfig { mode: Mode::Serial, workers: 1, window: 8, preserve_commit_order: false, writeset_limit: 100, channel_capacity: 8 };
+    let cfg = DispatcherConfig { mode: Mode::Serial, workers: 1, window: 8, preserve_commit_order: false, writeset_limit: 100, channel_capacity: 8, defer_key_deps: false };
     let h = spawn_dispatcher(cfg, Arc::new(StaticCatalog::new()));
     h.done.send(Done { seq: 5 }).unwrap();
     let err = h.join().unwrap_err();

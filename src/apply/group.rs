@@ -12,12 +12,17 @@
 //! that made every other group a single transaction (1,644 of ~2,900 groups at 2 workers).
 //!
 //! # Why this is safe
-//! The scheduler releases a transaction only after everything it depends on has committed, so
-//! transactions that are released and not yet committed are mutually independent; applying a
-//! run of them one after another in one target transaction changes nothing about their
-//! effects, and their checkpoint rows commit with them (rule 1). With `preserve_commit_order`
-//! the scheduler releases in source order, so a group is a run of consecutive seqs and the
-//! group takes the commit turn of its first member: the target still commits in source order.
+//! Members are applied one after another, in source order, in one target transaction, and
+//! their checkpoint rows commit with them (rule 1). With `preserve_commit_order` the scheduler
+//! releases in source order, so a group is a run of consecutive seqs and the group takes the
+//! commit turn of its first member: the target still commits in source order. In the writeset
+//! modes the scheduler then hands transactions out with their unfinished key dependencies
+//! ([`Ready::after`]) instead of holding them back: a member whose dependency is an earlier
+//! member simply runs after it; one whose dependency is outside the group runs only once that
+//! has committed (the worker sends the group in segments, see `Worker::run_segmented`). So no
+//! member runs beside a transaction it conflicts with (DESIGN rule 2). Without commit order
+//! the scheduler releases only transactions whose dependencies have committed, so released
+//! transactions are mutually independent and any run of them may share a commit.
 //!
 //! # What joins a group
 //! Only InnoDB-style transactions (ending in XID) with rows or statements the worker plans; not
@@ -99,6 +104,7 @@ impl CommitGroup {
         self.members.len()
     }
 
+
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
@@ -146,7 +152,7 @@ mod tests {
     use crate::schedule::synth;
 
     fn ready(seq: u64, txn: Transaction) -> Ready {
-        Ready { seq, txn: std::sync::Arc::new(txn) }
+        Ready { seq, txn: std::sync::Arc::new(txn), after: Vec::new() }
     }
 
     fn txn(domain: u32, seq: u64, rows: usize) -> Transaction {

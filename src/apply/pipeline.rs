@@ -225,6 +225,8 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         preserve_commit_order: cfg.preserve_commit_order,
         writeset_limit: cfg.writeset_limit,
         channel_capacity: cfg.channel_capacity,
+        // Serial stays one transaction at a time (the baseline); logical_clock waits by prefix.
+        defer_key_deps: cfg.preserve_commit_order && matches!(cfg.mode, crate::cli::Mode::Writeset | crate::cli::Mode::WritesetSession),
     };
     // Rule 2: unique and foreign keys are not in TABLE_MAP, so the writeset modes read them from
     // the target's information_schema. The target's schema is the one at the applied position:

@@ -323,7 +323,7 @@ impl Worker {
     pub async fn apply_group(&mut self, members: &[Ready]) -> Result<(), ApplyError> {
         let [first, ..] = members else { return Ok(()) };
         if members.len() == 1 {
-            return self.apply(first.seq, &first.txn).await;
+            return self.apply_ready(first).await;
         }
         match self.try_group(members).await {
             Ok(positions) => {
@@ -367,15 +367,48 @@ impl Worker {
             return Ok(());
         }
         for m in members {
-            self.apply(m.seq, &m.txn).await?;
+            self.apply_ready(m).await?;
         }
         Ok(())
+    }
+
+    /// [`Worker::apply`] once every key dependency `r` was released with (see
+    /// [`Ready::after`]) has committed: it must not run beside them (DESIGN rule 2).
+    async fn apply_ready(&mut self, r: &Ready) -> Result<(), ApplyError> {
+        if let Some(&last) = r.after.iter().max() {
+            if self.wait_committed(last, None).await.is_err() {
+                return Err(ApplyError::Cancelled);
+            }
+        }
+        self.apply(r.seq, &r.txn).await
+    }
+
+    /// Wait (cancellably) until every seq up to `seq` has committed; `give_way_after`: with
+    /// the target transaction open, fail with [`Failure::YieldTurn`] after that long (the
+    /// earlier transaction may be waiting for a lock this one holds, see
+    /// [`Worker::take_turn_holding`]).
+    async fn wait_committed(&self, seq: u64, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
+        let mut cancel = self.shared.cancel.clone();
+        let give_way = async {
+            match give_way_after {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = self.shared.commit_order.wait_turn(seq + 1) => Ok(()),
+            _ = cancel.wait_for(|c| *c) => Err(Failure::Cancelled),
+            _ = give_way => Err(Failure::YieldTurn),
+        }
     }
 
     /// One attempt at a whole group. Returns each member's position once committed.
     async fn try_group(&mut self, members: &[Ready]) -> Result<Vec<StreamPos>, Failure> {
         let mut positions = Vec::with_capacity(members.len());
         let mut plan = Vec::new();
+        // Where a member must wait for key dependencies outside the group to commit first:
+        // (index in `plan` where its statements start, last such dependency).
+        let mut waits: Vec<(usize, u64)> = Vec::new();
         for m in members {
             // Anything odd (no order key, unbuildable SQL): the member path reports it properly.
             let pos = StreamPos::of(&m.txn).map_err(|e| Failure::Stopped(e.to_string()))?;
@@ -383,11 +416,22 @@ impl Worker {
                 TxnEnd::Rollback => Vec::new(),
                 _ => self.shared.builder.plan(&m.txn, PlanStyle::Batched).map_err(|e| Failure::Stopped(e.to_string()))?,
             };
+            // Members are in increasing seq order.
+            let outside = m.after.iter().copied().filter(|&d| members.binary_search_by_key(&d, |x| x.seq).is_err()).max();
+            if let Some(d) = outside {
+                waits.push((plan.len(), d));
+            }
             plan.extend(member_plan);
             positions.push(pos);
         }
         let mut have_turn = !self.shared.preserve_commit_order;
-        self.run_fast(members[0].seq, &positions, &plan, &mut have_turn).await?;
+        let committed_prefix = self.shared.commit_order.committed_prefix();
+        waits.retain(|&(_, d)| d >= committed_prefix);
+        if waits.is_empty() {
+            self.run_fast(members[0].seq, &positions, &plan, &mut have_turn).await?;
+        } else {
+            self.run_segmented(members[0].seq, &positions, &plan, &waits, &mut have_turn).await?;
+        }
         Ok(positions)
     }
 
@@ -526,6 +570,62 @@ impl Worker {
         self.exec("COMMIT", None, plan).await
     }
 
+    /// A commit group whose members depend by key on transactions outside it that have not
+    /// committed yet (see [`Ready::after`]): BEGIN, then the statements in segments, each
+    /// segment sent only once the dependencies of its first member have committed (the
+    /// members before it run meanwhile, overlapping the earlier commits), then the checkpoint
+    /// and, in its turn, COMMIT. No member runs beside a transaction it conflicts with: its
+    /// dependencies have committed, or ran before it in this same target transaction.
+    async fn run_segmented(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], waits: &[(usize, u64)], have_turn: &mut bool) -> Result<(), Failure> {
+        let checkpoint = self.shared.store.record_many_sql(positions);
+        let compound = self.shared.compound && plan.iter().all(|s| matches!(s.kind, StmtKind::Insert | StmtKind::Update | StmtKind::Delete));
+        if compound && fast_text_len(plan, true) + checkpoint.len() <= self.budget {
+            // Each segment one compound statement: the first opens the transaction, the last
+            // carries the checkpoint (and COMMIT when it is already this group's turn).
+            let mut head = self.compound_head(positions);
+            let mut start = 0;
+            for &(at, dep) in waits {
+                if at > start {
+                    self.compound_trip(&plan[start..at], start, &head, "").await?;
+                    head.clear();
+                    start = at;
+                }
+                self.wait_committed(dep, if head.is_empty() { Some(TURN_YIELD_AFTER) } else { None }).await?;
+            }
+            if !*have_turn && self.shared.commit_order.is_turn(seq) {
+                *have_turn = true;
+            }
+            let single_trip = *have_turn;
+            let tail = if single_trip { format!("{checkpoint}; COMMIT; ") } else { format!("{checkpoint}; ") };
+            self.compound_trip(&plan[start..], start, &head, &tail).await?;
+            if single_trip {
+                return Ok(());
+            }
+            self.take_turn_holding(seq, have_turn).await?;
+            return self.exec("COMMIT", None, plan).await;
+        }
+        self.batches(plan)?;
+        let mut begin = positions.last().and_then(|last| self.gtid_prefix(last)).map(|p| p + ";").unwrap_or_default();
+        begin.push_str("BEGIN");
+        if let Some((_, error)) = run_batch(&mut self.conn, &begin).await.error {
+            return Err(self.interpret_error(Some(Piece::Control), error, plan));
+        }
+        let mut start = 0;
+        for &(at, dep) in waits {
+            if at > start {
+                self.run_checked(&plan[start..at]).await?;
+            }
+            start = at;
+            self.wait_committed(dep, Some(TURN_YIELD_AFTER)).await?;
+        }
+        if start < plan.len() {
+            self.run_checked(&plan[start..]).await?;
+        }
+        self.exec(&checkpoint, None, plan).await?;
+        self.take_turn_holding(seq, have_turn).await?;
+        self.exec("COMMIT", None, plan).await
+    }
+
     /// Wait (cancellably) until every earlier transaction has committed.
     async fn take_turn(&mut self, seq: u64, have_turn: &mut bool) -> Result<(), Failure> {
         self.await_turn(seq, have_turn, None).await
@@ -632,43 +732,52 @@ impl Worker {
     /// statement; and since the checks run inside, UPDATE/DELETE transactions commit in the
     /// same round trip too. A SIGNAL leaves the transaction open: the caller rolls back.
     async fn run_compound(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], checkpoint: &str, have_turn: &mut bool) -> Result<(), Failure> {
-        let mut text = String::with_capacity(fast_text_len(plan, true) + checkpoint.len());
-        text.push_str("BEGIN NOT ATOMIC ");
-        if let Some(p) = positions.last().and_then(|last| self.gtid_prefix(last)) {
-            text.push_str(&p);
-            text.push_str("; ");
-        }
-        text.push_str("START TRANSACTION; ");
-        for (i, s) in plan.iter().enumerate() {
-            text.push_str(&s.sql);
-            text.push_str("; ");
-            if matches!(s.kind, StmtKind::Update | StmtKind::Delete) {
-                let _ = write!(text, "IF ROW_COUNT() <> 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{DIVERGED_SIGNAL}{i}'; END IF; ");
-            }
-        }
-        text.push_str(checkpoint);
-        text.push_str("; ");
         let single_trip = *have_turn;
-        if single_trip {
-            text.push_str("COMMIT; ");
-        }
-        text.push_str("END");
-        if let Err(e) = self.conn.query_drop(text).await {
-            if let mysql_async::Error::Server(se) = &e {
-                if let Some(i) = se.message.strip_prefix(DIVERGED_SIGNAL).and_then(|n| n.parse::<usize>().ok()) {
-                    // Keyed or LIMIT 1: a count other than 1 can only be 0.
-                    let kind = plan.get(i).map(|s| format!("{:?}", s.kind)).unwrap_or_default();
-                    return Err(Failure::Diverged { stmt: i, what: format!("{kind} found no row (row missing on target)") });
-                }
-            }
-            return Err(self.interpret_error(None, e, plan));
-        }
+        let head = self.compound_head(positions);
+        let tail = if single_trip { format!("{checkpoint}; COMMIT; ") } else { format!("{checkpoint}; ") };
+        self.compound_trip(plan, 0, &head, &tail).await?;
         if single_trip {
             return Ok(());
         }
         self.take_turn_holding(seq, have_turn).await?;
         if let Err(e) = self.conn.query_drop("COMMIT").await {
             return Err(self.interpret_error(Some(Piece::Commit), e, plan));
+        }
+        Ok(())
+    }
+
+    /// What opens the target transaction inside a compound statement: the GTID, START
+    /// TRANSACTION.
+    fn compound_head(&self, positions: &[StreamPos]) -> String {
+        let mut head = positions.last().and_then(|last| self.gtid_prefix(last)).map(|p| p + "; ").unwrap_or_default();
+        head.push_str("START TRANSACTION; ");
+        head
+    }
+
+    /// One compound statement: `head`, the statements of `plan` (numbered from `offset` in
+    /// the divergence signal) each followed by its found-row check, `tail`.
+    async fn compound_trip(&mut self, plan: &[Stmt], offset: usize, head: &str, tail: &str) -> Result<(), Failure> {
+        let mut text = String::with_capacity(fast_text_len(plan, true) + head.len() + tail.len());
+        text.push_str("BEGIN NOT ATOMIC ");
+        text.push_str(head);
+        for (i, s) in plan.iter().enumerate() {
+            text.push_str(&s.sql);
+            text.push_str("; ");
+            if matches!(s.kind, StmtKind::Update | StmtKind::Delete) {
+                let _ = write!(text, "IF ROW_COUNT() <> 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{DIVERGED_SIGNAL}{}'; END IF; ", offset + i);
+            }
+        }
+        text.push_str(tail);
+        text.push_str("END");
+        if let Err(e) = self.conn.query_drop(text).await {
+            if let mysql_async::Error::Server(se) = &e {
+                if let Some(i) = se.message.strip_prefix(DIVERGED_SIGNAL).and_then(|n| n.parse::<usize>().ok()) {
+                    // Keyed or LIMIT 1: a count other than 1 can only be 0.
+                    let kind = plan.get(i - offset.min(i)).map(|s| format!("{:?}", s.kind)).unwrap_or_default();
+                    return Err(Failure::Diverged { stmt: i, what: format!("{kind} found no row (row missing on target)") });
+                }
+            }
+            return Err(self.interpret_error(None, e, plan));
         }
         Ok(())
     }

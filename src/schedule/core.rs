@@ -32,6 +32,9 @@ struct Slot {
     pending: u32,
     /// Later transactions waiting for this one.
     dependents: Vec<u64>,
+    /// With deferred key dependencies: the earlier transactions this one depends on by key that
+    /// had not finished at admission (handed out with it in [`super::Ready::after`]).
+    after: Vec<u64>,
 }
 
 /// The result of admitting one transaction.
@@ -48,6 +51,9 @@ pub struct SchedulerCore {
     rule: Box<dyn DependencyRule>,
     window: usize,
     release_in_order: bool,
+    /// Key dependencies (`after`) do not hold a transaction back; they travel with it (see
+    /// [`SchedulerCore::defer_key_deps`]).
+    defer_key_deps: bool,
     /// Hold admission after a DDL until it is done, so later keys use the new schema.
     hold_after_ddl: bool,
     slots: Vec<Slot>,
@@ -76,8 +82,9 @@ impl SchedulerCore {
             rule,
             window,
             release_in_order,
+            defer_key_deps: false,
             hold_after_ddl,
-            slots: (0..cap).map(|_| Slot { state: SlotState::Free, pending: 0, dependents: Vec::new() }).collect(),
+            slots: (0..cap).map(|_| Slot { state: SlotState::Free, pending: 0, dependents: Vec::new(), after: Vec::new() }).collect(),
             mask: (cap - 1) as u64,
             next_seq: 0,
             low_watermark: 0,
@@ -91,6 +98,25 @@ impl SchedulerCore {
             plan: Plan::default(),
             stats,
         }
+    }
+
+    /// With release in order (commit order kept): do not hold a transaction back for earlier
+    /// transactions it conflicts with by key; release it in order with those still unfinished
+    /// named ([`SchedulerCore::take_after`]). The applier then either applies it in the same
+    /// target transaction right after them (a commit group) or waits until they committed
+    /// before it starts, so conflicting transactions still never run at the same time (DESIGN
+    /// rule 2). What it buys: one transaction waiting on a dependency no longer holds back
+    /// every later, independent one (release is in order), so commit groups can be full.
+    /// Barriers and prefix waits still hold transactions back as before.
+    pub fn defer_key_deps(mut self, on: bool) -> Self {
+        self.defer_key_deps = on && self.release_in_order;
+        self
+    }
+
+    /// The unfinished key dependencies `seq` was released with (empty unless deferred). Call
+    /// once, when handing `seq` out.
+    pub fn take_after(&mut self, seq: u64) -> Vec<u64> {
+        std::mem::take(&mut self.slot_mut(seq).after)
     }
 
     pub fn mode(&self) -> Mode {
@@ -161,6 +187,7 @@ impl SchedulerCore {
             slot.state = SlotState::Waiting;
             slot.pending = 0;
             slot.dependents.clear();
+            slot.after.clear();
         }
         let mut plan = std::mem::take(&mut self.plan);
         plan.clear();
@@ -180,6 +207,10 @@ impl SchedulerCore {
             if d >= seq || self.is_done(d) {
                 continue;
             }
+            if self.defer_key_deps {
+                self.slot_mut(seq).after.push(d);
+                continue;
+            }
             self.slot_mut(d).dependents.push(seq);
             pending += 1;
         }
@@ -196,7 +227,9 @@ impl SchedulerCore {
         let barrier = plan.barrier;
         self.plan = plan;
         self.slot_mut(seq).pending = pending;
-        self.stats.on_admit(barrier, pending > 0);
+        // A deferred key dependency is still a wait (the applier honours it), so it counts.
+        let deferred = !self.slot(seq).after.is_empty();
+        self.stats.on_admit(barrier, pending > 0 || deferred);
         if pending == 0 {
             self.make_ready(seq);
         }

@@ -102,7 +102,7 @@ impl Dispatcher {
         let window = cfg.window.max(1);
         let cap = window.next_power_of_two();
         Dispatcher {
-            core: SchedulerCore::new(rule_for(cfg.mode), window, cfg.preserve_commit_order, stats.clone()),
+            core: SchedulerCore::new(rule_for(cfg.mode), window, cfg.preserve_commit_order, stats.clone()).defer_key_deps(cfg.defer_key_deps),
             keys: KeyExtractor::new(catalog, cfg.writeset_limit),
             with_keys: matches!(cfg.mode, Mode::Writeset | Mode::WritesetSession),
             txns: vec![None; cap],
@@ -151,7 +151,8 @@ impl Dispatcher {
             }
             while let Some(seq) = self.core.pop_released() {
                 if let Some(txn) = self.txns[(seq & self.mask) as usize].take() {
-                    outbox.push_back(Ready { seq, txn });
+                    let after = self.core.take_after(seq);
+                    outbox.push_back(Ready { seq, txn, after });
                 }
             }
             while let Some(r) = outbox.pop_front() {

@@ -27,7 +27,12 @@
 //!
 //! # Invariants
 //! - **No conflicting overlap** (DESIGN rule 2): a transaction is released only after every
-//!   earlier transaction it conflicts with (per the mode's [`DependencyRule`]) has sent `Done`.
+//!   earlier transaction it conflicts with (per the mode's [`DependencyRule`]) has sent `Done`
+//!   — or, with [`DispatcherConfig::defer_key_deps`] (commit order kept), released in order
+//!   with those not yet done named in [`Ready::after`], which the applier must honour: it starts
+//!   the transaction only after they committed, or applies it after them in the same target
+//!   transaction. Deferring lets one transaction waiting on a hot key stop holding back the
+//!   independent ones behind it (release is in order), so commit groups fill up.
 //!   A barrier waits for every earlier transaction and everything after it waits for the barrier.
 //!   Every barrier is counted by [`BarrierReason`].
 //! - **Bounded memory**: at most `window` transactions are between admission and the low
@@ -93,6 +98,9 @@ pub struct DispatcherConfig {
     pub writeset_limit: usize,
     /// Capacity of the `input` and `ready` channels. At least 1.
     pub channel_capacity: usize,
+    /// With `preserve_commit_order`: key dependencies travel with the transaction in
+    /// [`Ready::after`] instead of holding it back (see `SchedulerCore::defer_key_deps`).
+    pub defer_key_deps: bool,
 }
 
 impl Default for DispatcherConfig {
@@ -104,6 +112,7 @@ impl Default for DispatcherConfig {
             preserve_commit_order: true,
             writeset_limit: 10_000,
             channel_capacity: 1024,
+            defer_key_deps: false,
         }
     }
 }
@@ -114,6 +123,11 @@ pub struct Ready {
     /// Position in source order, from 0.
     pub seq: u64,
     pub txn: Arc<Transaction>,
+    /// With [`DispatcherConfig::defer_key_deps`]: earlier transactions this one conflicts with
+    /// by key that had not finished when it was admitted. The applier must not start it before
+    /// each has committed, unless it applies it in the same target transaction after them.
+    /// Empty otherwise.
+    pub after: Vec<u64>,
 }
 
 /// Sent by a worker after committing (or skipping) the transaction `seq`.
