@@ -1278,6 +1278,7 @@ fn row_data_bytes(row: &crate::decode::value::Row) -> u64 {
             Value::Bytes(b) | Value::Geometry(b) => b.len() as u64,
             Value::Decimal(s) | Value::Json(s) => s.len() as u64,
             Value::Vector(f) => 4 * f.len() as u64,
+            Value::JsonDiff(d) => d.iter().map(|d| (d.path.len() + d.value.as_ref().map_or(0, String::len)) as u64).sum(),
             _ => 8,
         })
         .sum()

@@ -32,8 +32,6 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
     // Named "corrupt" upstream: the QUERY at 91204 has a status-vars length running past the
     // event (mariadb-binlog also stops there with "Found invalid event").
     ("rust_mysql_common/corrupt-relay-bin.000624", "corrupt-relay-bin.000624 at offset 91204: QUERY event"),
-    // MINIMAL row image with PARTIAL_JSON: the decoder refuses to guess the new JSON value.
-    ("rust_mysql_common/json.binlog.000001", "json.binlog.000001 at offset 3750: PARTIAL_UPDATE_ROWS event"),
     // The source recorded lost events: applying past an INCIDENT is unsafe.
     ("rust_mysql_common/bug40482-bin.000001", "bug40482-bin.000001 at offset 106: INCIDENT event (kind"),
     // Ends after BEGIN and an Aurora padding event: the transaction is cut off.
@@ -333,6 +331,36 @@ fn every_fixture_decodes_or_fails_with_file_and_offset() {
         }
     }
     assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// json.binlog.000001 (MySQL 8.0.22, binlog_row_image=MINIMAL, binlog_row_value_options=
+/// PARTIAL_JSON): the PARTIAL_UPDATE_ROWS at 3750 carries only the key in its before images and
+/// `$.age` diffs in its after images. It decodes completely (8 transactions, the histogram check
+/// above), and each row's JSON column is the diff itself: REPLACE `$.age` with the new age, the
+/// same change `decoder_tests.rs::partial_json_update_is_applied_to_the_before_image` applies to
+/// a FULL before image (25 -> 26 for row 1).
+#[test]
+fn json_partial_update_with_minimal_image_decodes_to_its_diffs() {
+    use parapply::decode::json::{JsonDiff, JsonDiffOp};
+    use parapply::decode::value::Value;
+    use parapply::txn::{Change, RowKind};
+    let o = read(&common::fixture("rust_mysql_common/json.binlog.000001"), Path::new("/nonexistent"));
+    assert_eq!(o.error, None);
+    assert_eq!(o.transactions.len(), 8);
+    let last = o.transactions.last().unwrap();
+    assert_eq!((last.pos.start, last.pos.end), (3527, 4011));
+    let [Change::Rows(rc)] = &last.changes[..] else { panic!("one ROWS change expected: {:?}", last.changes) };
+    assert_eq!((rc.table.schema.as_str(), rc.table.table.as_str(), rc.kind), ("mysql", "t", RowKind::Update));
+    let want = [(1, "Joe", 26), (2, "Sue", 34), (3, "Pete", 42), (4, "Joe", 26), (5, "Sue", 34), (6, "Pete", 42)];
+    assert_eq!(rc.rows.len(), want.len());
+    for (row, (id, name, age)) in rc.rows.iter().zip(want) {
+        assert_eq!(row.before.as_ref().unwrap().cols, vec![Some(Value::Int(id)), None, None, None]);
+        let diff = JsonDiff { op: JsonDiffOp::Replace, path: "$.age".into(), value: Some(age.to_string()) };
+        assert_eq!(
+            row.after.as_ref().unwrap().cols,
+            vec![None, Some(Value::JsonDiff(vec![diff])), Some(Value::Bytes(name.as_bytes().to_vec())), Some(Value::Int(age))]
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -339,6 +339,8 @@ fn format_row(row: &Row, out: &mut String) {
         }
         match col {
             None => out.push('-'),
+            // As mysqlbinlog shows a partial JSON update: the diffs applied to the old value @N.
+            Some(Value::JsonDiff(d)) => crate::decode::value::write_json_diff(d, &format!("@{}", i + 1), out),
             Some(v) => format_value(v, out),
         }
     }
@@ -409,6 +411,7 @@ pub fn format_value(v: &Value, out: &mut String) {
         Value::Vector(v) => {
             let _ = write!(out, "{v:?}");
         }
+        Value::JsonDiff(d) => crate::decode::value::write_json_diff(d, "@col", out),
     }
 }
 
@@ -474,6 +477,17 @@ fn value_json(v: &Value) -> serde_json::Value {
             json!(h)
         }
         Value::Vector(v) => json!(v),
+        // The diffs themselves (values as MySQL JSON text, like `Json`): a tool gets the change
+        // even though the event did not carry the whole document.
+        Value::JsonDiff(d) => json!({"json_diff": d.iter().map(|d| json!({
+            "op": match d.op {
+                crate::decode::json::JsonDiffOp::Replace => "replace",
+                crate::decode::json::JsonDiffOp::Insert => "insert",
+                crate::decode::json::JsonDiffOp::Remove => "remove",
+            },
+            "path": d.path,
+            "value": d.value,
+        })).collect::<Vec<_>>()}),
         other => {
             let mut s = String::new();
             format_value(other, &mut s);

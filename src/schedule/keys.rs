@@ -257,6 +257,11 @@ impl KeyExtractor {
 
 fn presence(row: &Row, columns: &[usize]) -> Presence {
     let present = columns.iter().filter(|&&c| matches!(row.cols.get(c), Some(Some(_)))).count();
+    // A JSON diff is a change to a value the image does not hold: the key's value is unknown.
+    // (MySQL cannot index a JSON column, so this only guards against a catalog that says so.)
+    if columns.iter().any(|&c| matches!(row.cols.get(c), Some(Some(Value::JsonDiff(_))))) {
+        return Presence::Partial;
+    }
     if present == columns.len() {
         Presence::Full
     } else if present == 0 {
@@ -346,6 +351,12 @@ fn encode_value(v: &Value, rule: CollationRule, prefix: Option<u32>, buf: &mut V
             buf.push(14);
             buf.extend_from_slice(&(j.len() as u32).to_le_bytes());
             buf.extend_from_slice(j.as_bytes());
+        }
+        // Never reached through `hash_key` (`presence` makes it a PartialImage barrier first);
+        // encoded distinctly all the same rather than panicking.
+        Value::JsonDiff(d) => {
+            buf.push(17);
+            buf.extend_from_slice(format!("{d:?}").as_bytes());
         }
         Value::Geometry(g) => {
             buf.push(15);
