@@ -263,7 +263,12 @@ pub fn format_txn_line(txn: &Transaction, out: &mut String) {
         let _ = write!(out, "{}.{}", t.schema, t.table);
     }
     let (ins, upd, del) = txn.row_counts();
-    let _ = write!(out, " +{ins} ~{upd} -{del} {}B {}:{}-{}", txn.size, txn.pos.file, txn.pos.start, txn.pos.end);
+    let _ = write!(out, " +{ins} ~{upd} -{del} {}B {}:{}-", txn.size, txn.pos.file, txn.pos.start);
+    // A relay-log transaction split by the replica's relay-log rotation ends in a later file.
+    if !txn.pos.end_file.is_empty() && txn.pos.end_file != txn.pos.file {
+        let _ = write!(out, "{}:", txn.pos.end_file);
+    }
+    let _ = write!(out, "{}", txn.pos.end);
     if let Some(w) = ddl_words(txn) {
         let _ = write!(out, " ddl=\"{w}\"");
     }
@@ -536,6 +541,9 @@ pub fn txn_json(txn: &Transaction, opts: Options) -> serde_json::Value {
     if let (Some(w), Some(obj)) = (ddl_words(txn), v.as_object_mut()) {
         obj.insert("ddl_statement".into(), json!(w));
     }
+    if let (false, Some(obj)) = (txn.pos.end_file.is_empty() || txn.pos.end_file == txn.pos.file, v.as_object_mut()) {
+        obj.insert("end_file".into(), json!(txn.pos.end_file));
+    }
     if opts.rows {
         let mut changes = Vec::new();
         for c in &txn.changes {
@@ -786,7 +794,7 @@ mod tests {
             commit_time_us: 1_704_164_645_000_001,
             server_id: 1,
             thread_id: Some(9),
-            pos: BinlogPos { file: "binlog.000001".into(), start: 256, end: 1490 },
+            pos: BinlogPos { file: "binlog.000001".into(), start: 256, end: 1490, end_file: "binlog.000001".into() },
             size: 1234,
             changes: vec![
                 Change::Rows(RowsChange {
