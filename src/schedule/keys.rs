@@ -578,6 +578,26 @@ mod tests {
         )]);
         let f = x.facts(&minimal, true);
         assert_eq!((f.key_barrier, f.keys.len()), (None, 1));
+        // MINIMAL partial JSON update: a JSON diff outside any key changes nothing for the keys
+        // (the PK from the before image identifies the row); a diff in a key column (which
+        // MySQL cannot have, but a wrong catalog could claim) is an unknown value, a barrier.
+        let diff = || Value::JsonDiff(vec![crate::decode::json::JsonDiff { op: crate::decode::json::JsonDiffOp::Remove, path: "$.a".into(), value: None }]);
+        let (jt, jcat) = {
+            let t = synth::table(2, "app", "docs", &[("id", TYPE_LONGLONG, None), ("j", 245, None)], &[0]);
+            (t, StaticCatalog::new().with_table(TableDef::new("app", "docs").column("id", None).column("j", None).primary_key(&["id"])))
+        };
+        let mut xj = extractor(jcat);
+        let json_update = |t: &Arc<crate::decode::event::TableMap>| {
+            synth::txn(vec![synth::rows(t, Update, vec![(Some(Row { cols: vec![Some(Value::Int(1)), None] }), Some(Row { cols: vec![None, Some(diff())] }))])])
+        };
+        let f = xj.facts(&json_update(&jt), true);
+        assert_eq!((f.key_barrier, f.keys.len()), (None, 1));
+        let diff_in_key = synth::txn(vec![synth::rows(
+            &t,
+            Update,
+            vec![(Some(Row { cols: vec![Some(Value::Int(1)), Some(s("a@x"))] }), Some(Row { cols: vec![None, Some(diff())] }))],
+        )]);
+        assert_eq!(x.facts(&diff_in_key, true).key_barrier, Some(BarrierReason::PartialImage));
         // TooManyKeys: 2 rows x 2 keys > 3.
         let big = synth::txn(vec![synth::rows(&t, Insert, vec![(None, Some(row(vec![Value::Int(1), s("a")]))), (None, Some(row(vec![Value::Int(2), s("b")])))])]);
         assert_eq!(x.facts(&big, true).key_barrier, Some(BarrierReason::TooManyKeys));
