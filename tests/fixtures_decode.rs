@@ -363,6 +363,42 @@ fn json_partial_update_with_minimal_image_decodes_to_its_diffs() {
     }
 }
 
+/// A transaction split between two files as a replica's relay-log rotation splits it: the first
+/// file ends after the TABLE_MAP of mariadb-bin.000001's first transaction, the second starts
+/// with its own FORMAT_DESCRIPTION and goes on with that transaction's ROWS event and XID. Read
+/// as one list, the files give the same two transactions as the whole file, the first named
+/// by both files; the second file alone fails on the ROWS event whose TABLE_MAP it lacks.
+#[test]
+fn transaction_split_across_two_files_reads_as_one() {
+    let whole = std::fs::read(common::fixture("rust_mysql_common/mariadb-bin.000001")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (f1, f2) = (tmp.path().join("relay.000001"), tmp.path().join("relay.000002"));
+    // Events: FDE 4..256, GTID_LIST, CHECKPOINT, GTID 330, ANNOTATE 372, TABLE_MAP 476..612,
+    // WRITE_ROWS 612, XID 671..702, then the second transaction to 1074.
+    std::fs::write(&f1, &whole[..612]).unwrap();
+    std::fs::write(&f2, [&whole[..256], &whole[612..]].concat()).unwrap();
+    let read_all = |paths: &[PathBuf]| -> Result<Vec<Transaction>, String> {
+        let mut asm = Assembler::new();
+        let mut out = Vec::new();
+        for ev in BinlogFiles::open(paths).map_err(|e| e.to_string())? {
+            out.extend(asm.push(ev.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?);
+        }
+        out.extend(asm.finish().map_err(|e| e.to_string())?);
+        Ok(out)
+    };
+    let split = read_all(&[f1.clone(), f2.clone()]).unwrap();
+    let orig = read(&common::fixture("rust_mysql_common/mariadb-bin.000001"), tmp.path()).transactions;
+    assert_eq!(split.len(), 2);
+    assert_eq!(split.iter().map(|t| (&t.gtid, &t.changes)).collect::<Vec<_>>(), orig.iter().map(|t| (&t.gtid, &t.changes)).collect::<Vec<_>>());
+    assert_eq!((split[0].pos.file.as_str(), split[0].pos.start, split[0].pos.end_file.as_str(), split[0].pos.end), ("relay.000001", 330, "relay.000002", 256 + 90));
+    assert_eq!((split[1].pos.file.as_str(), split[1].pos.start, split[1].pos.end_file.as_str()), ("relay.000002", 346, "relay.000002"));
+    let err = read_all(&[f2]).unwrap_err();
+    assert!(err.contains("relay.000002 at offset 256: WRITE_ROWS_V1 event (type 23): ROWS event for unknown table id"), "{err}");
+    // Cut after the first file: the open transaction is an error naming where it started.
+    let err = read_all(&[f1]).unwrap_err();
+    assert_eq!(err, "incomplete transaction 0-1-1 at end of relay.000001:330 (last event ends at 612)");
+}
+
 // ---------------------------------------------------------------------------------------------
 // mysqlbinlog text dumps
 // ---------------------------------------------------------------------------------------------
