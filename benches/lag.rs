@@ -37,7 +37,7 @@ fn txn(seq: u64) -> Transaction {
         gtid: Some(Gtid::Mariadb { domain: 1, server_id: 1, seq }),
         commit_time_us: 1_700_000_000_000_000,
         size: 600,
-        pos: BinlogPos { file: "binlog.000001".into(), start: 4, end: 604 },
+        pos: BinlogPos { file: "binlog.000001".into(), start: 4, end: 604, end_file: "binlog.000001".into() },
         changes: vec![
             Change::Rows(RowsChange { table: table("orders"), kind: RowKind::Insert, rows: vec![row(), row()] }),
             Change::Rows(RowsChange { table: table("items"), kind: RowKind::Update, rows: vec![row(), row()] }),

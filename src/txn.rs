@@ -74,6 +74,9 @@ pub struct BinlogPos {
     pub start: u64,
     /// Offset just past its last event: the position to resume from after it.
     pub end: u64,
+    /// The file `end` is in: `file`, except for a relay-log transaction that the replica's
+    /// relay-log rotation split across files, which ends in a later one.
+    pub end_file: String,
 }
 
 /// The kind of a row change.
@@ -374,7 +377,7 @@ impl Building {
     fn new(at: At<'_>, expect: Expect) -> Building {
         let txn = Transaction {
             server_id: at.server_id,
-            pos: BinlogPos { file: at.file.to_string(), start: at.offset, end: at.offset },
+            pos: BinlogPos { file: at.file.to_string(), start: at.offset, end: at.offset, end_file: at.file.to_string() },
             ..Transaction::default()
         };
         Building { txn, expect, implicit_begin: false, last_file: at.file.clone(), commit_time_from_gtid: false, rows: 0, row_bytes: 0 }
@@ -559,6 +562,9 @@ impl Assembler {
             if let EventData::Xid(_) = event.data {
                 held.size += u64::from(event.header.event_size);
                 held.pos.end = event.offset + u64::from(event.header.event_size);
+                if *held.pos.end_file != *event.file {
+                    held.pos.end_file = event.file.to_string();
+                }
                 held.end = TxnEnd::Xid;
                 held.commit_time_us = u64::from(event.header.timestamp) * 1_000_000;
                 return Ok(Some(held));
@@ -653,6 +659,9 @@ impl Assembler {
         b.txn.pos.end = at.end;
         if !Arc::ptr_eq(&b.last_file, at.file) {
             b.last_file = at.file.clone();
+            if *b.txn.pos.end_file != **at.file {
+                b.txn.pos.end_file = at.file.to_string();
+            }
         }
     }
 
@@ -1278,6 +1287,7 @@ fn row_data_bytes(row: &crate::decode::value::Row) -> u64 {
             Value::Bytes(b) | Value::Geometry(b) => b.len() as u64,
             Value::Decimal(s) | Value::Json(s) => s.len() as u64,
             Value::Vector(f) => 4 * f.len() as u64,
+            Value::JsonDiff(d) => d.iter().map(|d| (d.path.len() + d.value.as_ref().map_or(0, String::len)) as u64).sum(),
             _ => 8,
         })
         .sum()
@@ -1387,6 +1397,40 @@ mod tests {
         out
     }
 
+    /// A replica's relay-log rotation split a MariaDB transaction: its first ROWS event and the
+    /// ROTATE end `relay.000002`; `relay.000003` opens with its FDE and GTID_LIST, then the rest
+    /// of the rows and the XID. One transaction, named by both files.
+    #[test]
+    fn transaction_continues_across_rotate_and_the_next_files_header() {
+        let mut a = Stream::new("relay.000002");
+        a.offset = 1000;
+        let g = a.maria_gtid(5, 0x0c, None);
+        let (tm_ev, tm) = a.table_map("big");
+        let r1 = a.rows(&tm, RowsEventKind::Write, 3, false);
+        let rot = a.ev(t::ROTATE, 40, EventData::Rotate { next_file: "relay.000003".into(), position: 4 });
+        let mut b = Stream::new("relay.000003");
+        let fde = b.ev(t::FORMAT_DESCRIPTION, 256, EventData::FormatDescription(Default::default()));
+        let list = b.ev(t::MARIA_GTID_LIST, 29, EventData::MariadbGtidList(vec![]));
+        let r2 = b.rows(&tm, RowsEventKind::Write, 2, true);
+        let x = b.xid();
+        let mut asm = Assembler::new();
+        let txns = feed(&mut asm, vec![g, tm_ev, r1, rot, fde, list, r2, x]);
+        assert_eq!(txns.len(), 1);
+        let t = &txns[0];
+        assert_eq!(t.gtid.as_ref().unwrap().to_string(), "1-7-5");
+        assert_eq!(t.row_counts(), (5, 0, 0));
+        assert_eq!(t.pos, BinlogPos { file: "relay.000002".into(), start: 1000, end: 4 + 256 + 29 + 40 + 31, end_file: "relay.000003".into() });
+        // The relay files' own ROTATE/FDE/GTID_LIST are not part of the transaction.
+        assert_eq!(t.size, 42 + 50 + 40 + 40 + 31);
+        assert_eq!(asm.finish(), Ok(None));
+        // Cut after the first file: incomplete, named by where it started.
+        let mut a = Stream::new("relay.000002");
+        let evs = vec![a.maria_gtid(5, 0x0c, None), a.table_map("big").0];
+        let mut asm = Assembler::new();
+        assert!(feed(&mut asm, evs).is_empty());
+        assert_eq!(asm.finish().unwrap_err().to_string(), "incomplete transaction 1-7-5 at end of relay.000002:4 (last event ends at 96)");
+    }
+
     #[test]
     fn mysql_gtid_begin_rows_xid() {
         let mut s = Stream::new("binlog.000003");
@@ -1404,7 +1448,7 @@ mod tests {
         assert_eq!(t.deps, CommitDeps::LogicalClock { last_committed: 10, sequence_number: 12 });
         assert_eq!(t.commit_time_us, 1_700_000_000_123_456);
         assert_eq!((t.server_id, t.thread_id), (7, Some(99)));
-        assert_eq!(t.pos, BinlogPos { file: "binlog.000003".into(), start: 4, end: 4 + 65 + 75 + 50 + 40 + 40 + 31 });
+        assert_eq!(t.pos, BinlogPos { file: "binlog.000003".into(), start: 4, end: 4 + 65 + 75 + 50 + 40 + 40 + 31, end_file: "binlog.000003".into() });
         assert_eq!(t.size, 65 + 75 + 50 + 40 + 40 + 31);
         assert_eq!(t.row_counts(), (2, 1, 0));
         assert_eq!(t.end, TxnEnd::Xid);

@@ -32,8 +32,6 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
     // Named "corrupt" upstream: the QUERY at 91204 has a status-vars length running past the
     // event (mariadb-binlog also stops there with "Found invalid event").
     ("rust_mysql_common/corrupt-relay-bin.000624", "corrupt-relay-bin.000624 at offset 91204: QUERY event"),
-    // MINIMAL row image with PARTIAL_JSON: the decoder refuses to guess the new JSON value.
-    ("rust_mysql_common/json.binlog.000001", "json.binlog.000001 at offset 3750: PARTIAL_UPDATE_ROWS event"),
     // The source recorded lost events: applying past an INCIDENT is unsafe.
     ("rust_mysql_common/bug40482-bin.000001", "bug40482-bin.000001 at offset 106: INCIDENT event (kind"),
     // Ends after BEGIN and an Aurora padding event: the transaction is cut off.
@@ -333,6 +331,72 @@ fn every_fixture_decodes_or_fails_with_file_and_offset() {
         }
     }
     assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// json.binlog.000001 (MySQL 8.0.22, binlog_row_image=MINIMAL, binlog_row_value_options=
+/// PARTIAL_JSON): the PARTIAL_UPDATE_ROWS at 3750 carries only the key in its before images and
+/// `$.age` diffs in its after images. It decodes completely (8 transactions, the histogram check
+/// above), and each row's JSON column is the diff itself: REPLACE `$.age` with the new age, the
+/// same change `decoder_tests.rs::partial_json_update_is_applied_to_the_before_image` applies to
+/// a FULL before image (25 -> 26 for row 1).
+#[test]
+fn json_partial_update_with_minimal_image_decodes_to_its_diffs() {
+    use parapply::decode::json::{JsonDiff, JsonDiffOp};
+    use parapply::decode::value::Value;
+    use parapply::txn::{Change, RowKind};
+    let o = read(&common::fixture("rust_mysql_common/json.binlog.000001"), Path::new("/nonexistent"));
+    assert_eq!(o.error, None);
+    assert_eq!(o.transactions.len(), 8);
+    let last = o.transactions.last().unwrap();
+    assert_eq!((last.pos.start, last.pos.end), (3527, 4011));
+    let [Change::Rows(rc)] = &last.changes[..] else { panic!("one ROWS change expected: {:?}", last.changes) };
+    assert_eq!((rc.table.schema.as_str(), rc.table.table.as_str(), rc.kind), ("mysql", "t", RowKind::Update));
+    let want = [(1, "Joe", 26), (2, "Sue", 34), (3, "Pete", 42), (4, "Joe", 26), (5, "Sue", 34), (6, "Pete", 42)];
+    assert_eq!(rc.rows.len(), want.len());
+    for (row, (id, name, age)) in rc.rows.iter().zip(want) {
+        assert_eq!(row.before.as_ref().unwrap().cols, vec![Some(Value::Int(id)), None, None, None]);
+        let diff = JsonDiff { op: JsonDiffOp::Replace, path: "$.age".into(), value: Some(age.to_string()) };
+        assert_eq!(
+            row.after.as_ref().unwrap().cols,
+            vec![None, Some(Value::JsonDiff(vec![diff])), Some(Value::Bytes(name.as_bytes().to_vec())), Some(Value::Int(age))]
+        );
+    }
+}
+
+/// A transaction split between two files as a replica's relay-log rotation splits it: the first
+/// file ends after the TABLE_MAP of mariadb-bin.000001's first transaction, the second starts
+/// with its own FORMAT_DESCRIPTION and goes on with that transaction's ROWS event and XID. Read
+/// as one list, the files give the same two transactions as the whole file, the first named
+/// by both files; the second file alone fails on the ROWS event whose TABLE_MAP it lacks.
+#[test]
+fn transaction_split_across_two_files_reads_as_one() {
+    let whole = std::fs::read(common::fixture("rust_mysql_common/mariadb-bin.000001")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (f1, f2) = (tmp.path().join("relay.000001"), tmp.path().join("relay.000002"));
+    // Events: FDE 4..256, GTID_LIST, CHECKPOINT, GTID 330, ANNOTATE 372, TABLE_MAP 476..612,
+    // WRITE_ROWS 612, XID 671..702, then the second transaction to 1074.
+    std::fs::write(&f1, &whole[..612]).unwrap();
+    std::fs::write(&f2, [&whole[..256], &whole[612..]].concat()).unwrap();
+    let read_all = |paths: &[PathBuf]| -> Result<Vec<Transaction>, String> {
+        let mut asm = Assembler::new();
+        let mut out = Vec::new();
+        for ev in BinlogFiles::open(paths).map_err(|e| e.to_string())? {
+            out.extend(asm.push(ev.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?);
+        }
+        out.extend(asm.finish().map_err(|e| e.to_string())?);
+        Ok(out)
+    };
+    let split = read_all(&[f1.clone(), f2.clone()]).unwrap();
+    let orig = read(&common::fixture("rust_mysql_common/mariadb-bin.000001"), tmp.path()).transactions;
+    assert_eq!(split.len(), 2);
+    assert_eq!(split.iter().map(|t| (&t.gtid, &t.changes)).collect::<Vec<_>>(), orig.iter().map(|t| (&t.gtid, &t.changes)).collect::<Vec<_>>());
+    assert_eq!((split[0].pos.file.as_str(), split[0].pos.start, split[0].pos.end_file.as_str(), split[0].pos.end), ("relay.000001", 330, "relay.000002", 256 + 90));
+    assert_eq!((split[1].pos.file.as_str(), split[1].pos.start, split[1].pos.end_file.as_str()), ("relay.000002", 346, "relay.000002"));
+    let err = read_all(&[f2]).unwrap_err();
+    assert!(err.contains("relay.000002 at offset 256: WRITE_ROWS_V1 event (type 23): ROWS event for unknown table id"), "{err}");
+    // Cut after the first file: the open transaction is an error naming where it started.
+    let err = read_all(&[f1]).unwrap_err();
+    assert_eq!(err, "incomplete transaction 0-1-1 at end of relay.000001:330 (last event ends at 612)");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ fn user_txn(seq: u64, commit_time_us: u64) -> Transaction {
         gtid: Some(Gtid::Mariadb { domain: 0, server_id: 1, seq }),
         commit_time_us,
         size: 500,
-        pos: BinlogPos { file: "binlog.000001".into(), start: 4, end: 504 },
+        pos: BinlogPos { file: "binlog.000001".into(), start: 4, end: 504, end_file: "binlog.000001".into() },
         changes: vec![Change::Rows(RowsChange { table, kind: RowKind::Insert, rows })],
         ..Default::default()
     }

@@ -69,7 +69,9 @@ impl StreamPos {
                 Ok(StreamPos { stream: format!("mysql:{stream_id}"), seq: *gno, gtid: text, mariadb: None })
             }
             Some(Gtid::Anonymous) | None => {
-                let file = &txn.pos.file;
+                // The file `end` is in (a relay-log transaction may end in a later file than it
+                // started in), so that (file number, end) orders transactions.
+                let file = if txn.pos.end_file.is_empty() { &txn.pos.file } else { &txn.pos.end_file };
                 let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
                 let (base, num) = name.rsplit_once('.').ok_or_else(|| CheckpointError::NoOrder { file: file.clone(), pos: txn.pos.start })?;
                 let num: u64 = num.parse().map_err(|_| CheckpointError::NoOrder { file: file.clone(), pos: txn.pos.start })?;
@@ -437,10 +439,10 @@ mod tests {
         let p = StreamPos::of(&t).unwrap();
         assert_eq!(p.stream, "mysql:11111111-1111-1111-1111-111111111111:tg");
         assert_eq!(p.seq, 9);
-        let t = Transaction { gtid: None, pos: BinlogPos { file: "/x/mysql-bin.000003".into(), start: 100, end: 250 }, ..Default::default() };
+        let t = Transaction { gtid: None, pos: BinlogPos { file: "/x/mysql-bin.000003".into(), start: 100, end: 250, end_file: "/x/mysql-bin.000003".into() }, ..Default::default() };
         let p = StreamPos::of(&t).unwrap();
         assert_eq!((p.stream.as_str(), p.seq, p.gtid.as_str()), ("file:mysql-bin", (3 << 40) | 250, "mysql-bin.000003:250"));
-        let t = Transaction { gtid: None, pos: BinlogPos { file: "noext".into(), start: 4, end: 9 }, ..Default::default() };
+        let t = Transaction { gtid: None, pos: BinlogPos { file: "noext".into(), start: 4, end: 9, end_file: "noext".into() }, ..Default::default() };
         assert!(StreamPos::of(&t).is_err());
     }
 

@@ -312,15 +312,24 @@ impl SqlBuilder {
                     first = false;
                     sql.push_str(&quote_ident(&cols[i]));
                     sql.push('=');
-                    self.literal(table, i, v, &mut sql)?;
+                    match v {
+                        Value::JsonDiff(diffs) => push_json_diff(&mut sql, &quote_ident(&cols[i]), diffs),
+                        v => self.literal(table, i, v, &mut sql)?,
+                    }
                 }
                 if first {
                     return Err(missing(table, kind, "after"));
                 }
-                // Overwrite: make the target hold exactly the after image, whatever it had.
-                let mut b = InsertBatch::new(table.clone(), present_mask(after));
-                b.push(self, &cols, after)?;
-                overwrite_sql = Some(b.render(&cols, "REPLACE"));
+                // Overwrite: make the target hold exactly the after image, whatever it had. A
+                // JSON diff has no value of its own to write: a target that lacks the row cannot
+                // be given it, so such a divergence is counted and left (as for DELETE).
+                overwrite_sql = if after.cols.iter().any(|v| matches!(v, Some(Value::JsonDiff(_)))) {
+                    None
+                } else {
+                    let mut b = InsertBatch::new(table.clone(), present_mask(after));
+                    b.push(self, &cols, after)?;
+                    Some(b.render(&cols, "REPLACE"))
+                };
             }
             RowKind::Delete => {
                 sql.push_str("DELETE FROM ");
@@ -465,6 +474,9 @@ impl SqlBuilder {
                 out.push_str("_utf8mb4 ");
                 push_hex(out, text.as_bytes());
             }
+            // Only an UPDATE's SET can apply diffs (see `push_json_diff`); an INSERT or a WHERE
+            // has no old document to apply them to.
+            Value::JsonDiff(_) => return Err(bad("a partial JSON update (diffs) has no literal form outside an UPDATE's SET".into())),
             // GEOMETRY's stored form (SRID + WKB) is what a geometry column accepts as binary.
             Value::Geometry(b) => push_hex(out, b),
             Value::Vector(fs) => {
@@ -548,6 +560,29 @@ impl InsertBatch {
     }
 }
 
+/// `column`'s new value from MySQL JSON diffs, applied in order to the target's current value:
+/// `JSON_REMOVE(JSON_REPLACE(`j`, '$.a', JSON_EXTRACT('26', '$')), '$.b')`.
+///
+/// MariaDB has no JSON type (no `CAST(... AS JSON)`): a plain string argument would be stored
+/// as a JSON string (`"26"`, `"{\"x\": 1}"`). `JSON_EXTRACT(text, '$')` returns the text as a
+/// JSON value, which the JSON_* functions insert as JSON for every kind (object, array, string,
+/// number, true/false/null; checked on MariaDB 10.11 by `tests/apply_json_diff.rs`). Paths and
+/// values are SQL literals from [`quote_str`] (hex when they hold anything but plain
+/// characters), so no sql_mode or quote in the document can change their meaning.
+fn push_json_diff(sql: &mut String, column: &str, diffs: &[crate::decode::json::JsonDiff]) {
+    crate::decode::json::write_diff_expression(
+        diffs,
+        column,
+        sql,
+        |p, out| out.push_str(&quote_str(p)),
+        |v, out| {
+            out.push_str("JSON_EXTRACT(");
+            out.push_str(&quote_str(v));
+            out.push_str(", '$')");
+        },
+    );
+}
+
 fn same_table(a: &TableMap, b: &TableMap) -> bool {
     a.schema == b.schema && a.table == b.table && a.columns.len() == b.columns.len()
 }
@@ -624,7 +659,7 @@ pub fn quote_ident(name: &str) -> String {
 /// A single-quoted string literal safe under any sql_mode (backslashes and quotes escaped by
 /// hex when present, so NO_BACKSLASH_ESCAPES cannot change its meaning).
 pub fn quote_str(s: &str) -> String {
-    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b" +-:_./".contains(&b)) {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b" +-:_./$[]".contains(&b)) {
         format!("'{s}'")
     } else {
         let mut out = String::from("_utf8mb4 ");
@@ -793,6 +828,59 @@ mod tests {
         );
         // Nothing changed: the first column is set to itself so the row still counts as found.
         assert_eq!(upd(vec![Value::Int(1), Value::Null, Value::Null], vec![Value::Int(1), Value::Null, Value::Null]), "UPDATE `s`.`t``x` SET `id`=1 WHERE `id` = 1");
+    }
+
+    #[test]
+    fn json_diffs_become_nested_json_functions_on_the_target_value() {
+        use crate::decode::json::{JsonDiff, JsonDiffOp};
+        // (id INT PK, j JSON) as a MySQL 8 MINIMAL image logs it: key in the before image, diffs
+        // in the after image.
+        let t = Arc::new(TableMap {
+            table_id: 1,
+            schema: "s".into(),
+            table: "t".into(),
+            columns: vec![col("id", 3, None), col("j", 245, None)],
+            primary_key: vec![0],
+            has_full_metadata: true,
+        });
+        let d = |op, path: &str, value: Option<&str>| JsonDiff { op, path: path.into(), value: value.map(String::from) };
+        let diffs = vec![
+            d(JsonDiffOp::Replace, "$.a", Some(r#"{"x": [1, "it's"]}"#)),
+            d(JsonDiffOp::Insert, "$.new", Some("true")),
+            d(JsonDiffOp::Insert, "$.arr[1]", Some("\"s\"")),
+            d(JsonDiffOp::Remove, "$.b", None),
+        ];
+        let upd = RowsChange {
+            table: t.clone(),
+            kind: RowKind::Update,
+            rows: vec![RowChange { before: Some(Row { cols: vec![Some(Value::Int(7)), None] }), after: Some(Row { cols: vec![None, Some(Value::JsonDiff(diffs))] }) }],
+        };
+        let stmts = builder().plan(&txn(vec![Change::Rows(upd)]), PlanStyle::RowByRow).unwrap();
+        assert_eq!(stmts.len(), 1);
+        assert_eq!(
+            stmts[0].sql,
+            "UPDATE `s`.`t` SET `j`=JSON_REMOVE(JSON_ARRAY_INSERT(JSON_SET(JSON_REPLACE(`j`, \
+             '$.a', JSON_EXTRACT(_utf8mb4 X'7B2278223A205B312C202269742773225D7D', '$')), \
+             '$.new', JSON_EXTRACT('true', '$')), \
+             '$.arr[1]', JSON_EXTRACT(_utf8mb4 X'227322', '$')), \
+             '$.b') WHERE `id` = 7"
+        );
+        assert_eq!(stmts[0].kind, StmtKind::Update);
+        // No value to overwrite a missing row with.
+        assert_eq!(stmts[0].overwrite_sql, None);
+        // A single diff; a number stays a plain literal.
+        let one = vec![d(JsonDiffOp::Replace, "$.age", Some("26"))];
+        let upd = RowsChange {
+            table: t.clone(),
+            kind: RowKind::Update,
+            rows: vec![RowChange { before: Some(Row { cols: vec![Some(Value::Int(1)), None] }), after: Some(Row { cols: vec![None, Some(Value::JsonDiff(one.clone()))] }) }],
+        };
+        let stmts = builder().plan(&txn(vec![Change::Rows(upd)]), PlanStyle::Batched).unwrap();
+        assert_eq!(stmts[0].sql, "UPDATE `s`.`t` SET `j`=JSON_REPLACE(`j`, '$.age', JSON_EXTRACT('26', '$')) WHERE `id` = 1");
+        // Anywhere but an UPDATE's SET a diff is an error naming the column, never a guess.
+        let mut s = String::new();
+        let e = builder().literal(&t, 1, &Value::JsonDiff(one), &mut s).unwrap_err().to_string();
+        assert_eq!(e, "table `s`.`t` column `j`: a partial JSON update (diffs) has no literal form outside an UPDATE's SET");
     }
 
     #[test]

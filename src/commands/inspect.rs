@@ -263,7 +263,12 @@ pub fn format_txn_line(txn: &Transaction, out: &mut String) {
         let _ = write!(out, "{}.{}", t.schema, t.table);
     }
     let (ins, upd, del) = txn.row_counts();
-    let _ = write!(out, " +{ins} ~{upd} -{del} {}B {}:{}-{}", txn.size, txn.pos.file, txn.pos.start, txn.pos.end);
+    let _ = write!(out, " +{ins} ~{upd} -{del} {}B {}:{}-", txn.size, txn.pos.file, txn.pos.start);
+    // A relay-log transaction split by the replica's relay-log rotation ends in a later file.
+    if !txn.pos.end_file.is_empty() && txn.pos.end_file != txn.pos.file {
+        let _ = write!(out, "{}:", txn.pos.end_file);
+    }
+    let _ = write!(out, "{}", txn.pos.end);
     if let Some(w) = ddl_words(txn) {
         let _ = write!(out, " ddl=\"{w}\"");
     }
@@ -339,6 +344,8 @@ fn format_row(row: &Row, out: &mut String) {
         }
         match col {
             None => out.push('-'),
+            // As mysqlbinlog shows a partial JSON update: the diffs applied to the old value @N.
+            Some(Value::JsonDiff(d)) => crate::decode::value::write_json_diff(d, &format!("@{}", i + 1), out),
             Some(v) => format_value(v, out),
         }
     }
@@ -409,6 +416,7 @@ pub fn format_value(v: &Value, out: &mut String) {
         Value::Vector(v) => {
             let _ = write!(out, "{v:?}");
         }
+        Value::JsonDiff(d) => crate::decode::value::write_json_diff(d, "@col", out),
     }
 }
 
@@ -474,6 +482,17 @@ fn value_json(v: &Value) -> serde_json::Value {
             json!(h)
         }
         Value::Vector(v) => json!(v),
+        // The diffs themselves (values as MySQL JSON text, like `Json`): a tool gets the change
+        // even though the event did not carry the whole document.
+        Value::JsonDiff(d) => json!({"json_diff": d.iter().map(|d| json!({
+            "op": match d.op {
+                crate::decode::json::JsonDiffOp::Replace => "replace",
+                crate::decode::json::JsonDiffOp::Insert => "insert",
+                crate::decode::json::JsonDiffOp::Remove => "remove",
+            },
+            "path": d.path,
+            "value": d.value,
+        })).collect::<Vec<_>>()}),
         other => {
             let mut s = String::new();
             format_value(other, &mut s);
@@ -521,6 +540,9 @@ pub fn txn_json(txn: &Transaction, opts: Options) -> serde_json::Value {
     });
     if let (Some(w), Some(obj)) = (ddl_words(txn), v.as_object_mut()) {
         obj.insert("ddl_statement".into(), json!(w));
+    }
+    if let (false, Some(obj)) = (txn.pos.end_file.is_empty() || txn.pos.end_file == txn.pos.file, v.as_object_mut()) {
+        obj.insert("end_file".into(), json!(txn.pos.end_file));
     }
     if opts.rows {
         let mut changes = Vec::new();
@@ -772,7 +794,7 @@ mod tests {
             commit_time_us: 1_704_164_645_000_001,
             server_id: 1,
             thread_id: Some(9),
-            pos: BinlogPos { file: "binlog.000001".into(), start: 256, end: 1490 },
+            pos: BinlogPos { file: "binlog.000001".into(), start: 256, end: 1490, end_file: "binlog.000001".into() },
             size: 1234,
             changes: vec![
                 Change::Rows(RowsChange {

@@ -100,6 +100,17 @@ impl Decoder {
         }
     }
 
+    /// The next file of the same stream begins: forget the FORMAT_DESCRIPTION and checksum
+    /// setting (every binlog and relay-log file starts with its own FDE, and a file must not be
+    /// read with the previous file's checksum algorithm) but keep the TABLE_MAPs. A replica
+    /// rotates its relay log when it reaches `max_relay_log_size` even inside a transaction, so
+    /// a ROWS event at the start of one relay log may refer to a TABLE_MAP at the end of the
+    /// previous one.
+    pub fn begin_file(&mut self) {
+        self.fde = None;
+        self.has_crc = false;
+    }
+
     /// The FORMAT_DESCRIPTION in force, once one was decoded.
     pub fn format_description(&self) -> Option<&FormatDescription> {
         self.fde.as_ref()

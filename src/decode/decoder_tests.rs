@@ -272,14 +272,20 @@ fn rows_for_unknown_table_id_is_an_error_naming_it() {
 }
 
 #[test]
-fn partial_json_without_before_image_is_a_clear_error() {
+fn partial_json_without_before_image_keeps_the_diffs() {
+    // MINIMAL row image: the before image holds only the key, so the JSON column's new value is
+    // the diff list itself (the applier replays it on the target's document).
     let (events, err) = walk("rust_mysql_common/json.binlog.000001");
-    assert_eq!(events.len(), 34);
-    let err = err.expect("error");
-    assert_eq!(err.offset, 3750);
-    assert!(err.what.starts_with(
-        "PARTIAL_UPDATE_ROWS event (type 39): `mysql`.`t` column @2 (#1, type 245, real type 245, meta 4) is sent as a partial JSON diff but the before image does not carry the column"
-    ), "{}", err.what);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(events.len(), 36);
+    let ev = events.iter().find(|e| e.offset == 3750).unwrap();
+    let EventData::Rows(r) = &ev.data else { panic!("{:?}", ev.data) };
+    assert_eq!((r.kind, r.rows.len()), (RowsEventKind::PartialUpdate, 6));
+    let (before, after) = &r.rows[0];
+    assert_eq!(before.as_ref().unwrap().cols, vec![Some(Value::Int(1)), None, None, None]);
+    let diff = crate::decode::json::JsonDiff { op: crate::decode::json::JsonDiffOp::Replace, path: "$.age".into(), value: Some("26".into()) };
+    assert_eq!(after.as_ref().unwrap().cols[1], Some(Value::JsonDiff(vec![diff])));
+    assert_eq!(after.as_ref().unwrap().cols[1].as_ref().unwrap().to_string(), "JSON_REPLACE(@col, '$.age', 26)");
 }
 
 #[test]

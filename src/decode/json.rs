@@ -828,6 +828,52 @@ pub struct JsonDiff {
     pub value: Option<String>,
 }
 
+impl JsonDiff {
+    /// The MySQL/MariaDB function that performs this diff on a document: `JSON_REPLACE`,
+    /// `JSON_REMOVE`, and for an insert `JSON_ARRAY_INSERT` when the path ends in an array index
+    /// (the element goes before that position, shifting the rest, as [`apply_one`] does) or
+    /// `JSON_SET` for an object member. `JSON_SET`, not `JSON_INSERT`: MySQL's diff INSERT on a
+    /// member that already exists replaces it (`Json_object::add_alias`, and [`apply_one`]),
+    /// where `JSON_INSERT` would leave the old value.
+    pub fn sql_function(&self) -> &'static str {
+        match self.op {
+            JsonDiffOp::Replace => "JSON_REPLACE",
+            JsonDiffOp::Remove => "JSON_REMOVE",
+            JsonDiffOp::Insert => match parse_path(self.path.as_bytes()).ok().and_then(|legs| legs.last().cloned()) {
+                Some(Leg::Index { .. }) => "JSON_ARRAY_INSERT",
+                _ => "JSON_SET",
+            },
+        }
+    }
+}
+
+/// Write `diffs` as nested JSON functions applied to `target`, in diff order (the first diff is
+/// innermost): `JSON_REMOVE(JSON_REPLACE(target, path, value), path)`. `path` and `value` write
+/// one diff's path text and JSON value text as the caller's dialect wants them (SQL literals,
+/// or mysqlbinlog-style text for display).
+pub fn write_diff_expression(
+    diffs: &[JsonDiff],
+    target: &str,
+    out: &mut String,
+    mut path: impl FnMut(&str, &mut String),
+    mut value: impl FnMut(&str, &mut String),
+) {
+    for d in diffs.iter().rev() {
+        out.push_str(d.sql_function());
+        out.push('(');
+    }
+    out.push_str(target);
+    for d in diffs {
+        out.push_str(", ");
+        path(&d.path, out);
+        if let Some(v) = &d.value {
+            out.push_str(", ");
+            value(v, out);
+        }
+        out.push(')');
+    }
+}
+
 /// Decode one column's diff list (starting at `buf`) without applying it; returns the diffs and
 /// bytes consumed. Paths are checked to parse.
 pub fn parse_json_diffs(buf: &[u8]) -> Result<(Vec<JsonDiff>, usize), ValueError> {
@@ -907,6 +953,28 @@ pub fn apply_json_diff(before: &Value, buf: &[u8]) -> Result<(Value, usize), Val
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn diff_functions_follow_the_insert_target_and_nest_in_order() {
+        let d = |op, path: &str, value: Option<&str>| JsonDiff { op, path: path.into(), value: value.map(String::from) };
+        assert_eq!(d(JsonDiffOp::Replace, "$.a[0]", Some("1")).sql_function(), "JSON_REPLACE");
+        assert_eq!(d(JsonDiffOp::Remove, "$.a[0]", None).sql_function(), "JSON_REMOVE");
+        assert_eq!(d(JsonDiffOp::Insert, "$.a", Some("1")).sql_function(), "JSON_SET");
+        assert_eq!(d(JsonDiffOp::Insert, "$.a[2]", Some("1")).sql_function(), "JSON_ARRAY_INSERT");
+        assert_eq!(d(JsonDiffOp::Insert, "$.a[last]", Some("1")).sql_function(), "JSON_ARRAY_INSERT");
+        assert_eq!(d(JsonDiffOp::Insert, "$[1].\"k[0]\"", Some("1")).sql_function(), "JSON_SET");
+        let diffs = [d(JsonDiffOp::Replace, "$.a", Some("1")), d(JsonDiffOp::Remove, "$.b", None), d(JsonDiffOp::Insert, "$.c[0]", Some("[]"))];
+        let mut out = String::new();
+        write_diff_expression(&diffs, "@2", &mut out, |p, o| o.push_str(&format!("<{p}>")), |v, o| o.push_str(&format!("{{{v}}}")));
+        assert_eq!(out, "JSON_ARRAY_INSERT(JSON_REMOVE(JSON_REPLACE(@2, <$.a>, {1}), <$.b>), <$.c[0]>, {[]})");
+        // Same as applying the diffs to a document, for the INSERT-on-an-existing-member case
+        // that made JSON_SET the right function: the member is replaced.
+        let mut doc = parse_text(r#"{"a": 1}"#).unwrap();
+        apply_one(&mut doc, OP_INSERT, &parse_path(b"$.a").unwrap(), Some(Node::Scalar("2".into())), "$.a").unwrap();
+        let mut text = String::new();
+        write_node(&doc, &mut text);
+        assert_eq!(text, r#"{"a": 2}"#);
+    }
 
     /// A JSON tree for the test-only JSONB encoder.
     #[derive(Debug, Clone)]

@@ -3,13 +3,14 @@
 //!
 //! Owns the column bitmaps, per-row null bitmaps (over PRESENT columns only) and the walk over
 //! row images. Each non-NULL value is handed to [`crate::decode::value::decode_value`]; partial
-//! JSON after-images to [`crate::decode::json::apply_json_diff`]. It must not decode a value's
+//! JSON after-images to [`crate::decode::json::apply_json_diff`] when the before image holds the
+//! column, else (MINIMAL row image) kept as [`Value::JsonDiff`]. It must not decode a value's
 //! bytes itself nor resolve table ids (the caller passes the TABLE_MAP in force).
 
 use std::sync::Arc;
 
 use crate::decode::event::{RowsEvent, RowsEventKind, TableMap};
-use crate::decode::json::apply_json_diff;
+use crate::decode::json::{apply_json_diff, parse_json_diffs};
 use crate::decode::reader::{bit_lsb, Cursor, Fail, Res};
 use crate::decode::value::column_type as ty;
 use crate::decode::value::{decode_value, Row, Value};
@@ -175,21 +176,13 @@ fn read_image(c: &mut Cursor<'_>, shape: &ImageShape<'_>, partial: Option<(usize
         }
         let at = c.at();
         let decoded = if is_partial {
-            // With binlog_row_image=MINIMAL the before image may lack the column: the diff then
-            // cannot become a full value, and leaving the column out would silently drop the
-            // change, so this is an error.
-            let before = partial.and_then(|(_, b)| b.cols.get(i)).and_then(|v| v.as_ref()).ok_or_else(|| {
-                Fail::new(
-                    at,
-                    format!(
-                        "{} is sent as a partial JSON diff but the before image does not carry the column \
-                         (binlog_row_image=MINIMAL with binlog_row_value_options=PARTIAL_JSON): cannot rebuild \
-                         the new value; use binlog_row_image=FULL or an empty binlog_row_value_options",
-                        column_label(table, i)
-                    ),
-                )
-            })?;
-            apply_json_diff(before, c.rest())
+            // With binlog_row_image=MINIMAL the before image lacks the column: the diffs cannot
+            // become a full value here, so they travel as they are and the applier replays them
+            // on the target's copy of the document.
+            match partial.and_then(|(_, b)| b.cols.get(i)).and_then(|v| v.as_ref()) {
+                Some(before) => apply_json_diff(before, c.rest()),
+                None => parse_json_diffs(c.rest()).map(|(diffs, used)| (Value::JsonDiff(diffs), used)),
+            }
         } else {
             decode_value(col, c.rest())
         };

@@ -44,6 +44,10 @@ pub enum Value {
     Set(u64),
     /// JSON as canonical JSON text (MySQL binary JSON decoded; MariaDB stores JSON as text).
     Json(String),
+    /// A JSON column changed by diffs against a value the event does not carry: MySQL's
+    /// PARTIAL_UPDATE_ROWS with `binlog_row_image=MINIMAL` (the before image lacks the column).
+    /// Only ever in an UPDATE's after image; the applier replays the diffs on the target's value.
+    JsonDiff(Vec<json::JsonDiff>),
     /// GEOMETRY as stored: 4-byte SRID then WKB.
     Geometry(Vec<u8>),
     /// VECTOR as float32 values.
@@ -772,6 +776,12 @@ impl fmt::Display for Value {
             Value::Enum(i) => write!(f, "{i}"),
             Value::Set(bits) => write!(f, "b'{bits:b}'"),
             Value::Json(s) => fmt_bytes(f, s.as_bytes()),
+            // As mysqlbinlog prints a partial update, with `@col` for the column's old value.
+            Value::JsonDiff(diffs) => {
+                let mut s = String::new();
+                write_json_diff(diffs, "@col", &mut s);
+                f.write_str(&s)
+            }
             Value::Geometry(b) => fmt_hex(f, b),
             Value::Vector(v) => {
                 f.write_str("[")?;
@@ -785,6 +795,22 @@ impl fmt::Display for Value {
             }
         }
     }
+}
+
+/// `diffs` as mysqlbinlog shows a partial JSON update, applied to `target` (e.g. `@2`):
+/// `JSON_REPLACE(@2, '$.age', 26)`, nested in diff order; paths and values as quoted/raw text.
+pub fn write_json_diff(diffs: &[json::JsonDiff], target: &str, out: &mut String) {
+    json::write_diff_expression(
+        diffs,
+        target,
+        out,
+        |p, out| {
+            out.push('\'');
+            out.push_str(&p.replace('\'', "''"));
+            out.push('\'');
+        },
+        |v, out| out.push_str(v),
+    );
 }
 
 impl Value {

@@ -178,7 +178,10 @@ impl AppliedTxn {
             commit_time_us: txn.commit_time_us,
             size: txn.size,
             rows: (ins + upd + del) as u64,
-            end_pos: (!txn.pos.file.is_empty()).then(|| (txn.pos.file.clone(), txn.pos.end)),
+            end_pos: (!txn.pos.file.is_empty()).then(|| {
+                let file = if txn.pos.end_file.is_empty() { &txn.pos.file } else { &txn.pos.end_file };
+                (file.clone(), txn.pos.end)
+            }),
             heartbeat: heartbeat_table.and_then(|t| heartbeat::heartbeat_row_in(txn, t)),
         }
     }
@@ -931,7 +934,7 @@ mod tests {
             gtid: Some(g),
             commit_time_us,
             size: 500,
-            pos: BinlogPos { file: "binlog.000002".into(), start: 100, end: 600 },
+            pos: BinlogPos { file: "binlog.000002".into(), start: 100, end: 600, end_file: "binlog.000002".into() },
             changes: vec![Change::Rows(RowsChange { table, kind: RowKind::Insert, rows })],
             ..Default::default()
         }

@@ -257,6 +257,11 @@ impl KeyExtractor {
 
 fn presence(row: &Row, columns: &[usize]) -> Presence {
     let present = columns.iter().filter(|&&c| matches!(row.cols.get(c), Some(Some(_)))).count();
+    // A JSON diff is a change to a value the image does not hold: the key's value is unknown.
+    // (MySQL cannot index a JSON column, so this only guards against a catalog that says so.)
+    if columns.iter().any(|&c| matches!(row.cols.get(c), Some(Some(Value::JsonDiff(_))))) {
+        return Presence::Partial;
+    }
     if present == columns.len() {
         Presence::Full
     } else if present == 0 {
@@ -346,6 +351,12 @@ fn encode_value(v: &Value, rule: CollationRule, prefix: Option<u32>, buf: &mut V
             buf.push(14);
             buf.extend_from_slice(&(j.len() as u32).to_le_bytes());
             buf.extend_from_slice(j.as_bytes());
+        }
+        // Never reached through `hash_key` (`presence` makes it a PartialImage barrier first);
+        // encoded distinctly all the same rather than panicking.
+        Value::JsonDiff(d) => {
+            buf.push(17);
+            buf.extend_from_slice(format!("{d:?}").as_bytes());
         }
         Value::Geometry(g) => {
             buf.push(15);
@@ -567,6 +578,26 @@ mod tests {
         )]);
         let f = x.facts(&minimal, true);
         assert_eq!((f.key_barrier, f.keys.len()), (None, 1));
+        // MINIMAL partial JSON update: a JSON diff outside any key changes nothing for the keys
+        // (the PK from the before image identifies the row); a diff in a key column (which
+        // MySQL cannot have, but a wrong catalog could claim) is an unknown value, a barrier.
+        let diff = || Value::JsonDiff(vec![crate::decode::json::JsonDiff { op: crate::decode::json::JsonDiffOp::Remove, path: "$.a".into(), value: None }]);
+        let (jt, jcat) = {
+            let t = synth::table(2, "app", "docs", &[("id", TYPE_LONGLONG, None), ("j", 245, None)], &[0]);
+            (t, StaticCatalog::new().with_table(TableDef::new("app", "docs").column("id", None).column("j", None).primary_key(&["id"])))
+        };
+        let mut xj = extractor(jcat);
+        let json_update = |t: &Arc<crate::decode::event::TableMap>| {
+            synth::txn(vec![synth::rows(t, Update, vec![(Some(Row { cols: vec![Some(Value::Int(1)), None] }), Some(Row { cols: vec![None, Some(diff())] }))])])
+        };
+        let f = xj.facts(&json_update(&jt), true);
+        assert_eq!((f.key_barrier, f.keys.len()), (None, 1));
+        let diff_in_key = synth::txn(vec![synth::rows(
+            &t,
+            Update,
+            vec![(Some(Row { cols: vec![Some(Value::Int(1)), Some(s("a@x"))] }), Some(Row { cols: vec![None, Some(diff())] }))],
+        )]);
+        assert_eq!(x.facts(&diff_in_key, true).key_barrier, Some(BarrierReason::PartialImage));
         // TooManyKeys: 2 rows x 2 keys > 3.
         let big = synth::txn(vec![synth::rows(&t, Insert, vec![(None, Some(row(vec![Value::Int(1), s("a")]))), (None, Some(row(vec![Value::Int(2), s("b")])))])]);
         assert_eq!(x.facts(&big, true).key_barrier, Some(BarrierReason::TooManyKeys));

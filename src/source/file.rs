@@ -2,8 +2,13 @@
 //!
 //! Owns opening files (a directory expands to the binlog files in it, in name order), checking
 //! the 4-byte `\xfebin` magic, framing events by the common header's `event_size` with bounds
-//! checks, and handing each raw event to one [`Decoder`] per file (every file starts with its own
-//! FORMAT_DESCRIPTION, so decoder state never leaks from one file into the next).
+//! checks, and handing each raw event to one [`Decoder`] for the whole list. Each file starts
+//! with its own FORMAT_DESCRIPTION, so the FDE and checksum setting are reset at every file
+//! ([`Decoder::begin_file`]); the TABLE_MAPs are kept, because a replica rotates its relay log
+//! at `max_relay_log_size` even in the middle of a transaction: the ROWS events at the start of
+//! a relay log may belong to a TABLE_MAP (and a transaction, which [`crate::txn`] keeps open
+//! across ROTATE/FDE) from the end of the previous file. For a list of a server's own binlogs
+//! this changes nothing: a server never splits a transaction between binlog files.
 //! It must not interpret events (that is [`crate::decode`]) nor group them into transactions
 //! (that is [`crate::txn`]).
 //!
@@ -281,6 +286,8 @@ impl RawEventReader {
 pub struct BinlogFiles {
     pending: VecDeque<PathBuf>,
     current: Option<OpenFile>,
+    /// One decoder for the whole list (see the module doc: TABLE_MAPs carry across files).
+    decoder: Decoder,
     verify_checksum: bool,
     files_opened: usize,
     events_read: u64,
@@ -290,7 +297,6 @@ pub struct BinlogFiles {
 
 struct OpenFile {
     raw: RawEventReader,
-    decoder: Decoder,
     /// The name events carry (the file name without directories, as a server names it).
     name: Arc<str>,
 }
@@ -303,6 +309,7 @@ impl BinlogFiles {
         Ok(BinlogFiles {
             pending: expanded.into(),
             current: None,
+            decoder: Decoder::new(),
             verify_checksum: true,
             files_opened: 0,
             events_read: 0,
@@ -338,15 +345,15 @@ impl BinlogFiles {
             if self.current.is_none() {
                 let Some(path) = self.pending.pop_front() else { return Ok(None) };
                 let raw = RawEventReader::open(&path)?;
-                let mut decoder = Decoder::new();
-                decoder.set_verify_checksum(self.verify_checksum);
+                self.decoder.begin_file();
+                self.decoder.set_verify_checksum(self.verify_checksum);
                 let name: Arc<str> = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| path.display().to_string())
                     .into();
                 self.files_opened += 1;
-                self.current = Some(OpenFile { raw, decoder, name });
+                self.current = Some(OpenFile { raw, name });
             }
             let Some(cur) = self.current.as_mut() else { continue };
             match cur.raw.next_raw()? {
@@ -355,7 +362,7 @@ impl BinlogFiles {
                 }
                 Some(raw) => {
                     let len = raw.bytes.len() as u64;
-                    let event = cur
+                    let event = self
                         .decoder
                         .decode(raw.bytes, &cur.name, raw.offset)
                         .map_err(|e| SourceError::Decode { path: cur.raw.path.clone(), error: e })?;
