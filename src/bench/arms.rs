@@ -96,7 +96,10 @@ async fn connect(url: &str) -> Result<mysql_async::Conn, BenchError> {
 /// Everything, in order. The sandbox is stopped when this returns (also on error).
 pub fn run_all(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     let started = Instant::now();
-    let sb_dir = opts.out.join("sandbox");
+    // Absolute: mariadbd resolves a relative datadir against its own base directory.
+    std::fs::create_dir_all(&opts.out).map_err(|e| BenchError::Other(format!("creating {}: {e}", opts.out.display())))?;
+    let out = std::fs::canonicalize(&opts.out).map_err(|e| BenchError::Other(format!("{}: {e}", opts.out.display())))?;
+    let sb_dir = out.join("sandbox");
     let mut sb = BenchSandbox::start(&opts.sandbox_script, &sb_dir, &["A", "C", "D"], &opts.mariadbd_args)?;
     let result = run_in_sandbox(opts, &sb, started);
     sb.stop();
