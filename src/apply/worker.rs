@@ -405,32 +405,47 @@ impl Worker {
     /// One attempt at a whole group. Returns each member's position once committed.
     async fn try_group(&mut self, members: &[Ready]) -> Result<Vec<StreamPos>, Failure> {
         let mut positions = Vec::with_capacity(members.len());
-        let mut plan = Vec::new();
-        // Where a member must wait for key dependencies outside the group to commit first:
-        // (index in `plan` where its statements start, last such dependency).
-        let mut waits: Vec<(usize, u64)> = Vec::new();
-        for m in members {
+        // Members whose key dependencies outside the group have not committed yet, and every
+        // member that depends on one of those, are "held": their statements go after the
+        // others' and only once those dependencies have committed. The rest run at once, so the
+        // group overlaps the earlier groups' work instead of queueing behind it. Moving a
+        // member ahead of a held one is safe: had it conflicted with it (or with one between,
+        // the group being contiguous), its `after` would name one of them and it would be held
+        // too. So no member runs beside or before a transaction it conflicts with (rule 2).
+        let committed_prefix = self.shared.commit_order.committed_prefix();
+        let mut held = vec![false; members.len()];
+        let mut last_outside: Option<u64> = None;
+        let mut free_plan = Vec::new();
+        let mut held_plan = Vec::new();
+        for (k, m) in members.iter().enumerate() {
             // Anything odd (no order key, unbuildable SQL): the member path reports it properly.
             let pos = StreamPos::of(&m.txn).map_err(|e| Failure::Stopped(e.to_string()))?;
             let member_plan = match m.txn.end {
                 TxnEnd::Rollback => Vec::new(),
                 _ => self.shared.builder.plan(&m.txn, PlanStyle::Batched).map_err(|e| Failure::Stopped(e.to_string()))?,
             };
-            // Members are in increasing seq order.
-            let outside = m.after.iter().copied().filter(|&d| members.binary_search_by_key(&d, |x| x.seq).is_err()).max();
-            if let Some(d) = outside {
-                waits.push((plan.len(), d));
+            for &d in &m.after {
+                // Members are in increasing seq order.
+                match members[..k].binary_search_by_key(&d, |x| x.seq) {
+                    Ok(i) => held[k] |= held[i],
+                    Err(_) if d >= committed_prefix => {
+                        held[k] = true;
+                        last_outside = last_outside.max(Some(d));
+                    }
+                    Err(_) => {}
+                }
             }
-            plan.extend(member_plan);
+            if held[k] { held_plan.extend(member_plan) } else { free_plan.extend(member_plan) }
             positions.push(pos);
         }
         let mut have_turn = !self.shared.preserve_commit_order;
-        let committed_prefix = self.shared.commit_order.committed_prefix();
-        waits.retain(|&(_, d)| d >= committed_prefix);
-        if waits.is_empty() {
-            self.run_fast(members[0].seq, &positions, &plan, &mut have_turn).await?;
-        } else {
-            self.run_segmented(members[0].seq, &positions, &plan, &waits, &mut have_turn).await?;
+        match last_outside {
+            None => self.run_fast(members[0].seq, &positions, &free_plan, &mut have_turn).await?,
+            Some(dep) => {
+                let split = free_plan.len();
+                free_plan.extend(held_plan);
+                self.run_segmented(members[0].seq, &positions, &free_plan, &[(split, dep)], &mut have_turn).await?;
+            }
         }
         Ok(positions)
     }
@@ -616,7 +631,8 @@ impl Worker {
                 self.run_checked(&plan[start..at]).await?;
             }
             start = at;
-            self.wait_committed(dep, Some(TURN_YIELD_AFTER)).await?;
+            // Rows written: this transaction holds locks an earlier one may wait for.
+            self.wait_committed(dep, (start > 0).then_some(TURN_YIELD_AFTER)).await?;
         }
         if start < plan.len() {
             self.run_checked(&plan[start..]).await?;
