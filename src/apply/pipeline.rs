@@ -258,6 +258,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         commit_order: handle.commit_order.clone(),
         cancel: cancel_rx.clone(),
         compound,
+        max_ahead: cfg.preserve_commit_order.then(|| cfg.commit_group_max_txns.max(1).max(cfg.workers) as u64),
     });
 
     // Workers connect before any transaction is read, so a bad target fails fast.
