@@ -401,6 +401,12 @@ impl Worker {
     /// earlier transaction may be waiting for a lock this one holds, see
     /// [`Worker::take_turn_holding`]).
     async fn wait_committed(&self, seq: u64, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
+        self.wait_prefix(seq + 1, give_way_after).await
+    }
+
+    /// Wait (cancellably) until every seq below `prefix` has committed, giving way after
+    /// `give_way_after` if set (see [`Worker::wait_committed`]).
+    async fn wait_prefix(&self, prefix: u64, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
         let mut cancel = self.shared.cancel.clone();
         let give_way = async {
             match give_way_after {
@@ -409,7 +415,7 @@ impl Worker {
             }
         };
         tokio::select! {
-            _ = self.shared.commit_order.wait_turn(seq + 1) => Ok(()),
+            _ = self.shared.commit_order.wait_turn(prefix) => Ok(()),
             _ = cancel.wait_for(|c| *c) => Err(Failure::Cancelled),
             _ = give_way => Err(Failure::YieldTurn),
         }
@@ -678,18 +684,7 @@ impl Worker {
         if *have_turn {
             return Ok(());
         }
-        let mut cancel = self.shared.cancel.clone();
-        let give_way = async {
-            match give_way_after {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = self.shared.commit_order.wait_turn(seq) => {}
-            _ = cancel.wait_for(|c| *c) => return Err(Failure::Cancelled),
-            _ = give_way => return Err(Failure::YieldTurn),
-        }
+        self.wait_prefix(seq, give_way_after).await?;
         *have_turn = true;
         Ok(())
     }
