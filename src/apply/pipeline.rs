@@ -354,7 +354,9 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     if let Some(f) = progress_fn.as_mut() {
         f(&view(&run, &stats, started));
     }
-    if let Some(e) = run.error.lock().take() {
+    // Taken first: the lock must not be held across the disconnect's await.
+    let failed = run.error.lock().take();
+    if let Some(e) = failed {
         let _ = admin.disconnect().await;
         return Err(e);
     }
