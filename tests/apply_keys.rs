@@ -70,7 +70,13 @@ fn unique_and_foreign_keys_from_information_schema_order_transactions() {
     // Applying: the pipeline reads the target's information_schema (the tables arrive there by
     // the replayed DDL). Every insert of the chain waits for the delete before it and every
     // child for its parent; with primary keys alone at most the CHAIN deletes could wait.
-    for args in [vec!["--mode", "writeset", "--workers", "8"], vec!["--mode", "writeset", "--workers", "8", "--no-preserve-commit-order"]] {
+    // Small commit groups put chain links in different groups, so groups hold members back
+    // until the group before has committed (the segmented path).
+    for args in [
+        vec!["--mode", "writeset", "--workers", "8"],
+        vec!["--mode", "writeset", "--workers", "4", "--commit-group", "3"],
+        vec!["--mode", "writeset", "--workers", "8", "--no-preserve-commit-order"],
+    ] {
         reset_target(&sb, &["k"]);
         let summary = replay_ok(&sb, &files, &args);
         assert_eq!(u(&summary, "txns_applied"), total, "{args:?}");
