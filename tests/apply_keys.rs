@@ -83,7 +83,15 @@ fn unique_and_foreign_keys_from_information_schema_order_transactions() {
         assert_eq!(u(&summary, "conflicts"), 0, "{args:?}: {summary}");
         let waited = summary["scheduler"]["waited"].as_u64().expect("scheduler.waited");
         let ideal = (2 * CHAIN - 1 + PAIRS) as u64;
-        eprintln!("{args:?}: waited {waited} of ideal {ideal}");
+        let held_back = u(&summary, "held_back");
+        eprintln!("{args:?}: waited {waited} of ideal {ideal}, held back {held_back}");
+        if args.contains(&"--no-preserve-commit-order") {
+            assert_eq!(held_back, 0, "without commit order dependencies never travel with a transaction");
+        } else if args.contains(&"3") {
+            // Groups of 3 taken by 4 workers at once: a chain link whose predecessor sits in the
+            // group before, still uncommitted, is held back (63-66 in runs so far).
+            assert!(held_back > 0, "{args:?}: no group held a member back: {summary}");
+        }
         // A predecessor that already committed when its successor was admitted is no wait, so
         // this is a bound, not the ideal; it is far above what primary keys alone allow.
         assert!(waited > (CHAIN + PAIRS / 2) as u64 && waited <= ideal, "{args:?}: waited {waited}, ideal {ideal}");

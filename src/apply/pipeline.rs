@@ -106,6 +106,8 @@ pub struct ApplySummary {
     pub careful_txns: u64,
     /// Target COMMITs: fewer than `txns_applied` when group commit combined transactions.
     pub target_commits: u64,
+    /// Commit-group members held back until a dependency outside their group committed.
+    pub held_back: u64,
     /// Whether source GTIDs were kept on the target.
     pub kept_source_gtid: bool,
     /// Highest applied GTID per stream after the run (checkpoint table).
@@ -379,6 +381,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         conflicts_by_table: snap.conflicts.clone(),
         careful_txns: snap.careful_txns,
         target_commits: snap.target_commits,
+        held_back: snap.held_back,
         kept_source_gtid: shared.keep_gtid.load(Relaxed),
         applied_position: position,
         scheduler,

@@ -26,6 +26,9 @@ pub struct ApplyStats {
     /// Target COMMITs of applied transactions: below `txns_applied` when group commit put
     /// several source transactions in one target transaction.
     pub target_commits: AtomicU64,
+    /// Commit-group members run after the group waited for a dependency outside it to commit
+    /// (see `Worker::try_group`).
+    pub held_back: AtomicU64,
     // Short lock: updated once per transaction that had a conflict; read by snapshots only.
     conflicts: Mutex<BTreeMap<String, u64>>,
 }
@@ -41,6 +44,7 @@ pub struct ApplySnapshot {
     pub reconnects: u64,
     pub careful_txns: u64,
     pub target_commits: u64,
+    pub held_back: u64,
     /// Divergences per `schema.table` (rows missing for UPDATE/DELETE, duplicates on INSERT).
     pub conflicts: BTreeMap<String, u64>,
 }
@@ -73,6 +77,7 @@ impl ApplyStats {
             reconnects: self.reconnects.load(Relaxed),
             careful_txns: self.careful_txns.load(Relaxed),
             target_commits: self.target_commits.load(Relaxed),
+            held_back: self.held_back.load(Relaxed),
             conflicts: self.conflicts.lock().clone(),
         }
     }

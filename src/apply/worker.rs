@@ -461,6 +461,7 @@ impl Worker {
         match last_outside {
             None => self.run_fast(members[0].seq, &positions, &free_plan, &mut have_turn).await?,
             Some(dep) => {
+                self.shared.stats.held_back.fetch_add(held.iter().filter(|h| **h).count() as u64, Relaxed);
                 let split = free_plan.len();
                 free_plan.extend(held_plan);
                 self.run_segmented(members[0].seq, &positions, &free_plan, &[(split, dep)], &mut have_turn).await?;
