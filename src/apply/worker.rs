@@ -798,7 +798,7 @@ impl Worker {
             if let mysql_async::Error::Server(se) = &e {
                 if let Some(i) = se.message.strip_prefix(DIVERGED_SIGNAL).and_then(|n| n.parse::<usize>().ok()) {
                     // Keyed or LIMIT 1: a count other than 1 can only be 0.
-                    let kind = plan.get(i - offset.min(i)).map(|s| format!("{:?}", s.kind)).unwrap_or_default();
+                    let kind = i.checked_sub(offset).and_then(|local| plan.get(local)).map(|s| format!("{:?}", s.kind)).unwrap_or_default();
                     return Err(Failure::Diverged { stmt: i, what: format!("{kind} found no row (row missing on target)") });
                 }
             }
