@@ -183,7 +183,7 @@ impl Worker {
     pub async fn connect(id: usize, shared: Arc<WorkerShared>) -> Result<Worker, ApplyError> {
         let mut conn = mysql_async::Conn::new(shared.opts.clone()).await.map_err(|source| ApplyError::Connect { worker: id, source })?;
         let max_packet = packet::read_max_allowed_packet(&mut conn).await.map_err(|source| ApplyError::Connect { worker: id, source })?;
-        Ok(Worker { id, conn, shared, max_packet, budget: packet::budget(max_packet), })
+        Ok(Worker { id, conn, shared, max_packet, budget: packet::budget(max_packet) })
     }
 
     /// [`ApplyError::TooLarge`] for `gtid`.
@@ -464,7 +464,7 @@ impl Worker {
                 self.shared.stats.held_back.fetch_add(held.iter().filter(|h| **h).count() as u64, Relaxed);
                 let split = free_plan.len();
                 free_plan.extend(held_plan);
-                self.run_segmented(members[0].seq, &positions, &free_plan, &[(split, dep)], &mut have_turn).await?;
+                self.run_segmented(members[0].seq, &positions, &free_plan, split, dep, &mut have_turn).await?;
             }
         }
         Ok(positions)
@@ -605,39 +605,26 @@ impl Worker {
         self.exec("COMMIT", None, plan).await
     }
 
-    /// A commit group whose members depend by key on transactions outside it that have not
-    /// committed yet (see [`Ready::after`]): BEGIN, then the statements in segments, each
-    /// segment sent only once the dependencies of its first member have committed (the
-    /// members before it run meanwhile, overlapping the earlier commits), then the checkpoint
-    /// and, in its turn, COMMIT. No member runs beside a transaction it conflicts with: its
-    /// dependencies have committed, or ran before it in this same target transaction.
-    async fn run_segmented(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], waits: &[(usize, u64)], have_turn: &mut bool) -> Result<(), Failure> {
+    /// A commit group whose held members (`plan[split..]`) depend by key on transactions
+    /// outside it that have not committed yet (the last of them: `dep`, see [`Ready::after`]):
+    /// BEGIN and the free members' statements, then, once `dep` has committed, the held
+    /// members' statements, the checkpoint and, in its turn, COMMIT. No member runs beside a
+    /// transaction it conflicts with: its dependencies have committed, or ran before it in this
+    /// same target transaction.
+    async fn run_segmented(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], split: usize, dep: u64, have_turn: &mut bool) -> Result<(), Failure> {
         let checkpoint = self.shared.store.record_many_sql(positions);
-        let compound = self.shared.compound && plan.iter().all(|s| matches!(s.kind, StmtKind::Insert | StmtKind::Update | StmtKind::Delete));
-        if compound && fast_text_len(plan, true) + checkpoint.len() <= self.budget {
-            // Each segment one compound statement: the first opens the transaction, the last
-            // carries the checkpoint (and COMMIT when it is already this group's turn).
+        // With rows written, this transaction holds locks an earlier one may wait for.
+        let give_way = (split > 0).then_some(TURN_YIELD_AFTER);
+        if self.compound_fits(plan, &checkpoint) {
+            // Two compound statements: the first opens the transaction, the second carries the
+            // checkpoint (and COMMIT when it is already this group's turn).
             let mut head = self.compound_head(positions);
-            let mut start = 0;
-            for &(at, dep) in waits {
-                if at > start {
-                    self.compound_trip(&plan[start..at], start, &head, "").await?;
-                    head.clear();
-                    start = at;
-                }
-                self.wait_committed(dep, if head.is_empty() { Some(TURN_YIELD_AFTER) } else { None }).await?;
+            if split > 0 {
+                self.compound_trip(&plan[..split], 0, &head, "").await?;
+                head.clear();
             }
-            if !*have_turn && self.shared.commit_order.is_turn(seq) {
-                *have_turn = true;
-            }
-            let single_trip = *have_turn;
-            let tail = if single_trip { format!("{checkpoint}; COMMIT; ") } else { format!("{checkpoint}; ") };
-            self.compound_trip(&plan[start..], start, &head, &tail).await?;
-            if single_trip {
-                return Ok(());
-            }
-            self.take_turn_holding(seq, have_turn).await?;
-            return self.exec("COMMIT", None, plan).await;
+            self.wait_committed(dep, give_way).await?;
+            return self.compound_finish(seq, plan, split, &head, &checkpoint, have_turn).await;
         }
         self.batches(plan)?;
         let mut begin = positions.last().and_then(|last| self.gtid_prefix(last)).map(|p| p + ";").unwrap_or_default();
@@ -645,17 +632,12 @@ impl Worker {
         if let Some((_, error)) = run_batch(&mut self.conn, &begin).await.error {
             return Err(self.interpret_error(Some(Piece::Control), error, plan));
         }
-        let mut start = 0;
-        for &(at, dep) in waits {
-            if at > start {
-                self.run_checked(&plan[start..at]).await?;
-            }
-            start = at;
-            // Rows written: this transaction holds locks an earlier one may wait for.
-            self.wait_committed(dep, (start > 0).then_some(TURN_YIELD_AFTER)).await?;
+        if split > 0 {
+            self.run_checked(&plan[..split]).await?;
         }
-        if start < plan.len() {
-            self.run_checked(&plan[start..]).await?;
+        self.wait_committed(dep, give_way).await?;
+        if split < plan.len() {
+            self.run_checked(&plan[split..]).await?;
         }
         self.exec(&checkpoint, None, plan).await?;
         self.take_turn_holding(seq, have_turn).await?;
@@ -706,7 +688,7 @@ impl Worker {
             *have_turn = true;
         }
         let checkpoint = self.shared.store.record_many_sql(positions);
-        let compound = self.shared.compound && plan.iter().all(|s| matches!(s.kind, StmtKind::Insert | StmtKind::Update | StmtKind::Delete));
+        let compound = self.compound_for(plan);
         if fast_text_len(plan, compound) + checkpoint.len() > self.budget {
             return self.run_split(seq, positions, plan, &checkpoint, have_turn).await;
         }
@@ -757,10 +739,19 @@ impl Worker {
     /// statement; and since the checks run inside, UPDATE/DELETE transactions commit in the
     /// same round trip too. A SIGNAL leaves the transaction open: the caller rolls back.
     async fn run_compound(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], checkpoint: &str, have_turn: &mut bool) -> Result<(), Failure> {
-        let single_trip = *have_turn;
         let head = self.compound_head(positions);
+        self.compound_finish(seq, plan, 0, &head, checkpoint, have_turn).await
+    }
+
+    /// The last compound statement of a transaction: `head`, `plan[start..]`, the checkpoint
+    /// and, when it is already this transaction's turn, COMMIT; else COMMIT in its turn.
+    async fn compound_finish(&mut self, seq: u64, plan: &[Stmt], start: usize, head: &str, checkpoint: &str, have_turn: &mut bool) -> Result<(), Failure> {
+        if !*have_turn && self.shared.commit_order.is_turn(seq) {
+            *have_turn = true;
+        }
+        let single_trip = *have_turn;
         let tail = if single_trip { format!("{checkpoint}; COMMIT; ") } else { format!("{checkpoint}; ") };
-        self.compound_trip(plan, 0, &head, &tail).await?;
+        self.compound_trip(&plan[start..], start, head, &tail).await?;
         if single_trip {
             return Ok(());
         }
@@ -769,6 +760,17 @@ impl Worker {
             return Err(self.interpret_error(Some(Piece::Commit), e, plan));
         }
         Ok(())
+    }
+
+    /// Whether `plan` goes as compound statements: the target runs them and the plan has only
+    /// row statements (session changes and statement events keep multi-statement text).
+    fn compound_for(&self, plan: &[Stmt]) -> bool {
+        self.shared.compound && plan.iter().all(|s| matches!(s.kind, StmtKind::Insert | StmtKind::Update | StmtKind::Delete))
+    }
+
+    /// [`Worker::compound_for`] and within one round trip's budget with `checkpoint`.
+    fn compound_fits(&self, plan: &[Stmt], checkpoint: &str) -> bool {
+        self.compound_for(plan) && fast_text_len(plan, true) + checkpoint.len() <= self.budget
     }
 
     /// What opens the target transaction inside a compound statement: the GTID, START
