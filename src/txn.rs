@@ -108,9 +108,25 @@ pub enum Change {
     Rows(RowsChange),
     /// A statement (DDL, or statement-based DML) with its session context.
     Query(QueryEvent),
-    /// Statement-context events (INTVAR, RAND, USER_VAR) or LOAD DATA pieces the applier cannot
-    /// see into; the scheduler treats a transaction carrying them as a barrier.
+    /// What the next statement event ran with on the source (INTVAR, RAND, USER_VAR): the
+    /// applier sets it before running that statement.
+    Context(StatementContext),
+    /// LOAD DATA pieces and other events the applier cannot see into; the scheduler treats a
+    /// transaction carrying them as a barrier.
     Opaque { event_type: u8, what: String },
+}
+
+/// Session state a statement-based DML statement read on the source, logged before its QUERY.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatementContext {
+    /// INTVAR INSERT_ID: the first AUTO_INCREMENT value the statement generated.
+    InsertId(u64),
+    /// INTVAR LAST_INSERT_ID: what `LAST_INSERT_ID()` returned in the statement.
+    LastInsertId(u64),
+    /// RAND: the session's random seeds before the statement.
+    Rand { seed1: u64, seed2: u64 },
+    /// USER_VAR: a user variable the statement read (`None`: NULL).
+    UserVar { name: String, value: Option<crate::decode::event::UserValue> },
 }
 
 /// How the transaction ended.
@@ -767,15 +783,20 @@ impl Assembler {
                 Ok(None)
             }
             EventData::IntVar { kind, value } => {
-                self.context(at, event_type, format!("INTVAR {kind}={value}"));
+                // INTVAR types (sql/log_event.h): 1 LAST_INSERT_ID, 2 INSERT_ID.
+                match kind {
+                    1 => self.context(at, Change::Context(StatementContext::LastInsertId(value))),
+                    2 => self.context(at, Change::Context(StatementContext::InsertId(value))),
+                    other => self.context(at, Change::Opaque { event_type, what: format!("INTVAR type {other}={value}") }),
+                }
                 Ok(None)
             }
             EventData::Rand { seed1, seed2 } => {
-                self.context(at, event_type, format!("RAND {seed1},{seed2}"));
+                self.context(at, Change::Context(StatementContext::Rand { seed1, seed2 }));
                 Ok(None)
             }
-            EventData::UserVar { name, is_null } => {
-                self.context(at, event_type, format!("USER_VAR @{name}{}", if is_null { " NULL" } else { "" }));
+            EventData::UserVar { name, value } => {
+                self.context(at, Change::Context(StatementContext::UserVar { name, value }));
                 Ok(None)
             }
             EventData::Opaque => {
@@ -789,7 +810,7 @@ impl Assembler {
                         return Ok(self.complete(at, TxnEnd::Commit));
                     }
                 }
-                self.context(at, event_type, what);
+                self.context(at, Change::Opaque { event_type, what });
                 Ok(None)
             }
             EventData::Incident { kind, message } => {
@@ -813,15 +834,15 @@ impl Assembler {
         }
     }
 
-    /// INTVAR / RAND / USER_VAR / LOAD pieces: context for the statement that follows, which the
-    /// applier cannot see into.
-    fn context(&mut self, at: At<'_>, event_type: u8, what: String) {
+    /// INTVAR / RAND / USER_VAR / LOAD pieces: context for the statement that follows.
+    fn context(&mut self, at: At<'_>, change: Change) {
         let b = self.current_or_start(at, Expect::Statement);
-        b.txn.changes.push(Change::Opaque { event_type, what });
+        b.txn.changes.push(change);
         Self::account(b, at);
     }
 
-    fn handle_query(&mut self, q: QueryEvent, at: At<'_>) -> Result<Option<Transaction>, AssembleError> {
+    fn handle_query(&mut self, mut q: QueryEvent, at: At<'_>) -> Result<Option<Transaction>, AssembleError> {
+        q.timestamp = at.timestamp;
         let kind = classify(&q.query);
         let Some(b) = self.building.as_mut() else {
             // No GTID: BEGIN opens a transaction, anything else is a transaction of one statement.
@@ -853,7 +874,7 @@ impl Assembler {
                 Ok(None)
             }
             (Expect::Statement, StatementKind::Begin) => {
-                if b.txn.changes.iter().all(|c| matches!(c, Change::Opaque { .. })) {
+                if b.txn.changes.iter().all(|c| matches!(c, Change::Opaque { .. } | Change::Context(_))) {
                     // Context events before BEGIN: keep them and open the transaction.
                     b.expect = Expect::Terminator;
                     Self::account(b, at);
@@ -1515,7 +1536,7 @@ mod tests {
             s.ev(t::INTVAR, 28, EventData::IntVar { kind: 2, value: 5 }),
             s.query("INSERT INTO t VALUES (NULL)"),
             s.query("COMMIT"),
-            s.ev(t::USER_VAR, 40, EventData::UserVar { name: "a".into(), is_null: false }),
+            s.ev(t::USER_VAR, 40, EventData::UserVar { name: "a".into(), value: Some(crate::decode::event::UserValue::Int { value: 7, unsigned: false }) }),
             s.query("insert into myisam_t values (@a)"),
             s.query("DROP TABLE x"),
             s.query("BEGIN"),
@@ -1528,9 +1549,9 @@ mod tests {
         assert_eq!(txns.len(), 4);
         assert_eq!(txns[0].gtid, None);
         assert_eq!(txns[0].pos.start, 4 + 103);
-        assert!(matches!(&txns[0].changes[..], [Change::Opaque { event_type: 5, .. }, Change::Query(_)]));
+        assert!(matches!(&txns[0].changes[..], [Change::Context(StatementContext::InsertId(5)), Change::Query(_)]));
         assert_eq!((txns[0].end, txns[0].is_ddl), (TxnEnd::Commit, false));
-        assert!(matches!(&txns[1].changes[..], [Change::Opaque { event_type: 14, .. }, Change::Query(_)]));
+        assert!(matches!(&txns[1].changes[..], [Change::Context(StatementContext::UserVar { name, value: Some(crate::decode::event::UserValue::Int { value: 7, unsigned: false }) }), Change::Query(_)] if name == "a"));
         assert_eq!((txns[1].end, txns[1].is_ddl), (TxnEnd::Commit, false));
         assert_eq!((txns[2].end, txns[2].is_ddl), (TxnEnd::Commit, true));
         assert_eq!(txns[3].end, TxnEnd::Rollback);
@@ -1556,7 +1577,7 @@ mod tests {
         txns.extend(asm.finish().unwrap());
         assert_eq!(txns.len(), 3);
         assert_eq!((txns[0].pos.start, txns[0].pos.end, txns[0].size, txns[0].end), (4, 4 + 28 + 98 + 31, 28 + 98 + 31, TxnEnd::Xid));
-        assert!(matches!(&txns[0].changes[..], [Change::Opaque { .. }, Change::Query(_)]));
+        assert!(matches!(&txns[0].changes[..], [Change::Context(StatementContext::InsertId(144100157)), Change::Query(_)]));
         assert_eq!((txns[1].end, txns[1].thread_id), (TxnEnd::Xid, Some(99)));
         assert_eq!((txns[2].end, txns[2].is_ddl, txns[2].size), (TxnEnd::Commit, true, 93));
         assert_eq!(asm.finish(), Ok(None));

@@ -9,6 +9,7 @@
 //! - [`worker`]: one connection applying whole transactions (or commit groups) exactly once.
 //! - [`packet`]: round trips that fit the target's `max_allowed_packet`.
 //! - [`group`]: which ready transactions may share one target COMMIT (group commit).
+//! - [`coalesce`]: a commit group's row changes as few statements as key conflicts allow.
 //! - [`pipeline`]: wires a transaction source, the scheduler and the worker pool together.
 //! - [`stats`]: counters.
 //!
@@ -26,6 +27,7 @@
 //! (with their checkpoint) or roll back, so nothing after the last committed transaction is lost.
 
 pub mod checkpoint;
+pub mod coalesce;
 pub mod group;
 pub mod packet;
 pub mod pipeline;

@@ -235,7 +235,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     // DDL reaches it through this same pipeline, and the dispatcher reloads after each DDL.
     let catalog_pool = mysql_async::Pool::new(target_opts.clone());
     let catalog = Arc::new(InfoSchemaCatalog::new(catalog_pool.clone(), tokio::runtime::Handle::current()));
-    let mut handle = spawn_dispatcher(dispatcher_cfg, catalog);
+    let mut handle = spawn_dispatcher(dispatcher_cfg, catalog.clone());
     if let Some(hook) = &opts.on_scheduler_stats {
         hook(handle.stats.clone());
     }
@@ -260,6 +260,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         commit_order: handle.commit_order.clone(),
         cancel: cancel_rx.clone(),
         compound,
+        catalog: matches!(cfg.mode, crate::cli::Mode::Writeset | crate::cli::Mode::WritesetSession).then(|| catalog.clone() as Arc<dyn crate::schedule::KeyCatalog>),
         max_ahead: cfg.preserve_commit_order.then(|| cfg.commit_group_max_txns.max(1).max(cfg.workers) as u64),
     });
 

@@ -18,13 +18,13 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::decode::event::{ColumnDef, QueryEvent, TableMap};
+use crate::decode::event::{ColumnDef, QueryEvent, TableMap, UserValue};
 use crate::decode::value::{Row, Value};
-use crate::txn::{Change, RowChange, RowKind, Transaction};
+use crate::txn::{Change, RowChange, RowKind, StatementContext, Transaction};
 
 /// SQL that puts a worker session back into the state the generated row SQL assumes.
 pub const SESSION_DEFAULTS: &str = "SET SESSION time_zone='+00:00', sql_mode='NO_AUTO_VALUE_ON_ZERO', \
-     NAMES utf8mb4, foreign_key_checks=1, unique_checks=1";
+     NAMES utf8mb4, foreign_key_checks=1, unique_checks=1, timestamp=DEFAULT";
 
 /// MySQL collation id of the `binary` charset.
 const BINARY_COLLATION: u16 = 63;
@@ -208,6 +208,7 @@ impl SqlBuilder {
                             }
                             out.extend(self.query_statements(q));
                         }
+                        Change::Context(c) => out.push(Stmt::session(self.context_sql(c))),
                         Change::Opaque { .. } => {}
                     }
                 }
@@ -254,6 +255,10 @@ impl SqlBuilder {
         if let Some(tz) = &q.time_zone {
             parts.push(format!("time_zone={}", quote_str(tz)));
         }
+        if q.timestamp > 0 {
+            // The statement's NOW()/CURRENT_TIMESTAMP, as the replica's SQL thread sets it.
+            parts.push(format!("timestamp={}.{:06}", q.timestamp, q.microseconds.unwrap_or(0).min(999_999)));
+        }
         if let Some(flags2) = q.flags2 {
             parts.push(format!(
                 "foreign_key_checks={}, unique_checks={}",
@@ -276,8 +281,57 @@ impl SqlBuilder {
         out
     }
 
+    /// What a statement event read from its session on the source, set the way the replica's
+    /// SQL thread (and mysqlbinlog's output) sets it: `SET INSERT_ID=`, `SET LAST_INSERT_ID=`,
+    /// `SET @@RAND_SEED1=, @@RAND_SEED2=`, `SET @name:=value` (strings in their charset and
+    /// collation, as hex).
+    fn context_sql(&self, c: &StatementContext) -> String {
+        match c {
+            StatementContext::InsertId(n) => format!("SET INSERT_ID={n}"),
+            StatementContext::LastInsertId(n) => format!("SET LAST_INSERT_ID={n}"),
+            StatementContext::Rand { seed1, seed2 } => format!("SET @@RAND_SEED1={seed1}, @@RAND_SEED2={seed2}"),
+            StatementContext::UserVar { name, value } => {
+                let mut sql = format!("SET @{}:=", quote_ident(name));
+                match value {
+                    None => sql.push_str("NULL"),
+                    Some(UserValue::Int { value, unsigned: true }) => {
+                        let _ = write!(sql, "{}", *value as u64);
+                    }
+                    Some(UserValue::Int { value, unsigned: false }) => {
+                        let _ = write!(sql, "{value}");
+                    }
+                    // Exponent form: a DOUBLE literal, like the variable.
+                    Some(UserValue::Real(f)) if f.is_finite() => {
+                        let _ = write!(sql, "{f:e}");
+                    }
+                    Some(UserValue::Real(_)) => sql.push_str("NULL"),
+                    Some(UserValue::Decimal(text)) => sql.push_str(text),
+                    Some(UserValue::Str { bytes, collation }) => {
+                        // MySQL 8's utf8mb4 collations (255..=323) are unknown to MariaDB: utf8mb4.
+                        let id = u16::try_from(*collation).ok();
+                        let charset = id.and_then(|id| self.charsets.charset_of(id)).or(id.filter(|id| (255..=323).contains(id)).map(|_| "utf8mb4"));
+                        match charset {
+                            Some(cs) => {
+                                let _ = write!(sql, "_{cs} ");
+                                push_hex(&mut sql, bytes);
+                                // The collation too when its name is the charset's (MariaDB
+                                // calls utf8 utf8mb3; an alias would not match the introducer).
+                                if let Some(name) = id.and_then(crate::schedule::collation::name_for_id).filter(|n| n.strip_prefix(cs).is_some_and(|r| r.starts_with('_'))) {
+                                    let _ = write!(sql, " COLLATE {}", quote_ident(name));
+                                }
+                            }
+                            // Unknown charset: the bytes, as a binary string.
+                            None => push_hex(&mut sql, bytes),
+                        }
+                    }
+                }
+                sql
+            }
+        }
+    }
+
     /// UPDATE or DELETE of one row, located by primary key or (keyless) by every column.
-    fn keyed_change(&self, table: &Arc<TableMap>, kind: RowKind, row: &RowChange) -> Result<Stmt, SqlError> {
+    pub(super) fn keyed_change(&self, table: &Arc<TableMap>, kind: RowKind, row: &RowChange) -> Result<Stmt, SqlError> {
         let cols = column_names(table)?;
         let before = row.before.as_ref().ok_or_else(|| missing(table, kind, "before"))?;
         check_width(table, before)?;
@@ -290,22 +344,9 @@ impl SqlBuilder {
                 sql.push_str("UPDATE ");
                 push_table(&mut sql, table);
                 sql.push_str(" SET ");
-                // Only the columns that changed: the row on the target holds the before image,
-                // so a column equal in both images already has its value (less for the target
-                // to parse and write; the sysbench UPDATEs change one column of four).
-                // TIMESTAMP/DATETIME columns are always set: an `ON UPDATE CURRENT_TIMESTAMP`
-                // column left out would take the target's clock. Nothing changed at all (a
-                // logged no-op): set the first column to its value, so the row is still found.
-                let changed = |i: usize, v: &Value| {
-                    matches!(v, Value::Timestamp { .. } | Value::DateTime { .. }) || before.cols.get(i).and_then(Option::as_ref) != Some(v)
-                };
-                let none_changed = !after.cols.iter().enumerate().any(|(i, v)| v.as_ref().is_some_and(|v| changed(i, v)));
                 let mut first = true;
-                for (i, v) in after.cols.iter().enumerate() {
-                    let Some(v) = v else { continue };
-                    if !changed(i, v) && !(none_changed && first) {
-                        continue;
-                    }
+                for i in set_columns(before, after) {
+                    let Some(Some(v)) = after.cols.get(i) else { continue };
                     if !first {
                         sql.push_str(", ");
                     }
@@ -343,15 +384,102 @@ impl SqlBuilder {
         Ok(Stmt { sql, kind: if kind == RowKind::Update { StmtKind::Update } else { StmtKind::Delete }, table: Some(table.clone()), rows: 1, overwrite_sql })
     }
 
+    /// `DELETE FROM t WHERE pk IN (...)` of `befores` (rows of `table`, whose primary key is
+    /// the one column `pk`, no two with the same key): one statement expected to find them all
+    /// (see [`crate::apply::coalesce`]).
+    pub(super) fn delete_batch(&self, table: &Arc<TableMap>, pk: usize, befores: &[&Row]) -> Result<Stmt, SqlError> {
+        let cols = column_names(table)?;
+        let mut sql = String::with_capacity(64 + befores.len() * 16);
+        sql.push_str("DELETE FROM ");
+        push_table(&mut sql, table);
+        sql.push_str(" WHERE ");
+        sql.push_str(&quote_ident(&cols[pk]));
+        sql.push_str(" IN (");
+        for (n, before) in befores.iter().enumerate() {
+            check_width(table, before)?;
+            if n > 0 {
+                sql.push(',');
+            }
+            self.literal(table, pk, key_value(table, &cols, before, pk)?, &mut sql)?;
+        }
+        sql.push(')');
+        Ok(Stmt { sql, kind: StmtKind::Delete, table: Some(table.clone()), rows: befores.len() as u64, overwrite_sql: None })
+    }
+
+    /// One UPDATE of several rows of `table` (primary key: the one column `pk`, no two rows with
+    /// the same key) that all set the same columns `set` (none of them part of a unique key):
+    /// `UPDATE t SET c = CASE pk WHEN k1 THEN v1 WHEN k2 THEN v2 END, ... WHERE pk IN (k1, k2)`.
+    /// Expected to find every row (see [`crate::apply::coalesce`]).
+    pub(super) fn update_batch(&self, table: &Arc<TableMap>, pk: usize, set: &[usize], rows: &[&RowChange]) -> Result<Stmt, SqlError> {
+        let cols = column_names(table)?;
+        let pk_name = quote_ident(&cols[pk]);
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in rows {
+            let before = row.before.as_ref().ok_or_else(|| missing(table, RowKind::Update, "before"))?;
+            check_width(table, before)?;
+            let mut k = String::with_capacity(16);
+            self.literal(table, pk, key_value(table, &cols, before, pk)?, &mut k)?;
+            keys.push(k);
+        }
+        let mut sql = String::with_capacity(64 + rows.len() * (32 + 48 * set.len()));
+        sql.push_str("UPDATE ");
+        push_table(&mut sql, table);
+        sql.push_str(" SET ");
+        for (n, &c) in set.iter().enumerate() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&quote_ident(&cols[c]));
+            sql.push_str(" = CASE ");
+            sql.push_str(&pk_name);
+            for (row, key) in rows.iter().zip(&keys) {
+                let after = row.after.as_ref().ok_or_else(|| missing(table, RowKind::Update, "after"))?;
+                check_width(table, after)?;
+                let Some(Some(v)) = after.cols.get(c) else { return Err(missing(table, RowKind::Update, "after")) };
+                sql.push_str(" WHEN ");
+                sql.push_str(key);
+                sql.push_str(" THEN ");
+                self.literal(table, c, v, &mut sql)?;
+            }
+            sql.push_str(" END");
+        }
+        sql.push_str(" WHERE ");
+        sql.push_str(&pk_name);
+        sql.push_str(" IN (");
+        sql.push_str(&keys.join(","));
+        sql.push(')');
+        Ok(Stmt { sql, kind: StmtKind::Update, table: Some(table.clone()), rows: rows.len() as u64, overwrite_sql: None })
+    }
+
+    /// The INSERT of `afters` (rows of `table` with the same present columns) as multi-row
+    /// statements cut at the batch size, like [`SqlBuilder::plan`]'s.
+    pub(super) fn insert_batches(&self, table: &Arc<TableMap>, afters: &[&Row], out: &mut Vec<Stmt>) -> Result<(), SqlError> {
+        let cols = column_names(table)?;
+        let Some(first) = afters.first() else { return Ok(()) };
+        let mut batch = InsertBatch::new(table.clone(), present_mask(first));
+        for after in afters {
+            check_width(table, after)?;
+            let before = batch.values.len();
+            batch.push(self, &cols, after)?;
+            if batch.rows > 1 && batch.values.len() > self.batch_bytes {
+                let next = batch.split_off_last(before);
+                out.push(std::mem::replace(&mut batch, next).finish(&cols, false));
+            }
+        }
+        out.push(batch.finish(&cols, false));
+        Ok(())
+    }
+
+    /// The size at which batched statements are cut.
+    pub(super) fn batch_limit(&self) -> usize {
+        self.batch_bytes
+    }
+
     fn where_clause(&self, table: &Arc<TableMap>, cols: &[String], before: &Row, sql: &mut String) -> Result<(), SqlError> {
         sql.push_str(" WHERE ");
         if !table.primary_key.is_empty() {
             for (n, &i) in table.primary_key.iter().enumerate() {
-                let v = before.cols.get(i).and_then(|v| v.as_ref()).ok_or_else(|| SqlError::KeyColumnAbsent {
-                    schema: table.schema.clone(),
-                    table: table.table.clone(),
-                    column: cols.get(i).cloned().unwrap_or_else(|| format!("#{i}")),
-                })?;
+                let v = key_value(table, cols, before, i)?;
                 if n > 0 {
                     sql.push_str(" AND ");
                 }
@@ -583,7 +711,31 @@ fn push_json_diff(sql: &mut String, column: &str, diffs: &[crate::decode::json::
     );
 }
 
-fn same_table(a: &TableMap, b: &TableMap) -> bool {
+/// The columns an UPDATE from `before` to `after` sets, in column order: only those that
+/// changed (the row on the target holds the before image, so an unchanged column already has
+/// its value: less for the target to parse and write; the sysbench UPDATEs change one column of
+/// four), plus every TIMESTAMP/DATETIME column (an `ON UPDATE CURRENT_TIMESTAMP` column left out
+/// would take the target's clock). Nothing changed at all (a logged no-op): the first present
+/// column, so the statement still finds the row.
+pub(super) fn set_columns(before: &Row, after: &Row) -> Vec<usize> {
+    let changed = |i: usize, v: &Value| matches!(v, Value::Timestamp { .. } | Value::DateTime { .. }) || before.cols.get(i).and_then(Option::as_ref) != Some(v);
+    let set: Vec<usize> = after.cols.iter().enumerate().filter(|(i, v)| v.as_ref().is_some_and(|v| changed(*i, v))).map(|(i, _)| i).collect();
+    if set.is_empty() {
+        return after.cols.iter().position(Option::is_some).into_iter().collect();
+    }
+    set
+}
+
+/// The value of key column `idx` in `row`, which must be there.
+fn key_value<'r>(table: &TableMap, cols: &[String], row: &'r Row, idx: usize) -> Result<&'r Value, SqlError> {
+    row.cols.get(idx).and_then(|v| v.as_ref()).ok_or_else(|| SqlError::KeyColumnAbsent {
+        schema: table.schema.clone(),
+        table: table.table.clone(),
+        column: cols.get(idx).cloned().unwrap_or_else(|| format!("#{idx}")),
+    })
+}
+
+pub(super) fn same_table(a: &TableMap, b: &TableMap) -> bool {
     a.schema == b.schema && a.table == b.table && a.columns.len() == b.columns.len()
 }
 
@@ -629,6 +781,16 @@ fn is_database_ddl(q: &str) -> bool {
     let words: Vec<String> = s.split_whitespace().take(2).map(str::to_ascii_uppercase).collect();
     matches!(words.first().map(String::as_str), Some("CREATE" | "DROP" | "ALTER"))
         && matches!(words.get(1).map(String::as_str), Some("DATABASE" | "SCHEMA"))
+}
+
+/// Whether [`SqlBuilder::plan`] makes only row statements of `txn`: no statement events and no
+/// session flags (foreign_key_checks/unique_checks off) to set around them.
+pub(super) fn rows_only(txn: &Transaction) -> bool {
+    txn.changes.iter().all(|c| match c {
+        Change::Rows(_) | Change::Opaque { .. } => true,
+        Change::Context(_) => false,
+        Change::Query(q) => is_transaction_control(&q.query) && q.flags2.is_none_or(|f| f & (OPTION_NO_FOREIGN_KEY_CHECKS | OPTION_RELAXED_UNIQUE_CHECKS) == 0),
+    })
 }
 
 fn is_transaction_control(q: &str) -> bool {

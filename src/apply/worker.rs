@@ -47,13 +47,14 @@ use mysql_async::prelude::Queryable;
 use parking_lot::Mutex;
 
 use crate::apply::checkpoint::{CheckpointStore, Progress, StreamPos};
+use crate::apply::coalesce::Coalescer;
 use crate::apply::packet;
 use crate::apply::retry::{classify, classify_code, Backoff, ErrorClass};
-use crate::apply::sql::{PlanStyle, SqlBuilder, Stmt, StmtKind, SESSION_DEFAULTS};
+use crate::apply::sql::{PlanStyle, SqlBuilder, SqlError, Stmt, StmtKind, SESSION_DEFAULTS};
 use crate::apply::stats::ApplyStats;
 use crate::apply::ApplyError;
 use crate::config::{Endpoint, OnConflict, TlsMode};
-use crate::schedule::{CommitOrder, Ready};
+use crate::schedule::{CommitOrder, KeyCatalog, Ready};
 use crate::txn::{ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
 
 /// How long a worker waits for its commit turn with its transaction open before it rolls back
@@ -88,6 +89,9 @@ pub struct WorkerShared {
     /// END`): one statement, one result packet, found-row checks inside (see
     /// [`Worker::run_compound`]). Off for targets without compound statements (MySQL).
     pub compound: bool,
+    /// Key layouts the scheduler resolved (writeset modes): commit groups' row changes are
+    /// then coalesced into few statements (see [`crate::apply::coalesce`]).
+    pub catalog: Option<Arc<dyn KeyCatalog>>,
 }
 
 /// Connection options for the target: CLIENT_FOUND_ROWS (UPDATE counts matched rows) and the
@@ -177,13 +181,16 @@ pub struct Worker {
     /// The connection's `max_allowed_packet`, and the SQL bytes one round trip may carry.
     max_packet: u64,
     budget: usize,
+    /// Plans commit groups as few statements (writeset modes only).
+    coalescer: Option<Coalescer>,
 }
 
 impl Worker {
     pub async fn connect(id: usize, shared: Arc<WorkerShared>) -> Result<Worker, ApplyError> {
         let mut conn = mysql_async::Conn::new(shared.opts.clone()).await.map_err(|source| ApplyError::Connect { worker: id, source })?;
         let max_packet = packet::read_max_allowed_packet(&mut conn).await.map_err(|source| ApplyError::Connect { worker: id, source })?;
-        Ok(Worker { id, conn, shared, max_packet, budget: packet::budget(max_packet) })
+        let coalescer = shared.catalog.clone().map(Coalescer::new);
+        Ok(Worker { id, conn, shared, max_packet, budget: packet::budget(max_packet), coalescer })
     }
 
     /// [`ApplyError::TooLarge`] for `gtid`.
@@ -434,15 +441,11 @@ impl Worker {
         let committed_prefix = self.shared.commit_order.committed_prefix();
         let mut held = vec![false; members.len()];
         let mut last_outside: Option<u64> = None;
-        let mut free_plan = Vec::new();
-        let mut held_plan = Vec::new();
+        let mut free = Vec::with_capacity(members.len());
+        let mut held_txns = Vec::new();
         for (k, m) in members.iter().enumerate() {
-            // Anything odd (no order key, unbuildable SQL): the member path reports it properly.
+            // Anything odd (no order key): the member path reports it properly.
             let pos = StreamPos::of(&m.txn).map_err(|e| Failure::Stopped(e.to_string()))?;
-            let member_plan = match m.txn.end {
-                TxnEnd::Rollback => Vec::new(),
-                _ => self.shared.builder.plan(&m.txn, PlanStyle::Batched).map_err(|e| Failure::Stopped(e.to_string()))?,
-            };
             for &d in &m.after {
                 // Members are in increasing seq order.
                 match members[..k].binary_search_by_key(&d, |x| x.seq) {
@@ -454,9 +457,11 @@ impl Worker {
                     Err(_) => {}
                 }
             }
-            if held[k] { held_plan.extend(member_plan) } else { free_plan.extend(member_plan) }
+            if held[k] { held_txns.push(&*m.txn) } else { free.push(&*m.txn) }
             positions.push(pos);
         }
+        let mut free_plan = self.group_plan(&free)?;
+        let held_plan = self.group_plan(&held_txns)?;
         let mut have_turn = !self.shared.preserve_commit_order;
         match last_outside {
             None => self.run_fast(members[0].seq, &positions, &free_plan, &mut have_turn).await?,
@@ -468,6 +473,23 @@ impl Worker {
             }
         }
         Ok(positions)
+    }
+
+    /// The statements of `txns` (part of a commit group, in source order): coalesced when the
+    /// coalescer can place every change, else each transaction's own plan one after another.
+    fn group_plan(&mut self, txns: &[&Transaction]) -> Result<Vec<Stmt>, Failure> {
+        // Unbuildable SQL: the member path reports it properly.
+        let unbuildable = |e: SqlError| Failure::Stopped(e.to_string());
+        if let Some(plan) = self.coalescer.as_mut().and_then(|c| c.plan(&self.shared.builder, txns.iter().copied())) {
+            return plan.map_err(unbuildable);
+        }
+        let mut plan = Vec::new();
+        for txn in txns {
+            if txn.end != TxnEnd::Rollback {
+                plan.extend(self.shared.builder.plan(txn, PlanStyle::Batched).map_err(unbuildable)?);
+            }
+        }
+        Ok(plan)
     }
 
     /// A streamed large transaction (see [`crate::txn::TransactionReader::stream_large`]): BEGIN,
@@ -782,7 +804,7 @@ impl Worker {
     }
 
     /// One compound statement: `head`, the statements of `plan`, `tail`. Each UPDATE/DELETE
-    /// adds whether it found exactly one row to a local counter, and one check before `tail`
+    /// adds whether it found all its rows (one, or a coalesced batch's count) to a local counter, and one check before `tail`
     /// SIGNALs [`DIVERGED_SIGNAL`] unless all did. A check per statement (`IF ROW_COUNT() <> 1
     /// THEN SIGNAL ...`) costs the server a parsed SIGNAL statement each, and its parser
     /// back-patches every IF's jump by scanning all earlier ones, quadratic in a commit group's
@@ -800,7 +822,7 @@ impl Worker {
             text.push_str(&s.sql);
             text.push_str("; ");
             if matches!(s.kind, StmtKind::Update | StmtKind::Delete) {
-                text.push_str(COMPOUND_COUNT);
+                let _ = write!(text, "SET parapply_found = parapply_found + (ROW_COUNT() = {}); ", s.rows);
             }
         }
         if checked > 0 {
@@ -982,10 +1004,10 @@ fn check_found_rows(pieces: &[Piece], counts: &[u64], plan: &[Stmt]) -> Result<(
         if let Piece::Stmt(i) = piece {
             let Some(s) = plan.get(*i) else { continue };
             let got = counts.get(k).copied().unwrap_or(0);
-            if matches!(s.kind, StmtKind::Update | StmtKind::Delete) && got != 1 {
-                let what = match got {
-                    0 => format!("{:?} found no row (row missing on target)", s.kind),
-                    n => format!("{:?} found {n} rows, expected 1", s.kind),
+            if matches!(s.kind, StmtKind::Update | StmtKind::Delete) && got != s.rows {
+                let what = match (got, s.rows) {
+                    (0, 1) => format!("{:?} found no row (row missing on target)", s.kind),
+                    (n, want) => format!("{:?} found {n} rows, expected {want}", s.kind),
                 };
                 return Err(Failure::Diverged { stmt: *i, what });
             }
@@ -1002,11 +1024,9 @@ fn fast_text_len(plan: &[Stmt], compound: bool) -> usize {
     plan.iter().map(|s| s.sql.len() + per_stmt).sum::<usize>() + fixed
 }
 
-/// What [`Worker::compound_trip`] adds after each UPDATE/DELETE: count it if it found its row.
-const COMPOUND_COUNT: &str = "SET parapply_found = parapply_found + (ROW_COUNT() = 1); ";
-
-/// Upper bound of what a compound statement adds per statement (its found-row count).
-const COMPOUND_CHECK_LEN: usize = COMPOUND_COUNT.len() + 2;
+/// Upper bound of what a compound statement adds per statement: `SET parapply_found =
+/// parapply_found + (ROW_COUNT() = N); `.
+const COMPOUND_CHECK_LEN: usize = 80;
 
 /// MESSAGE_TEXT of a compound statement's found-row check.
 const DIVERGED_SIGNAL: &str = "parapply: an UPDATE or DELETE found no row";

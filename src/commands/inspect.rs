@@ -28,11 +28,11 @@ use anyhow::Context;
 
 use crate::cli::InspectArgs;
 use crate::config::{Endpoint, Secret};
-use crate::decode::event::TableMap;
+use crate::decode::event::{TableMap, UserValue};
 use crate::decode::value::{Row, Value};
 use crate::source::file::BinlogFiles;
 use crate::source::stream::{BlockingTransactions, StartPosition, StreamOptions};
-use crate::txn::{Change, CommitDeps, RowKind, Transaction, TransactionReader, TxnEnd};
+use crate::txn::{Change, CommitDeps, RowKind, StatementContext, Transaction, TransactionReader, TxnEnd};
 
 /// Output options, from the command line.
 #[derive(Debug, Clone, Copy, Default)]
@@ -199,7 +199,7 @@ fn statement_counts(txn: &Transaction) -> (usize, usize) {
     for c in &txn.changes {
         match c {
             Change::Query(_) => queries += 1,
-            Change::Opaque { .. } => opaque += 1,
+            Change::Opaque { .. } | Change::Context(_) => opaque += 1,
             Change::Rows(_) => {}
         }
     }
@@ -328,7 +328,29 @@ pub fn format_changes(txn: &Transaction, show_values: bool, out: &mut String) {
                     let _ = writeln!(out, "  ? event type {event_type}");
                 }
             }
+            Change::Context(ctx) => {
+                let _ = writeln!(out, "  = {}", context_text(ctx, show_values));
+            }
         }
+    }
+}
+
+/// A statement's session context (INTVAR/RAND/USER_VAR) as mysqlbinlog names it; a user
+/// variable's value only with `show_values` (it may be row data).
+fn context_text(ctx: &StatementContext, show_values: bool) -> String {
+    match ctx {
+        StatementContext::InsertId(n) => format!("INSERT_ID={n}"),
+        StatementContext::LastInsertId(n) => format!("LAST_INSERT_ID={n}"),
+        StatementContext::Rand { seed1, seed2 } => format!("RAND_SEED1={seed1}, RAND_SEED2={seed2}"),
+        StatementContext::UserVar { name, value } if show_values => match value {
+            None => format!("@{name}=NULL"),
+            Some(UserValue::Int { value, unsigned: true }) => format!("@{name}={}", *value as u64),
+            Some(UserValue::Int { value, .. }) => format!("@{name}={value}"),
+            Some(UserValue::Real(f)) => format!("@{name}={f:e}"),
+            Some(UserValue::Decimal(d)) => format!("@{name}={d}"),
+            Some(UserValue::Str { bytes, collation }) => format!("@{name}={:?} (collation {collation})", String::from_utf8_lossy(bytes)),
+        },
+        StatementContext::UserVar { name, .. } => format!("@{name}"),
     }
 }
 
@@ -578,6 +600,7 @@ pub fn txn_json(txn: &Transaction, opts: Options) -> serde_json::Value {
                         changes.push(json!({"op": "query", "schema": q.schema, "bytes": q.query.len()}));
                     }
                 }
+                Change::Context(ctx) => changes.push(json!({"op": "context", "set": context_text(ctx, opts.show_values)})),
                 Change::Opaque { event_type, what } => {
                     if opts.show_values {
                         changes.push(json!({"op": "opaque", "event_type": event_type, "what": what}));

@@ -528,9 +528,11 @@ fn intvar_user_var_rand_incident() {
         small,
         vec![
             &EventData::IntVar { kind: 2, value: 1 },
-            &EventData::UserVar { name: "val_s".into(), is_null: false },
-            &EventData::UserVar { name: "val_i".into(), is_null: false },
-            &EventData::UserVar { name: "val_d".into(), is_null: false },
+            // mysqlbinlog's dump.txt: SET @`val_s`:=_utf8 0x7465737420626C6F67 COLLATE
+            // `utf8_general_ci`, @`val_i`:=100, @`val_d`:=1.00
+            &EventData::UserVar { name: "val_s".into(), value: Some(UserValue::Str { bytes: b"test blog".to_vec(), collation: 33 }) },
+            &EventData::UserVar { name: "val_i".into(), value: Some(UserValue::Int { value: 100, unsigned: false }) },
+            &EventData::UserVar { name: "val_d".into(), value: Some(UserValue::Decimal("1.00".into())) },
         ]
     );
     let events = walk_ok("mysql-cdc-rs/5.7/13_rand/log.bin");

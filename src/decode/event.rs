@@ -85,6 +85,9 @@ pub struct TableMap {
 /// QUERY event with the session context the applier needs.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QueryEvent {
+    /// The event header's time (seconds since the epoch; with `microseconds`, the statement's
+    /// `NOW()`), filled in by the transaction assembler; 0 when unknown.
+    pub timestamp: u32,
     pub thread_id: u32,
     pub exec_time: u32,
     pub error_code: u16,
@@ -218,6 +221,17 @@ impl FormatDescription {
     }
 }
 
+/// The value of a user variable as USER_VAR logs it (`Item_result` type, then the bytes).
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserValue {
+    /// A string in the character set of `collation`.
+    Str { bytes: Vec<u8>, collation: u32 },
+    Int { value: i64, unsigned: bool },
+    Real(f64),
+    /// Exact decimal text.
+    Decimal(String),
+}
+
 /// One decoded event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventData {
@@ -238,7 +252,8 @@ pub enum EventData {
     RowsQuery(String),
     IntVar { kind: u8, value: u64 },
     Rand { seed1: u64, seed2: u64 },
-    UserVar { name: String, is_null: bool },
+    /// USER_VAR: a user variable a statement-based DML statement reads (`None`: NULL).
+    UserVar { name: String, value: Option<UserValue> },
     /// XA_PREPARE (MySQL 38).
     XaPrepare { one_phase: bool, xid: XaId },
     /// TRANSACTION_PAYLOAD expanded: the inner events with their headers.

@@ -3,8 +3,9 @@
 //!
 //! Owns these byte layouts only; no state, no interpretation.
 
-use crate::decode::event::EventData;
-use crate::decode::reader::{text, Cursor, Res};
+use crate::decode::event::{EventData, UserValue};
+use crate::decode::reader::{text, Cursor, Fail, Res};
+use crate::decode::value::decode_newdecimal;
 
 /// ROTATE: u64 position of the first event in the next file, then its name.
 pub(crate) fn parse_rotate(body: &[u8], base: usize) -> Res<EventData> {
@@ -32,16 +33,43 @@ pub(crate) fn parse_rand(body: &[u8], base: usize) -> Res<EventData> {
     Ok(EventData::Rand { seed1, seed2 })
 }
 
-/// USER_VAR: u32 name length, name, is_null; the typed value after it is not needed by the
-/// applier (row events carry the effects), so it is not decoded.
+/// USER_VAR: u32 name length, name, is_null; unless NULL: the value's type (`Item_result`:
+/// 0 string, 1 real, 2 int, 4 decimal), its charset/collation id (u32), u32 value length, the
+/// value, and (newer servers) one flags byte whose bit 0 marks an unsigned integer.
 pub(crate) fn parse_user_var(body: &[u8], base: usize) -> Res<EventData> {
+    const STRING_RESULT: u8 = 0;
+    const REAL_RESULT: u8 = 1;
+    const INT_RESULT: u8 = 2;
+    const DECIMAL_RESULT: u8 = 4;
     let mut c = Cursor::new(body, base);
     let at = c.at();
     let n = c.u32("USER_VAR name length")?;
     let n = c.check_count(at, u64::from(n), 1, "USER_VAR name length")?;
     let name = text(c.bytes(n, "USER_VAR name")?);
-    let is_null = c.u8("USER_VAR is_null")? != 0;
-    Ok(EventData::UserVar { name, is_null })
+    if c.u8("USER_VAR is_null")? != 0 {
+        return Ok(EventData::UserVar { name, value: None });
+    }
+    let type_at = c.at();
+    let kind = c.u8("USER_VAR value type")?;
+    let collation = c.u32("USER_VAR charset")?;
+    let len_at = c.at();
+    let len = c.u32("USER_VAR value length")?;
+    let len = c.check_count(len_at, u64::from(len), 1, "USER_VAR value length")?;
+    let bytes = c.bytes(len, "USER_VAR value")?;
+    let unsigned = !c.is_empty() && c.u8("USER_VAR flags")? & 1 != 0;
+    let fixed = |what: &'static str| -> Res<[u8; 8]> { bytes.try_into().map_err(|_| Fail::new(len_at, format!("USER_VAR {what} value of {len} bytes, expected 8"))) };
+    let value = match kind {
+        STRING_RESULT => UserValue::Str { bytes: bytes.to_vec(), collation },
+        REAL_RESULT => UserValue::Real(f64::from_le_bytes(fixed("real")?)),
+        INT_RESULT => UserValue::Int { value: i64::from_le_bytes(fixed("integer")?), unsigned },
+        DECIMAL_RESULT => {
+            let [precision, scale, digits @ ..] = bytes else { return Err(Fail::new(len_at, "USER_VAR decimal value shorter than its precision and scale")) };
+            let (text, _) = decode_newdecimal(*precision, *scale, digits).map_err(|e| Fail::new(len_at + 4, format!("USER_VAR decimal: {e}")))?;
+            UserValue::Decimal(text)
+        }
+        other => return Err(Fail::new(type_at, format!("USER_VAR value type {other} is unknown"))),
+    };
+    Ok(EventData::UserVar { name, value: Some(value) })
 }
 
 /// INCIDENT: u16 kind, u8 message length, message.

@@ -21,6 +21,12 @@ pub trait KeyCatalog: Send + Sync {
     /// The key layout of the table `table` describes, or `None` when it is unknown (the
     /// transaction then becomes an `UnknownSchema` barrier).
     fn table_keys(&self, table: &TableMap) -> Option<Arc<TableKeys>>;
+    /// The layout [`KeyCatalog::table_keys`] already resolved for `table`, without loading
+    /// anything (so callable from async code): `None` when unknown or not looked up yet.
+    fn cached_table_keys(&self, table: &TableMap) -> Option<Arc<TableKeys>> {
+        let _ = table;
+        None
+    }
     /// A DDL transaction has been applied: drop cached layouts so they are reloaded.
     fn invalidate(&self) {}
 }
@@ -399,6 +405,9 @@ impl KeyCatalog for StaticCatalog {
         let built = self.build(table);
         self.cache.put(table, built.clone());
         built
+    }
+    fn cached_table_keys(&self, table: &TableMap) -> Option<Arc<TableKeys>> {
+        self.cache.get(table).flatten()
     }
     fn invalidate(&self) {
         self.cache.clear();

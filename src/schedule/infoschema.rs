@@ -194,6 +194,10 @@ impl KeyCatalog for InfoSchemaCatalog {
         built
     }
 
+    fn cached_table_keys(&self, tm: &TableMap) -> Option<Arc<TableKeys>> {
+        self.layouts.get(tm).flatten()
+    }
+
     fn invalidate(&self) {
         self.tables.write().clear();
         self.layouts.clear();
