@@ -123,13 +123,14 @@ pub fn client_script(client: u64, txns: u64, seed: u64) -> String {
     s
 }
 
-/// Run the workload from four concurrent sessions on A.
+/// Run the workload from four concurrent sessions on A (they may deadlock each other now and
+/// then: see [`Sandbox::sql_concurrent`]).
 pub fn run_workload(sb: &Sandbox, txns_per_client: u64, seed: u64) {
     sb.sql("A", "SET GLOBAL binlog_commit_wait_count = 3, binlog_commit_wait_usec = 20000");
     std::thread::scope(|scope| {
         for client in 0..4 {
             let script = client_script(client, txns_per_client, seed);
-            scope.spawn(move || sb.sql("A", &script));
+            scope.spawn(move || sb.sql_concurrent("A", &script));
         }
     });
     sb.sql("A", "SET GLOBAL binlog_commit_wait_count = 0");

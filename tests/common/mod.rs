@@ -90,6 +90,21 @@ impl Sandbox {
         String::from_utf8_lossy(&out.stdout).trim_end().to_string()
     }
 
+    /// Run a workload script on `name` that shares rows with other sessions running at the
+    /// same time: a deadlock or lock wait timeout between them (InnoDB rolls that transaction
+    /// back) does not stop the script (`--force`); any other error fails the test. Tests compare
+    /// the target with what the source then logged, so the rolled-back work simply never happened.
+    pub fn sql_concurrent(&self, name: &str, sql: &str) {
+        let socket = format!("--socket={}", self.dir.join(name).join("mysqld.sock").display());
+        let out = Command::new("mariadb")
+            .args(["--no-defaults", "-uroot", &socket, "--batch", "--skip-column-names", "--force", "-e", sql])
+            .output()
+            .expect("run the mariadb client");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let unexpected: Vec<&str> = stderr.lines().filter(|l| l.starts_with("ERROR") && !l.starts_with("ERROR 1213 ") && !l.starts_with("ERROR 1205 ")).collect();
+        assert!(unexpected.is_empty(), "workload on {name} failed: {}", unexpected.join("\n"));
+    }
+
     /// SIGKILL an instance.
     pub fn kill(&self, name: &str) {
         self.cmd("kill", &[name]);
