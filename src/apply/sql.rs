@@ -179,15 +179,7 @@ impl SqlBuilder {
                             pending_insert = Some(InsertBatch::new(rc.table.clone(), mask));
                         }
                         if let Some(b) = pending_insert.as_mut() {
-                            let before = b.values.len();
-                            b.push(self, &cols, after)?;
-                            if b.rows > 1 && b.values.len() > self.batch_bytes {
-                                // This row would carry the statement past the cap: it starts
-                                // the next one instead.
-                                let next = b.split_off_last(before);
-                                let done = std::mem::replace(b, next);
-                                out.push(done.finish(&cols, false));
-                            }
+                            out.extend(b.push_capped(self, &cols, after)?);
                         }
                     }
                 }
@@ -459,12 +451,7 @@ impl SqlBuilder {
         let mut batch = InsertBatch::new(table.clone(), present_mask(first));
         for after in afters {
             check_width(table, after)?;
-            let before = batch.values.len();
-            batch.push(self, &cols, after)?;
-            if batch.rows > 1 && batch.values.len() > self.batch_bytes {
-                let next = batch.split_off_last(before);
-                out.push(std::mem::replace(&mut batch, next).finish(&cols, false));
-            }
+            out.extend(batch.push_capped(self, &cols, after)?);
         }
         out.push(batch.finish(&cols, false));
         Ok(())
@@ -649,6 +636,18 @@ impl InsertBatch {
         self.values.push(')');
         self.rows += 1;
         Ok(())
+    }
+
+    /// [`InsertBatch::push`], and when this row carries the statement past the builder's cap,
+    /// the statement without it (the row starts the next one instead).
+    fn push_capped(&mut self, b: &SqlBuilder, cols: &[String], row: &Row) -> Result<Option<Stmt>, SqlError> {
+        let before = self.values.len();
+        self.push(b, cols, row)?;
+        if self.rows > 1 && self.values.len() > b.batch_bytes {
+            let next = self.split_off_last(before);
+            return Ok(Some(std::mem::replace(self, next).finish(cols, false)));
+        }
+        Ok(None)
     }
 
     /// Move the last row (its values start at byte `at`, after a comma) into a batch of its own.
