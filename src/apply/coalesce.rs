@@ -135,18 +135,18 @@ fn level_buckets<'t>(level: &[Placed<'t>], all: &mut Vec<Bucket<'t>>) {
 /// statement change in no defined order, so a key moving onto another row's old value could
 /// collide midway) or applies a JSON diff, or an image lacks the key.
 fn shape(p: &Placed<'_>) -> Vec<usize> {
-    if p.kind == RowKind::Insert {
-        return p.row.after.as_ref().map(|after| after.cols.iter().enumerate().filter(|(_, v)| v.is_some()).map(|(i, _)| i).collect()).unwrap_or_default();
-    }
-    let [pk] = p.table.primary_key[..] else { return Vec::new() };
+    let single_key = match p.table.primary_key[..] {
+        [pk] => Some(pk),
+        _ => None,
+    };
     match p.kind {
-        RowKind::Insert => Vec::new(),
-        RowKind::Delete => match &p.row.before {
-            Some(before) if key_present(before, pk) => vec![pk],
+        RowKind::Insert => p.row.after.as_ref().map(|after| after.cols.iter().enumerate().filter(|(_, v)| v.is_some()).map(|(i, _)| i).collect()).unwrap_or_default(),
+        RowKind::Delete => match (&p.row.before, single_key) {
+            (Some(before), Some(pk)) if key_present(before, pk) => vec![pk],
             _ => Vec::new(),
         },
         RowKind::Update => {
-            let (Some(before), Some(after)) = (&p.row.before, &p.row.after) else { return Vec::new() };
+            let (Some(before), Some(after), Some(pk)) = (&p.row.before, &p.row.after, single_key) else { return Vec::new() };
             if !key_present(before, pk) || after.cols.iter().any(|v| matches!(v, Some(Value::JsonDiff(_)))) {
                 return Vec::new();
             }
@@ -203,7 +203,7 @@ fn shape_key(table: &TableMap) -> usize {
 }
 
 fn image<'r>(table: &TableMap, row: Option<&'r Row>, kind: RowKind, which: &'static str) -> Result<&'r Row, SqlError> {
-    row.ok_or_else(|| SqlError::MissingImage { schema: table.schema.clone(), table: table.table.clone(), kind, image: which })
+    row.ok_or_else(|| sql::missing(table, kind, which))
 }
 
 /// `rows` in runs whose images add up to about `limit` bytes (a rough bound: the statement is

@@ -141,19 +141,10 @@ impl SqlBuilder {
     /// All statements of `txn`, in source order. BEGIN/COMMIT and checkpoints are not included.
     pub fn plan(&self, txn: &Transaction, style: PlanStyle) -> Result<Vec<Stmt>, SqlError> {
         let mut out = Vec::new();
-        // Session flags from the transaction's `BEGIN` query event: foreign_key_checks and
-        // unique_checks are per session on the source and cascade/validation depends on them.
         let mut session_changed = false;
-        if let Some(flags2) = txn.changes.iter().find_map(|c| match c {
-            Change::Query(q) if q.query.eq_ignore_ascii_case("BEGIN") => q.flags2,
-            _ => None,
-        }) {
-            let fk = flags2 & OPTION_NO_FOREIGN_KEY_CHECKS == 0;
-            let uc = flags2 & OPTION_RELAXED_UNIQUE_CHECKS == 0;
-            if !fk || !uc {
-                out.push(Stmt::session(format!("SET SESSION foreign_key_checks={}, unique_checks={}", fk as u8, uc as u8)));
-                session_changed = true;
-            }
+        if let Some((fk, uc)) = relaxed_checks(txn) {
+            out.push(Stmt::session(format!("SET SESSION foreign_key_checks={}, unique_checks={}", fk as u8, uc as u8)));
+            session_changed = true;
         }
         let mut pending_insert: Option<InsertBatch> = None;
         for change in &txn.changes {
@@ -224,7 +215,7 @@ impl SqlBuilder {
         if self.charsets.charset_of(id).is_some() {
             return Some(id.to_string());
         }
-        (255..=323).contains(&id).then(|| if charset_only { "'utf8mb4'".to_string() } else { "'utf8mb4_general_ci'".to_string() })
+        is_mysql8_utf8mb4(id).then(|| if charset_only { "'utf8mb4'".to_string() } else { "'utf8mb4_general_ci'".to_string() })
     }
 
     /// A statement event with its session context, then the worker defaults restored.
@@ -299,9 +290,8 @@ impl SqlBuilder {
                     Some(UserValue::Real(_)) => sql.push_str("NULL"),
                     Some(UserValue::Decimal(text)) => sql.push_str(text),
                     Some(UserValue::Str { bytes, collation }) => {
-                        // MySQL 8's utf8mb4 collations (255..=323) are unknown to MariaDB: utf8mb4.
                         let id = u16::try_from(*collation).ok();
-                        let charset = id.and_then(|id| self.charsets.charset_of(id)).or(id.filter(|id| (255..=323).contains(id)).map(|_| "utf8mb4"));
+                        let charset = id.and_then(|id| self.charsets.charset_of(id)).or(id.filter(|id| is_mysql8_utf8mb4(*id)).map(|_| "utf8mb4"));
                         match charset {
                             Some(cs) => {
                                 let _ = write!(sql, "_{cs} ");
@@ -381,20 +371,11 @@ impl SqlBuilder {
     /// (see [`crate::apply::coalesce`]).
     pub(super) fn delete_batch(&self, table: &Arc<TableMap>, pk: usize, befores: &[&Row]) -> Result<Stmt, SqlError> {
         let cols = column_names(table)?;
-        let mut sql = String::with_capacity(64 + befores.len() * 16);
+        let keys = self.key_literals(table, &cols, pk, befores)?;
+        let mut sql = String::with_capacity(64 + keys.iter().map(|k| k.len() + 1).sum::<usize>());
         sql.push_str("DELETE FROM ");
         push_table(&mut sql, table);
-        sql.push_str(" WHERE ");
-        sql.push_str(&quote_ident(&cols[pk]));
-        sql.push_str(" IN (");
-        for (n, before) in befores.iter().enumerate() {
-            check_width(table, before)?;
-            if n > 0 {
-                sql.push(',');
-            }
-            self.literal(table, pk, key_value(table, &cols, before, pk)?, &mut sql)?;
-        }
-        sql.push(')');
+        push_in_list(&mut sql, &quote_ident(&cols[pk]), &keys);
         Ok(Stmt { sql, kind: StmtKind::Delete, table: Some(table.clone()), rows: befores.len() as u64, overwrite_sql: None })
     }
 
@@ -405,14 +386,12 @@ impl SqlBuilder {
     pub(super) fn update_batch(&self, table: &Arc<TableMap>, pk: usize, set: &[usize], rows: &[&RowChange]) -> Result<Stmt, SqlError> {
         let cols = column_names(table)?;
         let pk_name = quote_ident(&cols[pk]);
-        let mut keys = Vec::with_capacity(rows.len());
-        for row in rows {
-            let before = row.before.as_ref().ok_or_else(|| missing(table, RowKind::Update, "before"))?;
-            check_width(table, before)?;
-            let mut k = String::with_capacity(16);
-            self.literal(table, pk, key_value(table, &cols, before, pk)?, &mut k)?;
-            keys.push(k);
+        let befores = rows.iter().map(|r| r.before.as_ref().ok_or_else(|| missing(table, RowKind::Update, "before"))).collect::<Result<Vec<_>, _>>()?;
+        let afters = rows.iter().map(|r| r.after.as_ref().ok_or_else(|| missing(table, RowKind::Update, "after"))).collect::<Result<Vec<_>, _>>()?;
+        for after in &afters {
+            check_width(table, after)?;
         }
+        let keys = self.key_literals(table, &cols, pk, &befores)?;
         let mut sql = String::with_capacity(64 + rows.len() * (32 + 48 * set.len()));
         sql.push_str("UPDATE ");
         push_table(&mut sql, table);
@@ -424,9 +403,7 @@ impl SqlBuilder {
             sql.push_str(&quote_ident(&cols[c]));
             sql.push_str(" = CASE ");
             sql.push_str(&pk_name);
-            for (row, key) in rows.iter().zip(&keys) {
-                let after = row.after.as_ref().ok_or_else(|| missing(table, RowKind::Update, "after"))?;
-                check_width(table, after)?;
+            for (after, key) in afters.iter().zip(&keys) {
                 let Some(Some(v)) = after.cols.get(c) else { return Err(missing(table, RowKind::Update, "after")) };
                 sql.push_str(" WHEN ");
                 sql.push_str(key);
@@ -435,12 +412,21 @@ impl SqlBuilder {
             }
             sql.push_str(" END");
         }
-        sql.push_str(" WHERE ");
-        sql.push_str(&pk_name);
-        sql.push_str(" IN (");
-        sql.push_str(&keys.join(","));
-        sql.push(')');
+        push_in_list(&mut sql, &pk_name, &keys);
         Ok(Stmt { sql, kind: StmtKind::Update, table: Some(table.clone()), rows: rows.len() as u64, overwrite_sql: None })
+    }
+
+    /// The literal of key column `pk` in each of `befores` (checked to be whole rows of `table`).
+    fn key_literals(&self, table: &TableMap, cols: &[String], pk: usize, befores: &[&Row]) -> Result<Vec<String>, SqlError> {
+        befores
+            .iter()
+            .map(|before| {
+                check_width(table, before)?;
+                let mut k = String::with_capacity(16);
+                self.literal(table, pk, key_value(table, cols, before, pk)?, &mut k)?;
+                Ok(k)
+            })
+            .collect()
     }
 
     /// The INSERT of `afters` (rows of `table` with the same present columns) as multi-row
@@ -725,6 +711,15 @@ pub(super) fn set_columns(before: &Row, after: &Row) -> Vec<usize> {
     set
 }
 
+/// ` WHERE column IN (k1,k2,...)`.
+fn push_in_list(sql: &mut String, column: &str, keys: &[String]) {
+    sql.push_str(" WHERE ");
+    sql.push_str(column);
+    sql.push_str(" IN (");
+    sql.push_str(&keys.join(","));
+    sql.push(')');
+}
+
 /// The value of key column `idx` in `row`, which must be there.
 fn key_value<'r>(table: &TableMap, cols: &[String], row: &'r Row, idx: usize) -> Result<&'r Value, SqlError> {
     row.cols.get(idx).and_then(|v| v.as_ref()).ok_or_else(|| SqlError::KeyColumnAbsent {
@@ -742,7 +737,7 @@ fn present_mask(row: &Row) -> Vec<bool> {
     row.cols.iter().map(Option::is_some).collect()
 }
 
-fn missing(table: &TableMap, kind: RowKind, image: &'static str) -> SqlError {
+pub(super) fn missing(table: &TableMap, kind: RowKind, image: &'static str) -> SqlError {
     SqlError::MissingImage { schema: table.schema.clone(), table: table.table.clone(), kind, image }
 }
 
@@ -782,14 +777,34 @@ fn is_database_ddl(q: &str) -> bool {
         && matches!(words.get(1).map(String::as_str), Some("DATABASE" | "SCHEMA"))
 }
 
+/// `(foreign_key_checks, unique_checks)` from the transaction's `BEGIN` query event when either
+/// was off on the source: they are per session there, and cascades and validation depend on
+/// them. `None`: both on (the worker session's defaults).
+fn relaxed_checks(txn: &Transaction) -> Option<(bool, bool)> {
+    let flags2 = txn.changes.iter().find_map(|c| match c {
+        Change::Query(q) if q.query.eq_ignore_ascii_case("BEGIN") => q.flags2,
+        _ => None,
+    })?;
+    let fk = flags2 & OPTION_NO_FOREIGN_KEY_CHECKS == 0;
+    let uc = flags2 & OPTION_RELAXED_UNIQUE_CHECKS == 0;
+    (!fk || !uc).then_some((fk, uc))
+}
+
 /// Whether [`SqlBuilder::plan`] makes only row statements of `txn`: no statement events and no
-/// session flags (foreign_key_checks/unique_checks off) to set around them.
+/// session flags to set around them (see [`relaxed_checks`]).
 pub(super) fn rows_only(txn: &Transaction) -> bool {
-    txn.changes.iter().all(|c| match c {
-        Change::Rows(_) | Change::Opaque { .. } => true,
-        Change::Context(_) => false,
-        Change::Query(q) => is_transaction_control(&q.query) && q.flags2.is_none_or(|f| f & (OPTION_NO_FOREIGN_KEY_CHECKS | OPTION_RELAXED_UNIQUE_CHECKS) == 0),
-    })
+    relaxed_checks(txn).is_none()
+        && txn.changes.iter().all(|c| match c {
+            Change::Rows(_) | Change::Opaque { .. } => true,
+            Change::Context(_) => false,
+            Change::Query(q) => is_transaction_control(&q.query),
+        })
+}
+
+/// MySQL 8's utf8mb4 collations (ids 255..=323, e.g. 255 utf8mb4_0900_ai_ci), which MariaDB
+/// does not have: text in them is utf8mb4.
+fn is_mysql8_utf8mb4(id: u16) -> bool {
+    (255..=323).contains(&id)
 }
 
 fn is_transaction_control(q: &str) -> bool {

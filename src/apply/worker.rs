@@ -804,8 +804,8 @@ impl Worker {
     }
 
     /// One compound statement: `head`, the statements of `plan`, `tail`. Each UPDATE/DELETE
-    /// adds whether it found all its rows (one, or a coalesced batch's count) to a local counter, and one check before `tail`
-    /// SIGNALs [`DIVERGED_SIGNAL`] unless all did. A check per statement (`IF ROW_COUNT() <> 1
+    /// adds whether it found all its rows (one, or a coalesced batch's count) to a local
+    /// counter, and one check before `tail` SIGNALs [`DIVERGED_SIGNAL`] unless all did. A check per statement (`IF ROW_COUNT() <> 1
     /// THEN SIGNAL ...`) costs the server a parsed SIGNAL statement each, and its parser
     /// back-patches every IF's jump by scanning all earlier ones, quadratic in a commit group's
     /// size: a third of the target's CPU went to parsing. The signal does not say which

@@ -148,7 +148,7 @@ pub enum BarrierReason {
     TooManyKeys,
     /// Statement-based DML (`Change::Query` that is not DDL): rows unknown.
     StatementDml,
-    /// `Change::Opaque` (INTVAR/RAND/USER_VAR, LOAD DATA pieces).
+    /// `Change::Opaque` (LOAD DATA pieces and other events the decoder cannot see into).
     Opaque,
     /// The table's key layout is unknown to the catalog.
     UnknownSchema,
