@@ -64,12 +64,7 @@ impl Coalescer {
     pub fn plan<'t>(&mut self, builder: &SqlBuilder, txns: impl IntoIterator<Item = &'t Transaction>) -> Option<Result<Vec<Stmt>, SqlError>> {
         let buckets = self.buckets(txns)?;
         let mut out = Vec::with_capacity(buckets.len());
-        for bucket in buckets {
-            if let Err(e) = emit(builder, bucket, &mut out) {
-                return Some(Err(e));
-            }
-        }
-        Some(Ok(out))
+        Some(buckets.into_iter().try_for_each(|bucket| emit(builder, bucket, &mut out)).map(|()| out))
     }
 
     /// The row changes of `txns` as buckets in the order they run, or `None` (see
@@ -105,12 +100,8 @@ impl Coalescer {
         // Stable: within a level, changes keep source order.
         placed.sort_by_key(|p| p.level);
         let mut out = Vec::new();
-        let mut start = 0;
-        while start < placed.len() {
-            let level = placed[start].level;
-            let end = placed[start..].iter().position(|p| p.level != level).map_or(placed.len(), |n| start + n);
-            level_buckets(&placed[start..end], &mut out);
-            start = end;
+        for level in placed.chunk_by(|a, b| a.level == b.level) {
+            level_buckets(level, &mut out);
         }
         Some(out)
     }
@@ -168,19 +159,16 @@ fn key_present(row: &Row, pk: usize) -> bool {
 /// no statement grows far past the builder's batch size.
 fn emit(builder: &SqlBuilder, bucket: Bucket<'_>, out: &mut Vec<Stmt>) -> Result<(), SqlError> {
     let Bucket { table, kind, shape, rows } = bucket;
-    if shape.is_empty() || rows.len() == 1 {
-        for row in rows {
-            match kind {
-                RowKind::Insert => builder.insert_batches(table, &[image(table, row.after.as_ref(), kind, "after")?], out)?,
-                _ => out.push(builder.keyed_change(table, kind, row)?),
-            }
-        }
-        return Ok(());
-    }
     match kind {
         RowKind::Insert => {
             let afters = rows.iter().map(|r| image(table, r.after.as_ref(), kind, "after")).collect::<Result<Vec<_>, _>>()?;
             builder.insert_batches(table, &afters, out)
+        }
+        _ if shape.is_empty() || rows.len() == 1 => {
+            for row in rows {
+                out.push(builder.keyed_change(table, kind, row)?);
+            }
+            Ok(())
         }
         RowKind::Delete | RowKind::Update => {
             let pk = shape_key(table);
