@@ -1,5 +1,7 @@
 //! Binary entry point: parse the command line, set up logging, hand over to the library.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -10,7 +12,11 @@ fn main() {
         .clone()
         .map(EnvFilter::new)
         .unwrap_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only on a terminal: redirected logs (files, journald, pipes) stay plain text.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match cli.log_format {
         parapply::cli::LogFormat::Json => builder.json().init(),
         parapply::cli::LogFormat::Text => builder.init(),
