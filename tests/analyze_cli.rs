@@ -128,14 +128,56 @@ fn hottest_keys_are_counted_and_redacted() {
     let reported: Vec<u64> = hot.iter().map(|k| k["transactions"].as_u64().unwrap()).collect();
     assert_eq!(reported, counts[..10].to_vec());
     assert_eq!(hot[0]["index"], "PRIMARY(id)");
-    assert_eq!(hot[0]["values"], "(?)");
+    assert!(hot.iter().all(|k| k["values"] == "(?)"), "values hidden: {hot:?}");
     assert!(hot[0]["table"].as_str().unwrap().starts_with("gen.t"));
+    // Hidden values still tell the keys apart: ten distinct 8-digit lowercase hex hashes.
+    let hashes: Vec<String> = hot.iter().map(|k| k["key_hash"].as_str().unwrap().to_string()).collect();
+    for h in &hashes {
+        assert!(h.len() == 8 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "key_hash {h:?}");
+    }
+    let distinct: std::collections::HashSet<&String> = hashes.iter().collect();
+    assert_eq!(distinct.len(), 10, "hashes {hashes:?}");
     // With --show-values the hottest key's id appears, and it is one with the top count.
-    let r = analyze_json(dir.path(), &["--show-values"]);
-    let top = &r["hottest_keys"][0];
+    let shown = analyze_json(dir.path(), &["--show-values"]);
+    let top = &shown["hottest_keys"][0];
     let table = top["table"].as_str().unwrap().trim_start_matches("gen.").to_string();
     let id = top["values"].as_str().unwrap().trim_matches(|c| c == '(' || c == ')').to_string();
     assert_eq!(heat.get(&(table, id)).copied(), Some(counts[0]));
+    // The same key has the same hash whether its values are shown or not, and every key shown
+    // with values has the count the files give for its (table, id).
+    let shown_hot = shown["hottest_keys"].as_array().unwrap();
+    for (h, s) in hot.iter().zip(shown_hot) {
+        assert_eq!((&h["table"], &h["index"], &h["key_hash"], &h["transactions"]), (&s["table"], &s["index"], &s["key_hash"], &s["transactions"]));
+        let table = s["table"].as_str().unwrap().trim_start_matches("gen.").to_string();
+        let id = s["values"].as_str().unwrap().trim_matches(|c| c == '(' || c == ')').to_string();
+        assert_eq!(heat.get(&(table, id)).copied(), s["transactions"].as_u64(), "key {s}");
+    }
+
+    // Text output: the header says how to see values; each line is count, table, index, #hash,
+    // redacted values.
+    let out = Command::new(env!("CARGO_BIN_EXE_parapply"))
+        .arg("analyze")
+        .arg(dir.path())
+        .args(["--cost", "uniform", "--workers", "16"])
+        .output()
+        .expect("run parapply");
+    assert!(out.status.success(), "analyze failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let header = "hottest keys (transactions touching them; #hash tells keys apart); values hidden, --show-values shows them:";
+    let lines: Vec<&str> = text.lines().skip_while(|l| *l != header).skip(1).take(10).collect();
+    let expected: Vec<String> = hot
+        .iter()
+        .map(|k| {
+            format!(
+                "  {:>8}  {} {} #{} = (?)",
+                k["transactions"].as_u64().unwrap(),
+                k["table"].as_str().unwrap(),
+                k["index"].as_str().unwrap(),
+                k["key_hash"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(lines, expected, "text output:\n{text}");
 }
 
 #[test]

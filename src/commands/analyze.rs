@@ -133,9 +133,13 @@ pub fn render_text(r: &AnalyzeReport, show_values: bool) -> String {
     }
     if !r.hottest_keys.is_empty() {
         let _ = writeln!(s);
-        let _ = writeln!(s, "hottest keys (transactions touching them){}:", if show_values { "" } else { "; values hidden, --show-values shows them" });
+        let _ = writeln!(
+            s,
+            "hottest keys (transactions touching them; #hash tells keys apart){}:",
+            if show_values { "" } else { "; values hidden, --show-values shows them" }
+        );
         for k in &r.hottest_keys {
-            let _ = writeln!(s, "  {:>8}  {} {} = {}", k.transactions, k.table, k.index, k.values);
+            let _ = writeln!(s, "  {:>8}  {} {} #{} = {}", k.transactions, k.table, k.index, k.key_hash, k.values);
         }
     }
     let _ = writeln!(s);

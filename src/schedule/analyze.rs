@@ -99,6 +99,10 @@ pub struct HotKey {
     pub index: String,
     /// Values, or `(?)` per column unless `show_values`.
     pub values: String,
+    /// The first 8 hex digits of the key's writeset hash (xxh3 of index and normalised values):
+    /// tells keys apart when values are hidden, without printing them. It is a label, not a
+    /// secret: a low-entropy key (a small integer id) can be found by hashing candidates.
+    pub key_hash: String,
     /// Transactions touching it.
     pub transactions: u64,
 }
@@ -195,6 +199,7 @@ impl Analyzer {
                         table: label.map(|l| l.table.clone()).unwrap_or_default(),
                         index,
                         values: label.and_then(|l| l.values.clone()).filter(|_| self.opts.show_values).unwrap_or(redacted),
+                        key_hash: format!("{:08x}", k >> 32),
                         transactions: *n,
                     }
                 })
