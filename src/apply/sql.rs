@@ -342,7 +342,13 @@ impl SqlBuilder {
                         let _ = write!(sql, "{f:e}");
                     }
                     Some(UserValue::Real(_)) => sql.push_str("NULL"),
-                    Some(UserValue::Decimal(text)) => sql.push_str(text),
+                    // Decoded from binary DECIMAL digits; checked anyway, as every literal.
+                    Some(UserValue::Decimal(text)) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'.') => sql.push_str(text),
+                    Some(UserValue::Decimal(text)) => {
+                        sql.push_str("CAST(");
+                        push_hex(&mut sql, text.as_bytes());
+                        sql.push_str(" AS DECIMAL(65,30))");
+                    }
                     Some(UserValue::Str { bytes, collation }) => {
                         let id = u16::try_from(*collation).ok();
                         let charset = id.and_then(|id| self.charsets.charset_of(id)).or(id.filter(|id| is_mysql8_utf8mb4(*id)).map(|_| "utf8mb4"));
@@ -1255,5 +1261,93 @@ mod tests {
         assert_eq!(logged, vec![&bytes[..]]);
         // Built statements around it never carry any of its text.
         assert!(stmts.iter().all(|s| !s.sql.contains("DROP")));
+    }
+
+    /// Every quoted literal in `sql` is hex (`X'..'`) or plain text of characters that cannot
+    /// end or escape a literal in any charset; backtick identifiers are skipped. A source value
+    /// never reaches the target as quoted text (DESIGN: values are exact, typed literals).
+    fn literals_are_inert(sql: &str) -> Result<(), String> {
+        let b = sql.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'`' => {
+                    i += 1;
+                    while i < b.len() {
+                        if b[i] == b'`' {
+                            if b.get(i + 1) == Some(&b'`') {
+                                i += 2;
+                                continue;
+                            }
+                            break;
+                        }
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                b'\'' => {
+                    let hex = i > 0 && b[i - 1] == b'X' && (i < 2 || !b[i - 2].is_ascii_alphanumeric() && b[i - 2] != b'_');
+                    let end = b[i + 1..].iter().position(|&c| c == b'\'').map(|p| i + 1 + p).ok_or_else(|| format!("unterminated literal at {i}: {sql}"))?;
+                    let body = &b[i + 1..end];
+                    let ok = if hex { body.iter().all(u8::is_ascii_hexdigit) } else { body.iter().all(|c| c.is_ascii_alphanumeric() || b" +-:_./$[]".contains(c)) };
+                    // A quote right after the closing one is an escaped quote inside the text.
+                    if !ok || b.get(end + 1) == Some(&b'\'') {
+                        return Err(format!("literal {:?} at {i} is neither hex nor inert text: {sql}", String::from_utf8_lossy(body)));
+                    }
+                    i = end + 1;
+                }
+                b'\\' | b'"' => return Err(format!("{:?} outside a literal at {i}: {sql}", b[i] as char)),
+                _ => i += 1,
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_inert_literal_check_catches_quoted_text() {
+        assert!(literals_are_inert("INSERT INTO `a'b` VALUES (X'00FF','2026-01-01 00:00:00.000000',_utf8mb4 X'27')").is_ok());
+        assert!(literals_are_inert("INSERT INTO t VALUES ('it''s')").is_err());
+        assert!(literals_are_inert("INSERT INTO t VALUES (X'0G')").is_err());
+        assert!(literals_are_inert("SET @v:='\\'").is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Whatever bytes the source logged, the SQL built for them (rows in both plan styles,
+        /// their overwrite alternatives, user variables) carries them as hex or typed literals.
+        #[test]
+        fn built_sql_carries_source_values_only_as_hex_or_typed_literals(
+            text in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+            blob in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+            json in ".{0,16}",
+            name in ".{0,8}",
+            id in proptest::prelude::any::<i64>(),
+            user_str in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..16),
+        ) {
+            let t = Arc::new(TableMap {
+                table_id: 1,
+                schema: format!("s'{name}"),
+                table: format!("t`{name}"),
+                columns: vec![col("id", 8, None), col(&format!("n'{name}"), 15, Some(13)), col("raw", 252, Some(63)), col("j", 245, Some(45)), col("l", 15, Some(8))],
+                primary_key: vec![0],
+                has_full_metadata: true,
+            });
+            let image = |id: i64| row(vec![Value::Int(id), Value::Bytes(text.clone()), Value::Bytes(blob.clone()), Value::Json(json.clone()), Value::Bytes(text.clone())]);
+            let rows = |kind: RowKind, before: bool, after: bool| Change::Rows(RowsChange {
+                table: t.clone(),
+                kind,
+                rows: vec![RowChange { before: before.then(|| image(id)), after: after.then(|| image(id.wrapping_add(1))) }],
+            });
+            let ctx = Change::Context(StatementContext::UserVar { name: name.clone(), value: Some(UserValue::Str { bytes: user_str.clone(), collation: 13 }) });
+            let tx = txn(vec![ctx, rows(RowKind::Insert, false, true), rows(RowKind::Update, true, true), rows(RowKind::Delete, true, false)]);
+            for style in [PlanStyle::Batched, PlanStyle::RowByRow] {
+                for s in builder().plan(&tx, style).unwrap() {
+                    proptest::prop_assert!(literals_are_inert(&s.sql).is_ok(), "{:?}", literals_are_inert(&s.sql));
+                    if let Some(o) = &s.overwrite_sql {
+                        proptest::prop_assert!(literals_are_inert(o).is_ok(), "{:?}", literals_are_inert(o));
+                    }
+                }
+            }
+        }
     }
 }
