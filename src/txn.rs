@@ -514,7 +514,13 @@ struct At<'a> {
     event_size: u64,
     timestamp: u32,
     server_id: u32,
+    /// The event header's flags.
+    flags: u16,
 }
+
+/// Header flag of a statement that depends on its session (temporary tables, CONNECTION_ID()):
+/// `LOG_EVENT_THREAD_SPECIFIC_F` in both servers' log_event.h.
+const LOG_EVENT_THREAD_SPECIFIC_F: u16 = 0x4;
 
 impl Assembler {
     pub fn new() -> Assembler {
@@ -608,13 +614,14 @@ impl Assembler {
             event_size: u64::from(header.event_size),
             timestamp: header.timestamp,
             server_id: header.server_id,
+            flags: header.flags,
         };
         match data {
             EventData::TransactionPayload(inner) => {
                 let mut done: Option<Transaction> = None;
                 let mut first = true;
                 for (h, d) in inner {
-                    let inner_at = At { size: if first { at.size } else { 0 }, event_size: u64::from(h.event_size), timestamp: h.timestamp, ..at };
+                    let inner_at = At { size: if first { at.size } else { 0 }, event_size: u64::from(h.event_size), timestamp: h.timestamp, flags: h.flags, ..at };
                     first = false;
                     if let Some(t) = self.handle(h.event_type, d, inner_at)? {
                         if done.is_some() {
@@ -843,7 +850,8 @@ impl Assembler {
 
     fn handle_query(&mut self, mut q: QueryEvent, at: At<'_>) -> Result<Option<Transaction>, AssembleError> {
         q.timestamp = at.timestamp;
-        let kind = classify(&q.query);
+        q.thread_specific = at.flags & LOG_EVENT_THREAD_SPECIFIC_F != 0;
+        let kind = classify(&q.text());
         let Some(b) = self.building.as_mut() else {
             // No GTID: BEGIN opens a transaction, anything else is a transaction of one statement.
             return match kind {
@@ -854,7 +862,7 @@ impl Assembler {
                     Ok(None)
                 }
                 StatementKind::Commit | StatementKind::Rollback | StatementKind::XaEnd | StatementKind::XaPrepare => {
-                    Err(Self::outside(at, &format!("QUERY {:?}", q.query)))
+                    Err(Self::outside(at, &format!("QUERY {:?}", q.text())))
                 }
                 _ => {
                     let b = self.start(at, Expect::Statement);
@@ -1497,7 +1505,7 @@ mod tests {
         assert!(txns[0].is_ddl);
         assert_eq!(txns[0].end, TxnEnd::Commit);
         assert_eq!(txns[0].commit_time_us, 1_700_000_000 * 1_000_000);
-        assert!(matches!(&txns[0].changes[..], [Change::Query(q)] if q.query.ends_with("(a int)")));
+        assert!(matches!(&txns[0].changes[..], [Change::Query(q)] if q.text().ends_with("(a int)")));
         assert!(asm.in_transaction());
         let err = asm.finish().unwrap_err();
         assert_eq!(err.to_string(), "incomplete transaction 11111111-1111-1111-1111-111111111111:2 at end of b.1:169 (last event ends at 234)");
@@ -1618,7 +1626,7 @@ mod tests {
         assert_eq!(txns.len(), 3);
         assert_eq!((txns[0].end, txns[0].row_counts()), (TxnEnd::XaPrepare, (1, 0, 0)));
         assert_eq!((txns[1].end, txns[1].is_ddl), (TxnEnd::Commit, false));
-        assert!(matches!(&txns[1].changes[..], [Change::Query(q)] if q.query.starts_with("XA COMMIT")));
+        assert!(matches!(&txns[1].changes[..], [Change::Query(q)] if q.text().starts_with("XA COMMIT")));
         assert_eq!(txns[2].end, TxnEnd::Commit);
     }
 

@@ -837,15 +837,15 @@ fn check_with_parapply_reader(dir: &Path, params: &GenParams, d: &Decoded, expec
         match &w.body {
             TxnBody::Ddl { sql, .. } => {
                 assert!(t.is_ddl);
-                let queries: Vec<&str> = t
+                let queries: Vec<String> = t
                     .changes
                     .iter()
                     .filter_map(|c| match c {
-                        Change::Query(q) => Some(q.query.as_str()),
+                        Change::Query(q) => Some(q.text().into_owned()),
                         _ => None,
                     })
                     .collect();
-                assert_eq!(queries, vec![sql.as_str()]);
+                assert_eq!(queries, vec![sql.clone()]);
             }
             TxnBody::Dml { statements } => {
                 assert!(!t.is_ddl);

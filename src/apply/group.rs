@@ -27,7 +27,8 @@
 //! # What joins a group
 //! Only InnoDB-style transactions (ending in XID) with rows or statements the worker plans; not
 //! DDL (it commits implicitly), not a streamed large transaction, not XA, not a QUERY-`COMMIT` transaction (a non-transactional
-//! engine cannot be rolled back if the group has to be re-run member by member). With
+//! engine cannot be rolled back if the group has to be re-run member by member), not one tied to its
+//! source session (temporary tables: it runs on that session's connection). With
 //! MariaDB GTIDs all members share one domain, because the group is logged on the target under
 //! its last member's GTID and the target's `gtid_binlog_pos` must still name every domain's
 //! last applied transaction.
@@ -52,7 +53,8 @@ pub struct CommitGroup {
 }
 
 fn can_group(txn: &Transaction) -> bool {
-    !txn.is_ddl && txn.end == TxnEnd::Xid && txn.stream.is_none()
+    // A transaction tied to its source session runs on that session's connection.
+    !txn.is_ddl && txn.end == TxnEnd::Xid && txn.stream.is_none() && crate::apply::sessions::session_of(txn).is_none()
 }
 
 fn domain(txn: &Transaction) -> Option<u32> {

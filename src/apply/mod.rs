@@ -32,6 +32,7 @@ pub mod group;
 pub mod packet;
 pub mod pipeline;
 pub mod retry;
+pub mod sessions;
 pub mod sql;
 pub mod stats;
 pub mod worker;

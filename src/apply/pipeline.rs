@@ -262,6 +262,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         compound,
         catalog: matches!(cfg.mode, crate::cli::Mode::Writeset | crate::cli::Mode::WritesetSession).then(|| catalog.clone() as Arc<dyn crate::schedule::KeyCatalog>),
         max_ahead: cfg.preserve_commit_order.then(|| cfg.commit_group_max_txns.max(1).max(cfg.workers) as u64),
+        sessions: Default::default(),
     });
 
     // Workers connect before any transaction is read, so a bad target fails fast.

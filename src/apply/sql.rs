@@ -24,7 +24,8 @@ use crate::txn::{Change, RowChange, RowKind, StatementContext, Transaction};
 
 /// SQL that puts a worker session back into the state the generated row SQL assumes.
 pub const SESSION_DEFAULTS: &str = "SET SESSION time_zone='+00:00', sql_mode='NO_AUTO_VALUE_ON_ZERO', \
-     NAMES utf8mb4, foreign_key_checks=1, unique_checks=1, timestamp=DEFAULT";
+     NAMES utf8mb4, collation_server=DEFAULT, auto_increment_increment=DEFAULT, auto_increment_offset=DEFAULT, \
+     foreign_key_checks=1, unique_checks=1, timestamp=DEFAULT";
 
 /// MySQL collation id of the `binary` charset.
 const BINARY_COLLATION: u16 = 63;
@@ -46,6 +47,19 @@ pub enum SqlError {
     KeyColumnAbsent { schema: String, table: String, column: String },
     #[error("table `{schema}`.`{table}` column `{column}`: {what}")]
     BadValue { schema: String, table: String, column: String, what: String },
+    #[error("statement logged in client charset (collation id {collation}) that the target does not know, and it is not ASCII: running it in another charset could change its meaning: {statement}")]
+    UnknownCharset { collation: u16, statement: String },
+}
+
+/// A logged statement as text for messages: lossy UTF-8, at most 300 bytes.
+fn shown(bytes: &[u8]) -> String {
+    const MAX: usize = 300;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]).into_owned();
+    if bytes.len() > MAX {
+        format!("{text}… ({} bytes)", bytes.len())
+    } else {
+        text
+    }
 }
 
 /// Which target charset a collation id belongs to (loaded from the target's
@@ -76,8 +90,11 @@ pub enum StmtKind {
     Update,
     /// DELETE by key (or LIMIT 1): exactly one row expected.
     Delete,
-    /// A statement event (DDL, statement-based DML): run as logged.
-    Query,
+    /// A statement event (DDL, statement-based DML): its bytes exactly as logged, never
+    /// re-encoded and never joined with other statements: the worker sends them alone, under
+    /// the charset the context statements before it set (see [`SqlBuilder::plan`]). The
+    /// statement's `sql` is empty.
+    Logged(Arc<[u8]>),
 }
 
 /// One statement of a planned transaction.
@@ -98,6 +115,20 @@ pub struct Stmt {
 impl Stmt {
     fn session(sql: String) -> Stmt {
         Stmt { sql, kind: StmtKind::Session, table: None, rows: 0, overwrite_sql: None }
+    }
+    /// The statement for messages (a logged one as lossy UTF-8).
+    pub fn shown(&self) -> String {
+        match &self.kind {
+            StmtKind::Logged(bytes) => shown(bytes),
+            _ => self.sql.clone(),
+        }
+    }
+    /// Bytes the statement adds to a round trip.
+    pub fn len(&self) -> usize {
+        match &self.kind {
+            StmtKind::Logged(bytes) => bytes.len(),
+            _ => self.sql.len(),
+        }
     }
     /// `schema.table` for messages.
     pub fn table_name(&self) -> String {
@@ -186,10 +217,10 @@ impl SqlBuilder {
                             }
                         }
                         Change::Query(q) => {
-                            if is_transaction_control(&q.query) {
+                            if is_transaction_control(&q.text()) {
                                 continue;
                             }
-                            out.extend(self.query_statements(q));
+                            out.extend(self.query_statements(q)?);
                         }
                         Change::Context(c) => out.push(Stmt::session(self.context_sql(c))),
                         Change::Opaque { .. } => {}
@@ -219,21 +250,40 @@ impl SqlBuilder {
     }
 
     /// A statement event with its session context, then the worker defaults restored.
-    fn query_statements(&self, q: &QueryEvent) -> Vec<Stmt> {
-        let mut set = String::from("SET SESSION ");
+    ///
+    /// The statement itself is a [`StmtKind::Logged`]: its bytes exactly as logged, which the
+    /// worker sends alone in its own round trip, after the context statements have set
+    /// `character_set_client` to the charset the source session parsed them in. Any other
+    /// charset, or joining them with other text, could change where a string literal ends
+    /// (a sjis/cp932/big5/gbk trail byte 0x5C reads as a backslash in latin1 or utf8mb4) and
+    /// run the rest of a source user's literal as SQL on the target.
+    fn query_statements(&self, q: &QueryEvent) -> Result<Vec<Stmt>, SqlError> {
         let mut parts: Vec<String> = Vec::new();
         if let Some(mode) = q.sql_mode {
             // Numeric form: both servers accept the bitmap, so no name table is needed here.
             parts.push(format!("sql_mode={mode}"));
         }
-        if let Some((client, conn, server)) = q.charset {
-            let vars = [("character_set_client", client, true), ("collation_connection", conn, false), ("collation_server", server, false)];
-            for (var, id, charset_only) in vars {
-                match self.collation_value(id, charset_only) {
-                    Some(v) => parts.push(format!("{var}={v}")),
-                    None => tracing::warn!(collation = id, variable = var, "the target knows no such collation; the statement runs with the session default"),
+        match q.charset {
+            Some((client, conn, server)) => {
+                match self.collation_value(client, true) {
+                    Some(v) => parts.push(format!("character_set_client={v}")),
+                    // Bytes in a charset the target cannot parse: only pure ASCII reads the
+                    // same in every charset a client may use.
+                    None if q.query.is_ascii() => {
+                        tracing::warn!(collation = client, "the target knows no such client charset; the statement is ASCII and runs as utf8mb4");
+                    }
+                    None => return Err(SqlError::UnknownCharset { collation: client, statement: shown(&q.query) }),
+                }
+                for (var, id) in [("collation_connection", conn), ("collation_server", server)] {
+                    match self.collation_value(id, false) {
+                        Some(v) => parts.push(format!("{var}={v}")),
+                        None => tracing::warn!(collation = id, variable = var, "the target knows no such collation; the statement runs with the session default"),
+                    }
                 }
             }
+            // No charset logged (MySQL before 4.1 wrote none): the replica's SQL thread parses
+            // such statements in its server's default client charset; do the same.
+            None => parts.push("character_set_client=@@GLOBAL.character_set_client".into()),
         }
         if let Some(tz) = &q.time_zone {
             parts.push(format!("time_zone={}", quote_str(tz)));
@@ -241,6 +291,11 @@ impl SqlBuilder {
         if q.timestamp > 0 {
             // The statement's NOW()/CURRENT_TIMESTAMP, as the replica's SQL thread sets it.
             parts.push(format!("timestamp={}.{:06}", q.timestamp, q.microseconds.unwrap_or(0).min(999_999)));
+        }
+        if let Some((increment, offset)) = q.auto_increment {
+            // Multi-row statement-based INSERTs number their rows with the source's step (a
+            // dual-master pair runs with increment 2); INSERT_ID only gives the first value.
+            parts.push(format!("auto_increment_increment={}, auto_increment_offset={}", increment.max(1), offset.max(1)));
         }
         if let Some(flags2) = q.flags2 {
             parts.push(format!(
@@ -250,18 +305,17 @@ impl SqlBuilder {
             ));
         }
         let mut out = Vec::new();
-        if !parts.is_empty() {
-            set.push_str(&parts.join(", "));
-            out.push(Stmt::session(set));
-        }
         // CREATE/DROP DATABASE are logged with the database itself as default schema, which
         // may not exist (yet, or any more) on the target: run them without `USE`.
-        if !q.schema.is_empty() && !is_database_ddl(&q.query) {
+        if !q.schema.is_empty() && !is_database_ddl(&q.text()) {
             out.push(Stmt::session(format!("USE {}", quote_ident(&q.schema))));
         }
-        out.push(Stmt { sql: q.query.clone(), kind: StmtKind::Query, table: None, rows: 0, overwrite_sql: None });
+        if !parts.is_empty() {
+            out.push(Stmt::session(format!("SET SESSION {}", parts.join(", "))));
+        }
+        out.push(Stmt { sql: String::new(), kind: StmtKind::Logged(q.query.as_slice().into()), table: None, rows: 0, overwrite_sql: None });
         out.push(Stmt::session(SESSION_DEFAULTS.to_string()));
-        out
+        Ok(out)
     }
 
     /// What a statement event read from its session on the source, set the way the replica's
@@ -288,7 +342,13 @@ impl SqlBuilder {
                         let _ = write!(sql, "{f:e}");
                     }
                     Some(UserValue::Real(_)) => sql.push_str("NULL"),
-                    Some(UserValue::Decimal(text)) => sql.push_str(text),
+                    // Decoded from binary DECIMAL digits; checked anyway, as every literal.
+                    Some(UserValue::Decimal(text)) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'.') => sql.push_str(text),
+                    Some(UserValue::Decimal(text)) => {
+                        sql.push_str("CAST(");
+                        push_hex(&mut sql, text.as_bytes());
+                        sql.push_str(" AS DECIMAL(65,30))");
+                    }
                     Some(UserValue::Str { bytes, collation }) => {
                         let id = u16::try_from(*collation).ok();
                         let charset = id.and_then(|id| self.charsets.charset_of(id)).or(id.filter(|id| is_mysql8_utf8mb4(*id)).map(|_| "utf8mb4"));
@@ -782,7 +842,7 @@ fn is_database_ddl(q: &str) -> bool {
 /// them. `None`: both on (the worker session's defaults).
 fn relaxed_checks(txn: &Transaction) -> Option<(bool, bool)> {
     let flags2 = txn.changes.iter().find_map(|c| match c {
-        Change::Query(q) if q.query.eq_ignore_ascii_case("BEGIN") => q.flags2,
+        Change::Query(q) if q.query.eq_ignore_ascii_case(b"BEGIN") => q.flags2,
         _ => None,
     })?;
     let fk = flags2 & OPTION_NO_FOREIGN_KEY_CHECKS == 0;
@@ -797,7 +857,7 @@ pub(super) fn rows_only(txn: &Transaction) -> bool {
         && txn.changes.iter().all(|c| match c {
             Change::Rows(_) | Change::Opaque { .. } => true,
             Change::Context(_) => false,
-            Change::Query(q) => is_transaction_control(&q.query),
+            Change::Query(q) => is_transaction_control(&q.text()),
         })
 }
 
@@ -894,7 +954,7 @@ mod tests {
     }
 
     fn builder() -> SqlBuilder {
-        SqlBuilder::new(Arc::new(Charsets::new(HashMap::from([(45, "utf8mb4".to_string()), (8, "latin1".to_string())]))))
+        SqlBuilder::new(Arc::new(Charsets::new(HashMap::from([(45, "utf8mb4".to_string()), (8, "latin1".to_string()), (13, "sjis".to_string())]))))
     }
 
     fn row(vals: Vec<Value>) -> Row {
@@ -1125,11 +1185,29 @@ mod tests {
         assert!(e.starts_with("table `s`.`t`x` column `id`: malformed DECIMAL"), "{e}");
     }
 
+    /// What each planned statement sends: built SQL as is, a logged statement as `<logged: hex>`.
+    fn sent(stmts: &[Stmt]) -> Vec<String> {
+        stmts
+            .iter()
+            .map(|s| match &s.kind {
+                StmtKind::Logged(bytes) => format!("<logged: {}>", bytes.iter().map(|b| format!("{b:02X}")).collect::<String>()),
+                _ => s.sql.clone(),
+            })
+            .collect()
+    }
+
     #[test]
     fn database_ddl_runs_without_use() {
         let q = QueryEvent { schema: "newdb".into(), query: "/* x */ create  database newdb".into(), ..Default::default() };
         let stmts = builder().plan(&txn(vec![Change::Query(q)]), PlanStyle::Batched).unwrap();
-        assert_eq!(stmts.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>(), vec!["/* x */ create  database newdb", SESSION_DEFAULTS]);
+        assert_eq!(
+            sent(&stmts),
+            vec![
+                "SET SESSION character_set_client=@@GLOBAL.character_set_client".to_string(),
+                "<logged: 2F2A2078202A2F2063726561746520206461746162617365206E65776462>".into(),
+                SESSION_DEFAULTS.into()
+            ]
+        );
     }
 
     #[test]
@@ -1140,27 +1218,136 @@ mod tests {
             sql_mode: Some(1 << 21),
             charset: Some((45, 45, 8)),
             time_zone: Some("SYSTEM".into()),
+            auto_increment: Some((2, 1)),
             flags2: Some(OPTION_NO_FOREIGN_KEY_CHECKS),
             ..Default::default()
         };
         let stmts = builder().plan(&txn(vec![Change::Query(q.clone())]), PlanStyle::Batched).unwrap();
-        let sqls: Vec<&str> = stmts.iter().map(|s| s.sql.as_str()).collect();
         assert_eq!(
-            sqls,
+            sent(&stmts),
             vec![
-                "SET SESSION sql_mode=2097152, character_set_client=45, collation_connection=45, collation_server=8, time_zone='SYSTEM', foreign_key_checks=0, unique_checks=1",
-                "USE `db`",
-                "CREATE TABLE x (a INT)",
-                SESSION_DEFAULTS,
+                "USE `db`".to_string(),
+                "SET SESSION sql_mode=2097152, character_set_client=45, collation_connection=45, collation_server=8, time_zone='SYSTEM', auto_increment_increment=2, auto_increment_offset=1, foreign_key_checks=0, unique_checks=1".into(),
+                "<logged: 435245415445205441424C45207820286120494E5429>".into(),
+                SESSION_DEFAULTS.into(),
             ]
         );
-        // MySQL 8's utf8mb4_0900_ai_ci (255) on a MariaDB target: utf8mb4 by name; an id
-        // nobody knows is left at the session default.
-        let mysql8 = QueryEvent { charset: Some((255, 255, 999)), ..q };
+        // MySQL 8's utf8mb4_0900_ai_ci (255) on a MariaDB target: utf8mb4 by name; a connection
+        // or server collation nobody knows is left at the session default.
+        let mysql8 = QueryEvent { charset: Some((255, 255, 999)), auto_increment: None, ..q.clone() };
         let stmts = builder().plan(&txn(vec![Change::Query(mysql8)]), PlanStyle::Batched).unwrap();
         assert_eq!(
-            stmts[0].sql,
+            stmts[1].sql,
             "SET SESSION sql_mode=2097152, character_set_client='utf8mb4', collation_connection='utf8mb4_general_ci', time_zone='SYSTEM', foreign_key_checks=0, unique_checks=1"
         );
+        // A client charset nobody knows: ASCII text reads the same in any of them and runs;
+        // anything else is refused, naming the collation id.
+        let unknown = QueryEvent { charset: Some((999, 45, 8)), ..q.clone() };
+        assert!(builder().plan(&txn(vec![Change::Query(unknown.clone())]), PlanStyle::Batched).is_ok());
+        let unknown = QueryEvent { query: b"CREATE TABLE x (a INT) COMMENT '\x95\\'".to_vec(), ..unknown };
+        let err = builder().plan(&txn(vec![Change::Query(unknown)]), PlanStyle::Batched).unwrap_err();
+        assert!(err.to_string().starts_with("statement logged in client charset (collation id 999) that the target does not know"), "{err}");
+    }
+
+    /// The logged bytes reach the plan unchanged, whatever they are as UTF-8: an sjis statement
+    /// whose string ends in 0x95 0x5C is not re-encoded (as UTF-8 with a replacement character,
+    /// the 0x5C would then escape the closing quote).
+    #[test]
+    fn statement_bytes_are_kept_exactly_as_logged() {
+        let bytes = b"CREATE TABLE t (b VARCHAR(5) COMMENT '\x95\x5c', c VARCHAR(9) DEFAULT '); DROP TABLE u; -- ')".to_vec();
+        let q = QueryEvent { query: bytes.clone(), charset: Some((13, 13, 8)), ..Default::default() };
+        let stmts = builder().plan(&txn(vec![Change::Query(q)]), PlanStyle::Batched).unwrap();
+        let logged: Vec<&[u8]> = stmts.iter().filter_map(|s| if let StmtKind::Logged(b) = &s.kind { Some(&b[..]) } else { None }).collect();
+        assert_eq!(logged, vec![&bytes[..]]);
+        // Built statements around it never carry any of its text.
+        assert!(stmts.iter().all(|s| !s.sql.contains("DROP")));
+    }
+
+    /// Every quoted literal in `sql` is hex (`X'..'`) or plain text of characters that cannot
+    /// end or escape a literal in any charset; backtick identifiers are skipped. A source value
+    /// never reaches the target as quoted text (DESIGN: values are exact, typed literals).
+    fn literals_are_inert(sql: &str) -> Result<(), String> {
+        let b = sql.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'`' => {
+                    i += 1;
+                    while i < b.len() {
+                        if b[i] == b'`' {
+                            if b.get(i + 1) == Some(&b'`') {
+                                i += 2;
+                                continue;
+                            }
+                            break;
+                        }
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                b'\'' => {
+                    let hex = i > 0 && b[i - 1] == b'X' && (i < 2 || !b[i - 2].is_ascii_alphanumeric() && b[i - 2] != b'_');
+                    let end = b[i + 1..].iter().position(|&c| c == b'\'').map(|p| i + 1 + p).ok_or_else(|| format!("unterminated literal at {i}: {sql}"))?;
+                    let body = &b[i + 1..end];
+                    let ok = if hex { body.iter().all(u8::is_ascii_hexdigit) } else { body.iter().all(|c| c.is_ascii_alphanumeric() || b" +-:_./$[]".contains(c)) };
+                    // A quote right after the closing one is an escaped quote inside the text.
+                    if !ok || b.get(end + 1) == Some(&b'\'') {
+                        return Err(format!("literal {:?} at {i} is neither hex nor inert text: {sql}", String::from_utf8_lossy(body)));
+                    }
+                    i = end + 1;
+                }
+                b'\\' | b'"' => return Err(format!("{:?} outside a literal at {i}: {sql}", b[i] as char)),
+                _ => i += 1,
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_inert_literal_check_catches_quoted_text() {
+        assert!(literals_are_inert("INSERT INTO `a'b` VALUES (X'00FF','2026-01-01 00:00:00.000000',_utf8mb4 X'27')").is_ok());
+        assert!(literals_are_inert("INSERT INTO t VALUES ('it''s')").is_err());
+        assert!(literals_are_inert("INSERT INTO t VALUES (X'0G')").is_err());
+        assert!(literals_are_inert("SET @v:='\\'").is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Whatever bytes the source logged, the SQL built for them (rows in both plan styles,
+        /// their overwrite alternatives, user variables) carries them as hex or typed literals.
+        #[test]
+        fn built_sql_carries_source_values_only_as_hex_or_typed_literals(
+            text in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+            blob in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+            json in ".{0,16}",
+            name in ".{0,8}",
+            id in proptest::prelude::any::<i64>(),
+            user_str in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..16),
+        ) {
+            let t = Arc::new(TableMap {
+                table_id: 1,
+                schema: format!("s'{name}"),
+                table: format!("t`{name}"),
+                columns: vec![col("id", 8, None), col(&format!("n'{name}"), 15, Some(13)), col("raw", 252, Some(63)), col("j", 245, Some(45)), col("l", 15, Some(8))],
+                primary_key: vec![0],
+                has_full_metadata: true,
+            });
+            let image = |id: i64| row(vec![Value::Int(id), Value::Bytes(text.clone()), Value::Bytes(blob.clone()), Value::Json(json.clone()), Value::Bytes(text.clone())]);
+            let rows = |kind: RowKind, before: bool, after: bool| Change::Rows(RowsChange {
+                table: t.clone(),
+                kind,
+                rows: vec![RowChange { before: before.then(|| image(id)), after: after.then(|| image(id.wrapping_add(1))) }],
+            });
+            let ctx = Change::Context(StatementContext::UserVar { name: name.clone(), value: Some(UserValue::Str { bytes: user_str.clone(), collation: 13 }) });
+            let tx = txn(vec![ctx, rows(RowKind::Insert, false, true), rows(RowKind::Update, true, true), rows(RowKind::Delete, true, false)]);
+            for style in [PlanStyle::Batched, PlanStyle::RowByRow] {
+                for s in builder().plan(&tx, style).unwrap() {
+                    proptest::prop_assert!(literals_are_inert(&s.sql).is_ok(), "{:?}", literals_are_inert(&s.sql));
+                    if let Some(o) = &s.overwrite_sql {
+                        proptest::prop_assert!(literals_are_inert(o).is_ok(), "{:?}", literals_are_inert(o));
+                    }
+                }
+            }
+        }
     }
 }

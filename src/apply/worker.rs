@@ -50,6 +50,7 @@ use crate::apply::checkpoint::{CheckpointStore, Progress, StreamPos};
 use crate::apply::coalesce::Coalescer;
 use crate::apply::packet;
 use crate::apply::retry::{classify, classify_code, Backoff, ErrorClass};
+use crate::apply::sessions::{session_of, SessionConns};
 use crate::apply::sql::{PlanStyle, SqlBuilder, SqlError, Stmt, StmtKind, SESSION_DEFAULTS};
 use crate::apply::stats::ApplyStats;
 use crate::apply::ApplyError;
@@ -92,6 +93,8 @@ pub struct WorkerShared {
     /// Key layouts the scheduler resolved (writeset modes): commit groups' row changes are
     /// then coalesced into few statements (see [`crate::apply::coalesce`]).
     pub catalog: Option<Arc<dyn KeyCatalog>>,
+    /// Target connections standing in for source sessions with temporary tables.
+    pub sessions: SessionConns,
 }
 
 /// Connection options for the target: CLIENT_FOUND_ROWS (UPDATE counts matched rows) and the
@@ -199,8 +202,40 @@ impl Worker {
     }
 
     /// Apply `txn` (dispatcher sequence `seq`) exactly once, including the commit-order turn
-    /// and the in-memory progress update. Returns after COMMIT.
+    /// and the in-memory progress update. Returns after COMMIT. A transaction whose statements
+    /// depend on their source session (temporary tables) runs on that session's own target
+    /// connection (see [`crate::apply::sessions`]).
     pub async fn apply(&mut self, seq: u64, txn: &Transaction) -> Result<(), ApplyError> {
+        let Some(key) = session_of(txn) else { return self.apply_here(seq, txn).await };
+        let slot = self.shared.sessions.slot(key);
+        let mut kept = slot.lock().await;
+        let session = match kept.take() {
+            Some(conn) => conn,
+            None => {
+                let mut conn = mysql_async::Conn::new(self.shared.opts.clone()).await.map_err(|source| ApplyError::Connect { worker: self.id, source })?;
+                // The server takes this id as the session's own (CONNECTION_ID()), like the
+                // SQL thread's pseudo thread id; without the privilege it stays the target's.
+                // ROW binlog format: with temporary tables in a STATEMENT/MIXED session, MariaDB
+                // refuses to switch gtid_domain_id (error 1953), which keeping source GTIDs does
+                // per transaction; in ROW format temporary tables are not logged at all and
+                // what they feed into real tables is logged as rows.
+                for set in [format!("SET SESSION pseudo_thread_id={}", key.1), "SET SESSION binlog_format='ROW'".to_string()] {
+                    if let Err(e) = conn.query_drop(&set).await {
+                        tracing::debug!(worker = self.id, error = %e, statement = %set, "session setting refused");
+                    }
+                }
+                tracing::debug!(worker = self.id, server_id = key.0, thread_id = key.1, "new target session for a source session with temporary tables");
+                conn
+            }
+        };
+        let own = std::mem::replace(&mut self.conn, session);
+        let result = self.apply_here(seq, txn).await;
+        *kept = Some(std::mem::replace(&mut self.conn, own));
+        result
+    }
+
+    /// [`Worker::apply`] on this worker's current connection.
+    async fn apply_here(&mut self, seq: u64, txn: &Transaction) -> Result<(), ApplyError> {
         let pos = StreamPos::of(txn).map_err(ApplyError::Checkpoint)?;
         let gtid = pos.gtid.clone();
         let fail_build = |source| ApplyError::Build { gtid: gtid.clone(), source };
@@ -297,7 +332,7 @@ impl Worker {
                     self.rollback().await;
                     let used = careful_plan.as_ref().unwrap_or(&plan);
                     let (table, sql) = match stmt.and_then(|i| used.get(i)) {
-                        Some(s) => (s.table_name(), truncate(&s.sql, 300)),
+                        Some(s) => (s.table_name(), truncate(&s.shown(), 300)),
                         None => ("-".into(), "(BEGIN/checkpoint/COMMIT)".into()),
                     };
                     return Err(ApplyError::Sql { gtid, table, sql, source: error });
@@ -589,6 +624,10 @@ impl Worker {
     async fn run_checked(&mut self, plan: &[Stmt]) -> Result<(), Failure> {
         let ranges = self.batches(plan)?;
         for range in ranges {
+            if let [Stmt { kind: StmtKind::Logged(bytes), .. }] = &plan[range.clone()] {
+                self.run_logged(bytes, range.start, plan).await?;
+                continue;
+            }
             let mut text = String::with_capacity(plan[range.clone()].iter().map(|s| s.sql.len() + packet::SEPARATOR).sum::<usize>());
             let mut pieces = Vec::with_capacity(range.len());
             for i in range {
@@ -606,7 +645,9 @@ impl Worker {
 
     /// `plan` cut into round trips under the budget, or the statement that fits none.
     fn batches(&self, plan: &[Stmt]) -> Result<Vec<std::ops::Range<usize>>, Failure> {
-        packet::batches(plan.iter().map(|s| s.sql.len()), self.budget)
+        let alone = |i: usize| plan.get(i).is_some_and(|s| matches!(s.kind, StmtKind::Logged(_)));
+        packet::batches(plan.iter().map(Stmt::len), self.budget)
+            .map(|ranges| ranges.into_iter().flat_map(|r| split_around(r, alone)).collect())
             .map_err(|o| Failure::TooLarge { table: plan.get(o.index).map(Stmt::table_name).unwrap_or_else(|| "-".into()), bytes: o.bytes })
     }
 
@@ -711,7 +752,8 @@ impl Worker {
         }
         let checkpoint = self.shared.store.record_many_sql(positions);
         let compound = self.compound_for(plan);
-        if fast_text_len(plan, compound) + checkpoint.len() > self.budget {
+        // A statement event goes alone in its own round trip (see `run_logged`).
+        if has_logged(plan) || fast_text_len(plan, compound) + checkpoint.len() > self.budget {
             return self.run_split(seq, positions, plan, &checkpoint, have_turn).await;
         }
         if compound {
@@ -844,8 +886,8 @@ impl Worker {
     async fn run_careful(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], have_turn: &mut bool) -> Result<BTreeMap<String, u64>, Failure> {
         let mut conflicts: BTreeMap<String, u64> = BTreeMap::new();
         // Each statement is its own round trip here: refuse one that can never be sent.
-        if let Some(s) = plan.iter().find(|s| s.sql.len().max(s.overwrite_sql.as_ref().map_or(0, String::len)) > self.budget) {
-            return Err(Failure::TooLarge { table: s.table_name(), bytes: s.sql.len().max(s.overwrite_sql.as_ref().map_or(0, String::len)) });
+        if let Some(s) = plan.iter().find(|s| s.len().max(s.overwrite_sql.as_ref().map_or(0, String::len)) > self.budget) {
+            return Err(Failure::TooLarge { table: s.table_name(), bytes: s.len().max(s.overwrite_sql.as_ref().map_or(0, String::len)) });
         }
         let mut begin = String::new();
         if let Some(p) = self.gtid_prefix(pos) {
@@ -856,6 +898,10 @@ impl Worker {
         self.exec(&begin, None, plan).await?;
         let overwrite = self.shared.on_conflict == OnConflict::Overwrite;
         for (i, s) in plan.iter().enumerate() {
+            if let StmtKind::Logged(bytes) = &s.kind {
+                self.run_logged(bytes, i, plan).await?;
+                continue;
+            }
             let diverged = match self.conn.query_iter(s.sql.as_str()).await {
                 Ok(r) => {
                     let n = r.affected_rows();
@@ -896,20 +942,13 @@ impl Worker {
         if already {
             tracing::info!(worker = self.id, gtid = %pos.gtid, "DDL already on the target (its GTID is logged there); recording checkpoint only");
         } else {
-            let mut text = String::new();
-            let mut pieces = Vec::new();
             if let Some(p) = self.gtid_prefix(pos) {
-                push_piece(&mut text, &mut pieces, &p, Piece::Control);
-            }
-            for (i, s) in plan.iter().enumerate() {
-                push_piece(&mut text, &mut pieces, &s.sql, Piece::Stmt(i));
-            }
-            if !pieces.is_empty() {
-                let batch = run_batch(&mut self.conn, &text).await;
-                if let Some((idx, error)) = batch.error {
-                    return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
+                if let Some((_, error)) = run_batch(&mut self.conn, &p).await.error {
+                    return Err(self.interpret_error(Some(Piece::Control), error, plan));
                 }
             }
+            // The statement event alone in its round trip, its context before it.
+            self.run_checked(plan).await?;
         }
         // The checkpoint goes in its own transaction, logged under the target's own GTID domain
         // (not the source's: that seq belongs to the DDL).
@@ -921,6 +960,27 @@ impl Worker {
         text.push_str(&self.shared.store.record_sql(pos));
         text.push_str(";COMMIT");
         self.exec(&text, None, plan).await
+    }
+
+    /// A statement event: its logged bytes, unchanged and alone in one COM_QUERY, so the target
+    /// parses exactly what the source parsed, in the charset the statements before it set
+    /// (never joined with parapply's own SQL, whose `;` would let a literal that ends
+    /// differently spill into the next statement). One statement answers with one result;
+    /// more means the target split the text into several statements, which the source did
+    /// not: stop rather than go on (nothing of a transactional statement commits then).
+    async fn run_logged(&mut self, bytes: &[u8], i: usize, plan: &[Stmt]) -> Result<(), Failure> {
+        let batch = run_batch(&mut self.conn, bytes).await;
+        if let Some((_, error)) = batch.error {
+            return Err(self.interpret_error(Some(Piece::Stmt(i)), error, plan));
+        }
+        if batch.counts.len() > 1 {
+            return Err(Failure::Stopped(format!(
+                "the target ran a logged statement as {} statements (the source ran one): {}",
+                batch.counts.len(),
+                plan.get(i).map(Stmt::shown).unwrap_or_default()
+            )));
+        }
+        Ok(())
     }
 
     /// Run `sql` (possibly multi-statement) and discard results.
@@ -1021,7 +1081,7 @@ fn check_found_rows(pieces: &[Piece], counts: &[u64], plan: &[Stmt]) -> Result<(
 /// frame, counter and final check).
 fn fast_text_len(plan: &[Stmt], compound: bool) -> usize {
     let (per_stmt, fixed) = if compound { (COMPOUND_CHECK_LEN, 512) } else { (packet::SEPARATOR, 256) };
-    plan.iter().map(|s| s.sql.len() + per_stmt).sum::<usize>() + fixed
+    plan.iter().map(|s| s.len() + per_stmt).sum::<usize>() + fixed
 }
 
 /// Upper bound of what a compound statement adds per statement: `SET parapply_found =
@@ -1031,6 +1091,30 @@ const COMPOUND_CHECK_LEN: usize = 80;
 /// MESSAGE_TEXT of a compound statement's found-row check.
 const DIVERGED_SIGNAL: &str = "parapply: an UPDATE or DELETE found no row";
 
+
+/// Whether `plan` holds a statement event, which goes alone in its round trip.
+fn has_logged(plan: &[Stmt]) -> bool {
+    plan.iter().any(|s| matches!(s.kind, StmtKind::Logged(_)))
+}
+
+/// `range` cut so every index for which `alone` holds is a range of its own.
+fn split_around(range: std::ops::Range<usize>, alone: impl Fn(usize) -> bool) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = range.start;
+    for i in range.clone() {
+        if alone(i) {
+            if start < i {
+                out.push(start..i);
+            }
+            out.push(i..i + 1);
+            start = i + 1;
+        }
+    }
+    if start < range.end {
+        out.push(start..range.end);
+    }
+    out
+}
 
 fn push_piece(text: &mut String, pieces: &mut Vec<Piece>, sql: &str, piece: Piece) {
     if !text.is_empty() {
@@ -1053,7 +1137,8 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Send a multi-statement text and collect each statement's affected rows, stopping at the
 /// first error (the server executes nothing after it).
-async fn run_batch(conn: &mut mysql_async::Conn, sql: &str) -> Batch {
+async fn run_batch(conn: &mut mysql_async::Conn, sql: impl AsRef<[u8]>) -> Batch {
+    let sql = sql.as_ref();
     let mut counts = Vec::new();
     let mut qr = match conn.query_iter(sql).await {
         Ok(q) => q,

@@ -214,7 +214,8 @@ fn ddl_words(txn: &Transaction) -> Option<String> {
     }
     txn.changes.iter().find_map(|c| match c {
         Change::Query(q) => {
-            let mut s = q.query.trim_start();
+            let text = q.text();
+            let mut s = text.trim_start();
             while let Some(rest) = s.strip_prefix("/*") {
                 s = rest.find("*/").map(|e| rest[e + 2..].trim_start()).unwrap_or("");
             }
@@ -316,7 +317,7 @@ pub fn format_changes(txn: &Transaction, show_values: bool, out: &mut String) {
             }
             Change::Query(q) => {
                 if show_values {
-                    let _ = writeln!(out, "  q {}: {}", if q.schema.is_empty() { "-" } else { &q.schema }, one_line(&q.query));
+                    let _ = writeln!(out, "  q {}: {}", if q.schema.is_empty() { "-" } else { &q.schema }, one_line(&q.text()));
                 } else {
                     let _ = writeln!(out, "  q {}: [{} bytes]", if q.schema.is_empty() { "-" } else { &q.schema }, q.query.len());
                 }
@@ -595,7 +596,7 @@ pub fn txn_json(txn: &Transaction, opts: Options) -> serde_json::Value {
                 }
                 Change::Query(q) => {
                     if opts.show_values {
-                        changes.push(json!({"op": "query", "schema": q.schema, "query": q.query}));
+                        changes.push(json!({"op": "query", "schema": q.schema, "query": q.text()}));
                     } else {
                         changes.push(json!({"op": "query", "schema": q.schema, "bytes": q.query.len()}));
                     }

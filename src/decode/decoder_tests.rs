@@ -392,7 +392,7 @@ fn mysql8_gtid_query_status_vars_enum_set_rows() {
     );
     let EventData::Query(q) = &events[3].data else { panic!() };
     assert_eq!((q.thread_id, q.exec_time, q.error_code, q.schema.as_str()), (8, 0, 0, ""));
-    assert!(q.query.starts_with("ALTER USER 'root'@'localhost' IDENTIFIED WITH 'caching_sha2_password' AS"));
+    assert!(q.text().starts_with("ALTER USER 'root'@'localhost' IDENTIFIED WITH 'caching_sha2_password' AS"));
     assert_eq!(q.sql_mode, Some(1168113696));
     assert_eq!(q.charset, Some((255, 255, 255)));
     assert_eq!(q.time_zone.as_deref(), Some("SYSTEM"));
@@ -407,7 +407,7 @@ fn mysql8_gtid_query_status_vars_enum_set_rows() {
     assert_eq!(q.sql_require_primary_key, Some(0));
     assert_eq!(q.ddl_xid, Some(46));
     let EventData::Query(q) = &events[12].data else { panic!() };
-    assert_eq!((q.query.as_str(), q.table_map_for_update), ("BEGIN", Some(1)));
+    assert_eq!((&*q.text(), q.table_map_for_update), ("BEGIN", Some(1)));
 
     let EventData::TableMap(tm) = &events[8].data else { panic!() };
     let shape: Vec<(u8, u8, u16)> = tm.columns.iter().map(|c| (c.column_type, c.real_type, c.meta)).collect();
@@ -440,7 +440,7 @@ fn transaction_payload_is_expanded_with_inner_events() {
     let sizes: Vec<u32> = inner.iter().map(|(h, _)| h.event_size).collect();
     assert_eq!(sizes, [71, 45, 36, 27]);
     let EventData::Query(q) = &inner[0].1 else { panic!() };
-    assert_eq!((q.thread_id, q.schema.as_str(), q.query.as_str()), (107, "test", "BEGIN"));
+    assert_eq!((q.thread_id, q.schema.as_str(), &*q.text()), (107, "test", "BEGIN"));
     let EventData::TableMap(tm) = &inner[1].1 else { panic!() };
     assert_eq!((tm.table_id, tm.schema.as_str(), tm.table.as_str(), tm.columns.len()), (88, "test", "tb1", 1));
     let EventData::Rows(r) = &inner[2].1 else { panic!() };
@@ -511,7 +511,7 @@ fn mysql56_gtid_without_logical_clock_previous_gtids_and_stop() {
     assert_eq!(g.uuid, [0, 108, 44, 242, 177, 234, 17, 228, 144, 87, 140, 112, 90, 61, 62, 120]);
     assert_eq!((g.gno, g.flags, g.last_committed, g.immediate_commit_timestamp), (1, 1, None, None));
     let EventData::Query(q) = &events[3].data else { panic!() };
-    assert_eq!(q.query, "CREATE TABLE t1 (c1 INT)");
+    assert_eq!(q.text(), "CREATE TABLE t1 (c1 INT)");
     assert_eq!(q.charset, Some((8, 8, 8)));
     assert_eq!(events.last().unwrap().data, EventData::Stop);
 }
@@ -712,7 +712,7 @@ fn query_stops_at_unknown_status_var_but_keeps_schema_and_query() {
     body.extend_from_slice(status);
     body.extend_from_slice(b"db\0CREATE TABLE x (a INT)");
     let EventData::Query(q) = decode_one(&mut dec, &event(et::QUERY, 0, 1, &body, true)).unwrap() else { panic!() };
-    assert_eq!((q.thread_id, q.exec_time, q.schema.as_str(), q.query.as_str()), (5, 1, "db", "CREATE TABLE x (a INT)"));
+    assert_eq!((q.thread_id, q.exec_time, q.schema.as_str(), &*q.text()), (5, 1, "db", "CREATE TABLE x (a INT)"));
     assert_eq!(q.flags2, Some(0));
     assert!(!q.status_vars_complete);
     // MariaDB extras: Q_HRNOW (128) and Q_XID (129).
@@ -725,7 +725,7 @@ fn query_stops_at_unknown_status_var_but_keeps_schema_and_query() {
     body.extend_from_slice(b"\0DROP TABLE t");
     let EventData::Query(q) = decode_one(&mut dec, &event(et::QUERY, 0, 1, &body, true)).unwrap() else { panic!() };
     assert_eq!((q.microseconds, q.ddl_xid, q.status_vars_complete), (Some(0x0F4240), Some(9), true));
-    assert_eq!(q.query, "DROP TABLE t");
+    assert_eq!(q.text(), "DROP TABLE t");
 }
 
 /// Byte length of one `mysql.t` row image of json.binlog (INT, JSON, VARCHAR(100) utf8mb4, INT)
@@ -873,7 +873,7 @@ fn mariadb_compressed_query_and_rows_events() {
     let types: Vec<u8> = events.iter().map(|e| e.header.event_type).collect();
     assert_eq!(types, [15, 163, 161, 162, 2, 162, 165, 162, 160, 19, 166, 16, 162, 160, 19, 167, 16, 162, 160, 19, 168, 16, 4]);
     let EventData::Query(q) = &events[6].data else { panic!() };
-    assert_eq!(q.query, "CREATE TABLE z.t (id INT PRIMARY KEY, name VARCHAR(100), note TEXT)");
+    assert_eq!(q.text(), "CREATE TABLE z.t (id INT PRIMARY KEY, name VARCHAR(100), note TEXT)");
     assert_eq!((q.thread_id, q.ddl_xid, q.auto_increment), (7, Some(8), Some((2, 1))));
     use crate::decode::value::Row;
     let abc = Value::Bytes(b"abc".repeat(50));

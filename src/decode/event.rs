@@ -88,11 +88,19 @@ pub struct QueryEvent {
     /// The event header's time (seconds since the epoch; with `microseconds`, the statement's
     /// `NOW()`), filled in by the transaction assembler; 0 when unknown.
     pub timestamp: u32,
+    /// The statement depends on its source session (it uses temporary tables, or
+    /// `CONNECTION_ID()`): header flag `LOG_EVENT_THREAD_SPECIFIC_F`, filled in by the assembler.
+    /// Such statements must run in one target session per source session (`thread_id`).
+    pub thread_specific: bool,
     pub thread_id: u32,
     pub exec_time: u32,
     pub error_code: u16,
     pub schema: String,
-    pub query: String,
+    /// The statement exactly as logged: bytes in the source session's `character_set_client`
+    /// (`charset.0`), never re-encoded. Re-reading them in any other charset can move a string
+    /// literal's end (a sjis/gbk/big5 trail byte 0x5C is a backslash elsewhere), so only
+    /// [`QueryEvent::text`] may turn them into text, and only for display and classification.
+    pub query: Vec<u8>,
     pub sql_mode: Option<u64>,
     /// (character_set_client, collation_connection, collation_server)
     pub charset: Option<(u16, u16, u16)>,
@@ -123,6 +131,14 @@ pub struct QueryEvent {
     /// False when an unknown status variable stopped parsing of the block (the fields after it
     /// are missing; schema and query are still exact).
     pub status_vars_complete: bool,
+}
+
+impl QueryEvent {
+    /// The statement as text for display and for classifying it (BEGIN, COMMIT, DDL):
+    /// invalid UTF-8 becomes U+FFFD. Never send this to a server; send [`QueryEvent::query`].
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.query)
+    }
 }
 
 /// MySQL GTID (33), ANONYMOUS_GTID (34) and GTID_TAGGED (42).

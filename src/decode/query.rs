@@ -70,8 +70,8 @@ pub(crate) fn parse_query(
     let at = c.at();
     let rest = c.take_rest();
     q.query = match compressed_cap {
-        Some(cap) => text(&crate::decode::compressed::uncompress(rest, at, cap)?),
-        None => text(rest),
+        Some(cap) => crate::decode::compressed::uncompress(rest, at, cap)?,
+        None => rest.to_vec(),
     };
     Ok(q)
 }
