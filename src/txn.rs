@@ -111,6 +111,9 @@ pub enum Change {
     /// What the next statement event ran with on the source (INTVAR, RAND, USER_VAR): the
     /// applier sets it before running that statement.
     Context(StatementContext),
+    /// A statement-based `LOAD DATA` with the file it read (BEGIN_LOAD_QUERY / APPEND_BLOCK
+    /// blocks, then EXECUTE_LOAD_QUERY).
+    Load(LoadData),
     /// LOAD DATA pieces and other events the applier cannot see into; the scheduler treats a
     /// transaction carrying them as a barrier.
     Opaque { event_type: u8, what: String },
@@ -127,6 +130,13 @@ pub enum StatementContext {
     Rand { seed1: u64, seed2: u64 },
     /// USER_VAR: a user variable the statement read (`None`: NULL).
     UserVar { name: String, value: Option<crate::decode::event::UserValue> },
+}
+
+/// A statement-based `LOAD DATA` and the file's bytes as the source read them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadData {
+    pub load: crate::decode::event::LoadQuery,
+    pub data: Arc<[u8]>,
 }
 
 /// How the transaction ended.
@@ -386,6 +396,9 @@ struct Building {
     /// Bytes of the row events behind `txn.changes` (uncompressed event sizes): what streaming
     /// by size measures, since a few rows of large BLOBs weigh as much as millions of small ones.
     row_bytes: u64,
+    /// Files of statement-based `LOAD DATA`s being logged, by file id, until their
+    /// EXECUTE_LOAD_QUERY (or DELETE_FILE) arrives.
+    load_files: std::collections::HashMap<u32, Vec<u8>>,
 }
 
 impl Building {
@@ -396,7 +409,7 @@ impl Building {
             pos: BinlogPos { file: at.file.to_string(), start: at.offset, end: at.offset, end_file: at.file.to_string() },
             ..Transaction::default()
         };
-        Building { txn, expect, implicit_begin: false, last_file: at.file.clone(), commit_time_from_gtid: false, rows: 0, row_bytes: 0 }
+        Building { txn, expect, implicit_begin: false, last_file: at.file.clone(), commit_time_from_gtid: false, rows: 0, row_bytes: 0, load_files: Default::default() }
     }
 }
 
@@ -804,6 +817,41 @@ impl Assembler {
             }
             EventData::UserVar { name, value } => {
                 self.context(at, Change::Context(StatementContext::UserVar { name, value }));
+                Ok(None)
+            }
+            EventData::LoadBlock { file_id, begin, data } => {
+                let b = self.current_or_start(at, Expect::Statement);
+                let file = b.load_files.entry(file_id).or_default();
+                if begin {
+                    file.clear();
+                }
+                file.extend_from_slice(&data);
+                Self::account(b, at);
+                Ok(None)
+            }
+            EventData::DeleteFile { file_id } => {
+                // The LOAD DATA failed on the source: its file goes, nothing is applied.
+                let b = self.current_or_start(at, Expect::Statement);
+                b.load_files.remove(&file_id);
+                Self::account(b, at);
+                Ok(None)
+            }
+            EventData::ExecuteLoad(mut load) => {
+                load.query.timestamp = at.timestamp;
+                load.query.thread_specific = at.flags & LOG_EVENT_THREAD_SPECIFIC_F != 0;
+                let b = self.current_or_start(at, Expect::Statement);
+                let Some(data) = b.load_files.remove(&load.file_id) else {
+                    return Err(self.unterminated(at, &format!("EXECUTE_LOAD_QUERY of file {} whose BEGIN_LOAD_QUERY was not seen", load.file_id)));
+                };
+                if b.txn.thread_id.is_none() {
+                    b.txn.thread_id = Some(load.query.thread_id);
+                }
+                b.txn.changes.push(Change::Load(LoadData { load, data: data.into() }));
+                if b.expect != Expect::Terminator {
+                    // No BEGIN (a non-transactional table): the statement is the transaction.
+                    return Ok(self.complete(at, TxnEnd::Commit));
+                }
+                Self::account(b, at);
                 Ok(None)
             }
             EventData::Opaque => {

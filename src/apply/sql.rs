@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::decode::event::{ColumnDef, QueryEvent, TableMap, UserValue};
 use crate::decode::value::{Row, Value};
-use crate::txn::{Change, RowChange, RowKind, StatementContext, Transaction};
+use crate::txn::{Change, LoadData, RowChange, RowKind, StatementContext, Transaction};
 
 /// SQL that puts a worker session back into the state the generated row SQL assumes.
 pub const SESSION_DEFAULTS: &str = "SET SESSION time_zone='+00:00', sql_mode='NO_AUTO_VALUE_ON_ZERO', \
@@ -49,6 +49,8 @@ pub enum SqlError {
     BadValue { schema: String, table: String, column: String, what: String },
     #[error("statement logged in client charset (collation id {collation}) that the target does not know, and it is not ASCII: running it in another charset could change its meaning: {statement}")]
     UnknownCharset { collation: u16, statement: String },
+    #[error("event type {event_type} cannot be applied ({what}): stopping rather than skipping it")]
+    Opaque { event_type: u8, what: String },
 }
 
 /// A logged statement as text for messages: lossy UTF-8, at most 300 bytes.
@@ -95,6 +97,10 @@ pub enum StmtKind {
     /// the charset the context statements before it set (see [`SqlBuilder::plan`]). The
     /// statement's `sql` is empty.
     Logged(Arc<[u8]>),
+    /// A statement-based `LOAD DATA`: its logged bytes with the file name part replaced by
+    /// `LOCAL INFILE` of a name parapply serves `data` for (see
+    /// [`SqlBuilder::load_statements`]); sent alone like [`StmtKind::Logged`].
+    LoadData { sql: Arc<[u8]>, data: Arc<[u8]> },
 }
 
 /// One statement of a planned transaction.
@@ -119,14 +125,18 @@ impl Stmt {
     /// The statement for messages (a logged one as lossy UTF-8).
     pub fn shown(&self) -> String {
         match &self.kind {
-            StmtKind::Logged(bytes) => shown(bytes),
+            StmtKind::Logged(bytes) | StmtKind::LoadData { sql: bytes, .. } => shown(bytes),
             _ => self.sql.clone(),
         }
+    }
+    /// A statement event (or `LOAD DATA`): logged bytes that go alone in their round trip.
+    pub fn is_logged(&self) -> bool {
+        matches!(self.kind, StmtKind::Logged(_) | StmtKind::LoadData { .. })
     }
     /// Bytes the statement adds to a round trip.
     pub fn len(&self) -> usize {
         match &self.kind {
-            StmtKind::Logged(bytes) => bytes.len(),
+            StmtKind::Logged(bytes) | StmtKind::LoadData { sql: bytes, .. } => bytes.len(),
             _ => self.sql.len(),
         }
     }
@@ -223,7 +233,9 @@ impl SqlBuilder {
                             out.extend(self.query_statements(q)?);
                         }
                         Change::Context(c) => out.push(Stmt::session(self.context_sql(c))),
-                        Change::Opaque { .. } => {}
+                        Change::Load(l) => out.extend(self.load_statements(l)?),
+                        // Never skipped silently: what cannot be applied stops the pipeline.
+                        Change::Opaque { event_type, what } => return Err(SqlError::Opaque { event_type: *event_type, what: what.clone() }),
                     }
                 }
             }
@@ -316,6 +328,35 @@ impl SqlBuilder {
         out.push(Stmt { sql: String::new(), kind: StmtKind::Logged(q.query.as_slice().into()), table: None, rows: 0, overwrite_sql: None });
         out.push(Stmt::session(SESSION_DEFAULTS.to_string()));
         Ok(out)
+    }
+
+    /// A statement-based `LOAD DATA`: the statement's context like any statement event, and
+    /// the statement itself with its ` [LOCAL] INFILE 'name' [REPLACE|IGNORE] INTO` part
+    /// replaced, as `mariadb-binlog` prints it for replay, by `LOCAL INFILE` of a name the
+    /// worker answers with the logged file bytes (never a file of the applier's host). LOCAL
+    /// makes duplicate-key errors warnings unless REPLACE: the source's statement had none,
+    /// or it would not have been logged.
+    fn load_statements(&self, l: &LoadData) -> Result<Vec<Stmt>, SqlError> {
+        let q = &l.load.query.query;
+        let (start, end) = (l.load.fn_pos_start, l.load.fn_pos_end);
+        let (Some(head), Some(tail)) = (q.get(..start), q.get(end..)) else {
+            return Err(SqlError::UnknownCharset { collation: 0, statement: format!("LOAD DATA file name at {start}..{end} outside the statement") });
+        };
+        let mut sql = head.to_vec();
+        sql.extend_from_slice(b" LOCAL INFILE 'parapply-load-data' ");
+        sql.extend_from_slice(match l.load.dup_handling {
+            1 => b"IGNORE INTO".as_slice(),
+            2 => b"REPLACE INTO",
+            _ => b"INTO",
+        });
+        sql.extend_from_slice(tail);
+        let mut stmts = self.query_statements(&l.load.query)?;
+        for s in &mut stmts {
+            if matches!(s.kind, StmtKind::Logged(_)) {
+                s.kind = StmtKind::LoadData { sql: sql.as_slice().into(), data: l.data.clone() };
+            }
+        }
+        Ok(stmts)
     }
 
     /// What a statement event read from its session on the source, set the way the replica's
@@ -855,8 +896,9 @@ fn relaxed_checks(txn: &Transaction) -> Option<(bool, bool)> {
 pub(super) fn rows_only(txn: &Transaction) -> bool {
     relaxed_checks(txn).is_none()
         && txn.changes.iter().all(|c| match c {
-            Change::Rows(_) | Change::Opaque { .. } => true,
-            Change::Context(_) => false,
+            Change::Rows(_) => true,
+            // An opaque event makes the plan fail (never skipped); the coalescer must not skip it.
+            Change::Opaque { .. } | Change::Load(_) | Change::Context(_) => false,
             Change::Query(q) => is_transaction_control(&q.text()),
         })
 }
@@ -1349,5 +1391,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An event the applier cannot apply stops the plan, naming it; it was skipped before
+    /// (statement-based LOAD DATA then lost its rows while its GTID was recorded).
+    #[test]
+    fn opaque_events_are_refused_not_skipped() {
+        let tx = txn(vec![Change::Opaque { event_type: 6, what: "LOAD (pre-5.0)".into() }]);
+        let err = builder().plan(&tx, PlanStyle::Batched).unwrap_err();
+        assert_eq!(err.to_string(), "event type 6 cannot be applied (LOAD (pre-5.0)): stopping rather than skipping it");
+        assert!(!rows_only(&tx), "the coalescer must not take it either");
+    }
+
+    /// LOAD DATA: the logged statement with its file-name part replaced by a LOCAL INFILE the
+    /// worker serves the logged bytes for, and the duplicate handling the source logged.
+    #[test]
+    fn load_data_reads_the_logged_file_through_local_infile() {
+        let q = b"LOAD DATA LOCAL INFILE '/tmp/ld.csv' REPLACE INTO TABLE `d`.`t` FIELDS TERMINATED BY ','";
+        let load = crate::decode::event::LoadQuery {
+            query: QueryEvent { query: q.to_vec(), charset: Some((45, 45, 8)), ..Default::default() },
+            file_id: 1,
+            fn_pos_start: 9,
+            fn_pos_end: 49,
+            dup_handling: 2,
+        };
+        let data: Arc<[u8]> = Arc::from(&b"1,a\n"[..]);
+        let stmts = builder().plan(&txn(vec![Change::Load(LoadData { load, data: data.clone() })]), PlanStyle::Batched).unwrap();
+        let loads: Vec<_> = stmts.iter().filter_map(|s| if let StmtKind::LoadData { sql, data } = &s.kind { Some((String::from_utf8_lossy(sql).into_owned(), data.clone())) } else { None }).collect();
+        assert_eq!(loads, vec![("LOAD DATA LOCAL INFILE 'parapply-load-data' REPLACE INTO TABLE `d`.`t` FIELDS TERMINATED BY ','".to_string(), data)]);
+        assert_eq!(stmts.first().map(|s| s.sql.as_str()), Some("SET SESSION character_set_client=45, collation_connection=45, collation_server=8"));
     }
 }

@@ -624,9 +624,11 @@ impl Worker {
     async fn run_checked(&mut self, plan: &[Stmt]) -> Result<(), Failure> {
         let ranges = self.batches(plan)?;
         for range in ranges {
-            if let [Stmt { kind: StmtKind::Logged(bytes), .. }] = &plan[range.clone()] {
-                self.run_logged(bytes, range.start, plan).await?;
-                continue;
+            if let [s] = &plan[range.clone()] {
+                if s.is_logged() {
+                    self.run_logged(range.start, plan).await?;
+                    continue;
+                }
             }
             let mut text = String::with_capacity(plan[range.clone()].iter().map(|s| s.sql.len() + packet::SEPARATOR).sum::<usize>());
             let mut pieces = Vec::with_capacity(range.len());
@@ -645,7 +647,7 @@ impl Worker {
 
     /// `plan` cut into round trips under the budget, or the statement that fits none.
     fn batches(&self, plan: &[Stmt]) -> Result<Vec<std::ops::Range<usize>>, Failure> {
-        let alone = |i: usize| plan.get(i).is_some_and(|s| matches!(s.kind, StmtKind::Logged(_)));
+        let alone = |i: usize| plan.get(i).is_some_and(Stmt::is_logged);
         packet::batches(plan.iter().map(Stmt::len), self.budget)
             .map(|ranges| ranges.into_iter().flat_map(|r| split_around(r, alone)).collect())
             .map_err(|o| Failure::TooLarge { table: plan.get(o.index).map(Stmt::table_name).unwrap_or_else(|| "-".into()), bytes: o.bytes })
@@ -898,8 +900,8 @@ impl Worker {
         self.exec(&begin, None, plan).await?;
         let overwrite = self.shared.on_conflict == OnConflict::Overwrite;
         for (i, s) in plan.iter().enumerate() {
-            if let StmtKind::Logged(bytes) = &s.kind {
-                self.run_logged(bytes, i, plan).await?;
+            if s.is_logged() {
+                self.run_logged(i, plan).await?;
                 continue;
             }
             let diverged = match self.conn.query_iter(s.sql.as_str()).await {
@@ -968,8 +970,22 @@ impl Worker {
     /// differently spill into the next statement). One statement answers with one result;
     /// more means the target split the text into several statements, which the source did
     /// not: stop rather than go on (nothing of a transactional statement commits then).
-    async fn run_logged(&mut self, bytes: &[u8], i: usize, plan: &[Stmt]) -> Result<(), Failure> {
-        let batch = run_batch(&mut self.conn, bytes).await;
+    /// A `LOAD DATA` reads its file through the one-shot LOCAL INFILE handler set here, which
+    /// answers whatever name the server asks for with the logged bytes and nothing else.
+    async fn run_logged(&mut self, i: usize, plan: &[Stmt]) -> Result<(), Failure> {
+        let bytes = match plan.get(i).map(|s| &s.kind) {
+            Some(StmtKind::Logged(bytes)) => bytes,
+            Some(StmtKind::LoadData { sql, data }) => {
+                let data = bytes::Bytes::copy_from_slice(data);
+                self.conn.set_infile_handler(async move {
+                    let chunks: mysql_async::InfileData = Box::pin(futures_util::stream::once(async move { Ok(data) }));
+                    Ok(chunks)
+                });
+                sql
+            }
+            _ => return Err(Failure::Stopped(format!("statement {i} is not a logged statement"))),
+        };
+        let batch = run_batch(&mut self.conn, &bytes[..]).await;
         if let Some((_, error)) = batch.error {
             return Err(self.interpret_error(Some(Piece::Stmt(i)), error, plan));
         }
@@ -1094,7 +1110,7 @@ const DIVERGED_SIGNAL: &str = "parapply: an UPDATE or DELETE found no row";
 
 /// Whether `plan` holds a statement event, which goes alone in its round trip.
 fn has_logged(plan: &[Stmt]) -> bool {
-    plan.iter().any(|s| matches!(s.kind, StmtKind::Logged(_)))
+    plan.iter().any(Stmt::is_logged)
 }
 
 /// `range` cut so every index for which `alone` holds is a range of its own.

@@ -198,7 +198,7 @@ fn statement_counts(txn: &Transaction) -> (usize, usize) {
     let mut opaque = 0;
     for c in &txn.changes {
         match c {
-            Change::Query(_) => queries += 1,
+            Change::Query(_) | Change::Load(_) => queries += 1,
             Change::Opaque { .. } | Change::Context(_) => opaque += 1,
             Change::Rows(_) => {}
         }
@@ -320,6 +320,14 @@ pub fn format_changes(txn: &Transaction, show_values: bool, out: &mut String) {
                     let _ = writeln!(out, "  q {}: {}", if q.schema.is_empty() { "-" } else { &q.schema }, one_line(&q.text()));
                 } else {
                     let _ = writeln!(out, "  q {}: [{} bytes]", if q.schema.is_empty() { "-" } else { &q.schema }, q.query.len());
+                }
+            }
+            Change::Load(l) => {
+                let q = &l.load.query;
+                if show_values {
+                    let _ = writeln!(out, "  load {}: {} ({} bytes of file)", if q.schema.is_empty() { "-" } else { &q.schema }, one_line(&q.text()), l.data.len());
+                } else {
+                    let _ = writeln!(out, "  load {}: [{} bytes, {} bytes of file]", if q.schema.is_empty() { "-" } else { &q.schema }, q.query.len(), l.data.len());
                 }
             }
             Change::Opaque { event_type, what } => {
@@ -602,6 +610,14 @@ pub fn txn_json(txn: &Transaction, opts: Options) -> serde_json::Value {
                     }
                 }
                 Change::Context(ctx) => changes.push(json!({"op": "context", "set": context_text(ctx, opts.show_values)})),
+                Change::Load(l) => {
+                    let q = &l.load.query;
+                    if opts.show_values {
+                        changes.push(json!({"op": "load", "schema": q.schema, "query": q.text(), "file_bytes": l.data.len()}));
+                    } else {
+                        changes.push(json!({"op": "load", "schema": q.schema, "bytes": q.query.len(), "file_bytes": l.data.len()}));
+                    }
+                }
                 Change::Opaque { event_type, what } => {
                     if opts.show_values {
                         changes.push(json!({"op": "opaque", "event_type": event_type, "what": what}));

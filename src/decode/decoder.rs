@@ -228,20 +228,26 @@ impl Decoder {
                 let inner = payload::expand_payload(body, base, self.max_payload_size)?;
                 EventData::TransactionPayload(self.decode_inner_events(&inner, base)?)
             }
-            et::BEGIN_LOAD_QUERY
-            | et::APPEND_BLOCK
-            | et::EXECUTE_LOAD_QUERY
-            | et::DELETE_FILE
-            | et::LOAD
+            et::BEGIN_LOAD_QUERY | et::APPEND_BLOCK => {
+                let (file_id, data) = query::parse_load_block(body, base)?;
+                EventData::LoadBlock { file_id, begin: t == et::BEGIN_LOAD_QUERY, data }
+            }
+            et::EXECUTE_LOAD_QUERY => EventData::ExecuteLoad(query::parse_execute_load(body, base, self.post_header_len(t, 26))?),
+            et::DELETE_FILE => {
+                let mut c = super::reader::Cursor::new(body, base);
+                EventData::DeleteFile { file_id: c.u32("DELETE_FILE file id")? }
+            }
+            et::LOAD
             | et::CREATE_FILE
             | et::EXEC_LOAD
             | et::NEW_LOAD
             | et::SLAVE
             | et::PRE_GA_WRITE_ROWS
             | et::PRE_GA_UPDATE_ROWS
-            | et::PRE_GA_DELETE_ROWS
-            | et::TRANSACTION_CONTEXT
-            | et::VIEW_CHANGE => EventData::Opaque,
+            | et::PRE_GA_DELETE_ROWS => EventData::Opaque,
+            // Group Replication's certification context and membership changes: nothing for
+            // an asynchronous replica to apply (its SQL thread skips them as well).
+            et::TRANSACTION_CONTEXT | et::VIEW_CHANGE => EventData::Ignored,
             et::IGNORABLE => EventData::Ignored,
             et::MARIA_START_ENCRYPTION => {
                 return Err(Fail::new(base, "encrypted binlog (START_ENCRYPTION): decryption is not supported"));

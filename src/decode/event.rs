@@ -133,6 +133,20 @@ pub struct QueryEvent {
     pub status_vars_complete: bool,
 }
 
+/// EXECUTE_LOAD_QUERY: a statement-based `LOAD DATA` with where its file name sits.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LoadQuery {
+    pub query: QueryEvent,
+    /// The file, assembled from BEGIN_LOAD_QUERY / APPEND_BLOCK events with this id.
+    pub file_id: u32,
+    /// `query.query[fn_pos_start..fn_pos_end]` is ` [LOCAL] INFILE 'name' [REPLACE|IGNORE] INTO`,
+    /// which a replica replaces to read the logged file instead.
+    pub fn_pos_start: usize,
+    pub fn_pos_end: usize,
+    /// 0 error, 1 IGNORE, 2 REPLACE.
+    pub dup_handling: u8,
+}
+
 impl QueryEvent {
     /// The statement as text for display and for classifying it (BEGIN, COMMIT, DDL):
     /// invalid UTF-8 becomes U+FFFD. Never send this to a server; send [`QueryEvent::query`].
@@ -277,8 +291,14 @@ pub enum EventData {
     Heartbeat { log_file: String },
     Incident { kind: u16, message: String },
     Stop,
-    /// BEGIN_LOAD_QUERY / APPEND_BLOCK / EXECUTE_LOAD_QUERY / DELETE_FILE and other events the
-    /// applier cannot see into.
+    /// BEGIN_LOAD_QUERY (`begin`) / APPEND_BLOCK: a block of the file a statement-based
+    /// `LOAD DATA` reads.
+    LoadBlock { file_id: u32, begin: bool, data: Vec<u8> },
+    /// EXECUTE_LOAD_QUERY: the `LOAD DATA` statement that reads the file.
+    ExecuteLoad(LoadQuery),
+    /// DELETE_FILE: the file is dropped (the statement failed on the source).
+    DeleteFile { file_id: u32 },
+    /// Pre-5.0 LOAD events and other events the applier cannot see into.
     Opaque,
     /// Events that carry nothing for the pipeline (IGNORABLE, START_ENCRYPTION marker, unknown
     /// types with LOG_EVENT_IGNORABLE_F).

@@ -5,7 +5,7 @@
 //! stops there and `status_vars_complete` is false; schema and query are still read from their
 //! known offsets, which the block length gives. It must not interpret the SQL.
 
-use crate::decode::event::QueryEvent;
+use crate::decode::event::{LoadQuery, QueryEvent};
 use crate::decode::reader::{text, Cursor, Fail, Res};
 
 // Status variable codes (MySQL `Query_event` and MariaDB `Query_log_event`).
@@ -48,16 +48,54 @@ pub(crate) fn parse_query(
     post_header_len: usize,
     compressed_cap: Option<usize>,
 ) -> Res<QueryEvent> {
+    parse_query_with_extra(body, base, post_header_len, compressed_cap).map(|(q, _)| q)
+}
+
+/// EXECUTE_LOAD_QUERY (18): a QUERY body whose post-header carries 13 more bytes (file id,
+/// start and end of the ` [LOCAL] INFILE '...' [REPLACE|IGNORE] INTO` part of the statement,
+/// duplicate handling); `post_header_len` is 26 in v4 FDEs.
+pub(crate) fn parse_execute_load(body: &[u8], base: usize, post_header_len: usize) -> Res<LoadQuery> {
+    if post_header_len < 26 {
+        return Err(Fail::new(base, format!("EXECUTE_LOAD_QUERY post-header of {post_header_len} bytes, expected at least 26")));
+    }
+    let (query, extra) = parse_query_with_extra(body, base, post_header_len, None)?;
+    let mut c = Cursor::new(extra, base + 13);
+    let file_id = c.u32("EXECUTE_LOAD_QUERY file id")?;
+    let fn_start_at = c.at();
+    let fn_pos_start = c.u32("EXECUTE_LOAD_QUERY file name start")? as usize;
+    let fn_pos_end = c.u32("EXECUTE_LOAD_QUERY file name end")? as usize;
+    let dup_handling = c.u8("EXECUTE_LOAD_QUERY duplicate handling")?;
+    if fn_pos_start > fn_pos_end || fn_pos_end > query.query.len() {
+        return Err(Fail::new(
+            fn_start_at,
+            format!("EXECUTE_LOAD_QUERY file name at {fn_pos_start}..{fn_pos_end} outside its {}-byte statement", query.query.len()),
+        ));
+    }
+    Ok(LoadQuery { query, file_id, fn_pos_start, fn_pos_end, dup_handling })
+}
+
+/// BEGIN_LOAD_QUERY (17) / APPEND_BLOCK (9): `u32 file id`, then the block of the file.
+pub(crate) fn parse_load_block(body: &[u8], base: usize) -> Res<(u32, Vec<u8>)> {
+    let mut c = Cursor::new(body, base);
+    let file_id = c.u32("LOAD block file id")?;
+    Ok((file_id, c.take_rest().to_vec()))
+}
+
+/// The body and the post-header bytes past the 13 every QUERY event has (empty when none).
+fn parse_query_with_extra(
+    body: &[u8],
+    base: usize,
+    post_header_len: usize,
+    compressed_cap: Option<usize>,
+) -> Res<(QueryEvent, &[u8])> {
     let mut c = Cursor::new(body, base);
     let thread_id = c.u32("QUERY thread id")?;
     let exec_time = c.u32("QUERY exec time")?;
     let schema_len = c.u8("QUERY schema length")? as usize;
     let error_code = c.u16("QUERY error code")?;
     let status_len = if post_header_len >= 13 { c.u16("QUERY status vars length")? as usize } else { 0 };
-    // Newer servers may extend the post-header; skip what we do not know.
-    if post_header_len > 13 {
-        c.skip(post_header_len - 13, "QUERY post-header")?;
-    }
+    // EXECUTE_LOAD_QUERY and newer servers extend the post-header.
+    let extra = if post_header_len > 13 { c.bytes(post_header_len - 13, "QUERY post-header")? } else { &[] };
     let status_base = c.at();
     let status = c.bytes(status_len, "QUERY status vars")?;
     let mut q = QueryEvent { thread_id, exec_time, error_code, ..QueryEvent::default() };
@@ -73,7 +111,7 @@ pub(crate) fn parse_query(
         Some(cap) => crate::decode::compressed::uncompress(rest, at, cap)?,
         None => rest.to_vec(),
     };
-    Ok(q)
+    Ok((q, extra))
 }
 
 /// Returns false when an unknown code stopped the parse.

@@ -127,7 +127,7 @@ impl KeyExtractor {
         for change in &txn.changes {
             let result = match change {
                 Change::Rows(rc) => self.rows_change_keys(rc, &mut out.keys, labels.as_mut().map(|(l, v)| (&mut **l, *v))),
-                Change::Query(_) | Change::Context(_) => Err(BarrierReason::StatementDml),
+                Change::Query(_) | Change::Context(_) | Change::Load(_) => Err(BarrierReason::StatementDml),
                 Change::Opaque { .. } => Err(BarrierReason::Opaque),
             };
             if let Err(reason) = result {
