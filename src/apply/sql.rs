@@ -490,7 +490,7 @@ impl SqlBuilder {
             .map(|before| {
                 check_width(table, before)?;
                 let mut k = String::with_capacity(16);
-                self.compare_literal(table, pk, key_value(table, cols, before, pk)?, &mut k)?;
+                self.literal(table, pk, key_value(table, cols, before, pk)?, &mut k)?;
                 Ok(k)
             })
             .collect()
@@ -526,7 +526,7 @@ impl SqlBuilder {
                 sql.push_str(&quote_ident(cols.get(i).map(String::as_str).unwrap_or("")));
                 // A key column is never NULL, but `<=>` keeps a prefix/unique NULL honest.
                 sql.push_str(if matches!(v, Value::Null) { " <=> " } else { " = " });
-                self.compare_literal(table, i, v, sql)?;
+                self.literal(table, i, v, sql)?;
             }
             return Ok(());
         }
@@ -537,7 +537,7 @@ impl SqlBuilder {
         // compared as bytes, the way the native replica compares whole records
         // (`record_compare`). Everything else already compares exactly: numbers, temporal
         // values and ENUM/SET indexes by value, binary strings byte for byte (BINARY(n) images
-        // come back padded, see the decoder), FLOAT widened exactly; CHAR's trailing spaces
+        // come back padded, see the decoder), FLOAT widened to double exactly; CHAR's trailing spaces
         // are stripped both in the logged image and when the column is read.
         let mut first = true;
         for (i, v) in before.cols.iter().enumerate() {
@@ -549,7 +549,7 @@ impl SqlBuilder {
             let col = quote_ident(&cols[i]);
             sql.push_str(&col);
             sql.push_str(" <=> ");
-            self.compare_literal(table, i, v, sql)?;
+            self.literal(table, i, v, sql)?;
             if let Value::Bytes(b) = v {
                 if is_text_column(table.columns.get(i)) {
                     sql.push_str(" AND CAST(");
@@ -564,19 +564,6 @@ impl SqlBuilder {
         }
         sql.push_str(" LIMIT 1");
         Ok(())
-    }
-
-    /// [`SqlBuilder::literal`] for comparing with what column `idx` holds: a FLOAT as its
-    /// exact value widened to double (the server compares a FLOAT column as a double, so the
-    /// shortest decimal that rounds to the same f32 would not match it).
-    fn compare_literal(&self, table: &TableMap, idx: usize, v: &Value, out: &mut String) -> Result<(), SqlError> {
-        match v {
-            Value::Float(f) if f.is_finite() => {
-                let _ = write!(out, "{:e}", *f as f64);
-                Ok(())
-            }
-            v => self.literal(table, idx, v, out),
-        }
     }
 
     /// Render one value as an exact SQL literal for column `idx` of `table`.
@@ -596,23 +583,16 @@ impl SqlBuilder {
             Value::UInt(u) => {
                 let _ = write!(out, "{u}");
             }
-            // Floats in exponent form parse as DOUBLE (not DECIMAL). A value to store is the
-            // shortest decimal that rounds to the same f32: a FLOAT(M,D) column rounds what it is
-            // given to D decimals and checks the range on that, so the widened double of a value
-            // at the column's limit (999.9999 in FLOAT(7,4) is 999.99997764...) would be out of
-            // range under strict mode. Comparisons use [`SqlBuilder::compare_literal`].
+            // Floats in exponent form parse as DOUBLE (not DECIMAL); a FLOAT widened to double
+            // is exact, so `col <=> literal` matches the stored value (the server compares a
+            // FLOAT column as a double) and INSERT rounds back to the same f32. A FLOAT(M,D)
+            // column rounds it to D decimals first, which gives back the decimal the source
+            // stored whenever M <= 7 (an f32 holds 7 digits): within range under strict mode.
             Value::Float(f) => {
                 if !f.is_finite() {
                     return Err(bad(format!("non-finite FLOAT {f}")));
                 }
-                let short = format!("{f:e}");
-                // Decimal -> double -> float must give the same f32 back (else the exact wide form).
-                match short.parse::<f64>() {
-                    Ok(d) if (d as f32).to_bits() == f.to_bits() => out.push_str(&short),
-                    _ => {
-                        let _ = write!(out, "{:e}", *f as f64);
-                    }
-                }
+                let _ = write!(out, "{:e}", *f as f64);
             }
             Value::Double(d) => {
                 if !d.is_finite() {
@@ -1282,13 +1262,7 @@ mod tests {
         assert_eq!(lit(Value::UInt(u64::MAX), 0), "18446744073709551615");
         assert_eq!(lit(Value::Int(i64::MIN), 0), "-9223372036854775808");
         assert_eq!(lit(Value::Decimal("-12.3400".into()), 0), "-12.3400");
-        // A FLOAT to store: the shortest decimal of the same f32 (999.9999 fits FLOAT(7,4) under
-        // strict mode, its widened double 999.99997764... does not); compared: widened exactly.
-        assert_eq!(lit(Value::Float(0.1), 0), "1e-1");
-        assert_eq!(lit(Value::Float(999.9999), 0), "9.999999e2");
-        let mut s = String::new();
-        b.compare_literal(&t, 0, &Value::Float(0.1), &mut s).unwrap();
-        assert_eq!(s, "1.0000000149011612e-1");
+        assert_eq!(lit(Value::Float(0.1), 0), "1.0000000149011612e-1");
         assert_eq!(lit(Value::Double(-2.5), 0), "-2.5e0");
         assert_eq!(lit(Value::Year(0), 0), "0");
         assert_eq!(lit(Value::Date { year: 0, month: 0, day: 0 }, 0), "'0000-00-00'");
