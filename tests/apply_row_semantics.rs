@@ -180,7 +180,8 @@ fn values_the_target_column_cannot_hold_stop_replay_naming_gtid_table_and_column
          CREATE TABLE st.narrow (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB;
          CREATE TABLE st.big (id INT PRIMARY KEY, b BIGINT) ENGINE=InnoDB;
          CREATE TABLE st.tiny (id INT PRIMARY KEY, t INT) ENGINE=InnoDB;
-         CREATE TABLE st.cs (id INT PRIMARY KEY, s VARCHAR(10) CHARACTER SET utf8mb4) ENGINE=InnoDB;",
+         CREATE TABLE st.cs (id INT PRIMARY KEY, s VARCHAR(10) CHARACTER SET utf8mb4) ENGINE=InnoDB;
+         CREATE TABLE st.en (id INT PRIMARY KEY, e ENUM('a','b','c')) ENGINE=InnoDB;",
     );
     let schema_seq = seq(&sb);
     sb.sql("A", "FLUSH BINARY LOGS");
@@ -194,7 +195,8 @@ fn values_the_target_column_cannot_hold_stop_replay_naming_gtid_table_and_column
          CREATE TABLE st.narrow (id INT PRIMARY KEY, v VARCHAR(5)) ENGINE=InnoDB;
          CREATE TABLE st.big (id INT PRIMARY KEY, b INT) ENGINE=InnoDB;
          CREATE TABLE st.tiny (id INT PRIMARY KEY, t TINYINT UNSIGNED) ENGINE=InnoDB;
-         CREATE TABLE st.cs (id INT PRIMARY KEY, s VARCHAR(10) CHARACTER SET latin1) ENGINE=InnoDB;",
+         CREATE TABLE st.cs (id INT PRIMARY KEY, s VARCHAR(10) CHARACTER SET latin1) ENGINE=InnoDB;
+         CREATE TABLE st.en (id INT PRIMARY KEY, e ENUM('a','b')) ENGINE=InnoDB;",
     );
     let mut load = String::from("INSERT INTO st.narrow VALUES (1, 'abc');");
     // Plenty that fits, so the writeset run coalesces commit groups around the bad rows.
@@ -210,6 +212,7 @@ fn values_the_target_column_cannot_hold_stop_replay_naming_gtid_table_and_column
     let g_big = bad("INSERT INTO st.big VALUES (1, 5000000000)");
     let g_tiny = bad("UPDATE st.tiny SET t = 300 WHERE id = 105");
     let g_cs = bad("INSERT INTO st.cs VALUES (1, 'a😀')");
+    let g_enum = bad("INSERT INTO st.en VALUES (1, 'c')");
     let g_update = bad("UPDATE st.narrow SET v = 'abcdefghijklmno' WHERE id = 1");
     let change_files: Vec<_> = sb.binlog_files("A").into_iter().filter(|f| !schema_files.contains(f)).collect();
     assert!(schema_seq > 0);
@@ -221,6 +224,7 @@ fn values_the_target_column_cannot_hold_stop_replay_naming_gtid_table_and_column
         (&g_big, "st.big", "Out of range value for column 'b'", "ALTER TABLE st.big MODIFY b BIGINT"),
         (&g_tiny, "st.tiny", "Out of range value for column 't'", "ALTER TABLE st.tiny MODIFY t INT"),
         (&g_cs, "st.cs", "Incorrect string value: '\\xF0\\x9F\\x98\\x80' for column `st`.`cs`.`s`", "ALTER TABLE st.cs MODIFY s VARCHAR(10) CHARACTER SET utf8mb4"),
+        (&g_enum, "st.en", "Data truncated for column 'e'", "ALTER TABLE st.en MODIFY e ENUM('a','b','c')"),
         (&g_update, "st.narrow", "Data too long for column 'v'", "ALTER TABLE st.narrow MODIFY v VARCHAR(20)"),
     ];
     for (n, (gtid, table, error, fix)) in stops.iter().enumerate() {
@@ -232,12 +236,12 @@ fn values_the_target_column_cannot_hold_stop_replay_naming_gtid_table_and_column
         assert!(stderr.contains(&head) && stderr.contains(error), "stderr lacks {head:?} ... {error:?}:\n{stderr}");
         // Nothing was truncated or clipped into the target.
         let clipped = "SELECT (SELECT COUNT(*) FROM st.narrow WHERE v IN ('abcde', 'abcdefghijkl')) + (SELECT COUNT(*) FROM st.big WHERE b = 2147483647) \
-                       + (SELECT COUNT(*) FROM st.tiny WHERE t = 255) + (SELECT COUNT(*) FROM st.cs WHERE s LIKE 'a?%')";
+                       + (SELECT COUNT(*) FROM st.tiny WHERE t = 255) + (SELECT COUNT(*) FROM st.cs WHERE s LIKE 'a?%') + (SELECT COUNT(*) FROM st.en WHERE e = '')";
         assert_eq!(sb.sql("C", clipped), "0", "after stop {n}");
         sb.sql("C", &format!("SET sql_log_bin=0; {fix}"));
     }
     replay_ok(&sb, &change_files, &["--mode", "writeset", "--workers", "8"]);
-    assert_same_tables(&sb, &["st.narrow", "st.big", "st.tiny", "st.cs"], "the target was widened");
+    assert_same_tables(&sb, &["st.narrow", "st.big", "st.tiny", "st.cs", "st.en"], "the target was widened");
 }
 
 /// The source's last GTID sequence number (one domain, one server).
