@@ -100,6 +100,28 @@ pub struct RowsChange {
     pub table: Arc<TableMap>,
     pub kind: RowKind,
     pub rows: Vec<RowChange>,
+    /// The ROWS event's flags as logged (sql/log_event.h `Rows_log_event` flags): whether the
+    /// source session had `foreign_key_checks` / `unique_checks` off when it wrote these rows.
+    /// MariaDB writes no BEGIN query event, so these are the only record of them; the native
+    /// replica sets both session options from every ROWS event before applying its rows.
+    pub flags: u16,
+}
+
+impl RowsChange {
+    /// `NO_FOREIGN_KEY_CHECKS_F`: the rows were written with `foreign_key_checks=0`.
+    pub const NO_FOREIGN_KEY_CHECKS_F: u16 = 1 << 1;
+    /// `RELAXED_UNIQUE_CHECKS_F`: the rows were written with `unique_checks=0`.
+    pub const RELAXED_UNIQUE_CHECKS_F: u16 = 1 << 2;
+
+    /// `foreign_key_checks` of the source session for these rows.
+    pub fn foreign_key_checks(&self) -> bool {
+        self.flags & Self::NO_FOREIGN_KEY_CHECKS_F == 0
+    }
+
+    /// `unique_checks` of the source session for these rows.
+    pub fn unique_checks(&self) -> bool {
+        self.flags & Self::RELAXED_UNIQUE_CHECKS_F == 0
+    }
 }
 
 /// A change inside a transaction, in source order.
@@ -790,7 +812,7 @@ impl Assembler {
                 let rows: Vec<RowChange> = r.rows.into_iter().map(|(before, after)| RowChange { before, after }).collect();
                 b.rows += rows.len();
                 b.row_bytes += at.event_size;
-                b.txn.changes.push(Change::Rows(RowsChange { table: r.table, kind, rows }));
+                b.txn.changes.push(Change::Rows(RowsChange { table: r.table, kind, rows, flags: r.flags }));
                 if stmt_end && b.expect == Expect::Statement {
                     return Ok(self.complete(at, TxnEnd::Commit));
                 }

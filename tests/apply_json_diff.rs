@@ -63,6 +63,7 @@ fn every_json_kind_is_written_as_json() {
                 before: Some(Row { cols: vec![Some(Value::Int(id)), None] }),
                 after: Some(Row { cols: vec![None, Some(Value::JsonDiff(vec![diff]))] }),
             }],
+            flags: 0,
         };
         let txn = Transaction { changes: vec![Change::Rows(rc)], ..Default::default() };
         let stmts = builder.plan(&txn, PlanStyle::Batched).unwrap();

@@ -263,7 +263,7 @@ mod tests {
     }
 
     fn change(table: &Arc<TableMap>, kind: RowKind, before: Option<&[i64]>, after: Option<&[i64]>) -> Change {
-        Change::Rows(RowsChange { table: table.clone(), kind, rows: vec![RowChange { before: before.map(row), after: after.map(row) }] })
+        Change::Rows(RowsChange { table: table.clone(), kind, rows: vec![RowChange { before: before.map(row), after: after.map(row) }], flags: 0 })
     }
 
     fn txn(changes: Vec<Change>) -> Transaction {
@@ -330,7 +330,12 @@ mod tests {
         let query = |q: &str, flags2: Option<u32>| Change::Query(crate::decode::event::QueryEvent { query: q.into(), flags2, ..Default::default() });
         let mut c = Coalescer::new(catalog);
         assert!(c.plan(&builder(), [&rows, &txn(vec![query("UPDATE s.t SET v = 2", None)])]).is_none());
-        assert!(c.plan(&builder(), [&rows, &txn(vec![query("BEGIN", Some(1 << 26)), change(&t, RowKind::Insert, None, Some(&[2, 2, 2]))])]).is_none());
+        // Rows logged with foreign_key_checks=0 or unique_checks=0 (their ROWS event's flags).
+        for flags in [crate::txn::RowsChange::NO_FOREIGN_KEY_CHECKS_F, crate::txn::RowsChange::RELAXED_UNIQUE_CHECKS_F] {
+            let Change::Rows(mut rc) = change(&t, RowKind::Insert, None, Some(&[2, 2, 2])) else { unreachable!() };
+            rc.flags = flags | 1;
+            assert!(c.plan(&builder(), [&rows, &txn(vec![query("BEGIN", Some(0)), Change::Rows(rc)])]).is_none());
+        }
         assert!(c.plan(&builder(), [&rows, &txn(vec![change(&unknown, RowKind::Insert, None, Some(&[1]))])]).is_none());
         // A plain BEGIN is fine, and a rolled-back member adds nothing.
         let rolled_back = Transaction { end: TxnEnd::Rollback, ..txn(vec![change(&t, RowKind::Insert, None, Some(&[9, 9, 9]))]) };

@@ -9,10 +9,23 @@
 //!
 //! # Session the text assumes
 //! Every worker session runs with `time_zone = '+00:00'` (TIMESTAMP values are rendered in UTC),
-//! `sql_mode = 'NO_AUTO_VALUE_ON_ZERO'` (zero dates and 0 in AUTO_INCREMENT columns apply as
-//! they were logged; no strict-mode rejections of values the source accepted), utf8mb4 names,
-//! and CLIENT_FOUND_ROWS (affected rows of an UPDATE count matched rows, so "0" really means
-//! "row not found"). [`SESSION_DEFAULTS`] restores that after a statement event changed it.
+//! utf8mb4 names, CLIENT_FOUND_ROWS (affected rows of an UPDATE count matched rows, so "0"
+//! really means "row not found"), and `sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,
+//! ALLOW_INVALID_DATES'`: zero dates, dates with zero parts and 0 in AUTO_INCREMENT columns
+//! apply as they were logged, while a value the target column cannot hold as logged (a
+//! narrower column, an out-of-range number, a charset without the character) is an error
+//! naming the column instead of a warning and a silently changed row. The one legitimate value
+//! strict mode refuses, an ENUM's error value '' (index 0, stored by a lax source), is written
+//! under the same mode without STRICT_ALL_TABLES (see [`RowSession`]). [`SESSION_DEFAULTS`]
+//! restores all of that after a statement event changed it.
+//!
+//! # Row session flags
+//! Each ROWS event carries the source session's `foreign_key_checks` and `unique_checks` (its
+//! flags; MariaDB writes no BEGIN query event to carry them). The native replica sets both
+//! from every ROWS event before applying its rows (`Rows_log_event::do_apply_event`); so does
+//! [`SqlBuilder::plan`], with a `SET SESSION` wherever they change and the defaults restored at
+//! the end. An orphan child written with checks off applies, and a parent deleted with checks
+//! off does not cascade on the target either.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -20,12 +33,18 @@ use std::sync::Arc;
 
 use crate::decode::event::{ColumnDef, QueryEvent, TableMap, UserValue};
 use crate::decode::value::{Row, Value};
-use crate::txn::{Change, LoadData, RowChange, RowKind, StatementContext, Transaction};
+use crate::txn::{Change, LoadData, RowChange, RowKind, RowsChange, StatementContext, Transaction};
 
 /// SQL that puts a worker session back into the state the generated row SQL assumes.
-pub const SESSION_DEFAULTS: &str = "SET SESSION time_zone='+00:00', sql_mode='NO_AUTO_VALUE_ON_ZERO', \
+pub const SESSION_DEFAULTS: &str = "SET SESSION time_zone='+00:00', \
+     sql_mode='NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,ALLOW_INVALID_DATES', \
      NAMES utf8mb4, collation_server=DEFAULT, auto_increment_increment=DEFAULT, auto_increment_offset=DEFAULT, \
      foreign_key_checks=1, unique_checks=1, timestamp=DEFAULT";
+
+/// The `sql_mode` of [`SESSION_DEFAULTS`], for row statements.
+const ROW_SQL_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,ALLOW_INVALID_DATES";
+/// [`ROW_SQL_MODE`] without strictness, for a row carrying a value only a lax mode stores.
+const LAX_ROW_SQL_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES";
 
 /// MySQL collation id of the `binary` charset.
 const BINARY_COLLATION: u16 = 63;
@@ -78,6 +97,44 @@ impl Charsets {
     /// The charset name for `collation`, if the target knows it.
     pub fn charset_of(&self, collation: u16) -> Option<&str> {
         self.by_collation.get(&collation).map(String::as_str)
+    }
+}
+
+/// The session one row change is applied in: the source session's checks as its ROWS event
+/// logged them, and whether the row needs a lax `sql_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RowSession {
+    foreign_key_checks: bool,
+    unique_checks: bool,
+    /// False only for a row whose after image holds an ENUM's error value (index 0): a lax
+    /// source stores '' for an invalid ENUM value, strict mode refuses to write it back, and
+    /// the native replica copies it as is.
+    strict: bool,
+}
+
+impl RowSession {
+    /// What [`SESSION_DEFAULTS`] sets.
+    pub(super) const DEFAULT: RowSession = RowSession { foreign_key_checks: true, unique_checks: true, strict: true };
+
+    /// The session `row` of `rc` must be applied in.
+    pub(super) fn of(rc: &RowsChange, row: &RowChange) -> RowSession {
+        let strict = !row.after.as_ref().is_some_and(|a| a.cols.iter().any(|v| matches!(v, Some(Value::Enum(0)))));
+        RowSession { foreign_key_checks: rc.foreign_key_checks(), unique_checks: rc.unique_checks(), strict }
+    }
+
+    /// `SET SESSION` of what differs between `self` (the session now) and `to`.
+    fn switch_to(self, to: RowSession) -> String {
+        let mut parts = Vec::with_capacity(3);
+        if self.foreign_key_checks != to.foreign_key_checks {
+            parts.push(format!("foreign_key_checks={}", to.foreign_key_checks as u8));
+        }
+        if self.unique_checks != to.unique_checks {
+            parts.push(format!("unique_checks={}", to.unique_checks as u8));
+        }
+        if self.strict != to.strict {
+            parts.push(format!("sql_mode='{}'", if to.strict { ROW_SQL_MODE } else { LAX_ROW_SQL_MODE }));
+        }
+        format!("SET SESSION {}", parts.join(", "))
     }
 }
 
@@ -180,19 +237,37 @@ impl SqlBuilder {
     }
 
     /// All statements of `txn`, in source order. BEGIN/COMMIT and checkpoints are not included.
+    ///
+    /// Rows run in the session their ROWS event was logged with (see [`RowSession`]): where it
+    /// differs from the worker's defaults, a `SET SESSION` goes before them and the defaults
+    /// are restored after, so the common case (no flags) stays plain row statements.
     pub fn plan(&self, txn: &Transaction, style: PlanStyle) -> Result<Vec<Stmt>, SqlError> {
         let mut out = Vec::new();
-        let mut session_changed = false;
-        if let Some((fk, uc)) = relaxed_checks(txn) {
-            out.push(Stmt::session(format!("SET SESSION foreign_key_checks={}, unique_checks={}", fk as u8, uc as u8)));
-            session_changed = true;
-        }
+        let mut session = RowSession::DEFAULT;
         let mut pending_insert: Option<InsertBatch> = None;
+        let flush = |pending: &mut Option<InsertBatch>, out: &mut Vec<Stmt>| -> Result<(), SqlError> {
+            if let Some(b) = pending.take() {
+                let bcols = column_names(&b.table)?;
+                out.push(b.finish(&bcols, false));
+            }
+            Ok(())
+        };
         for change in &txn.changes {
             match change {
-                Change::Rows(rc) if rc.kind == RowKind::Insert => {
+                Change::Rows(rc) => {
                     let cols = column_names(&rc.table)?;
                     for row in &rc.rows {
+                        let wanted = RowSession::of(rc, row);
+                        if wanted != session {
+                            flush(&mut pending_insert, &mut out)?;
+                            out.push(Stmt::session(session.switch_to(wanted)));
+                            session = wanted;
+                        }
+                        if rc.kind != RowKind::Insert {
+                            flush(&mut pending_insert, &mut out)?;
+                            out.push(self.keyed_change(&rc.table, rc.kind, row)?);
+                            continue;
+                        }
                         let after = row.after.as_ref().ok_or_else(|| missing(&rc.table, rc.kind, "after"))?;
                         check_width(&rc.table, after)?;
                         if style == PlanStyle::RowByRow {
@@ -204,10 +279,7 @@ impl SqlBuilder {
                         let mask = present_mask(after);
                         let same = pending_insert.as_ref().is_some_and(|b| Arc::ptr_eq(&b.table, &rc.table) || same_table(&b.table, &rc.table)) && pending_insert.as_ref().is_some_and(|b| b.mask == mask);
                         if !same || pending_insert.as_ref().is_some_and(|b| b.values.len() >= self.batch_bytes) {
-                            if let Some(b) = pending_insert.take() {
-                                let bcols = column_names(&b.table)?;
-                                out.push(b.finish(&bcols, false));
-                            }
+                            flush(&mut pending_insert, &mut out)?;
                             pending_insert = Some(InsertBatch::new(rc.table.clone(), mask));
                         }
                         if let Some(b) = pending_insert.as_mut() {
@@ -216,16 +288,14 @@ impl SqlBuilder {
                     }
                 }
                 other => {
-                    if let Some(b) = pending_insert.take() {
-                        let bcols = column_names(&b.table)?;
-                        out.push(b.finish(&bcols, false));
+                    flush(&mut pending_insert, &mut out)?;
+                    // Statement events set their own session (and restore the defaults after).
+                    if session != RowSession::DEFAULT && !matches!(other, Change::Opaque { .. }) {
+                        out.push(Stmt::session(session.switch_to(RowSession::DEFAULT)));
+                        session = RowSession::DEFAULT;
                     }
                     match other {
-                        Change::Rows(rc) => {
-                            for row in &rc.rows {
-                                out.push(self.keyed_change(&rc.table, rc.kind, row)?);
-                            }
-                        }
+                        Change::Rows(_) => {}
                         Change::Query(q) => {
                             if is_transaction_control(&q.text()) {
                                 continue;
@@ -240,12 +310,9 @@ impl SqlBuilder {
                 }
             }
         }
-        if let Some(b) = pending_insert.take() {
-            let bcols = column_names(&b.table)?;
-            out.push(b.finish(&bcols, false));
-        }
-        if session_changed {
-            out.push(Stmt::session(SESSION_DEFAULTS.to_string()));
+        flush(&mut pending_insert, &mut out)?;
+        if session != RowSession::DEFAULT {
+            out.push(Stmt::session(session.switch_to(RowSession::DEFAULT)));
         }
         Ok(out)
     }
@@ -565,7 +632,14 @@ impl SqlBuilder {
             return Ok(());
         }
         // No key: match every logged column NULL-safely, and change one row only (duplicates are
-        // indistinguishable; the source logged one event per row).
+        // indistinguishable; the source logged one event per row). The collation's `<=>` can use
+        // an index but is not identity: under a _ci, accent-insensitive or PAD SPACE collation
+        // 'a' = 'A' = 'á' = 'a ', and LIMIT 1 would change whichever came first. So text is also
+        // compared as bytes, the way the native replica compares whole records
+        // (`record_compare`). Everything else already compares exactly: numbers, temporal
+        // values and ENUM/SET indexes by value, binary strings byte for byte (BINARY(n) images
+        // come back padded, see the decoder), FLOAT widened to double exactly; CHAR's trailing spaces
+        // are stripped both in the logged image and when the column is read.
         let mut first = true;
         for (i, v) in before.cols.iter().enumerate() {
             let Some(v) = v else { continue };
@@ -573,9 +647,18 @@ impl SqlBuilder {
                 sql.push_str(" AND ");
             }
             first = false;
-            sql.push_str(&quote_ident(&cols[i]));
+            let col = quote_ident(&cols[i]);
+            sql.push_str(&col);
             sql.push_str(" <=> ");
             self.literal(table, i, v, sql)?;
+            if let Value::Bytes(b) = v {
+                if is_text_column(table.columns.get(i)) {
+                    sql.push_str(" AND CAST(");
+                    sql.push_str(&col);
+                    sql.push_str(" AS BINARY) = ");
+                    push_hex(sql, b);
+                }
+            }
         }
         if first {
             sql.push_str("1");
@@ -602,8 +685,10 @@ impl SqlBuilder {
                 let _ = write!(out, "{u}");
             }
             // Floats in exponent form parse as DOUBLE (not DECIMAL); a FLOAT widened to double
-            // is exact, so `col <=> literal` matches the stored value and INSERT rounds back to
-            // the same f32.
+            // is exact, so `col <=> literal` matches the stored value (the server compares a
+            // FLOAT column as a double) and INSERT rounds back to the same f32. A FLOAT(M,D)
+            // column rounds it to D decimals first, which gives back the decimal the source
+            // stored whenever M <= 7 (an f32 holds 7 digits): within range under strict mode.
             Value::Float(f) => {
                 if !f.is_finite() {
                     return Err(bad(format!("non-finite FLOAT {f}")));
@@ -865,6 +950,12 @@ fn is_character_column(col: Option<&ColumnDef>) -> bool {
     col.is_some_and(|c| matches!(c.real_type, 15 | 253 | 254 | 249..=252 | 140 | 141))
 }
 
+/// A character column whose collation may call different bytes equal (anything but
+/// `binary`; an unknown collation counts too).
+fn is_text_column(col: Option<&ColumnDef>) -> bool {
+    is_character_column(col) && col.and_then(|c| c.collation) != Some(BINARY_COLLATION)
+}
+
 fn is_database_ddl(q: &str) -> bool {
     let mut s = q.trim_start();
     while let Some(rest) = s.strip_prefix("/*") {
@@ -878,29 +969,15 @@ fn is_database_ddl(q: &str) -> bool {
         && matches!(words.get(1).map(String::as_str), Some("DATABASE" | "SCHEMA"))
 }
 
-/// `(foreign_key_checks, unique_checks)` from the transaction's `BEGIN` query event when either
-/// was off on the source: they are per session there, and cascades and validation depend on
-/// them. `None`: both on (the worker session's defaults).
-fn relaxed_checks(txn: &Transaction) -> Option<(bool, bool)> {
-    let flags2 = txn.changes.iter().find_map(|c| match c {
-        Change::Query(q) if q.query.eq_ignore_ascii_case(b"BEGIN") => q.flags2,
-        _ => None,
-    })?;
-    let fk = flags2 & OPTION_NO_FOREIGN_KEY_CHECKS == 0;
-    let uc = flags2 & OPTION_RELAXED_UNIQUE_CHECKS == 0;
-    (!fk || !uc).then_some((fk, uc))
-}
-
-/// Whether [`SqlBuilder::plan`] makes only row statements of `txn`: no statement events and no
-/// session flags to set around them (see [`relaxed_checks`]).
+/// Whether [`SqlBuilder::plan`] makes only row statements of `txn`: no statement events and
+/// every row in the worker's default session (see [`RowSession`]).
 pub(super) fn rows_only(txn: &Transaction) -> bool {
-    relaxed_checks(txn).is_none()
-        && txn.changes.iter().all(|c| match c {
-            Change::Rows(_) => true,
-            // An opaque event makes the plan fail (never skipped); the coalescer must not skip it.
-            Change::Opaque { .. } | Change::Load(_) | Change::Context(_) => false,
-            Change::Query(q) => is_transaction_control(&q.text()),
-        })
+    txn.changes.iter().all(|c| match c {
+        Change::Rows(rc) => rc.rows.iter().all(|row| RowSession::of(rc, row) == RowSession::DEFAULT),
+        // An opaque event makes the plan fail (never skipped); the coalescer must not skip it.
+        Change::Opaque { .. } | Change::Load(_) | Change::Context(_) => false,
+        Change::Query(q) => is_transaction_control(&q.text()),
+    })
 }
 
 /// MySQL 8's utf8mb4 collations (ids 255..=323, e.g. 255 utf8mb4_0900_ai_ci), which MariaDB
@@ -978,7 +1055,6 @@ fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::txn::RowsChange;
 
     fn col(name: &str, real_type: u8, collation: Option<u16>) -> ColumnDef {
         ColumnDef { column_type: real_type, real_type, name: Some(name.into()), collation, visible: true, ..Default::default() }
@@ -1023,6 +1099,7 @@ mod tests {
                 RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Bytes("é😀".as_bytes().to_vec()), Value::Bytes(vec![0, 0xff])])) },
                 RowChange { before: None, after: Some(row(vec![Value::Int(2), Value::Null, Value::Bytes(vec![])])) },
             ],
+            flags: 0,
         };
         let stmts = builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap();
         assert_eq!(stmts.len(), 1);
@@ -1039,7 +1116,7 @@ mod tests {
         let t = table(vec![0]);
         // Each row's values are `(id,NULL,X'..')`: 12 + 2 x blob bytes (one-digit ids).
         let blob_row = |id: i64, n: usize| RowChange { before: None, after: Some(row(vec![Value::Int(id), Value::Null, Value::Bytes(vec![0xab; n])])) };
-        let rc = RowsChange { table: t, kind: RowKind::Insert, rows: vec![blob_row(1, 20), blob_row(2, 20), blob_row(3, 20), blob_row(4, 100), blob_row(5, 1), blob_row(6, 1)] };
+        let rc = RowsChange { table: t, kind: RowKind::Insert, rows: vec![blob_row(1, 20), blob_row(2, 20), blob_row(3, 20), blob_row(4, 100), blob_row(5, 1), blob_row(6, 1)], flags: 0 };
         let stmts = builder().batch_bytes(110).plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap();
         let values: Vec<usize> = stmts.iter().map(|s| s.sql.len() - s.sql.find(" VALUES ").unwrap() - 8).collect();
         // 52 + 1 + 52 = 105 fits 110, a third row would not; the 212-byte row goes alone (a
@@ -1061,6 +1138,7 @@ mod tests {
                 RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) },
                 RowChange { before: None, after: Some(row(vec![Value::Int(2), Value::Null, Value::Null])) },
             ],
+            flags: 0,
         };
         let stmts = builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::RowByRow).unwrap();
         assert_eq!(stmts.len(), 2);
@@ -1074,8 +1152,9 @@ mod tests {
             table: t.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange { before: Some(row(vec![Value::Int(1), Value::Null, Value::Null])), after: Some(row(vec![Value::Int(1), Value::Bytes(b"x".to_vec()), Value::Null])) }],
+            flags: 0,
         };
-        let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Null])), after: None }] };
+        let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Null])), after: None }], flags: 0 };
         let stmts = builder().plan(&txn(vec![Change::Rows(upd), Change::Rows(del)]), PlanStyle::Batched).unwrap();
         // Only the changed column is set; the overwrite form carries the whole after image.
         assert_eq!(stmts[0].sql, "UPDATE `s`.`t``x` SET `name`=_utf8mb4 X'78' WHERE `id` = 1");
@@ -1088,7 +1167,7 @@ mod tests {
     fn update_sets_changed_columns_temporal_ones_and_a_found_row_for_no_op() {
         let t = table(vec![0]);
         let upd = |before: Vec<Value>, after: Vec<Value>| {
-            let rc = RowsChange { table: t.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(row(before)), after: Some(row(after)) }] };
+            let rc = RowsChange { table: t.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(row(before)), after: Some(row(after)) }], flags: 0 };
             builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap().remove(0).sql
         };
         // Primary key changed: set (the WHERE uses the before image).
@@ -1132,6 +1211,7 @@ mod tests {
             table: t.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange { before: Some(Row { cols: vec![Some(Value::Int(7)), None] }), after: Some(Row { cols: vec![None, Some(Value::JsonDiff(diffs))] }) }],
+            flags: 0,
         };
         let stmts = builder().plan(&txn(vec![Change::Rows(upd)]), PlanStyle::RowByRow).unwrap();
         assert_eq!(stmts.len(), 1);
@@ -1152,6 +1232,7 @@ mod tests {
             table: t.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange { before: Some(Row { cols: vec![Some(Value::Int(1)), None] }), after: Some(Row { cols: vec![None, Some(Value::JsonDiff(one.clone()))] }) }],
+            flags: 0,
         };
         let stmts = builder().plan(&txn(vec![Change::Rows(upd)]), PlanStyle::Batched).unwrap();
         assert_eq!(stmts[0].sql, "UPDATE `s`.`t` SET `j`=JSON_REPLACE(`j`, '$.age', JSON_EXTRACT('26', '$')) WHERE `id` = 1");
@@ -1164,16 +1245,108 @@ mod tests {
     #[test]
     fn keyless_table_matches_every_column_null_safely_with_limit_1() {
         let t = table(vec![]);
-        let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Bytes(vec![1])])), after: None }] };
+        let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Bytes(vec![1])])), after: None }], flags: 0 };
         let stmts = builder().plan(&txn(vec![Change::Rows(del)]), PlanStyle::Batched).unwrap();
         assert_eq!(stmts[0].sql, "DELETE FROM `s`.`t``x` WHERE `id` <=> 7 AND `name` <=> NULL AND `raw` <=> X'01' LIMIT 1");
+    }
+
+    #[test]
+    fn keyless_text_is_also_compared_as_bytes_so_case_accent_and_trailing_space_twins_are_not_taken() {
+        let t = table(vec![]);
+        // `name` is utf8mb4 (collation 45, _general_ci): 'b ' = 'B' under it; the byte
+        // comparison keeps the collation's one (index-friendly) and pins the exact row.
+        let upd = RowsChange {
+            table: t.clone(),
+            kind: RowKind::Update,
+            rows: vec![RowChange {
+                before: Some(row(vec![Value::Int(1), Value::Bytes(b"b ".to_vec()), Value::Bytes(b"B".to_vec())])),
+                after: Some(row(vec![Value::Int(2), Value::Bytes(b"b ".to_vec()), Value::Bytes(b"B".to_vec())])),
+            }],
+            flags: 0,
+        };
+        let stmts = builder().plan(&txn(vec![Change::Rows(upd)]), PlanStyle::Batched).unwrap();
+        assert_eq!(
+            stmts[0].sql,
+            "UPDATE `s`.`t``x` SET `id`=2 WHERE `id` <=> 1 AND `name` <=> _utf8mb4 X'6220' AND CAST(`name` AS BINARY) = X'6220' AND `raw` <=> X'42' LIMIT 1"
+        );
+        // A FLOAT is compared as its exact double (the column is read as a double).
+        let mut t2 = (*t).clone();
+        t2.columns[0] = col("f", 4, None);
+        let del = RowsChange { table: Arc::new(t2), kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Float(0.1), Value::Null, Value::Null])), after: None }], flags: 0 };
+        let stmts = builder().plan(&txn(vec![Change::Rows(del)]), PlanStyle::Batched).unwrap();
+        assert_eq!(stmts[0].sql, "DELETE FROM `s`.`t``x` WHERE `f` <=> 1.0000000149011612e-1 AND `name` <=> NULL AND `raw` <=> NULL LIMIT 1");
+    }
+
+    #[test]
+    fn rows_run_with_the_checks_their_rows_event_logged_and_the_defaults_come_back() {
+        let t = table(vec![0]);
+        let ins = |id: i64, flags: u16| Change::Rows(RowsChange { table: t.clone(), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(id), Value::Null, Value::Null])) }], flags });
+        let del = |id: i64, flags: u16| Change::Rows(RowsChange { table: t.clone(), kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(id), Value::Null, Value::Null])), after: None }], flags });
+        // STMT_END_F alone (1) is the default session: plain row statements, fast-path eligible.
+        let plain = txn(vec![ins(1, 1), ins(2, 0)]);
+        let sql: Vec<String> = builder().plan(&plain, PlanStyle::Batched).unwrap().into_iter().map(|s| s.sql).collect();
+        assert_eq!(sql, vec!["INSERT INTO `s`.`t``x` (`id`,`name`,`raw`) VALUES (1,NULL,NULL),(2,NULL,NULL)"]);
+        assert!(rows_only(&plain));
+        // foreign_key_checks=0 (2), then unique_checks=0 too (2|4), then both back on: an
+        // INSERT batch is cut where the session changes, and the defaults are restored.
+        let mixed = txn(vec![ins(1, 1), ins(2, 3), del(3, 2), ins(4, 7), ins(5, 1)]);
+        let stmts = builder().plan(&mixed, PlanStyle::Batched).unwrap();
+        let sql: Vec<&str> = stmts.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            sql,
+            vec![
+                "INSERT INTO `s`.`t``x` (`id`,`name`,`raw`) VALUES (1,NULL,NULL)",
+                "SET SESSION foreign_key_checks=0",
+                "INSERT INTO `s`.`t``x` (`id`,`name`,`raw`) VALUES (2,NULL,NULL)",
+                "DELETE FROM `s`.`t``x` WHERE `id` = 3",
+                "SET SESSION unique_checks=0",
+                "INSERT INTO `s`.`t``x` (`id`,`name`,`raw`) VALUES (4,NULL,NULL)",
+                "SET SESSION foreign_key_checks=1, unique_checks=1",
+                "INSERT INTO `s`.`t``x` (`id`,`name`,`raw`) VALUES (5,NULL,NULL)",
+            ]
+        );
+        assert_eq!(stmts[1].kind, StmtKind::Session);
+        assert!(!rows_only(&mixed), "the coalescer must not merge rows logged under other flags");
+        // Checks left off at the end are turned back on; the row-by-row plan does the same.
+        let off = txn(vec![del(1, 2)]);
+        for style in [PlanStyle::Batched, PlanStyle::RowByRow] {
+            let sql: Vec<String> = builder().plan(&off, style).unwrap().into_iter().map(|s| s.sql).collect();
+            assert_eq!(sql, vec!["SET SESSION foreign_key_checks=0", "DELETE FROM `s`.`t``x` WHERE `id` = 1", "SET SESSION foreign_key_checks=1"]);
+        }
+        // A statement event sets its own session: the row flags are put back before it.
+        let q = Change::Query(QueryEvent { query: "DO 1".into(), ..Default::default() });
+        let sql: Vec<String> = builder().plan(&txn(vec![del(1, 2), q]), PlanStyle::Batched).unwrap().into_iter().map(|s| s.sql).collect();
+        assert_eq!(sql, vec!["SET SESSION foreign_key_checks=0", "DELETE FROM `s`.`t``x` WHERE `id` = 1", "SET SESSION foreign_key_checks=1", "DO 1", SESSION_DEFAULTS]);
+    }
+
+    #[test]
+    fn an_enum_error_value_is_written_without_strict_mode_and_only_that_row() {
+        let mut t = (*table(vec![0])).clone();
+        t.columns[2] = col("e", 247, Some(45));
+        let t = Arc::new(t);
+        let ins = |id: i64, e: u16| RowChange { before: None, after: Some(row(vec![Value::Int(id), Value::Null, Value::Enum(e)])) };
+        let rc = RowsChange { table: t, kind: RowKind::Insert, rows: vec![ins(1, 1), ins(2, 0), ins(3, 2)], flags: 0 };
+        let changes = txn(vec![Change::Rows(rc)]);
+        let sql: Vec<String> = builder().plan(&changes, PlanStyle::Batched).unwrap().into_iter().map(|s| s.sql).collect();
+        assert_eq!(
+            sql,
+            vec![
+                "INSERT INTO `s`.`t``x` (`id`,`name`,`e`) VALUES (1,NULL,1)",
+                "SET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES'",
+                "INSERT INTO `s`.`t``x` (`id`,`name`,`e`) VALUES (2,NULL,0)",
+                "SET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,ALLOW_INVALID_DATES'",
+                "INSERT INTO `s`.`t``x` (`id`,`name`,`e`) VALUES (3,NULL,2)",
+            ]
+        );
+        assert!(!rows_only(&changes));
+        assert!(SESSION_DEFAULTS.contains(&format!("sql_mode='{ROW_SQL_MODE}'")));
     }
 
     #[test]
     fn missing_column_names_is_an_error_naming_the_table() {
         let mut t = (*table(vec![0])).clone();
         t.columns[1].name = None;
-        let rc = RowsChange { table: Arc::new(t), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) }] };
+        let rc = RowsChange { table: Arc::new(t), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) }], flags: 0 };
         let e = builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap_err().to_string();
         assert_eq!(e, "table `s`.`t`x`: TABLE_MAP carries no column names (the source must run with binlog_row_metadata=FULL)");
     }

@@ -841,6 +841,7 @@ mod tests {
                     table: t1.clone(),
                     kind: RowKind::Insert,
                     rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Bytes(b"it's".to_vec())])) }],
+                    flags: 0,
                 }),
                 Change::Rows(RowsChange {
                     table: t2,
@@ -849,11 +850,13 @@ mod tests {
                         before: Some(row(vec![Value::UInt(7), Value::Null])),
                         after: Some(Row { cols: vec![Some(Value::UInt(7)), None] }),
                     }],
+                    flags: 0,
                 }),
                 Change::Rows(RowsChange {
                     table: t1,
                     kind: RowKind::Insert,
                     rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(2), Value::Bytes(vec![0, 1, 0xff])])) }],
+                    flags: 0,
                 }),
             ],
             end: TxnEnd::Xid,

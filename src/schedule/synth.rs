@@ -54,6 +54,7 @@ pub fn rows(table: &Arc<TableMap>, kind: RowKind, images: Vec<(Option<Row>, Opti
         table: table.clone(),
         kind,
         rows: images.into_iter().map(|(before, after)| RowChange { before, after }).collect(),
+        flags: 0,
     })
 }
 
