@@ -50,6 +50,7 @@ fn read_mode_as_documented_survives_create_database_parapply_on_the_source() {
         sb.sql("A", "CREATE TABLE parapply.heartbeat (ts varchar(26) NOT NULL, server_id int unsigned NOT NULL PRIMARY KEY, file varchar(255) DEFAULT NULL, position bigint unsigned DEFAULT NULL, relay_master_log_file varchar(255) DEFAULT NULL, exec_master_log_pos bigint unsigned DEFAULT NULL); INSERT INTO parapply.heartbeat (ts, server_id) VALUES (UTC_TIMESTAMP(6), @@server_id)");
         None
     };
+    wait_for("a heartbeat row on A", 30, || (sb.sql("A", "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'parapply' AND TABLE_NAME = 'heartbeat'") == "1" && sb.sql("A", "SELECT COUNT(*) FROM parapply.heartbeat") == "1").then_some(()));
     sb.sql("A", "CREATE TABLE parapply.after_heartbeat (id INT PRIMARY KEY); INSERT INTO parapply.after_heartbeat VALUES (1)");
     let a_pos = sb.sql("A", "SELECT @@gtid_binlog_pos");
 

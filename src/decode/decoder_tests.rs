@@ -929,7 +929,7 @@ fn fuzz_seeds_with_oversized_length_fields_are_errors() {
     let fde_size = parse_header(&file[4..]).unwrap().event_size as usize;
     let seeds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/decode_event");
     let expect = [
-        ("query_compressed_announces_1gib.bin", "compressed block announces 1073741824 bytes from 11 compressed bytes (deflate inflates at most 1032:1)"),
+        ("query_compressed_announces_1gib.bin", "compressed block announces 1073741824 bytes from 9 compressed bytes (deflate inflates at most 1032:1)"),
         ("event_size_4gib.bin", "4294967295"),
     ];
     for (name, what) in expect {
