@@ -759,10 +759,12 @@ mod example_tests {
         }
     }
 
+    const MINIMAL_CFG: &str = "[source]\nhost='127.0.0.1'\nport=3306\n[target]\nport=3307\n";
+
     /// Issue 19: the default state schema is not `parapply`, the documented heartbeat schema.
     #[test]
     fn default_state_schema_is_apart_from_the_heartbeat_schema() {
-        let c = Config::from_toml(MINIMAL, "t").unwrap();
+        let c = Config::from_toml(MINIMAL_CFG, "t").unwrap();
         assert_eq!(c.apply.state_schema, "parapply_state");
         assert_eq!(c.lag.heartbeat_table.split('.').next(), Some("parapply"));
     }
@@ -771,10 +773,10 @@ mod example_tests {
     #[test]
     fn verifying_tls_without_ca_is_refused_on_every_endpoint() {
         let failover = "[failover]\n[[failover.servers]]\nname='A'\n[[failover.servers]]\nname='B'\ntls = { mode = 'verify_ca' }\n";
-        let e = Config::from_toml(&format!("{MINIMAL}{failover}"), "t").unwrap_err().to_string();
+        let e = Config::from_toml(&format!("{MINIMAL_CFG}{failover}"), "t").unwrap_err().to_string();
         assert_eq!(e, "config key `failover.servers[1].tls.ca`: is required when mode verifies the certificate");
         let witness = "[failover]\n[[failover.servers]]\nname='A'\n[[failover.servers]]\nname='B'\n[failover.witness]\ntls = { mode = 'verify_identity' }\n";
-        let e = Config::from_toml(&format!("{MINIMAL}{witness}"), "t").unwrap_err().to_string();
+        let e = Config::from_toml(&format!("{MINIMAL_CFG}{witness}"), "t").unwrap_err().to_string();
         assert_eq!(e, "config key `failover.witness.tls.ca`: is required when mode verifies the certificate");
     }
 
