@@ -232,9 +232,14 @@ pub struct DoctorArgs {
 /// Where `status` asks.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Base URL of the parapply HTTP endpoints (`http.listen` in the config).
-    #[arg(long, default_value = "http://127.0.0.1:9187")]
-    pub http: String,
+    /// The running parapply's TOML configuration: its `[http] listen` is the address asked
+    /// (only the `[http]` section is read; no server is contacted and no password is needed).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Base URL of the parapply HTTP endpoints; overrides `--config`. Default
+    /// `http://127.0.0.1:9187` (the default `http.listen`).
+    #[arg(long)]
+    pub http: Option<String>,
     /// Print the raw JSON of /status and /lag.
     #[arg(long)]
     pub json: bool,
@@ -451,7 +456,7 @@ pub struct ReplayArgs {
     #[arg(long, value_enum, default_value_t = OnConflictArg::Stop)]
     pub on_conflict: OnConflictArg,
     /// Schema on the target holding the checkpoint tables.
-    #[arg(long, default_value = "parapply")]
+    #[arg(long, default_value = crate::apply::checkpoint::DEFAULT_STATE_SCHEMA)]
     pub state_schema: String,
     /// Do not try to keep source GTIDs on the target (MariaDB SET gtid_seq_no).
     #[arg(long)]

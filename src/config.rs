@@ -294,7 +294,7 @@ fn default_channel_capacity() -> usize {
     1024
 }
 fn default_state_schema() -> String {
-    "parapply".into()
+    crate::apply::checkpoint::DEFAULT_STATE_SCHEMA.into()
 }
 fn default_max_retries() -> u32 {
     10
@@ -373,6 +373,22 @@ pub struct HttpConfig {
 
 fn default_listen() -> String {
     "127.0.0.1:9187".into()
+}
+
+impl HttpConfig {
+    /// Only the `[http]` section of a config file (defaults when absent): for `parapply status`,
+    /// which must not need the servers' passwords to find the endpoints.
+    pub fn from_config_file(path: &Path) -> Result<HttpConfig, ConfigError> {
+        #[derive(Deserialize)]
+        struct OnlyHttp {
+            #[serde(default)]
+            http: HttpConfig,
+        }
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: origin.clone(), cause: source })?;
+        let only: OnlyHttp = toml::from_str(&text).map_err(|e| ConfigError::Parse { path: origin, message: e.to_string() })?;
+        Ok(only.http)
+    }
 }
 
 impl Default for HttpConfig {
@@ -580,8 +596,8 @@ pub struct Config {
 /// A configuration problem, naming the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    #[error("cannot read config {path}: {}", crate::error_text::chain(.cause))]
+    Read { path: String, cause: std::io::Error },
     #[error("config {path}: {message}")]
     Parse { path: String, message: String },
     #[error("config key `{key}`: {why}")]
@@ -591,7 +607,7 @@ pub enum ConfigError {
 impl Config {
     /// Load, resolve secrets and validate.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), cause: source })?;
         Self::from_toml(&text, &path.display().to_string())
     }
 
@@ -644,9 +660,15 @@ impl Config {
         if let Some(f) = &self.failover {
             f.validate()?;
         }
-        for (key, ep) in [("source.tls", &self.source.endpoint.tls), ("target.tls", &self.target.tls)] {
-            if matches!(ep.mode, TlsMode::VerifyCa | TlsMode::VerifyIdentity) && ep.ca.is_none() {
-                return invalid(&format!("{key}.ca"), "is required when mode verifies the certificate");
+        // Every endpoint parapply connects to, checked alike (the TLS rules are shared: net.rs).
+        let mut endpoints = vec![("source".to_string(), &self.source.endpoint), ("target".to_string(), &self.target)];
+        if let Some(f) = &self.failover {
+            endpoints.extend(f.servers.iter().enumerate().map(|(i, s)| (format!("failover.servers[{i}]"), &s.endpoint)));
+            endpoints.extend(f.witness.iter().map(|w| ("failover.witness".to_string(), w)));
+        }
+        for (key, ep) in endpoints {
+            if matches!(ep.tls.mode, TlsMode::VerifyCa | TlsMode::VerifyIdentity) && ep.tls.ca.is_none() {
+                return invalid(&format!("{key}.tls.ca"), "is required when mode verifies the certificate");
             }
         }
         Ok(())
@@ -735,6 +757,27 @@ mod example_tests {
             }
             _ => {}
         }
+    }
+
+    const MINIMAL_CFG: &str = "[source]\nhost='127.0.0.1'\nport=3306\n[target]\nport=3307\n";
+
+    /// Issue 19: the default state schema is not `parapply`, the documented heartbeat schema.
+    #[test]
+    fn default_state_schema_is_apart_from_the_heartbeat_schema() {
+        let c = Config::from_toml(MINIMAL_CFG, "t").unwrap();
+        assert_eq!(c.apply.state_schema, "parapply_state");
+        assert_eq!(c.lag.heartbeat_table.split('.').next(), Some("parapply"));
+    }
+
+    /// Issue 15 item 2: every endpoint's TLS is validated alike, failover servers and witness too.
+    #[test]
+    fn verifying_tls_without_ca_is_refused_on_every_endpoint() {
+        let failover = "[failover]\n[[failover.servers]]\nname='A'\n[[failover.servers]]\nname='B'\ntls = { mode = 'verify_ca' }\n";
+        let e = Config::from_toml(&format!("{MINIMAL_CFG}{failover}"), "t").unwrap_err().to_string();
+        assert_eq!(e, "config key `failover.servers[1].tls.ca`: is required when mode verifies the certificate");
+        let witness = "[failover]\n[[failover.servers]]\nname='A'\n[[failover.servers]]\nname='B'\n[failover.witness]\ntls = { mode = 'verify_identity' }\n";
+        let e = Config::from_toml(&format!("{MINIMAL_CFG}{witness}"), "t").unwrap_err().to_string();
+        assert_eq!(e, "config key `failover.witness.tls.ca`: is required when mode verifies the certificate");
     }
 
     #[test]

@@ -34,12 +34,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder, Row as SqlRow, SslOpts};
+use mysql_async::{Conn, OptsBuilder, Row as SqlRow};
 use tokio::sync::watch;
 
-use crate::config::{Endpoint, LagConfig, TlsMode};
+use crate::config::{Endpoint, LagConfig};
 use crate::decode::value::Value;
 use crate::lag::{Progress, SourcePosition};
+use crate::net::{quote_ident, quote_str};
 use crate::source::gtid::{MariadbGtidPos, MysqlGtidSet};
 use crate::txn::{Change, Gtid, RowKind, Transaction};
 
@@ -76,11 +77,6 @@ impl std::fmt::Display for TableRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", self.schema, self.table)
     }
-}
-
-/// Backtick-quote an identifier, doubling embedded backticks.
-pub fn quote_ident(s: &str) -> String {
-    format!("`{}`", s.replace('`', "``"))
 }
 
 /// What a heartbeat row change carries.
@@ -192,40 +188,22 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// What went wrong talking to the source for heartbeats (transient: the writer retries).
 #[derive(Debug, thiserror::Error)]
 pub enum HeartbeatError {
-    #[error("heartbeat: cannot connect to source {address}: {source}")]
-    Connect { address: String, source: Box<mysql_async::Error> },
+    #[error("heartbeat: cannot connect to source {address}: {}", crate::error_text::chain(.cause))]
+    Connect { address: String, cause: Box<mysql_async::Error> },
     #[error("heartbeat: connecting to source {address} timed out after {timeout_ms} ms")]
     ConnectTimeout { address: String, timeout_ms: u64 },
-    #[error("heartbeat: {what} on source {address} (table {table}): {source}")]
-    Query { what: &'static str, address: String, table: String, source: Box<mysql_async::Error> },
+    #[error("heartbeat: {what} on source {address} (table {table}): {}", crate::error_text::chain(.cause))]
+    Query { what: &'static str, address: String, table: String, cause: Box<mysql_async::Error> },
     #[error("heartbeat: {what} on source {address} timed out")]
     Timeout { what: &'static str, address: String },
     #[error("heartbeat: config key `lag.heartbeat_table` = {0:?} is not schema.table")]
     BadTable(String),
 }
 
-/// Connection options for `ep` (password never logged; TLS per `ep.tls`).
+/// Connection options for `ep`: the shared ones ([`crate::net::opts`]) with a small statement
+/// cache for the writer's repeated statements.
 pub fn opts_for(ep: &Endpoint) -> OptsBuilder {
-    let mut b = OptsBuilder::default()
-        .ip_or_hostname(ep.host.clone())
-        .tcp_port(ep.port)
-        .user(Some(ep.user.clone()))
-        .prefer_socket(false)
-        .stmt_cache_size(8);
-    if !ep.password.is_empty() {
-        b = b.pass(Some(ep.password.expose().to_string()));
-    }
-    let ssl = match ep.tls.mode {
-        TlsMode::Disabled => None,
-        TlsMode::Required => Some(SslOpts::default().with_danger_accept_invalid_certs(true).with_danger_skip_domain_validation(true)),
-        TlsMode::VerifyCa => Some(
-            SslOpts::default()
-                .with_root_certs(ep.tls.ca.iter().map(|p| p.clone().into()).collect())
-                .with_danger_skip_domain_validation(true),
-        ),
-        TlsMode::VerifyIdentity => Some(SslOpts::default().with_root_certs(ep.tls.ca.iter().map(|p| p.clone().into()).collect())),
-    };
-    b.ssl_opts(ssl)
+    crate::net::opts(ep).stmt_cache_size(8)
 }
 
 /// The first heartbeat id of this process: wall-clock microseconds, so it is above every id an
@@ -248,9 +226,9 @@ impl Session {
     async fn open(ep: &Endpoint, table: &TableRef, write: bool) -> Result<Session, HeartbeatError> {
         let address = ep.address();
         let timeout = ep.connect_timeout().max(Duration::from_millis(100));
-        let conn = match tokio::time::timeout(timeout, Conn::new(opts_for(ep))).await {
+        let conn = match tokio::time::timeout(timeout, crate::net::connect(opts_for(ep))).await {
             Ok(Ok(c)) => c,
-            Ok(Err(source)) => return Err(HeartbeatError::Connect { address, source: Box::new(source) }),
+            Ok(Err(source)) => return Err(HeartbeatError::Connect { address, cause: Box::new(source) }),
             Err(_) => return Err(HeartbeatError::ConnectTimeout { address, timeout_ms: timeout.as_millis() as u64 }),
         };
         let mut s = Session { conn, address, table: table.clone(), is_mariadb: false, read_only: false, timeout };
@@ -270,7 +248,7 @@ impl Session {
     fn outcome<T>(&self, what: &'static str, r: Result<Result<T, mysql_async::Error>, tokio::time::error::Elapsed>) -> Result<T, HeartbeatError> {
         match r {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(source)) => Err(HeartbeatError::Query { what, address: self.address.clone(), table: self.table.to_string(), source: Box::new(source) }),
+            Ok(Err(source)) => Err(HeartbeatError::Query { what, address: self.address.clone(), table: self.table.to_string(), cause: Box::new(source) }),
             Err(_) => Err(HeartbeatError::Timeout { what, address: self.address.clone() }),
         }
     }
@@ -294,8 +272,8 @@ impl Session {
     /// Checked through information_schema first, because `CREATE ... IF NOT EXISTS` on an
     /// existing object is still written to the binlog.
     async fn ensure_table(&mut self) -> Result<(), HeartbeatError> {
-        let schema_lit = sql_string(&self.table.schema);
-        let table_lit = sql_string(&self.table.table);
+        let schema_lit = quote_str(&self.table.schema);
+        let table_lit = quote_str(&self.table.table);
         let tables: Option<i64> = self
             .first("look up heartbeat table", &format!("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {schema_lit} AND TABLE_NAME = {table_lit}"))
             .await?;
@@ -387,11 +365,6 @@ impl Session {
         };
         Ok(SourcePosition { gtids, file, pos })
     }
-}
-
-/// SQL string literal with quotes and backslashes escaped (for information_schema lookups).
-fn sql_string(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 /// Run the heartbeat writer (or, in read mode, only the position poller) until `stop` becomes

@@ -77,8 +77,8 @@ impl StatusInfo {
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("http: config key `http.listen` = {listen:?}: {source}")]
-    Bind { listen: String, source: std::io::Error },
+    #[error("http: config key `http.listen` = {listen:?}: {}", crate::error_text::chain(.cause))]
+    Bind { listen: String, cause: std::io::Error },
     #[error("http: cannot start the server thread: {0}")]
     Thread(std::io::Error),
 }
@@ -322,9 +322,9 @@ impl HttpServer {
     /// Bind `listen` (e.g. `127.0.0.1:9187`, port 0 for an ephemeral port) and serve on a new
     /// thread with its own runtime. Bind errors are returned here, not on the thread.
     pub fn start(listen: &str, progress: Arc<Progress>, info: StatusInfo) -> Result<HttpServer, HttpError> {
-        let std_listener = std::net::TcpListener::bind(listen).map_err(|source| HttpError::Bind { listen: listen.to_string(), source })?;
-        std_listener.set_nonblocking(true).map_err(|source| HttpError::Bind { listen: listen.to_string(), source })?;
-        let addr = std_listener.local_addr().map_err(|source| HttpError::Bind { listen: listen.to_string(), source })?;
+        let std_listener = std::net::TcpListener::bind(listen).map_err(|source| HttpError::Bind { listen: listen.to_string(), cause: source })?;
+        std_listener.set_nonblocking(true).map_err(|source| HttpError::Bind { listen: listen.to_string(), cause: source })?;
+        let addr = std_listener.local_addr().map_err(|source| HttpError::Bind { listen: listen.to_string(), cause: source })?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = router(progress, info);
         let thread = std::thread::Builder::new()
@@ -426,10 +426,10 @@ async fn serve(std_listener: std::net::TcpListener, app: Router, mut stop: tokio
 pub enum HttpClientError {
     #[error("http: bad URL {url:?}: {why}")]
     Url { url: String, why: String },
-    #[error("http: cannot connect to {addr}: {source}")]
-    Connect { addr: String, source: std::io::Error },
-    #[error("http: GET {url}: {source}")]
-    Request { url: String, source: hyper::Error },
+    #[error("http: cannot connect to {addr}: {}", crate::error_text::chain(.cause))]
+    Connect { addr: String, cause: std::io::Error },
+    #[error("http: GET {url}: {}", crate::error_text::chain(.cause))]
+    Request { url: String, cause: hyper::Error },
     #[error("http: GET {url}: {why}")]
     Body { url: String, why: String },
     #[error("http: GET {url} timed out after {secs} s")]
@@ -450,17 +450,17 @@ pub async fn http_get(base: &str, path: &str, timeout: Duration) -> Result<(u16,
         let addr = format!("{}:{port}", host.trim_start_matches('[').trim_end_matches(']'));
         let stream = tokio::net::TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
             .await
-            .map_err(|source| HttpClientError::Connect { addr: addr.clone(), source })?;
+            .map_err(|source| HttpClientError::Connect { addr: addr.clone(), cause: source })?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
-            .map_err(|source| HttpClientError::Request { url: url.clone(), source })?;
+            .map_err(|source| HttpClientError::Request { url: url.clone(), cause: source })?;
         let driver = tokio::spawn(conn);
         let path_q = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
         let req = axum::http::Request::get(path_q)
             .header(header::HOST, format!("{host}:{port}"))
             .body(axum::body::Body::empty())
             .map_err(|e| HttpClientError::Body { url: url.clone(), why: e.to_string() })?;
-        let resp = sender.send_request(req).await.map_err(|source| HttpClientError::Request { url: url.clone(), source })?;
+        let resp = sender.send_request(req).await.map_err(|source| HttpClientError::Request { url: url.clone(), cause: source })?;
         let status = resp.status().as_u16();
         let body = axum::body::to_bytes(axum::body::Body::new(resp.into_body()), 4 << 20)
             .await

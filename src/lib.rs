@@ -16,10 +16,14 @@
 //! - [`failover`]: the dual-master watcher.
 //! - [`bench`]: the benchmark harness.
 //! - [`config`] and [`cli`]: the TOML config and the command line.
+//! - [`error_text`]: errors rendered for humans, each cause once.
+//! - [`net`]: connection options (TLS, keepalive) and SQL quoting, shared by every server connection.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod error_text;
+pub mod net;
 pub mod decode;
 pub mod source;
 pub mod txn;

@@ -24,7 +24,7 @@ fn main() {
     match parapply::commands::dispatch(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", parapply::error_text::chain(e.as_ref()));
             std::process::exit(1);
         }
     }

@@ -69,7 +69,7 @@ fn on_conflict_stop_skip_overwrite() {
     let expected = format!("GTID {}, table cf.t: target diverged: Update found no row (row missing on target) (on_conflict = stop)", s.first_change_gtid);
     assert!(stderr.contains(&expected), "stderr lacks {expected:?}:\n{stderr}");
     assert_eq!(rows(&s.sb, "C"), "1=a 4=d2 5=e 10=C-ten 13=C-13");
-    assert_eq!(s.sb.sql("C", "SELECT gtid FROM parapply.applied_watermark"), s.schema_pos);
+    assert_eq!(s.sb.sql("C", "SELECT gtid FROM parapply_state.applied_watermark"), s.schema_pos);
 
     // skip: each divergent row change is skipped and counted; everything else applies.
     diverge(&s);

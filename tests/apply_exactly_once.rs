@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use apply_support::*;
 
-const APPLIED_SQL: &str = "SELECT COALESCE((SELECT MAX(seq) FROM parapply.applied_watermark), 0) + \
-     (SELECT COUNT(*) FROM parapply.applied_txn WHERE seq > COALESCE((SELECT MAX(seq) FROM parapply.applied_watermark), 0))";
+const APPLIED_SQL: &str = "SELECT COALESCE((SELECT MAX(seq) FROM parapply_state.applied_watermark), 0) + \
+     (SELECT COUNT(*) FROM parapply_state.applied_txn WHERE seq > COALESCE((SELECT MAX(seq) FROM parapply_state.applied_watermark), 0))";
 
 /// Transactions applied on C according to its checkpoint tables, read over one kept
 /// connection so polling is fast enough to kill a run that applies thousands per second.
@@ -114,7 +114,7 @@ fn kill_9_mid_run_loses_nothing_and_applies_nothing_twice() {
             assert!(c_pos.split(',').any(|g| g.starts_with("1-1-")), "{extra:?}: C gtid_binlog_pos {c_pos} has no source GTID");
         }
         // Once compacted, nothing is left beyond the watermark.
-        assert_eq!(sb.sql("C", "SELECT COUNT(*) FROM parapply.applied_txn"), "0", "{extra:?}");
-        assert_eq!(sb.sql("C", "SELECT stream, seq FROM parapply.applied_watermark"), format!("mariadb:1\t{total}"), "{extra:?}");
+        assert_eq!(sb.sql("C", "SELECT COUNT(*) FROM parapply_state.applied_txn"), "0", "{extra:?}");
+        assert_eq!(sb.sql("C", "SELECT stream, seq FROM parapply_state.applied_watermark"), format!("mariadb:1\t{total}"), "{extra:?}");
     }
 }

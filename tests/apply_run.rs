@@ -12,7 +12,7 @@ use apply_support::*;
 
 fn watermark_seq(sb: &common::Sandbox) -> u64 {
     let out = Command::new(common::repo_dir().join("tools/sandbox"))
-        .args(["sql", "C", "SELECT COALESCE(MAX(seq), 0) FROM parapply.applied_watermark"])
+        .args(["sql", "C", "SELECT COALESCE(MAX(seq), 0) FROM parapply_state.applied_watermark"])
         .env("SANDBOX_DIR", &sb.dir)
         .env("SANDBOX_BASE_PORT", sb.base_port.to_string())
         .output()
@@ -81,7 +81,7 @@ fn live_run_survives_kill_9_and_resumes_from_the_checkpoint() {
         kill9(&mut child);
         assert!(caught_up, "preserve_commit_order={preserve_commit_order}: replica did not catch up to {total} (at {})", watermark_seq(&sb));
         assert_eq!(checksums(&sb, "C", &TABLES), checksums(&sb, "A", &TABLES), "preserve_commit_order={preserve_commit_order}");
-        assert_eq!(sb.sql("C", "SELECT gtid FROM parapply.applied_watermark"), a_pos);
-        assert_eq!(sb.sql("C", "SELECT COUNT(*) FROM parapply.applied_txn"), "0");
+        assert_eq!(sb.sql("C", "SELECT gtid FROM parapply_state.applied_watermark"), a_pos);
+        assert_eq!(sb.sql("C", "SELECT COUNT(*) FROM parapply_state.applied_txn"), "0");
     }
 }

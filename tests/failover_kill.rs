@@ -27,7 +27,7 @@ fn kill_writer_under_load_promotes_b_and_target_follows() {
     let cfg = config(&sb, &log_path);
     let bound = Duration::from_millis(cfg.check_interval_ms * u64::from(cfg.max_misses + 1) + 2000);
     let target = ep(sb.port("C"));
-    let w = RunningWatcher::start(cfg, Some((target.clone(), "parapply".into())));
+    let w = RunningWatcher::start(cfg, Some((target.clone(), "parapply_state".into())));
     w.wait_state("healthy", 20);
 
     // The applier: A -> C now, whatever the watcher says later.

@@ -454,6 +454,42 @@ fn status_command_prints_a_readable_summary_and_exit_code() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("cannot connect to 127.0.0.1:{port}")), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Issue 19: `status --config FILE` asks the `http.listen` of that config, like every other
+/// command takes `--config`; the rest of the file (servers, password variables that are not set
+/// in this shell) is not needed for that.
+#[test]
+fn status_reads_http_listen_from_the_config() {
+    let p = Progress::new(&lag_cfg(30.0, 1000));
+    let srv = serve(&p);
+    let addr = srv.local_addr();
+    p.on_applied(&user_txn(1, 1), 0);
+    round_trip(&p, 7);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("parapply.toml");
+    std::fs::write(
+        &cfg,
+        format!("[source]\nhost = \"127.0.0.1\"\npassword_env = \"PARAPPLY_TEST_UNSET_PASSWORD\"\n[target]\nport = 3307\n[http]\nlisten = \"0.0.0.0:{}\"\n", addr.port()),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_parapply");
+    let out = Command::new(bin).args(["status", "--config"]).arg(&cfg).env_remove("PARAPPLY_TEST_UNSET_PASSWORD").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.lines().nth(1), Some("state           streaming (ok)"), "{stdout}");
+
+    // --http still wins over the config.
+    let port = free_port();
+    let out = Command::new(bin).args(["status", "--config"]).arg(&cfg).args(["--http", &format!("http://127.0.0.1:{port}")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("cannot connect to 127.0.0.1:{port}")), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Endpoints switched off in the config: said, not a connection error.
+    std::fs::write(&cfg, "[source]\n[target]\n[http]\nenabled = false\n").unwrap();
+    let out = Command::new(bin).args(["status", "--config"]).arg(&cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), format!("error: {}: `http.enabled = false`: the endpoints `status` reads are off", cfg.display()));
+}
+
 // ---------- real heartbeat writer on a sandbox source ----------
 
 /// Run the heartbeat writer on its own thread until the returned sender says stop.

@@ -36,8 +36,8 @@ use crate::txn::{Gtid, Transaction};
 pub enum CheckpointError {
     #[error("transaction at {file}:{pos} has no GTID and its file name {file:?} has no numeric suffix to order it by")]
     NoOrder { file: String, pos: u64 },
-    #[error("checkpoint table {table}: {source}")]
-    Sql { table: String, source: mysql_async::Error },
+    #[error("checkpoint table {table}: {}", crate::error_text::chain(.cause))]
+    Sql { table: String, cause: mysql_async::Error },
 }
 
 /// Where one transaction sits in its stream.
@@ -185,6 +185,15 @@ impl AppliedSet {
     }
 }
 
+/// The default `apply.state_schema`. Not `parapply`: that is the documented schema of the
+/// heartbeat table on the source, so a replicated `CREATE DATABASE parapply` (pt-heartbeat in
+/// read mode) would fail on a target where parapply had made its own (issue 19).
+pub const DEFAULT_STATE_SCHEMA: &str = "parapply_state";
+/// Where parapply kept its state before: moved to [`DEFAULT_STATE_SCHEMA`] on start (see
+/// [`CheckpointStore::setup`]), so an upgrade keeps its checkpoint.
+pub const LEGACY_STATE_SCHEMA: &str = "parapply";
+const STATE_TABLES: [&str; 2] = ["applied_txn", "applied_watermark"];
+
 /// The checkpoint tables of one state schema.
 #[derive(Debug, Clone)]
 pub struct CheckpointStore {
@@ -238,12 +247,45 @@ impl CheckpointStore {
         sql
     }
 
-    /// Create the tables if needed.
+    /// Create the tables if needed. With the default state schema, a checkpoint still in the
+    /// legacy schema is moved first (one atomic `RENAME TABLE`), and the legacy schema is dropped
+    /// when that leaves it empty, so a replicated schema of that name can be created again.
     pub async fn setup(&self, conn: &mut mysql_async::Conn) -> Result<(), CheckpointError> {
-        for sql in self.setup_sql() {
-            conn.query_drop(sql).await.map_err(|source| CheckpointError::Sql { table: self.applied_table(), source })?;
+        let err = |table: String| move |source| CheckpointError::Sql { table, cause: source };
+        let moved = self.schema == DEFAULT_STATE_SCHEMA && self.state_tables_in(conn, LEGACY_STATE_SCHEMA).await? == STATE_TABLES.len() && self.state_tables_in(conn, &self.schema).await? == 0;
+        for sql in self.setup_sql().into_iter().take(if moved { 1 } else { usize::MAX }) {
+            conn.query_drop(sql).await.map_err(err(self.applied_table()))?;
+        }
+        if moved {
+            let renames: Vec<String> = STATE_TABLES
+                .iter()
+                .map(|t| format!("{}.{} TO {}.{}", quote_ident(LEGACY_STATE_SCHEMA), quote_ident(t), quote_ident(&self.schema), quote_ident(t)))
+                .collect();
+            conn.query_drop(format!("RENAME TABLE {}", renames.join(", "))).await.map_err(err(format!("{}.*", quote_ident(LEGACY_STATE_SCHEMA))))?;
+            let left: Option<u64> = conn
+                .query_first(format!("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {}", quote_str(LEGACY_STATE_SCHEMA)))
+                .await
+                .map_err(err(format!("{}.*", quote_ident(LEGACY_STATE_SCHEMA))))?;
+            let dropped = left == Some(0);
+            if dropped {
+                conn.query_drop(format!("DROP DATABASE {}", quote_ident(LEGACY_STATE_SCHEMA))).await.map_err(err(format!("{}.*", quote_ident(LEGACY_STATE_SCHEMA))))?;
+            }
+            tracing::warn!(from = LEGACY_STATE_SCHEMA, to = %self.schema, legacy_schema_dropped = dropped, "checkpoint moved to the new default state schema (apply.state_schema)");
         }
         Ok(())
+    }
+
+    /// How many of parapply's state tables exist in `schema`.
+    async fn state_tables_in(&self, conn: &mut mysql_async::Conn, schema: &str) -> Result<usize, CheckpointError> {
+        let n: Option<u64> = conn
+            .query_first(format!(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME IN ({})",
+                quote_str(schema),
+                STATE_TABLES.map(quote_str).join(", ")
+            ))
+            .await
+            .map_err(|source| CheckpointError::Sql { table: format!("{}.*", quote_ident(schema)), cause: source })?;
+        Ok(n.unwrap_or(0) as usize)
     }
 
     /// Load the watermarks and the applied transactions beyond them.
@@ -252,14 +294,14 @@ impl CheckpointStore {
         let wm: Vec<(Vec<u8>, u64, Vec<u8>)> = conn
             .query(format!("SELECT stream, seq, gtid FROM {}", self.watermark_table()))
             .await
-            .map_err(|source| CheckpointError::Sql { table: self.watermark_table(), source })?;
+            .map_err(|source| CheckpointError::Sql { table: self.watermark_table(), cause: source })?;
         for (stream, seq, gtid) in wm {
             set.watermark.insert(String::from_utf8_lossy(&stream).into_owned(), (seq, String::from_utf8_lossy(&gtid).into_owned()));
         }
         let rows: Vec<(Vec<u8>, u64, Vec<u8>)> = conn
             .query(format!("SELECT stream, seq, gtid FROM {}", self.applied_table()))
             .await
-            .map_err(|source| CheckpointError::Sql { table: self.applied_table(), source })?;
+            .map_err(|source| CheckpointError::Sql { table: self.applied_table(), cause: source })?;
         for (stream, seq, gtid) in rows {
             let stream = String::from_utf8_lossy(&stream).into_owned();
             if set.watermark.get(&stream).is_some_and(|(w, _)| seq <= *w) {
@@ -279,7 +321,7 @@ impl CheckpointStore {
             s = quote_str(&pos.stream),
             q = pos.seq
         );
-        let n: Option<u64> = conn.query_first(sql).await.map_err(|source| CheckpointError::Sql { table: self.applied_table(), source })?;
+        let n: Option<u64> = conn.query_first(sql).await.map_err(|source| CheckpointError::Sql { table: self.applied_table(), cause: source })?;
         Ok(n.unwrap_or(0) > 0)
     }
 
@@ -306,7 +348,7 @@ impl CheckpointStore {
         sql.push_str("COMMIT");
         if let Err(source) = conn.query_drop(sql).await {
             let _ = conn.query_drop("ROLLBACK").await;
-            return Err(CheckpointError::Sql { table: self.watermark_table(), source });
+            return Err(CheckpointError::Sql { table: self.watermark_table(), cause: source });
         }
         Ok(())
     }

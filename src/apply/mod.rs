@@ -40,24 +40,24 @@ pub mod worker;
 /// Why the apply stage stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error("worker {worker}: cannot connect to the target: {source}")]
-    Connect { worker: usize, source: mysql_async::Error },
-    #[error("GTID {gtid}: cannot build SQL: {source}")]
-    Build { gtid: String, source: sql::SqlError },
-    #[error("GTID {gtid}, table {table}: target error: {source}; statement: {sql}")]
-    Sql { gtid: String, table: String, sql: String, source: mysql_async::Error },
+    #[error("worker {worker}: cannot connect to the target: {}", crate::error_text::chain(.cause))]
+    Connect { worker: usize, cause: mysql_async::Error },
+    #[error("GTID {gtid}: cannot build SQL: {}", crate::error_text::chain(.cause))]
+    Build { gtid: String, cause: sql::SqlError },
+    #[error("GTID {gtid}, table {table}: target error: {}; statement: {sql}", crate::error_text::chain(.cause))]
+    Sql { gtid: String, table: String, sql: String, cause: mysql_async::Error },
     #[error("GTID {gtid}, table {table}: target diverged: {what} (on_conflict = stop)")]
     Conflict { gtid: String, table: String, what: String },
     #[error("GTID {gtid}, table {table}: a single statement of {bytes} bytes does not fit the target's max_allowed_packet ({max_allowed_packet} bytes; at most {budget} bytes per round trip): raise max_allowed_packet on the target")]
     TooLarge { gtid: String, table: String, bytes: usize, max_allowed_packet: u64, budget: usize },
     #[error("GTID {gtid}: {why}; the streamed transaction was rolled back and is applied again when its source is read again")]
     Interrupted { gtid: String, why: String },
-    #[error("GTID {gtid}: still failing after {attempts} retries: {source}")]
-    RetriesExhausted { gtid: String, attempts: u32, source: mysql_async::Error },
+    #[error("GTID {gtid}: still failing after {attempts} retries: {}", crate::error_text::chain(.cause))]
+    RetriesExhausted { gtid: String, attempts: u32, cause: mysql_async::Error },
     #[error("GTID {gtid}: {what}")]
     Unsupported { gtid: String, what: String },
     #[error("checkpoint: {0}")]
-    Checkpoint(#[from] checkpoint::CheckpointError),
+    Checkpoint(checkpoint::CheckpointError),
     #[error("target setup: {0}")]
     Setup(String),
     #[error("scheduler: {0}")]
@@ -66,4 +66,12 @@ pub enum ApplyError {
     Source(String),
     #[error("stopped before the transaction committed")]
     Cancelled,
+}
+
+// By hand rather than `#[from]`: the message already says the cause, so it is not also the
+// error's `source()` (which would make a `{:#}` chain say it twice).
+impl From<checkpoint::CheckpointError> for ApplyError {
+    fn from(e: checkpoint::CheckpointError) -> Self {
+        ApplyError::Checkpoint(e)
+    }
 }

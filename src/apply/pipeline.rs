@@ -154,7 +154,7 @@ impl Run {
 pub fn load_checkpoint(target: &Endpoint, state_schema: &str) -> Result<AppliedSet, ApplyError> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| ApplyError::Setup(format!("tokio runtime: {e}")))?;
     rt.block_on(async {
-        let mut conn = mysql_async::Conn::new(target_opts(target)).await.map_err(|source| ApplyError::Connect { worker: 0, source })?;
+        let mut conn = crate::net::connect(target_opts(target)).await.map_err(|source| ApplyError::Connect { worker: 0, cause: source })?;
         let store = CheckpointStore::new(state_schema);
         store.setup(&mut conn).await?;
         let set = store.load(&mut conn).await?;
@@ -193,7 +193,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     let store = CheckpointStore::new(&cfg.state_schema);
 
     // Setup on one admin connection: state tables, what is applied, charsets, GTID keeping.
-    let mut admin = mysql_async::Conn::new(target_opts.clone()).await.map_err(|source| ApplyError::Connect { worker: 0, source })?;
+    let mut admin = crate::net::connect(target_opts.clone()).await.map_err(|source| ApplyError::Connect { worker: 0, cause: source })?;
     store.setup(&mut admin).await?;
     let applied = store.load(&mut admin).await?;
     let charsets: Vec<(u64, String)> = admin
@@ -233,7 +233,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     // Rule 2: unique and foreign keys are not in TABLE_MAP, so the writeset modes read them from
     // the target's information_schema. The target's schema is the one at the applied position:
     // DDL reaches it through this same pipeline, and the dispatcher reloads after each DDL.
-    let catalog_pool = mysql_async::Pool::new(target_opts.clone());
+    let catalog_pool = mysql_async::Pool::new(crate::net::pool_opts(target_opts.clone()));
     let catalog = Arc::new(InfoSchemaCatalog::new(catalog_pool.clone(), tokio::runtime::Handle::current()));
     let mut handle = spawn_dispatcher(dispatcher_cfg, catalog.clone());
     if let Some(hook) = &opts.on_scheduler_stats {

@@ -32,6 +32,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::decode::event::{ColumnDef, QueryEvent, TableMap, UserValue};
+// Quoting is shared by every module that builds SQL; re-exported for the callers of this one.
+use crate::net::push_hex;
+pub use crate::net::{quote_ident, quote_str};
 use crate::decode::value::{Row, Value};
 use crate::txn::{Change, LoadData, RowChange, RowKind, RowsChange, StatementContext, Transaction};
 
@@ -995,44 +998,6 @@ fn push_table(sql: &mut String, t: &TableMap) {
     sql.push_str(&quote_ident(&t.schema));
     sql.push('.');
     sql.push_str(&quote_ident(&t.table));
-}
-
-/// `name` as a backtick-quoted identifier, embedded backticks doubled.
-pub fn quote_ident(name: &str) -> String {
-    let mut s = String::with_capacity(name.len() + 2);
-    s.push('`');
-    for ch in name.chars() {
-        if ch == '`' {
-            s.push('`');
-        }
-        s.push(ch);
-    }
-    s.push('`');
-    s
-}
-
-/// A single-quoted string literal safe under any sql_mode (backslashes and quotes escaped by
-/// hex when present, so NO_BACKSLASH_ESCAPES cannot change its meaning).
-pub fn quote_str(s: &str) -> String {
-    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b" +-:_./$[]".contains(&b)) {
-        format!("'{s}'")
-    } else {
-        let mut out = String::from("_utf8mb4 ");
-        push_hex(&mut out, s.as_bytes());
-        out
-    }
-}
-
-/// `X'..'` hex literal (empty bytes become `X''`, a valid empty binary string).
-fn push_hex(out: &mut String, b: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.reserve(b.len() * 2 + 3);
-    out.push_str("X'");
-    for &byte in b {
-        out.push(HEX[(byte >> 4) as usize] as char);
-        out.push(HEX[(byte & 15) as usize] as char);
-    }
-    out.push('\'');
 }
 
 /// UTC calendar fields of a Unix time (Howard Hinnant's days-to-civil algorithm).

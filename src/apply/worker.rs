@@ -54,7 +54,7 @@ use crate::apply::sessions::{session_of, SessionConns};
 use crate::apply::sql::{PlanStyle, SqlBuilder, SqlError, Stmt, StmtKind, SESSION_DEFAULTS};
 use crate::apply::stats::ApplyStats;
 use crate::apply::ApplyError;
-use crate::config::{Endpoint, OnConflict, TlsMode};
+use crate::config::{Endpoint, OnConflict};
 use crate::schedule::{CommitOrder, KeyCatalog, Ready};
 use crate::txn::{ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
 
@@ -97,42 +97,19 @@ pub struct WorkerShared {
     pub sessions: SessionConns,
 }
 
-/// Connection options for the target: CLIENT_FOUND_ROWS (UPDATE counts matched rows) and the
-/// session the generated SQL assumes.
+/// Connection options for the target: the shared ones ([`crate::net::opts`]: TLS, keepalive),
+/// plus CLIENT_FOUND_ROWS (UPDATE counts matched rows) and the session the generated SQL assumes.
 pub fn target_opts(ep: &Endpoint) -> mysql_async::Opts {
-    let mut b = mysql_async::OptsBuilder::default()
-        .ip_or_hostname(ep.host.clone())
-        .tcp_port(ep.port)
-        .user(Some(ep.user.clone()))
+    crate::net::opts(ep)
         .client_found_rows(true)
-        .prefer_socket(false)
         .stmt_cache_size(0)
-        .tcp_nodelay(true)
         .setup(vec![
             SESSION_DEFAULTS.to_string(),
             // READ COMMITTED: row lookups by key take no gap locks, so transactions the
             // scheduler proved independent do not block each other on neighbouring keys.
             "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".to_string(),
-        ]);
-    if !ep.password.is_empty() {
-        b = b.pass(Some(ep.password.expose().to_string()));
-    }
-    match ep.tls.mode {
-        TlsMode::Disabled => {}
-        mode => {
-            let mut ssl = mysql_async::SslOpts::default();
-            if let Some(ca) = &ep.tls.ca {
-                ssl = ssl.with_root_certs(vec![ca.clone().into()]);
-            }
-            match mode {
-                TlsMode::Required => ssl = ssl.with_danger_accept_invalid_certs(true),
-                TlsMode::VerifyCa => ssl = ssl.with_danger_skip_domain_validation(true),
-                _ => {}
-            }
-            b = b.ssl_opts(Some(ssl));
-        }
-    }
-    mysql_async::Opts::from(b)
+        ])
+        .into()
 }
 
 /// Why one attempt at a transaction failed.
@@ -190,8 +167,8 @@ pub struct Worker {
 
 impl Worker {
     pub async fn connect(id: usize, shared: Arc<WorkerShared>) -> Result<Worker, ApplyError> {
-        let mut conn = mysql_async::Conn::new(shared.opts.clone()).await.map_err(|source| ApplyError::Connect { worker: id, source })?;
-        let max_packet = packet::read_max_allowed_packet(&mut conn).await.map_err(|source| ApplyError::Connect { worker: id, source })?;
+        let mut conn = crate::net::connect(shared.opts.clone()).await.map_err(|source| ApplyError::Connect { worker: id, cause: source })?;
+        let max_packet = packet::read_max_allowed_packet(&mut conn).await.map_err(|source| ApplyError::Connect { worker: id, cause: source })?;
         let coalescer = shared.catalog.clone().map(Coalescer::new);
         Ok(Worker { id, conn, shared, max_packet, budget: packet::budget(max_packet), coalescer })
     }
@@ -238,7 +215,7 @@ impl Worker {
     async fn apply_here(&mut self, seq: u64, txn: &Transaction) -> Result<(), ApplyError> {
         let pos = StreamPos::of(txn).map_err(ApplyError::Checkpoint)?;
         let gtid = pos.gtid.clone();
-        let fail_build = |source| ApplyError::Build { gtid: gtid.clone(), source };
+        let fail_build = |source| ApplyError::Build { gtid: gtid.clone(), cause: source };
         let ordered = self.shared.preserve_commit_order;
         let mut have_turn = !ordered;
         if let Some(stream) = &txn.stream {
@@ -279,7 +256,7 @@ impl Worker {
                             tracing::debug!(worker = self.id, gtid = %gtid, attempt, error = %error, "lock conflict on target; retrying");
                             tokio::time::sleep(d).await;
                         }
-                        None => return Err(ApplyError::RetriesExhausted { gtid, attempts: attempt - 1, source: error }),
+                        None => return Err(ApplyError::RetriesExhausted { gtid, attempts: attempt - 1, cause: error }),
                     }
                 }
                 Err(Failure::Diverged { stmt, what }) => {
@@ -295,7 +272,7 @@ impl Worker {
                 Err(Failure::Connection(error)) => {
                     attempt += 1;
                     let Some(d) = self.shared.backoff.delay(attempt) else {
-                        return Err(ApplyError::RetriesExhausted { gtid, attempts: attempt - 1, source: error });
+                        return Err(ApplyError::RetriesExhausted { gtid, attempts: attempt - 1, cause: error });
                     };
                     tracing::warn!(worker = self.id, gtid = %gtid, error = %error, "target connection lost; reconnecting");
                     tokio::time::sleep(d).await;
@@ -335,7 +312,7 @@ impl Worker {
                         Some(s) => (s.table_name(), truncate(&s.shown(), 300)),
                         None => ("-".into(), "(BEGIN/checkpoint/COMMIT)".into()),
                     };
-                    return Err(ApplyError::Sql { gtid, table, sql, source: error });
+                    return Err(ApplyError::Sql { gtid, table, sql, cause: error });
                 }
             }
         }
@@ -548,7 +525,7 @@ impl Worker {
                     Failure::Cancelled => ApplyError::Cancelled,
                     Failure::Diverged { what, .. } => ApplyError::Conflict { gtid, table: "-".into(), what: format!("{what} (in a streamed large transaction: on_conflict skip/overwrite do not apply to it)") },
                     Failure::Transient(source) | Failure::Connection(source) | Failure::Fatal { error: source, .. } => {
-                        ApplyError::Sql { gtid, table: "-".into(), sql: "(streamed large transaction; rolled back, a rerun applies it again)".into(), source }
+                        ApplyError::Sql { gtid, table: "-".into(), sql: "(streamed large transaction; rolled back, a rerun applies it again)".into(), cause: source }
                     }
                     Failure::Stopped(what) => ApplyError::Unsupported { gtid, what },
                     Failure::Interrupted(why) => ApplyError::Interrupted { gtid, why },
@@ -1036,7 +1013,7 @@ impl Worker {
     }
 
     async fn reconnect(&mut self) -> Result<(), mysql_async::Error> {
-        let mut conn = mysql_async::Conn::new(self.shared.opts.clone()).await?;
+        let mut conn = crate::net::connect(self.shared.opts.clone()).await?;
         self.max_packet = packet::read_max_allowed_packet(&mut conn).await?;
         self.budget = packet::budget(self.max_packet);
         let old = std::mem::replace(&mut self.conn, conn);

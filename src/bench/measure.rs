@@ -44,7 +44,7 @@ pub fn peak_rss_bytes(pid: i32) -> Option<u64> {
 
 /// `` `schema`.`table` `` with backticks doubled inside names.
 pub fn quote_table(schema: &str, table: &str) -> String {
-    format!("`{}`.`{}`", schema.replace('`', "``"), table.replace('`', "``"))
+    format!("{}.{}", crate::net::quote_ident(schema), crate::net::quote_ident(table))
 }
 
 /// `CHECKSUM TABLE` of every table of `schema` on `conn`: `table -> checksum` (None when missing).

@@ -30,13 +30,12 @@ use crate::cli::Mode;
 pub enum BenchError {
     #[error("sandbox: {0}")]
     Sandbox(String),
-    #[error("{0}: {1}")]
-    Io(String, #[source] std::io::Error),
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", crate::error_text::chain(.1), what = .0)]
+    Io(String, std::io::Error),
+    #[error("{what}: {}", crate::error_text::chain(.cause))]
     Sql {
         what: String,
-        #[source]
-        source: mysql_async::Error,
+        cause: mysql_async::Error,
     },
     #[error("{0}")]
     Other(String),
@@ -45,7 +44,7 @@ pub enum BenchError {
 impl BenchError {
     pub(crate) fn sql(what: impl Into<String>) -> impl FnOnce(mysql_async::Error) -> BenchError {
         let what = what.into();
-        move |source| BenchError::Sql { what, source }
+        move |source| BenchError::Sql { what, cause: source }
     }
 }
 

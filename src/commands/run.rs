@@ -79,7 +79,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "run stopped");
+            tracing::error!(error = %crate::error_text::chain(e.as_ref()), "run stopped");
             Err(e)
         }
     }

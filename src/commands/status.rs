@@ -11,15 +11,17 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::cli::StatusArgs;
+use crate::config::HttpConfig;
 use crate::lag::reporter::{human_bytes, human_duration};
 
 /// Fetch and print. Returns the exit code.
 pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("status: cannot build runtime")?;
     let timeout = Duration::from_millis(args.timeout_ms);
+    let base = base_url(args)?;
     let (status, lag) = rt.block_on(async {
-        let status = fetch_json(&args.http, "/status", timeout).await?;
-        let lag = fetch_json(&args.http, "/lag", timeout).await?;
+        let status = fetch_json(&base, "/status", timeout).await?;
+        let lag = fetch_json(&base, "/lag", timeout).await?;
         anyhow::Ok((status, lag))
     })?;
     if args.json {
@@ -29,6 +31,29 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
         print!("{}", render(&status, &lag));
     }
     Ok(if lag.get("healthy").and_then(Value::as_bool) == Some(true) { 0 } else { 2 })
+}
+
+/// Where to ask: `--http`, else `http.listen` of `--config`, else the default listen address.
+fn base_url(args: &StatusArgs) -> anyhow::Result<String> {
+    if let Some(url) = &args.http {
+        return Ok(url.clone());
+    }
+    let Some(path) = &args.config else {
+        return Ok(format!("http://{}", HttpConfig::default().listen));
+    };
+    let http = HttpConfig::from_config_file(path)?;
+    anyhow::ensure!(http.enabled, "{}: `http.enabled = false`: the endpoints `status` reads are off", path.display());
+    Ok(format!("http://{}", connect_address(&http.listen)))
+}
+
+/// The address a client connects to for a listen address: a wildcard listen (all interfaces)
+/// is reached on loopback.
+fn connect_address(listen: &str) -> String {
+    match listen.rsplit_once(':') {
+        Some(("0.0.0.0", port)) => format!("127.0.0.1:{port}"),
+        Some(("[::]", port)) => format!("[::1]:{port}"),
+        _ => listen.to_string(),
+    }
 }
 
 async fn fetch_json(base: &str, path: &str, timeout: Duration) -> anyhow::Result<Value> {

@@ -10,6 +10,26 @@ use std::io::Read;
 
 use crate::decode::reader::{Fail, Res};
 
+/// The most a deflate stream can expand: one bit per 258-byte match gives 1032:1 (zlib's own
+/// bound, "Maximum Compression Factor" in its technical details). A block announcing more per
+/// byte present is not a real block.
+pub(crate) const MAX_INFLATE_RATIO: usize = 1032;
+/// The capacity reserved up front for an inflated block; past it the buffer grows with the
+/// bytes the decompressor really produces.
+const INITIAL_INFLATE_CAPACITY: usize = 1 << 20;
+
+/// How much to reserve for a block announcing `announced` bytes from `compressed` bytes, or an
+/// error when the announcement cannot be true. A length field never decides an allocation by
+/// itself: the bytes present bound it.
+pub(crate) fn inflate_capacity(announced: usize, compressed: usize) -> Result<usize, String> {
+    // 64 bytes of slack for the stream's own header and final block.
+    let possible = compressed.saturating_mul(MAX_INFLATE_RATIO).saturating_add(64);
+    if announced > possible {
+        return Err(format!("compressed block announces {announced} bytes from {compressed} compressed bytes (deflate inflates at most {MAX_INFLATE_RATIO}:1)"));
+    }
+    Ok(announced.min(INITIAL_INFLATE_CAPACITY))
+}
+
 /// Inflate one MariaDB compressed block starting at `buf[0]`; `at` is its position in the
 /// event (for errors) and `max_size` caps the announced uncompressed length.
 pub(crate) fn uncompress(buf: &[u8], at: usize, max_size: usize) -> Res<Vec<u8>> {
@@ -27,8 +47,9 @@ pub(crate) fn uncompress(buf: &[u8], at: usize, max_size: usize) -> Res<Vec<u8>>
     if expected > max_size {
         return Err(Fail::new(at, format!("compressed block announces {expected} bytes, above the cap of {max_size}")));
     }
-    let mut out = Vec::with_capacity(expected.min(1 << 20));
-    flate2::read::ZlibDecoder::new(&buf[1 + len_bytes..])
+    let stream = &buf[1 + len_bytes..];
+    let mut out = Vec::with_capacity(inflate_capacity(expected, stream.len()).map_err(|why| Fail::new(at, why))?);
+    flate2::read::ZlibDecoder::new(stream)
         .take(expected as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| Fail::new(at, format!("zlib decompression failed: {e}")))?;
@@ -64,5 +85,27 @@ mod tests {
         assert_eq!(uncompress(&block(&data), 0, 100).unwrap_err().msg, "compressed block announces 600 bytes, above the cap of 100");
         assert_eq!(uncompress(&[0x05, 1], 0, 100).unwrap_err().msg, "invalid compressed-block header byte 0x05");
         assert!(uncompress(&[0x81, 3, 0xFF, 0xFF], 0, 100).unwrap_err().msg.starts_with("zlib decompression failed"));
+    }
+
+    /// Issue 15 item 4: a header announcing 1 GiB over a few bytes is refused before anything
+    /// is reserved for it (it used to reserve from the header alone).
+    #[test]
+    fn announced_length_beyond_the_bytes_present_is_refused() {
+        let mut b = block(b"abc");
+        b[0] = 0x84;
+        b.splice(1..3, (1u32 << 30).to_be_bytes());
+        let compressed = b.len() - 5;
+        assert_eq!(
+            uncompress(&b, 7, 1 << 30).unwrap_err().msg,
+            format!("compressed block announces 1073741824 bytes from {compressed} compressed bytes (deflate inflates at most 1032:1)")
+        );
+        assert_eq!(inflate_capacity(600, 20).unwrap(), 600);
+        assert_eq!(inflate_capacity(50 << 20, 1 << 20).unwrap(), 1 << 20);
+        // The real maximum ratio passes: a megabyte of zeros deflates to about 1 KB.
+        let zeros = vec![0u8; 1 << 20];
+        let mut big = block(&zeros);
+        big[0] = 0x83;
+        big.splice(1..3, [0x10, 0x00, 0x00]);
+        assert_eq!(uncompress(&big, 0, 1 << 30).unwrap().len(), 1 << 20);
     }
 }

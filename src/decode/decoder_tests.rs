@@ -919,3 +919,27 @@ fn rows_event_without_present_columns_is_an_error_not_an_endless_loop() {
         "WRITE_ROWS_V1 event (type 23): ROWS event row image has no columns present (at byte 29 of the event, file offset 1029)"
     );
 }
+
+/// Issue 15 item 4: the hand-made fuzz seeds in `fuzz/seeds/decode_event` (flavour byte 0 =
+/// after the MariaDB FDE, CRC off, as the fuzz target runs them) carry length fields that claim
+/// far more than the bytes present; each ends in an error naming the claim, not an allocation.
+#[test]
+fn fuzz_seeds_with_oversized_length_fields_are_errors() {
+    let file = read_fixture("rust_mysql_common/mariadb-bin.000001");
+    let fde_size = parse_header(&file[4..]).unwrap().event_size as usize;
+    let seeds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/decode_event");
+    let expect = [
+        ("query_compressed_announces_1gib.bin", "compressed block announces 1073741824 bytes from 9 compressed bytes (deflate inflates at most 1032:1)"),
+        ("event_size_4gib.bin", "4294967295"),
+    ];
+    for (name, what) in expect {
+        let seed = std::fs::read(seeds.join(name)).unwrap();
+        assert_eq!(seed[0], 0, "{name}: MariaDB flavour");
+        let mut dec = Decoder::new();
+        let f: Arc<str> = Arc::from("seed");
+        dec.decode(&file[4..4 + fde_size], &f, 4).unwrap();
+        dec.set_verify_checksum(false);
+        let err = dec.decode(&seed[1..], &f, 0).unwrap_err();
+        assert!(err.what.contains(what), "{name}: {}", err.what);
+    }
+}

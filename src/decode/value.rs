@@ -682,7 +682,7 @@ fn maria_decompress(data: &[u8]) -> Result<Vec<u8>, ValueError> {
         return Err(ValueError::new(format!("compressed column claims {orig_len} bytes")));
     }
     let stream = &rest[len_bytes..];
-    let mut out = Vec::with_capacity(orig_len);
+    let mut out = Vec::with_capacity(crate::decode::compressed::inflate_capacity(orig_len, stream.len()).map_err(ValueError::new)?);
     let read = if header & 8 != 0 {
         flate2::read::DeflateDecoder::new(stream).take(orig_len as u64 + 1).read_to_end(&mut out)
     } else {
@@ -1104,6 +1104,15 @@ mod tests {
             assert_eq!(dec(ct::MARIA_VARCHAR_COMPRESSED, 1000, None, &b), (Value::Bytes(text.as_bytes().to_vec()), b.len()));
         }
         assert!(decode_value(&col(ct::MARIA_BLOB_COMPRESSED, 1, None), &[4, 0x81, 9, 1, 2]).is_err());
+    }
+
+    /// Issue 15 item 4: a compressed column whose header announces 1 GiB over 3 bytes of stream
+    /// is refused; it used to reserve the announced size before inflating anything.
+    #[test]
+    fn compressed_column_length_is_bounded_by_the_bytes_present() {
+        let bytes = [8, 0x84, 0x40, 0, 0, 0, 0x78, 0x9c, 3];
+        let e = decode_value(&col(ct::MARIA_BLOB_COMPRESSED, 1, None), &bytes).unwrap_err();
+        assert_eq!(e.what, "compressed block announces 1073741824 bytes from 3 compressed bytes (deflate inflates at most 1032:1)");
     }
 
     #[test]

@@ -156,7 +156,7 @@ impl SwitchLog {
 
     /// Append one entry as one line (a single write in append mode).
     pub fn append(&self, entry: &Entry) -> Result<(), FailoverError> {
-        let err = |source| FailoverError::Log { path: self.path.display().to_string(), source };
+        let err = |source| FailoverError::Log { path: self.path.display().to_string(), cause: source };
         let mut line = serde_json::to_vec(entry).map_err(|e| err(std::io::Error::other(e)))?;
         line.push(b'\n');
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -174,7 +174,7 @@ impl SwitchLog {
         match std::fs::read_to_string(&self.path) {
             Ok(t) => Ok(t.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(source) => Err(FailoverError::Log { path: self.path.display().to_string(), source }),
+            Err(source) => Err(FailoverError::Log { path: self.path.display().to_string(), cause: source }),
         }
     }
 }

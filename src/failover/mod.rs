@@ -49,8 +49,8 @@ use crate::config::{Endpoint, FailoverServer};
 pub enum FailoverError {
     #[error("{server} ({address}): {what}")]
     Server { server: String, address: String, what: String },
-    #[error("switch log {path}: {source}")]
-    Log { path: String, source: std::io::Error },
+    #[error("switch log {path}: {}", crate::error_text::chain(.cause))]
+    Log { path: String, cause: std::io::Error },
     #[error("cannot tell which server is the writer: {0}")]
     NoWriter(String),
     #[error("unknown server `{0}` (not in failover.servers)")]

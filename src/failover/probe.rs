@@ -27,8 +27,9 @@ fn perr(ep: &Endpoint, what: impl std::fmt::Display) -> ProbeError {
 
 /// Connect with a timeout (the driver has no connect timeout of its own).
 pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, ProbeError> {
-    let opts = crate::source::stream::connection_opts(ep).tcp_keepalive(Some(Duration::from_secs(5)));
-    match tokio::time::timeout(timeout, Conn::new(opts)).await {
+    // A shorter keepalive than the other connections: the watcher must notice a dead peer fast.
+    let opts = crate::net::opts(ep).tcp_keepalive(Some(Duration::from_secs(5)));
+    match tokio::time::timeout(timeout, crate::net::connect(opts)).await {
         Ok(Ok(c)) => Ok(c),
         Ok(Err(e)) => Err(perr(ep, format!("connect: {e}"))),
         Err(_) => Err(perr(ep, format!("connect timed out after {} ms", timeout.as_millis()))),

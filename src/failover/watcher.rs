@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use mysql_async::Conn;
 
-use crate::apply::sql::quote_str;
+use crate::net::quote_str;
 use crate::config::{Endpoint, FailoverConfig, FailoverServer};
 use crate::failover::doctor;
 use crate::failover::log::{Entry, PassiveMark, SwitchLog};

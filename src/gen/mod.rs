@@ -34,14 +34,14 @@ use writer::{BinlogWriter, EventCounts, FileInfo, PendingEvent, WriterConfig};
 
 #[derive(Debug, Error)]
 pub enum GenError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {}", .path.display(), crate::error_text::chain(.cause))]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("invalid generator parameter: {0}")]
     InvalidParams(String),
     #[error("no row change possible on any of {tables} tables of {rows} rows without key overlap inside a group: raise --rows")]
     KeySpaceExhausted { rows: u64, tables: u32 },
     #[error("encoding failed: {0}")]
-    Encode(#[source] encode::EncodeError),
+    Encode(encode::EncodeError),
     #[error("generator bug: {0}")]
     Internal(String),
 }

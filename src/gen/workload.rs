@@ -45,6 +45,7 @@ use rand::{Rng, SeedableRng};
 
 use super::encode::{ColumnDef, ColumnType, DateTime, RowsKind, TableDef, Value};
 use super::{GenError, GenParams};
+use crate::net::quote_ident;
 
 /// Schema (database) all generated tables live in.
 pub const SCHEMA: &str = "gen";
@@ -57,11 +58,6 @@ pub const DML_SESSION_BASE: u32 = 100;
 /// Largest key space the generator keeps state for (rows x tables).
 pub const MAX_KEY_SPACE: u64 = 50_000_000;
 const STATUS_VALUES: [&str; 4] = ["new", "paid", "shipped", "cancelled"];
-
-/// Backtick-quotes an SQL identifier, doubling embedded backticks.
-pub fn quote_ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
 
 /// Role of a table in the FK structure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

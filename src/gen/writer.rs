@@ -78,7 +78,7 @@ pub struct BinlogWriter {
 impl BinlogWriter {
     /// Creates the output directory and the first file.
     pub fn create(cfg: WriterConfig) -> Result<Self, GenError> {
-        std::fs::create_dir_all(&cfg.dir).map_err(|source| GenError::Io { path: cfg.dir.clone(), source })?;
+        std::fs::create_dir_all(&cfg.dir).map_err(|source| GenError::Io { path: cfg.dir.clone(), cause: source })?;
         let (path, out, current) = Self::open_file(&cfg, 1)?;
         let mut w = BinlogWriter {
             last_timestamp: cfg.start_timestamp,
@@ -105,13 +105,13 @@ impl BinlogWriter {
     fn open_file(cfg: &WriterConfig, n: u32) -> Result<(PathBuf, BufWriter<File>, FileInfo), GenError> {
         let name = Self::file_name(cfg, n);
         let path = cfg.dir.join(&name);
-        let file = File::create(&path).map_err(|source| GenError::Io { path: path.clone(), source })?;
+        let file = File::create(&path).map_err(|source| GenError::Io { path: path.clone(), cause: source })?;
         let info = FileInfo { name, bytes: 0, transactions: 0, first_gno: 0, last_gno: 0 };
         Ok((path, BufWriter::with_capacity(256 * 1024, file), info))
     }
 
     fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), GenError> {
-        self.out.write_all(bytes).map_err(|source| GenError::Io { path: self.path.clone(), source })?;
+        self.out.write_all(bytes).map_err(|source| GenError::Io { path: self.path.clone(), cause: source })?;
         self.pos += bytes.len() as u64;
         Ok(())
     }
@@ -219,7 +219,7 @@ impl BinlogWriter {
     }
 
     fn close_current(&mut self) -> Result<(), GenError> {
-        self.out.flush().map_err(|source| GenError::Io { path: self.path.clone(), source })?;
+        self.out.flush().map_err(|source| GenError::Io { path: self.path.clone(), cause: source })?;
         let mut info = self.current.clone();
         info.bytes = self.pos;
         self.files.push(info);
@@ -247,7 +247,7 @@ impl BinlogWriter {
         if self.cfg.last_file_in_use {
             // The FDE starts right after the 4-byte magic; its flags are header bytes 17..19.
             // The stored CRC was computed with the flag clear, which is what readers expect.
-            let io = |source| GenError::Io { path: self.path.clone(), source };
+            let io = |source| GenError::Io { path: self.path.clone(), cause: source };
             let file = self.out.get_mut();
             file.seek(SeekFrom::Start(4 + 17)).map_err(io)?;
             file.write_all(&encode::event_flags::BINLOG_IN_USE.to_le_bytes()).map_err(io)?;

@@ -110,7 +110,7 @@ async fn probe_loop(target: Endpoint, every: Duration, progress: Arc<Progress>, 
         let bound = every.max(target.connect_timeout());
         let up = tokio::time::timeout(bound, async {
             if conn.is_none() {
-                conn = Some(mysql_async::Conn::new(crate::heartbeat::opts_for(&target)).await?);
+                conn = Some(crate::net::connect(crate::heartbeat::opts_for(&target)).await?);
             }
             match conn.as_mut() {
                 Some(c) => c.query_drop("DO 1").await,

@@ -27,10 +27,10 @@ use crate::decode::event::TableMap;
 /// Loading key metadata failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("reading key metadata of `{schema}`.`{table}`: {source}")]
-    Query { schema: String, table: String, source: mysql_async::Error },
-    #[error("listing tables of schema `{schema}`: {source}")]
-    List { schema: String, source: mysql_async::Error },
+    #[error("reading key metadata of `{schema}`.`{table}`: {}", crate::error_text::chain(.cause))]
+    Query { schema: String, table: String, cause: mysql_async::Error },
+    #[error("listing tables of schema `{schema}`: {}", crate::error_text::chain(.cause))]
+    List { schema: String, cause: mysql_async::Error },
 }
 
 /// What one table's rows in information_schema say.
@@ -93,7 +93,7 @@ impl InfoSchemaCatalog {
     /// Read one table's columns, unique keys and foreign keys (both directions). `None` when
     /// the table does not exist.
     pub async fn load_table(&self, schema: &str, table: &str) -> Result<Option<LoadedTable>, CatalogError> {
-        let err = |source| CatalogError::Query { schema: schema.into(), table: table.into(), source };
+        let err = |source| CatalogError::Query { schema: schema.into(), table: table.into(), cause: source };
         let mut conn = self.pool.get_conn().await.map_err(err)?;
         let columns: Vec<(String, Option<String>)> = conn.exec(COLUMNS_SQL, (schema, table)).await.map_err(err)?;
         if columns.is_empty() {
@@ -129,7 +129,7 @@ impl InfoSchemaCatalog {
         let mut n = 0;
         for schema in schemas {
             let names: Vec<String> = {
-                let list_err = |source| CatalogError::List { schema: (*schema).into(), source };
+                let list_err = |source| CatalogError::List { schema: (*schema).into(), cause: source };
                 let mut conn = self.pool.get_conn().await.map_err(list_err)?;
                 conn.exec(TABLES_SQL, (*schema,)).await.map_err(list_err)?
             };

@@ -53,10 +53,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, StreamExt};
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, OptsBuilder, SslOpts};
+use mysql_async::{BinlogStream, BinlogStreamRequest, OptsBuilder};
 use parking_lot::Mutex;
 
-use crate::config::{Endpoint, SourceConfig, TlsMode};
+use crate::config::{Endpoint, SourceConfig};
 use crate::decode::event::{Event, EventData, EventHeader};
 use crate::decode::{event_type, DecodeError, Decoder};
 use crate::source::gtid::{GtidError, GtidPosition, MariadbGtidPos, MysqlGtidSet};
@@ -187,8 +187,8 @@ pub enum Flavor {
 pub enum StreamError {
     #[error("invalid start position `{input}`: {why}")]
     BadStart { input: String, why: String },
-    #[error("cannot connect to {address}: {source}")]
-    Connect { address: String, source: mysql_async::Error },
+    #[error("cannot connect to {address}: {}", crate::error_text::chain(.cause))]
+    Connect { address: String, cause: mysql_async::Error },
     #[error("connecting to {address} timed out after {after:?}")]
     ConnectTimeout { address: String, after: Duration },
     #[error("{address} refused user `{user}` (error {code}: {message}); check the user, its password and the host it may connect from")]
@@ -197,28 +197,28 @@ pub enum StreamError {
     /// REPLICATION SLAVE privilege with error 1045 ("Access denied") at this point.
     #[error("{address}: user `{user}` logged in but may not read the binlog (error {code}: {message}); GRANT REPLICATION SLAVE ON *.* TO the user")]
     NoReplicationPrivilege { address: String, user: String, code: u16, message: String },
-    #[error("TLS to {address} failed: {source}")]
-    Tls { address: String, source: mysql_async::Error },
-    #[error("{address}: setting up the dump failed at `{step}`: {source}")]
-    Setup { address: String, step: String, source: mysql_async::Error },
+    #[error("TLS to {address} failed: {}", crate::error_text::chain(.cause))]
+    Tls { address: String, cause: mysql_async::Error },
+    #[error("{address}: setting up the dump failed at `{step}`: {}", crate::error_text::chain(.cause))]
+    Setup { address: String, step: String, cause: mysql_async::Error },
     #[error("{address} cannot stream from {start} (error {code}: {message})")]
     PositionRefused { address: String, start: String, code: u16, message: String },
     #[error("{address}: a {wanted} start position was given but the server is {actual:?}")]
     FlavorMismatch { address: String, wanted: &'static str, actual: Flavor },
-    #[error("{address}: connection lost after {file}:{pos}: {source}")]
-    Lost { address: String, file: String, pos: u64, source: mysql_async::Error },
+    #[error("{address}: connection lost after {file}:{pos}: {}", crate::error_text::chain(.cause))]
+    Lost { address: String, file: String, pos: u64, cause: mysql_async::Error },
     #[error("{address}: the server ended the stream after {file}:{pos}")]
     Ended { address: String, file: String, pos: u64 },
     #[error("{address}: nothing received for {after:?} (no event, no heartbeat) after {file}:{pos}")]
     Idle { address: String, file: String, pos: u64, after: Duration },
     #[error("{address}: malformed event after {file}:{pos}: {what}")]
     Protocol { address: String, file: String, pos: u64, what: String },
-    #[error("{address}: {source}")]
-    Decode { address: String, source: DecodeError },
-    #[error("{address}: {source}")]
-    Assemble { address: String, source: AssembleError },
-    #[error("{address}: transaction {gtid}: {source}")]
-    Position { address: String, gtid: String, source: GtidError },
+    #[error("{address}: {}", crate::error_text::chain(.cause))]
+    Decode { address: String, cause: DecodeError },
+    #[error("{address}: {}", crate::error_text::chain(.cause))]
+    Assemble { address: String, cause: AssembleError },
+    #[error("{address}: transaction {gtid}: {}", crate::error_text::chain(.cause))]
+    Position { address: String, gtid: String, cause: GtidError },
     #[error("{address}: gave up after {attempts} failed connection attempts; last error: {last}")]
     GaveUp { address: String, attempts: u32, last: Box<StreamError> },
     #[error("the stream was stopped")]
@@ -230,7 +230,7 @@ impl StreamError {
     pub fn is_transient(&self) -> bool {
         match self {
             StreamError::Connect { .. } | StreamError::ConnectTimeout { .. } | StreamError::Lost { .. } | StreamError::Ended { .. } | StreamError::Idle { .. } => true,
-            StreamError::Setup { source, .. } => is_transient_driver_error(source),
+            StreamError::Setup { cause: source, .. } => is_transient_driver_error(source),
             _ => false,
         }
     }
@@ -360,34 +360,16 @@ impl StreamStats {
     }
 }
 
-/// mysql_async connection options for `ep`, TLS included. Socket preference is off: the
-/// driver would otherwise switch a 127.0.0.1 connection to the unix socket it finds, silently
-/// bypassing TLS and the configured address.
+/// mysql_async connection options for `ep`: the shared ones ([`crate::net::opts`]).
 pub fn connection_opts(ep: &Endpoint) -> OptsBuilder {
-    let mut b = OptsBuilder::default()
-        .ip_or_hostname(ep.host.clone())
-        .tcp_port(ep.port)
-        .user(Some(ep.user.clone()))
-        .pass(if ep.password.is_empty() { None } else { Some(ep.password.expose().to_string()) })
-        .prefer_socket(false)
-        .tcp_keepalive(Some(Duration::from_secs(30)));
-    if let Some(ssl) = ssl_opts(ep) {
-        b = b.ssl_opts(ssl);
-    }
-    b
+    crate::net::opts(ep)
 }
 
-fn ssl_opts(ep: &Endpoint) -> Option<SslOpts> {
-    let with_ca = |s: SslOpts| match &ep.tls.ca {
-        Some(ca) => s.with_root_certs(vec![ca.clone().into()]),
-        None => s,
-    };
-    match ep.tls.mode {
-        TlsMode::Disabled => None,
-        TlsMode::Required => Some(SslOpts::default().with_danger_accept_invalid_certs(true).with_danger_skip_domain_validation(true)),
-        TlsMode::VerifyCa => Some(with_ca(SslOpts::default()).with_danger_skip_domain_validation(true)),
-        TlsMode::VerifyIdentity => Some(with_ca(SslOpts::default())),
-    }
+/// What to reserve for an event's bytes: what arrived (header, body, checksum-algorithm byte,
+/// checksum), never more because the header's `event_size` (up to 4 GiB) says so; a mismatch
+/// is reported by [`raw_event_bytes`] after.
+fn raw_capacity(declared: u32, body: usize) -> usize {
+    (declared as usize).min(HEADER_LEN + body + 1 + 4)
 }
 
 /// Put a mysql_common event back into the bytes the server sent: 19-byte header, body, for a
@@ -397,7 +379,7 @@ fn ssl_opts(ep: &Endpoint) -> Option<SslOpts> {
 pub fn raw_event_bytes(ev: &mysql_common::binlog::events::Event, out: &mut Vec<u8>) -> Result<(), String> {
     let h = ev.header();
     out.clear();
-    out.reserve(h.event_size() as usize);
+    out.reserve(raw_capacity(h.event_size(), ev.data().len()));
     out.extend_from_slice(&h.timestamp().to_le_bytes());
     out.push(h.event_type_raw());
     out.extend_from_slice(&h.server_id().to_le_bytes());
@@ -464,7 +446,7 @@ impl LiveSource {
     pub async fn connect(opts: &StreamOptions, start: &StartPosition, stats: Arc<StreamStats>) -> Result<LiveSource, StreamError> {
         let address = opts.endpoint.address();
         let timeout = opts.endpoint.connect_timeout();
-        let mut conn = match tokio::time::timeout(timeout, Conn::new(connection_opts(&opts.endpoint))).await {
+        let mut conn = match tokio::time::timeout(timeout, crate::net::connect(connection_opts(&opts.endpoint))).await {
             Err(_) => return Err(StreamError::ConnectTimeout { address, after: timeout }),
             Ok(Err(e)) => return Err(classify_connect_error(&address, &opts.endpoint.user, e)),
             Ok(Ok(c)) => c,
@@ -624,7 +606,7 @@ impl LiveSource {
             }
             _ => {}
         }
-        let event = self.decoder.decode(raw, &self.file, offset).map_err(|source| StreamError::Decode { address: self.address.clone(), source })?;
+        let event = self.decoder.decode(raw, &self.file, offset).map_err(|source| StreamError::Decode { address: self.address.clone(), cause: source })?;
         if header.log_pos != 0 {
             self.last_pos = u64::from(header.log_pos);
         }
@@ -651,7 +633,7 @@ impl LiveSource {
                 return self.protocol_error(format!("server error {}: {}", s.code, s.message));
             }
         }
-        StreamError::Lost { address: self.address.clone(), file: self.file.to_string(), pos: self.last_pos, source: e }
+        StreamError::Lost { address: self.address.clone(), file: self.file.to_string(), pos: self.last_pos, cause: e }
     }
 
     /// Close the dump connection politely.
@@ -664,10 +646,10 @@ impl LiveSource {
 fn classify_connect_error(address: &str, user: &str, e: mysql_async::Error) -> StreamError {
     match &e {
         mysql_async::Error::Server(s) if is_access_code(s.code) => StreamError::Access { address: address.into(), user: user.into(), code: s.code, message: s.message.clone() },
-        mysql_async::Error::Io(mysql_async::IoError::Io(_)) => StreamError::Connect { address: address.into(), source: e },
-        mysql_async::Error::Io(_) => StreamError::Tls { address: address.into(), source: e },
-        _ if is_transient_driver_error(&e) => StreamError::Connect { address: address.into(), source: e },
-        _ => StreamError::Setup { address: address.into(), step: "connect".into(), source: e },
+        mysql_async::Error::Io(mysql_async::IoError::Io(_)) => StreamError::Connect { address: address.into(), cause: e },
+        mysql_async::Error::Io(_) => StreamError::Tls { address: address.into(), cause: e },
+        _ if is_transient_driver_error(&e) => StreamError::Connect { address: address.into(), cause: e },
+        _ => StreamError::Setup { address: address.into(), step: "connect".into(), cause: e },
     }
 }
 
@@ -675,8 +657,8 @@ fn classify_setup_error(address: &str, user: &str, step: &str, e: mysql_async::E
     match &e {
         mysql_async::Error::Server(s) if is_access_code(s.code) => StreamError::Access { address: address.into(), user: user.into(), code: s.code, message: s.message.clone() },
         mysql_async::Error::Server(s) if s.code == 1236 => StreamError::PositionRefused { address: address.into(), start: step.into(), code: s.code, message: s.message.clone() },
-        _ if is_transient_driver_error(&e) => StreamError::Lost { address: address.into(), file: String::new(), pos: 0, source: e },
-        _ => StreamError::Setup { address: address.into(), step: step.into(), source: e },
+        _ if is_transient_driver_error(&e) => StreamError::Lost { address: address.into(), file: String::new(), pos: 0, cause: e },
+        _ => StreamError::Setup { address: address.into(), step: step.into(), cause: e },
     }
 }
 
@@ -835,7 +817,7 @@ impl TransactionStream {
             };
             match self.assembler.push(event) {
                 Ok(Some(txn)) => {
-                    self.note_transaction(&txn).map_err(|source| StreamError::Position { address: self.opts.endpoint.address(), gtid: txn.gtid.as_ref().map(Gtid::to_string).unwrap_or_default(), source })?;
+                    self.note_transaction(&txn).map_err(|source| StreamError::Position { address: self.opts.endpoint.address(), gtid: txn.gtid.as_ref().map(Gtid::to_string).unwrap_or_default(), cause: source })?;
                     // The end of a streamed transaction goes to its stream; its head went on.
                     if let Some(txn) = self.splitter.complete(txn) {
                         return Ok(txn);
@@ -854,7 +836,7 @@ impl TransactionStream {
                 }
                 Err(source) => {
                     self.drop_connection().await;
-                    let e = StreamError::Assemble { address: self.opts.endpoint.address(), source };
+                    let e = StreamError::Assemble { address: self.opts.endpoint.address(), cause: source };
                     self.stats.note_error(&e);
                     return Err(e);
                 }
@@ -1036,21 +1018,21 @@ pub fn transactions(endpoint: &Endpoint, start: StartPosition, server_id: u32) -
 /// want to start "from now".
 pub async fn current_mariadb_position(endpoint: &Endpoint) -> Result<MariadbGtidPos, StreamError> {
     let address = endpoint.address();
-    let mut conn = Conn::new(connection_opts(endpoint)).await.map_err(|e| classify_connect_error(&address, &endpoint.user, e))?;
+    let mut conn = crate::net::connect(connection_opts(endpoint)).await.map_err(|e| classify_connect_error(&address, &endpoint.user, e))?;
     let text: Option<String> = conn.query_first("SELECT @@GLOBAL.gtid_binlog_pos").await.map_err(|e| classify_setup_error(&address, &endpoint.user, "SELECT @@gtid_binlog_pos", e))?;
     let _ = conn.disconnect().await;
     let text = text.unwrap_or_default();
-    MariadbGtidPos::parse(&text).map_err(|source| StreamError::Position { address, gtid: text, source })
+    MariadbGtidPos::parse(&text).map_err(|source| StreamError::Position { address, gtid: text, cause: source })
 }
 
 /// The executed GTID set of a MySQL master (`@@gtid_executed`).
 pub async fn current_mysql_gtid_executed(endpoint: &Endpoint) -> Result<MysqlGtidSet, StreamError> {
     let address = endpoint.address();
-    let mut conn = Conn::new(connection_opts(endpoint)).await.map_err(|e| classify_connect_error(&address, &endpoint.user, e))?;
+    let mut conn = crate::net::connect(connection_opts(endpoint)).await.map_err(|e| classify_connect_error(&address, &endpoint.user, e))?;
     let text: Option<String> = conn.query_first("SELECT @@GLOBAL.gtid_executed").await.map_err(|e| classify_setup_error(&address, &endpoint.user, "SELECT @@gtid_executed", e))?;
     let _ = conn.disconnect().await;
     let text = text.unwrap_or_default();
-    MysqlGtidSet::parse(&text).map_err(|source| StreamError::Position { address, gtid: text, source })
+    MysqlGtidSet::parse(&text).map_err(|source| StreamError::Position { address, gtid: text, cause: source })
 }
 
 #[cfg(test)]
@@ -1127,7 +1109,7 @@ mod tests {
     #[test]
     fn error_classes() {
         let io = || mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)));
-        assert!(StreamError::Lost { address: "a".into(), file: "f".into(), pos: 4, source: io() }.is_transient());
+        assert!(StreamError::Lost { address: "a".into(), file: "f".into(), pos: 4, cause: io() }.is_transient());
         let denied = classify_connect_error("h:1", "repl", mysql_async::Error::Server(mysql_async::ServerError { code: 1045, message: "Access denied".into(), state: "28000".into() }));
         assert!(!denied.is_transient());
         assert_eq!(denied.to_string(), "h:1 refused user `repl` (error 1045: Access denied); check the user, its password and the host it may connect from");
@@ -1148,20 +1130,11 @@ mod tests {
         assert!(!e.to_string().contains("hunter2"));
     }
 
+    /// Issue 15 item 4: the header's event_size (up to 4 GiB) does not size the buffer.
     #[test]
-    fn tls_modes_map_to_ssl_opts() {
-        let mut ep = Endpoint::default();
-        assert!(ssl_opts(&ep).is_none());
-        ep.tls.mode = TlsMode::Required;
-        let s = ssl_opts(&ep).unwrap();
-        assert!(s.accept_invalid_certs() && s.skip_domain_validation());
-        ep.tls.mode = TlsMode::VerifyCa;
-        ep.tls.ca = Some("/etc/ca.pem".into());
-        let s = ssl_opts(&ep).unwrap();
-        assert!(!s.accept_invalid_certs() && s.skip_domain_validation() && s.root_certs().len() == 1);
-        ep.tls.mode = TlsMode::VerifyIdentity;
-        let s = ssl_opts(&ep).unwrap();
-        assert!(!s.accept_invalid_certs() && !s.skip_domain_validation() && s.root_certs().len() == 1);
+    fn raw_event_buffer_is_sized_by_what_arrived() {
+        assert_eq!(raw_capacity(u32::MAX, 10), 19 + 10 + 5);
+        assert_eq!(raw_capacity(40, 17), 40);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub fn kill9(child: &mut Child) {
 /// Drop the given databases and parapply's state schema on C.
 pub fn reset_target(sb: &Sandbox, dbs: &[&str]) {
     let mut sql = String::from("SET SESSION sql_log_bin=0;");
-    for db in dbs.iter().chain(["parapply"].iter()) {
+    for db in dbs.iter().chain(["parapply", "parapply_state"].iter()) {
         sql.push_str(&format!("DROP DATABASE IF EXISTS `{db}`;"));
     }
     sb.sql("C", &sql);
