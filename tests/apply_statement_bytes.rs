@@ -196,7 +196,7 @@ fn statement_based_load_data_applies_the_logged_file() {
     assert!(want.starts_with("6002\t"), "{want}");
     assert!(want.ends_with("1\t636166E9\n2\t6E61EF7665"), "{want}");
     for mode in [&["--mode", "serial", "--workers", "1"][..], &["--mode", "writeset", "--workers", "8"][..]] {
-        sb.sql("C", "SET SESSION sql_log_bin=0; DROP DATABASE IF EXISTS ld; DROP DATABASE IF EXISTS parapply");
+        reset_target(&sb, &["ld"]);
         replay_ok(&sb, &files, mode);
         assert_eq!(sb.sql("C", rows), want, "after replay {mode:?}");
     }

@@ -1516,6 +1516,7 @@ mod tests {
             let rows = |kind: RowKind, before: bool, after: bool| Change::Rows(RowsChange {
                 table: t.clone(),
                 kind,
+                flags: 0,
                 rows: vec![RowChange { before: before.then(|| image(id)), after: after.then(|| image(id.wrapping_add(1))) }],
             });
             let ctx = Change::Context(StatementContext::UserVar { name: name.clone(), value: Some(UserValue::Str { bytes: user_str.clone(), collation: 13 }) });

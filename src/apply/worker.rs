@@ -189,7 +189,7 @@ impl Worker {
         let session = match kept.take() {
             Some(conn) => conn,
             None => {
-                let mut conn = mysql_async::Conn::new(self.shared.opts.clone()).await.map_err(|source| ApplyError::Connect { worker: self.id, source })?;
+                let mut conn = crate::net::connect(self.shared.opts.clone()).await.map_err(|cause| ApplyError::Connect { worker: self.id, cause })?;
                 // The server takes this id as the session's own (CONNECTION_ID()), like the
                 // SQL thread's pseudo thread id; without the privilege it stays the target's.
                 // ROW binlog format: with temporary tables in a STATEMENT/MIXED session, MariaDB
