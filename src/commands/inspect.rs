@@ -842,6 +842,7 @@ mod tests {
             end: TxnEnd::Xid,
             is_ddl: false,
             stream: None,
+            xa: None,
         }
     }
 
