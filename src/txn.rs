@@ -594,7 +594,7 @@ fn xid_string(q: &[u8], i: usize) -> Option<(Vec<u8>, usize)> {
         j
     };
     let decode_hex = |h: &[u8]| -> Option<Vec<u8>> {
-        if h.len() % 2 != 0 {
+        if !h.len().is_multiple_of(2) {
             return None;
         }
         h.chunks(2).map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok()).collect()
