@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::decode::event::{Event, EventData, QueryEvent, TableMap};
+use crate::decode::event::{Event, EventData, QueryEvent, TableMap, XaId};
 use crate::decode::event::RowsEventKind;
 use crate::decode::value::Row;
 
@@ -197,6 +197,32 @@ pub struct Transaction {
     /// Set on a transaction too large to hold whole: `changes` is empty and the row changes
     /// follow through this stream (see [`TransactionReader::stream_large`]).
     pub stream: Option<ChangeStream>,
+    /// Set when this transaction is one part of an XA transaction (see [`XaPart`]).
+    pub xa: Option<XaPart>,
+}
+
+/// One logged part of an XA transaction. MariaDB 10.5+ and MySQL 5.7.7+ log an XA transaction
+/// twice: its rows at `XA PREPARE` (MariaDB: GTID with PREPARED_XA, rows, `XA END`, XA_PREPARE
+/// event; MySQL: GTID, `XA START`, rows, `XA END`, XA_PREPARE event), then, later and as its
+/// own GTID group, `XA COMMIT` or `XA ROLLBACK` (MariaDB: GTID with COMPLETED_XA). Other
+/// transactions may come between the two. `XA COMMIT ... ONE PHASE` is an ordinary commit and
+/// carries no `XaPart`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum XaPart {
+    /// The rows, prepared under this xid (`txn.end` is [`TxnEnd::XaPrepare`]).
+    Prepare(XaId),
+    /// `XA COMMIT xid` of a branch prepared earlier.
+    Commit(XaId),
+    /// `XA ROLLBACK xid` of a branch prepared earlier.
+    Rollback(XaId),
+}
+
+impl XaPart {
+    pub fn xid(&self) -> &XaId {
+        match self {
+            XaPart::Prepare(x) | XaPart::Commit(x) | XaPart::Rollback(x) => x,
+        }
+    }
 }
 
 /// One piece of a streamed transaction.
@@ -386,6 +412,10 @@ pub enum AssembleError {
     /// A TRANSACTION_PAYLOAD held more than one transaction.
     #[error("{file} at offset {offset}: TRANSACTION_PAYLOAD holds more than one transaction")]
     PayloadSplit { file: String, offset: u64 },
+    /// An `XA COMMIT` / `XA ROLLBACK` / `XA PREPARE` statement whose xid is not in a form the
+    /// servers log (`X'hex',X'hex',format_id`, or quoted strings) and no event carried it.
+    #[error("{file} at offset {offset}: cannot read the XA xid of {query}")]
+    BadXid { file: String, offset: u64, query: String },
     /// Input ended inside a transaction.
     #[error("incomplete transaction {gtid} at end of {file}:{start} (last event ends at {end})")]
     Incomplete { gtid: String, file: String, start: u64, end: u64 },
@@ -421,6 +451,8 @@ struct Building {
     /// Files of statement-based `LOAD DATA`s being logged, by file id, until their
     /// EXECUTE_LOAD_QUERY (or DELETE_FILE) arrives.
     load_files: std::collections::HashMap<u32, Vec<u8>>,
+    /// The XA id announced at the start (MariaDB GTID with an XA flag, MySQL `XA START`).
+    xid: Option<XaId>,
 }
 
 impl Building {
@@ -431,7 +463,7 @@ impl Building {
             pos: BinlogPos { file: at.file.to_string(), start: at.offset, end: at.offset, end_file: at.file.to_string() },
             ..Transaction::default()
         };
-        Building { txn, expect, implicit_begin: false, last_file: at.file.clone(), commit_time_from_gtid: false, rows: 0, row_bytes: 0, load_files: Default::default() }
+        Building { txn, expect, implicit_begin: false, last_file: at.file.clone(), commit_time_from_gtid: false, rows: 0, row_bytes: 0, load_files: Default::default(), xid: None }
     }
 }
 
@@ -523,6 +555,141 @@ fn classify(query: &str) -> StatementKind {
     }
 }
 
+/// The xid of a logged XA statement (`XA START|END|PREPARE|COMMIT|ROLLBACK xid ...`): gtrid
+/// [, bqual [, format_id]], each string `X'hex'`, `0xhex` or quoted (`'..'`/`".."`, with
+/// doubled quotes and backslash escapes), format id 1 when absent (the server's default).
+/// MariaDB and MySQL log the serialized form `X'hex',X'hex',format_id`; `None` for anything
+/// else (the caller then reports the statement).
+pub(crate) fn xid_of_statement(query: impl AsRef<[u8]>) -> Option<XaId> {
+    let q = query.as_ref();
+    let mut i = 0;
+    // Leading blanks and /* */ comments, then the words `XA` and the verb.
+    for _ in 0..2 {
+        i = skip_blanks(q, i)?;
+        let start = i;
+        while i < q.len() && q[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    i = skip_blanks(q, i)?;
+    let (gtrid, mut i) = xid_string(q, i)?;
+    let mut parts = vec![];
+    for _ in 0..2 {
+        let j = skip_blanks(q, i)?;
+        if q.get(j) != Some(&b',') {
+            break;
+        }
+        i = skip_blanks(q, j + 1)?;
+        if parts.is_empty() {
+            let (b, k) = xid_string(q, i)?;
+            parts.push(b);
+            i = k;
+        } else {
+            let start = i;
+            if q.get(i) == Some(&b'-') {
+                i += 1;
+            }
+            while i < q.len() && q[i].is_ascii_digit() {
+                i += 1;
+            }
+            let n: i64 = std::str::from_utf8(&q[start..i]).ok()?.parse().ok()?;
+            let format_id = i32::try_from(n).ok()?;
+            return (gtrid.len() <= 64 && parts[0].len() <= 64).then(|| XaId { format_id, gtrid, bqual: parts.remove(0) });
+        }
+    }
+    let bqual = parts.pop().unwrap_or_default();
+    (gtrid.len() <= 64 && bqual.len() <= 64).then_some(XaId { format_id: 1, gtrid, bqual })
+}
+
+/// `i` past blanks and `/* */` comments (`None`: an unclosed comment).
+fn skip_blanks(q: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        while i < q.len() && q[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if q[i..].starts_with(b"/*") {
+            let end = q[i + 2..].windows(2).position(|w| w == b"*/")?;
+            i += 2 + end + 2;
+        } else {
+            return Some(i);
+        }
+    }
+}
+
+/// One xid string literal at `i`: its bytes and the index past it.
+fn xid_string(q: &[u8], i: usize) -> Option<(Vec<u8>, usize)> {
+    let hex_digits = |from: usize| {
+        let mut j = from;
+        while j < q.len() && q[j].is_ascii_hexdigit() {
+            j += 1;
+        }
+        j
+    };
+    let decode_hex = |h: &[u8]| -> Option<Vec<u8>> {
+        if !h.len().is_multiple_of(2) {
+            return None;
+        }
+        h.chunks(2).map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok()).collect()
+    };
+    match q.get(i..i + 2)? {
+        [b'X' | b'x', b'\''] => {
+            let end = hex_digits(i + 2);
+            (q.get(end) == Some(&b'\'')).then_some(())?;
+            Some((decode_hex(&q[i + 2..end])?, end + 1))
+        }
+        [b'0', b'x'] => {
+            let end = hex_digits(i + 2);
+            // `0x` literals have an odd digit count padded on the left.
+            let h = &q[i + 2..end];
+            let padded: Vec<u8> = if h.len() % 2 == 1 { std::iter::once(b'0').chain(h.iter().copied()).collect() } else { h.to_vec() };
+            (!h.is_empty()).then_some(())?;
+            Some((decode_hex(&padded)?, end))
+        }
+        [quote @ (b'\'' | b'"'), _] => {
+            let quote = *quote;
+            let mut out = Vec::new();
+            let mut j = i + 1;
+            loop {
+                let c = *q.get(j)?;
+                if c == quote {
+                    if q.get(j + 1) == Some(&quote) {
+                        out.push(quote);
+                        j += 2;
+                        continue;
+                    }
+                    return Some((out, j + 1));
+                }
+                if c == b'\\' {
+                    let e = *q.get(j + 1)?;
+                    let unescaped = match e {
+                        b'0' => 0,
+                        b'b' => 8,
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'Z' => 26,
+                        // `\%` and `\_` keep their backslash outside LIKE patterns.
+                        b'%' | b'_' => {
+                            out.push(b'\\');
+                            e
+                        }
+                        other => other,
+                    };
+                    out.push(unescaped);
+                    j += 2;
+                    continue;
+                }
+                out.push(c);
+                j += 1;
+            }
+        }
+        _ => None,
+    }
+}
+
 /// LOAD DATA statement events: each is the statement itself (it ends a no-BEGIN transaction).
 fn is_load_statement(event_type: u8) -> bool {
     use crate::decode::event_type as t;
@@ -607,6 +774,8 @@ impl Assembler {
             end: b.txn.end,
             is_ddl: b.txn.is_ddl,
             stream: None,
+            // Whether an XA START ends in XA PREPARE or ONE PHASE shows only at its end.
+            xa: None,
         })
     }
 
@@ -769,6 +938,7 @@ impl Assembler {
                 b.implicit_begin = !standalone;
                 b.txn.gtid = Some(Gtid::Mariadb { domain: g.domain_id, server_id: at.server_id, seq: g.seq_no });
                 b.txn.deps = CommitDeps::Mariadb { commit_id: g.commit_id, flags2: g.flags2 };
+                b.xid = g.xid.clone();
                 Self::account(b, at);
                 Ok(None)
             }
@@ -782,9 +952,14 @@ impl Assembler {
                     None => Err(Self::outside(at, "XID event")),
                 }
             }
-            EventData::XaPrepare { one_phase, .. } => match &self.building {
+            EventData::XaPrepare { one_phase, xid } => match self.building.as_mut() {
                 Some(b) if b.expect == Expect::Terminator => {
-                    Ok(self.complete(at, if one_phase { TxnEnd::Commit } else { TxnEnd::XaPrepare }))
+                    if one_phase {
+                        return Ok(self.complete(at, TxnEnd::Commit));
+                    }
+                    // The event's own xid is authoritative (the GTID's or XA START's is the same).
+                    b.txn.xa = Some(XaPart::Prepare(xid));
+                    Ok(self.complete(at, TxnEnd::XaPrepare))
                 }
                 Some(_) => Err(self.unterminated(at, "XA_PREPARE before XA START")),
                 None => Err(Self::outside(at, "XA_PREPARE event")),
@@ -937,7 +1112,7 @@ impl Assembler {
                 _ => {
                     let b = self.start(at, Expect::Statement);
                     b.txn.thread_id = Some(q.thread_id);
-                    Ok(self.single_statement(q, kind, at))
+                    self.single_statement(q, kind, at)
                 }
             };
         };
@@ -948,6 +1123,9 @@ impl Assembler {
             (Expect::BeginOrStatement, StatementKind::Begin | StatementKind::XaStart) => {
                 b.expect = Expect::Terminator;
                 b.txn.thread_id = Some(q.thread_id);
+                if kind == StatementKind::XaStart {
+                    b.xid = xid_of_statement(&q.query);
+                }
                 Self::account(b, at);
                 Ok(None)
             }
@@ -961,27 +1139,37 @@ impl Assembler {
                     Err(self.unterminated(at, "BEGIN"))
                 }
             }
-            (Expect::BeginOrStatement | Expect::Statement, _) => Ok(self.single_statement(q, kind, at)),
+            (Expect::BeginOrStatement | Expect::Statement, _) => self.single_statement(q, kind, at),
             (Expect::Terminator, StatementKind::Begin | StatementKind::XaStart) => {
                 if b.implicit_begin && b.txn.changes.is_empty() {
                     b.implicit_begin = false;
                     b.txn.thread_id = Some(q.thread_id);
+                    if kind == StatementKind::XaStart && b.xid.is_none() {
+                        b.xid = xid_of_statement(&q.query);
+                    }
                     Self::account(b, at);
                     Ok(None)
                 } else {
                     Err(self.unterminated(at, "BEGIN"))
                 }
             }
-            (Expect::Terminator, StatementKind::Commit | StatementKind::XaCommit) => {
-                if kind == StatementKind::XaCommit {
-                    b.txn.changes.push(Change::Query(q));
-                }
-                Ok(self.complete(at, TxnEnd::Commit))
+            (Expect::Terminator, StatementKind::Commit | StatementKind::Rollback) => {
+                Ok(self.complete(at, if kind == StatementKind::Commit { TxnEnd::Commit } else { TxnEnd::Rollback }))
             }
-            (Expect::Terminator, StatementKind::Rollback | StatementKind::XaRollback) => {
-                Ok(self.complete(at, TxnEnd::Rollback))
+            (Expect::Terminator, StatementKind::XaCommit | StatementKind::XaRollback) => {
+                // MariaDB: a GTID with COMPLETED_XA (which implies BEGIN), then the statement.
+                let xid = xid_of_statement(&q.query).or_else(|| b.xid.take()).ok_or_else(|| Self::bad_xid(at, &q))?;
+                let commit = kind == StatementKind::XaCommit;
+                b.txn.xa = Some(if commit { XaPart::Commit(xid) } else { XaPart::Rollback(xid) });
+                b.txn.changes.push(Change::Query(q));
+                Ok(self.complete(at, if commit { TxnEnd::Commit } else { TxnEnd::Rollback }))
             }
-            (Expect::Terminator, StatementKind::XaPrepare) => Ok(self.complete(at, TxnEnd::XaPrepare)),
+            (Expect::Terminator, StatementKind::XaPrepare) => {
+                // A QUERY `XA PREPARE` (servers that log no XA_PREPARE event).
+                let xid = xid_of_statement(&q.query).or_else(|| b.xid.take()).ok_or_else(|| Self::bad_xid(at, &q))?;
+                b.txn.xa = Some(XaPart::Prepare(xid));
+                Ok(self.complete(at, TxnEnd::XaPrepare))
+            }
             (Expect::Terminator, StatementKind::XaEnd) => {
                 Self::account(b, at);
                 Ok(None)
@@ -1003,12 +1191,22 @@ impl Assembler {
 
     /// A statement that is a whole transaction by itself (DDL, XA COMMIT, autocommitted
     /// statement without BEGIN).
-    fn single_statement(&mut self, q: QueryEvent, kind: StatementKind, at: At<'_>) -> Option<Transaction> {
-        let b = self.building.as_mut()?;
+    fn single_statement(&mut self, q: QueryEvent, kind: StatementKind, at: At<'_>) -> Result<Option<Transaction>, AssembleError> {
+        let Some(b) = self.building.as_mut() else { return Ok(None) };
         b.txn.is_ddl = kind == StatementKind::Ddl;
         let end = if kind == StatementKind::XaRollback { TxnEnd::Rollback } else { TxnEnd::Commit };
+        if matches!(kind, StatementKind::XaCommit | StatementKind::XaRollback) {
+            // MySQL: `XA COMMIT xid` / `XA ROLLBACK xid` is a GTID group of its own.
+            let xid = xid_of_statement(&q.query).or_else(|| b.xid.take()).ok_or_else(|| Self::bad_xid(at, &q))?;
+            b.txn.xa = Some(if kind == StatementKind::XaCommit { XaPart::Commit(xid) } else { XaPart::Rollback(xid) });
+        }
         b.txn.changes.push(Change::Query(q));
-        self.complete(at, end)
+        Ok(self.complete(at, end))
+    }
+
+    /// An XA statement whose xid could not be read.
+    fn bad_xid(at: At<'_>, q: &QueryEvent) -> AssembleError {
+        AssembleError::BadXid { file: at.file.to_string(), offset: at.offset, query: format!("{:?}", q.text()) }
     }
 }
 
@@ -1697,27 +1895,78 @@ mod tests {
         assert_eq!((txns[0].end, txns[0].row_counts()), (TxnEnd::XaPrepare, (1, 0, 0)));
         assert_eq!((txns[1].end, txns[1].is_ddl), (TxnEnd::Commit, false));
         assert!(matches!(&txns[1].changes[..], [Change::Query(q)] if q.text().starts_with("XA COMMIT")));
-        assert_eq!(txns[2].end, TxnEnd::Commit);
+        assert_eq!(txns[0].xa, Some(XaPart::Prepare(XaId { format_id: 1, gtrid: b"g".to_vec(), bqual: vec![] })));
+        assert_eq!(txns[1].xa, Some(XaPart::Commit(XaId { format_id: 1, gtrid: b"g".to_vec(), bqual: vec![] })));
+        // ONE PHASE: an ordinary commit.
+        assert_eq!((txns[2].end, txns[2].xa.clone()), (TxnEnd::Commit, None));
     }
 
     #[test]
     fn mariadb_xa_prepare_and_complete() {
+        // The shape MariaDB 10.11 logs (checked with mariadb-binlog on a sandbox): the GTID
+        // carries the xid and implies XA START, `XA END` is a QUERY, XA PREPARE an XA_PREPARE
+        // event; XA ROLLBACK / XA COMMIT come later under a GTID with COMPLETED_XA.
         let mut s = Stream::new("x");
         let (tm_ev, tm) = s.table_map("t");
+        let xid = XaId { format_id: 7, gtrid: vec![1, 2], bqual: vec![0xff] };
+        let xa_gtid = |s: &mut Stream, seq, flags2| {
+            let g = MariadbGtidEvent { seq_no: seq, domain_id: 1, server_id: 7, flags2, commit_id: None, xid: Some(xid.clone()) };
+            s.ev(t::MARIA_GTID, 55, EventData::MariadbGtid(g))
+        };
         let evs = vec![
-            s.maria_gtid(5, mariadb_flags2::PREPARED_XA | mariadb_flags2::TRANSACTIONAL, None),
-            s.query("XA START 'a'"),
+            xa_gtid(&mut s, 5, mariadb_flags2::PREPARED_XA | mariadb_flags2::TRANSACTIONAL),
             tm_ev,
             s.rows(&tm, RowsEventKind::Write, 1, true),
-            s.query("XA END 'a'"),
-            s.query("XA PREPARE 'a'"),
-            s.maria_gtid(6, mariadb_flags2::COMPLETED_XA, None),
-            s.query("XA ROLLBACK 'a'"),
+            s.query("XA END X'0102',X'ff',7"),
+            s.ev(t::XA_PREPARE, 38, EventData::XaPrepare { one_phase: false, xid: xid.clone() }),
+            xa_gtid(&mut s, 6, mariadb_flags2::COMPLETED_XA | mariadb_flags2::TRANSACTIONAL),
+            s.query("XA ROLLBACK X'0102',X'ff',7"),
+            xa_gtid(&mut s, 7, mariadb_flags2::COMPLETED_XA | mariadb_flags2::TRANSACTIONAL),
+            s.query("XA COMMIT X'0102',X'ff',7"),
+            // An older shape: QUERY XA START / XA PREPARE, xid from the text.
+            s.maria_gtid(8, mariadb_flags2::TRANSACTIONAL, None),
+            s.query("XA START 'a','b',3"),
+            s.query("XA END 'a','b',3"),
+            s.query("XA PREPARE 'a','b',3"),
         ];
         let txns = feed(&mut Assembler::new(), evs);
-        assert_eq!(txns.len(), 2);
-        assert_eq!(txns[0].end, TxnEnd::XaPrepare);
-        assert_eq!(txns[1].end, TxnEnd::Rollback);
+        assert_eq!(txns.len(), 4);
+        assert_eq!((txns[0].end, txns[0].row_counts()), (TxnEnd::XaPrepare, (1, 0, 0)));
+        assert_eq!(txns[0].xa, Some(XaPart::Prepare(xid.clone())));
+        assert_eq!((txns[1].end, txns[1].xa.clone()), (TxnEnd::Rollback, Some(XaPart::Rollback(xid.clone()))));
+        assert_eq!((txns[2].end, txns[2].xa.clone()), (TxnEnd::Commit, Some(XaPart::Commit(xid))));
+        let ab = XaId { format_id: 3, gtrid: b"a".to_vec(), bqual: b"b".to_vec() };
+        assert_eq!((txns[3].end, txns[3].xa.clone()), (TxnEnd::XaPrepare, Some(XaPart::Prepare(ab))));
+    }
+
+    #[test]
+    fn xid_text_forms() {
+        let x = |f: i32, g: &[u8], b: &[u8]| Some(XaId { format_id: f, gtrid: g.to_vec(), bqual: b.to_vec() });
+        assert_eq!(xid_of_statement("XA COMMIT X'7831',X'',1"), x(1, b"x1", b""));
+        assert_eq!(xid_of_statement("/* c */ xa  rollback  x'00ff' , X'6271' , -5 "), x(-5, &[0, 0xff], b"bq"));
+        assert_eq!(xid_of_statement("XA START 'it''s', \"q\\\"\", 2147483647"), x(i32::MAX, b"it's", b"q\""));
+        assert_eq!(xid_of_statement("XA COMMIT 'x1' ONE PHASE"), x(1, b"x1", b""));
+        assert_eq!(xid_of_statement("XA END 0xabc,0x01"), x(1, &[0x0a, 0xbc], &[1]));
+        assert_eq!(xid_of_statement("XA COMMIT X'7',X'',1"), None, "odd hex digit count");
+        assert_eq!(xid_of_statement("XA COMMIT 'a',X'',2147483648"), None, "format id out of range");
+        assert_eq!(xid_of_statement("XA COMMIT 'unterminated"), None);
+        assert_eq!(xid_of_statement("XA RECOVER"), None);
+        assert_eq!(xid_of_statement(format!("XA COMMIT X'{}'", "ab".repeat(65))), None, "gtrid over 64 bytes");
+    }
+
+    #[test]
+    fn xa_statement_without_readable_xid_is_an_error_naming_the_position() {
+        let mut s = Stream::new("binlog.000003");
+        let evs = vec![s.maria_gtid(6, mariadb_flags2::COMPLETED_XA, None), s.query("XA COMMIT @x")];
+        let mut asm = Assembler::new();
+        let mut err = None;
+        for ev in evs {
+            if let Err(e) = asm.push(ev) {
+                err = Some(e.to_string());
+            }
+        }
+        let err = err.expect("an error");
+        assert!(err.starts_with("binlog.000003 at offset ") && err.ends_with("cannot read the XA xid of \"XA COMMIT @x\""), "{err}");
     }
 
     #[test]

@@ -13,6 +13,13 @@
 //!   `applied_txn` rows it covers, in its own transaction; it never moves past a transaction that
 //!   is still in flight, so a crash at any point leaves `watermark ∪ applied_txn` exact.
 //!
+//! - `xa_prepared(xid, gtid)`: a branch parapply prepared on the target (an XA transaction's
+//!   first part, see `crate::txn::XaPart`), inserted with the prepare's `applied_txn` row in a
+//!   transaction of its own right after `XA PREPARE` (rows inside an XA branch only become
+//!   visible at its XA COMMIT, so the record cannot go in the branch), deleted with the `XA
+//!   COMMIT`/`XA ROLLBACK`'s row. After a crash between `XA COMMIT` and its record, the xid
+//!   missing from `XA RECOVER` while marked here means the commit landed.
+//!
 //! A *stream* is an independent sequence of source transactions: a MariaDB GTID domain
 //! (`mariadb:<domain>`, seq = seq_no), a MySQL source UUID and tag (`mysql:<uuid>[:tag]`,
 //! seq = gno), or, for sources without GTIDs, the binlog file base name (`file:<base>`, seq =
@@ -29,7 +36,23 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use mysql_async::prelude::Queryable;
 
 use crate::apply::sql::{quote_ident, quote_str};
+use crate::decode::event::XaId;
 use crate::txn::{Gtid, Transaction};
+
+/// `xid` as one hex literal: format id (4 bytes, big endian), gtrid length, gtrid, bqual.
+fn xa_key(xid: &XaId) -> String {
+    let mut key = xid.format_id.to_be_bytes().to_vec();
+    key.push(xid.gtrid.len().min(255) as u8);
+    key.extend_from_slice(&xid.gtrid);
+    key.extend_from_slice(&xid.bqual);
+    let mut out = String::with_capacity(3 + key.len() * 2);
+    out.push_str("X'");
+    for b in key {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out.push('\'');
+    out
+}
 
 /// Checkpoint failures, naming the table or transaction.
 #[derive(Debug, thiserror::Error)]
@@ -213,6 +236,27 @@ impl CheckpointStore {
         format!("{}.`applied_watermark`", quote_ident(&self.schema))
     }
 
+    fn xa_table(&self) -> String {
+        format!("{}.`xa_prepared`", quote_ident(&self.schema))
+    }
+
+    /// Mark `xid` as prepared by parapply at `pos` (runs in the prepare's record transaction).
+    pub fn xa_mark_sql(&self, xid: &XaId, pos: &StreamPos) -> String {
+        format!("REPLACE INTO {} (xid, gtid) VALUES ({}, {})", self.xa_table(), xa_key(xid), quote_str(&pos.gtid))
+    }
+
+    /// Forget `xid` (runs in the XA COMMIT/ROLLBACK's record transaction).
+    pub fn xa_unmark_sql(&self, xid: &XaId) -> String {
+        format!("DELETE FROM {} WHERE xid = {}", self.xa_table(), xa_key(xid))
+    }
+
+    /// Did parapply prepare `xid` (and not yet record its XA COMMIT/ROLLBACK)?
+    pub async fn xa_marked(&self, conn: &mut mysql_async::Conn, xid: &XaId) -> Result<bool, CheckpointError> {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE xid = {}", self.xa_table(), xa_key(xid));
+        let n: Option<u64> = conn.query_first(sql).await.map_err(|cause| CheckpointError::Sql { table: self.xa_table(), cause })?;
+        Ok(n.unwrap_or(0) > 0)
+    }
+
     /// Statements creating the schema and tables (idempotent).
     pub fn setup_sql(&self) -> Vec<String> {
         vec![
@@ -226,6 +270,10 @@ impl CheckpointStore {
                 "CREATE TABLE IF NOT EXISTS {} (stream VARBINARY(128) NOT NULL PRIMARY KEY, seq BIGINT UNSIGNED NOT NULL, \
                  gtid VARBINARY(255) NOT NULL) ENGINE=InnoDB",
                 self.watermark_table()
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (xid VARBINARY(600) NOT NULL PRIMARY KEY, gtid VARBINARY(255) NOT NULL) ENGINE=InnoDB",
+                self.xa_table()
             ),
         ]
     }

@@ -53,8 +53,10 @@ pub struct CommitGroup {
 }
 
 fn can_group(txn: &Transaction) -> bool {
-    // A transaction tied to its source session runs on that session's connection.
-    !txn.is_ddl && txn.end == TxnEnd::Xid && txn.stream.is_none() && crate::apply::sessions::session_of(txn).is_none()
+    // A transaction tied to its source session runs on that session's connection; XA parts:
+    // the prepared rows go in an XA branch, not a plain transaction, and `XA COMMIT` cannot run
+    // inside one (the worker's XA path applies each alone).
+    !txn.is_ddl && txn.end == TxnEnd::Xid && txn.stream.is_none() && txn.xa.is_none() && crate::apply::sessions::session_of(txn).is_none()
 }
 
 fn domain(txn: &Transaction) -> Option<u32> {
@@ -185,7 +187,10 @@ mod tests {
         xa.end = TxnEnd::XaPrepare;
         let mut myisam = txn(1, 2, 1);
         myisam.end = TxnEnd::Commit;
-        for next in [ddl, xa, myisam, txn(2, 2, 1), txn(1, 2, 10)] {
+        // An XA part that ends like an InnoDB transaction still goes alone.
+        let mut xa_commit = txn(1, 2, 1);
+        xa_commit.xa = Some(crate::txn::XaPart::Commit(crate::decode::event::XaId { format_id: 1, gtrid: b"x".to_vec(), bqual: vec![] }));
+        for next in [ddl, xa, myisam, xa_commit, txn(2, 2, 1), txn(1, 2, 10)] {
             let mut g = CommitGroup::start(ready(0, txn(1, 1, 1)));
             assert!(g.try_push(ready(1, next), LIMITS).is_err());
             assert_eq!(g.len(), 1);

@@ -58,6 +58,8 @@ use crate::config::{Endpoint, OnConflict};
 use crate::schedule::{CommitOrder, KeyCatalog, Ready};
 use crate::txn::{ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
 
+mod xa;
+
 /// How long a worker waits for its commit turn with its transaction open before it rolls back
 /// and gives way (see [`Worker::take_turn_holding`]). Far above a normal turn wait (a few ms),
 /// far below `innodb_lock_wait_timeout` (50 s by default).
@@ -221,10 +223,14 @@ impl Worker {
         if let Some(stream) = &txn.stream {
             return self.apply_streamed(seq, txn, stream).await;
         }
+        if let Some(part) = &txn.xa {
+            return self.apply_xa(seq, txn, part).await;
+        }
         let plan = match txn.end {
             // A rolled-back transaction changed nothing transactional: record it only.
             TxnEnd::Rollback => Vec::new(),
-            TxnEnd::XaPrepare => return Err(ApplyError::Unsupported { gtid, what: "XA PREPARE transactions are not applied yet".into() }),
+            // The assembler gives every XA PREPARE its xid (`txn.xa`); without one it cannot run.
+            TxnEnd::XaPrepare => return Err(ApplyError::Unsupported { gtid, what: "XA PREPARE without an xid".into() }),
             _ => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(fail_build)?,
         };
         let mut careful_plan: Option<Vec<Stmt>> = None;
@@ -577,7 +583,13 @@ impl Worker {
                 StreamPiece::Interrupted(why) => return Err(Failure::Interrupted(format!("the source broke off inside the transaction: {why}"))),
                 StreamPiece::End(end) => {
                     match end.end {
-                        TxnEnd::XaPrepare => return Err(Failure::Stopped("XA PREPARE transactions are not applied yet".into())),
+                        // Its rows went into a plain transaction: an XA branch starts with XA
+                        // START, and that the transaction prepares shows only here.
+                        TxnEnd::XaPrepare => {
+                            return Err(Failure::Stopped(
+                                "XA PREPARE of a transaction too large to hold whole is not applied (it was streamed); raise the reader's large-transaction limits".into(),
+                            ))
+                        }
                         // Rolled back on the source: nothing of it may stay; only its record.
                         TxnEnd::Rollback => {
                             self.exec("ROLLBACK", None, &[]).await?;

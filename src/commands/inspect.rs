@@ -862,6 +862,7 @@ mod tests {
             end: TxnEnd::Xid,
             is_ddl: false,
             stream: None,
+            xa: None,
         }
     }
 

@@ -274,6 +274,10 @@ pub fn critical_path(mode: Mode, facts: &[TxnFacts], costs: &[u64]) -> GraphSumm
     for (i, f) in facts.iter().enumerate() {
         plan.clear();
         rule.plan(i as u64, f, 0, &mut plan);
+        if f.xa {
+            // As the dispatcher does (see `SchedulerCore::admit`).
+            plan.barrier = Some(BarrierReason::Xa);
+        }
         let (mut d, mut c) = (0u64, 0u64);
         let before = if plan.barrier.is_some() { i } else { (plan.wait_all_before as usize).min(i) };
         d = d.max(prefix_depth[before]);

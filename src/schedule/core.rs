@@ -192,6 +192,10 @@ impl SchedulerCore {
         let mut plan = std::mem::take(&mut self.plan);
         plan.clear();
         self.rule.plan(seq, facts, self.low_watermark, &mut plan);
+        if facts.xa {
+            // Whatever the mode's rule said (see `BarrierReason::Xa`).
+            plan.barrier = Some(BarrierReason::Xa);
+        }
 
         let mut pending = 0u32;
         let wait_all_before = if plan.barrier.is_some() { seq } else { plan.wait_all_before.min(seq) };

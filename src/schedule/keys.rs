@@ -45,6 +45,8 @@ pub struct TxnFacts {
     pub key_barrier: Option<BarrierReason>,
     /// Row changes in the transaction (the `rows` cost model).
     pub rows: u64,
+    /// One part of an XA transaction: a barrier in every mode ([`BarrierReason::Xa`]).
+    pub xa: bool,
 }
 
 impl TxnFacts {
@@ -101,6 +103,7 @@ impl KeyExtractor {
         out.deps = txn.deps;
         out.thread_id = txn.thread_id;
         out.is_ddl = txn.is_ddl;
+        out.xa = txn.xa.is_some();
         out.keys.clear();
         out.key_barrier = None;
         out.rows = txn

@@ -158,10 +158,17 @@ pub enum BarrierReason {
     NoCommitInfo,
     /// MariaDB flags2 without TRANSACTIONAL: a non-transactional engine cannot be rolled back.
     NonTransactional,
+    /// One part of an XA transaction (prepared rows, or `XA COMMIT`/`XA ROLLBACK`), in every
+    /// mode: a prepared branch keeps its row locks until its XA COMMIT, which must not run
+    /// before the prepare nor beside a transaction that depends on its rows. Worked example:
+    /// source `XA PREPARE 'x'` (row id=1), T2 (id=2), `XA COMMIT 'x'`, T4 (UPDATE id=1). As
+    /// barriers, the prepare lands first, T2 next, then the commit, then T4: T4 never waits on
+    /// the prepared branch's lock, and the commit never finds its branch not yet prepared.
+    Xa,
 }
 
 impl BarrierReason {
-    pub const ALL: [BarrierReason; 9] = [
+    pub const ALL: [BarrierReason; 10] = [
         BarrierReason::Ddl,
         BarrierReason::NoKey,
         BarrierReason::TooManyKeys,
@@ -171,6 +178,7 @@ impl BarrierReason {
         BarrierReason::PartialImage,
         BarrierReason::NoCommitInfo,
         BarrierReason::NonTransactional,
+        BarrierReason::Xa,
     ];
 
     pub fn name(self) -> &'static str {
@@ -184,6 +192,7 @@ impl BarrierReason {
             BarrierReason::PartialImage => "partial_image",
             BarrierReason::NoCommitInfo => "no_commit_info",
             BarrierReason::NonTransactional => "non_transactional",
+            BarrierReason::Xa => "xa",
         }
     }
 
