@@ -54,7 +54,7 @@ use crate::apply::sql::{PlanStyle, SqlBuilder, SqlError, Stmt, StmtKind, SESSION
 use crate::apply::stats::ApplyStats;
 use crate::apply::ApplyError;
 use crate::config::{Endpoint, OnConflict, TlsMode};
-use crate::schedule::{CommitOrder, KeyCatalog, Ready};
+use crate::schedule::{CommitOrder, InfoSchemaCatalog, KeyCatalog, Ready};
 use crate::txn::{ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
 
 /// How long a worker waits for its commit turn with its transaction open before it rolls back
@@ -92,6 +92,9 @@ pub struct WorkerShared {
     /// Key layouts the scheduler resolved (writeset modes): commit groups' row changes are
     /// then coalesced into few statements (see [`crate::apply::coalesce`]).
     pub catalog: Option<Arc<dyn KeyCatalog>>,
+    /// The target's tables, onto which a streamed transaction's row changes are mapped as they
+    /// arrive (the dispatcher maps every other transaction's at admission).
+    pub tables: Option<Arc<InfoSchemaCatalog>>,
 }
 
 /// Connection options for the target: CLIENT_FOUND_ROWS (UPDATE counts matched rows) and the
@@ -554,7 +557,8 @@ impl Worker {
                 }
             };
             match piece {
-                StreamPiece::Changes(changes) => {
+                StreamPiece::Changes(mut changes) => {
+                    self.onto_target(&mut changes).await?;
                     let chunk = Transaction { gtid: head.gtid.clone(), server_id: head.server_id, thread_id: head.thread_id, changes, ..Transaction::default() };
                     let (i, u, d) = chunk.row_counts();
                     *rows += (i + u + d) as u64;
@@ -581,6 +585,28 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// A streamed chunk's row changes mapped onto the target's tables, as the dispatcher maps
+    /// whole transactions (see [`crate::schedule::target`]).
+    async fn onto_target(&self, changes: &mut [crate::txn::Change]) -> Result<(), Failure> {
+        let Some(tables) = &self.shared.tables else { return Ok(()) };
+        for change in changes {
+            let crate::txn::Change::Rows(rc) = change else { continue };
+            let target = match tables.target_table_async(&rc.table).await {
+                Ok(t) => t,
+                // Named columns and no such table yet: as logged (see `schedule::onto_target`).
+                Err(crate::schedule::TargetError::Map(crate::schedule::MapError::NoTable { .. })) if rc.table.columns.iter().all(|c| c.name.is_some()) => continue,
+                Err(e) => return Err(Failure::Stopped(e.to_string())),
+            };
+            rc.table = target.map.clone();
+            for row in &mut rc.rows {
+                for image in [row.before.as_mut(), row.after.as_mut()].into_iter().flatten() {
+                    target.fix_row(image);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Run `plan`'s statements inside the open transaction, in as few round trips as fit the
