@@ -17,8 +17,9 @@
 //!   FULL still adds), and the names are checked to exist there.
 //!
 //! # What is checked
-//! The column count must be equal (the native replica also tolerates extra trailing columns on
-//! either side; parapply refuses instead of guessing). Each column's type family must agree
+//! The target may have more columns than the binlog's rows (by position: the first ones are
+//! the logged ones, as for the native replica; the rest keep their defaults), never fewer (the
+//! native replica can drop a source's extra trailing columns; parapply refuses instead). Each column's type family must agree
 //! (an INT where the target has BIGINT is an error, as it is for the native replica with its
 //! default `slave_type_conversions`), and the lengths the binlog states: DECIMAL precision and
 //! scale, temporal fractional digits, CHAR/VARCHAR byte length, BLOB/TEXT size class, BIT width,
@@ -75,7 +76,9 @@ impl TargetTable {
 /// Map `tm` onto the target's table `def` (see the module doc).
 pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> {
     let (schema, table) = (tm.schema.clone(), tm.table.clone());
-    if tm.columns.len() != def.columns.len() {
+    // More columns on the target is fine (they keep their defaults, as with the native
+    // replica); fewer would drop logged values.
+    if tm.columns.len() > def.columns.len() {
         return Err(MapError::ColumnCount { schema, table, binlog: tm.columns.len(), target: def.columns.len() });
     }
     // Binlog position -> target position: by name when the binlog has names, else the same.
@@ -480,8 +483,13 @@ mod tests {
         let mut c = binlog();
         c[4].enum_values = vec![b"a".to_vec(), b"b".to_vec()];
         assert_eq!(err(c), "table `s`.`t` column 5 (`e` on the target): the binlog has enum (1-byte) of ('a','b'), the target has enum('a','it''s')");
-        let c = binlog()[..4].to_vec();
-        assert_eq!(err(c), "table `s`.`t`: the binlog's rows have 4 columns, the target's table has 5");
+        let mut c = binlog();
+        c.push(bcol(ty::LONG, 0));
+        assert_eq!(err(c), "table `s`.`t`: the binlog's rows have 6 columns, the target's table has 5");
+        // Fewer logged columns than the target has: the first ones, by position.
+        let t = map_onto(&tm(binlog()[..4].to_vec()), &target()).unwrap();
+        assert_eq!(t.map.columns.len(), 4);
+        assert_eq!(t.map.primary_key, vec![2]);
     }
 
     #[test]
