@@ -235,7 +235,7 @@ pub fn onto_target(catalog: &dyn KeyCatalog, mut txn: Arc<Transaction>) -> Resul
                     Some(g) => format!("{g} ({}:{})", txn.pos.file, txn.pos.start),
                     None => format!("at {}:{}", txn.pos.file, txn.pos.start),
                 };
-                return Err(ScheduleError::Target { gtid, source });
+                return Err(ScheduleError::Target { gtid, source: Box::new(source) });
             }
         };
         if Arc::ptr_eq(&target.map, &rc.table) {

@@ -259,5 +259,5 @@ pub enum ScheduleError {
     Panicked { what: String },
     /// A transaction's rows cannot be mapped onto the target's table (see [`target`]).
     #[error("GTID {gtid}: {source}")]
-    Target { gtid: String, source: MapError },
+    Target { gtid: String, source: Box<MapError> },
 }
