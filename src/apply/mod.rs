@@ -62,6 +62,10 @@ pub enum ApplyError {
     Setup(String),
     #[error("scheduler: {0}")]
     Schedule(String),
+    /// Row changes that cannot be mapped onto the target's table (see
+    /// [`crate::schedule::target`]): GTID, table, column position and both types.
+    #[error("rows do not fit the target's table: {0}")]
+    Target(String),
     #[error("source: {0}")]
     Source(String),
     #[error("stopped before the transaction committed")]

@@ -231,8 +231,11 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         defer_key_deps: cfg.preserve_commit_order && matches!(cfg.mode, crate::cli::Mode::Writeset | crate::cli::Mode::WritesetSession),
     };
     // Rule 2: unique and foreign keys are not in TABLE_MAP, so the writeset modes read them from
-    // the target's information_schema. The target's schema is the one at the applied position:
-    // DDL reaches it through this same pipeline, and the dispatcher reloads after each DDL.
+    // the target's information_schema; and every mode maps row images onto the target's tables
+    // through it (column names, primary key and signedness by position when the source's
+    // binlog_row_metadata is not FULL; see `schedule::target`). The target's schema is the one
+    // at the applied position: DDL reaches it through this same pipeline, and the dispatcher
+    // reloads after each DDL.
     let catalog_pool = mysql_async::Pool::new(crate::net::pool_opts(target_opts.clone()));
     let catalog = Arc::new(InfoSchemaCatalog::new(catalog_pool.clone(), tokio::runtime::Handle::current()));
     let mut handle = spawn_dispatcher(dispatcher_cfg, catalog.clone());
@@ -263,6 +266,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         catalog: matches!(cfg.mode, crate::cli::Mode::Writeset | crate::cli::Mode::WritesetSession).then(|| catalog.clone() as Arc<dyn crate::schedule::KeyCatalog>),
         max_ahead: cfg.preserve_commit_order.then(|| cfg.commit_group_max_txns.max(1).max(cfg.workers) as u64),
         sessions: Default::default(),
+        tables: Some(catalog.clone()),
     });
 
     // Workers connect before any transaction is read, so a bad target fails fast.
@@ -359,7 +363,12 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         f(&view(&run, &stats, started));
     }
     // Taken first: the lock must not be held across the disconnect's await.
-    let failed = run.error.lock().take();
+    let mut failed = run.error.lock().take();
+    // A transaction whose rows do not fit the target's table stopped the dispatcher: that is the
+    // cause, the reader's and workers' "dispatcher stopped" the consequence.
+    if let Err(e @ crate::schedule::ScheduleError::Target { .. }) = &sched {
+        failed = Some(ApplyError::Target(e.to_string()));
+    }
     if let Some(e) = failed {
         let _ = admin.disconnect().await;
         return Err(e);

@@ -59,7 +59,7 @@ const OPTION_RELAXED_UNIQUE_CHECKS: u32 = 1 << 27;
 /// A statement could not be generated; names the table and column.
 #[derive(Debug, thiserror::Error)]
 pub enum SqlError {
-    #[error("table `{schema}`.`{table}`: TABLE_MAP carries no column names (the source must run with binlog_row_metadata=FULL)")]
+    #[error("table `{schema}`.`{table}`: no column names (not in the TABLE_MAP, whose binlog_row_metadata is not FULL, and not mapped onto the target's table)")]
     NoColumnNames { schema: String, table: String },
     #[error("table `{schema}`.`{table}`: {kind:?} row has no {image} image")]
     MissingImage { schema: String, table: String, kind: RowKind, image: &'static str },
@@ -937,7 +937,9 @@ fn check_width(table: &TableMap, row: &Row) -> Result<(), SqlError> {
     Ok(())
 }
 
-/// Column names from FULL metadata; an error naming the table when the source did not send them.
+/// Column names: from FULL metadata, or the target's (by position) once the dispatcher mapped
+/// the TABLE_MAP onto the target's table (see [`crate::schedule::target`]); an error naming the
+/// table when neither happened.
 pub fn column_names(table: &TableMap) -> Result<Vec<String>, SqlError> {
     table
         .columns
@@ -1313,7 +1315,7 @@ mod tests {
         t.columns[1].name = None;
         let rc = RowsChange { table: Arc::new(t), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) }], flags: 0 };
         let e = builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap_err().to_string();
-        assert_eq!(e, "table `s`.`t`x`: TABLE_MAP carries no column names (the source must run with binlog_row_metadata=FULL)");
+        assert_eq!(e, "table `s`.`t`x`: no column names (not in the TABLE_MAP, whose binlog_row_metadata is not FULL, and not mapped onto the target's table)");
     }
 
     #[test]

@@ -55,7 +55,7 @@ use crate::apply::sql::{PlanStyle, SqlBuilder, SqlError, Stmt, StmtKind, SESSION
 use crate::apply::stats::ApplyStats;
 use crate::apply::ApplyError;
 use crate::config::{Endpoint, OnConflict};
-use crate::schedule::{CommitOrder, KeyCatalog, Ready};
+use crate::schedule::{CommitOrder, InfoSchemaCatalog, KeyCatalog, Ready};
 use crate::txn::{ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
 
 mod xa;
@@ -97,6 +97,9 @@ pub struct WorkerShared {
     pub catalog: Option<Arc<dyn KeyCatalog>>,
     /// Target connections standing in for source sessions with temporary tables.
     pub sessions: SessionConns,
+    /// The target's tables, onto which a streamed transaction's row changes are mapped as they
+    /// arrive (the dispatcher maps every other transaction's at admission).
+    pub tables: Option<Arc<InfoSchemaCatalog>>,
 }
 
 /// Connection options for the target: the shared ones ([`crate::net::opts`]: TLS, keepalive),
@@ -572,7 +575,8 @@ impl Worker {
                 }
             };
             match piece {
-                StreamPiece::Changes(changes) => {
+                StreamPiece::Changes(mut changes) => {
+                    self.onto_target(&mut changes).await?;
                     let chunk = Transaction { gtid: head.gtid.clone(), server_id: head.server_id, thread_id: head.thread_id, changes, ..Transaction::default() };
                     let (i, u, d) = chunk.row_counts();
                     *rows += (i + u + d) as u64;
@@ -605,6 +609,28 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// A streamed chunk's row changes mapped onto the target's tables, as the dispatcher maps
+    /// whole transactions (see [`crate::schedule::target`]).
+    async fn onto_target(&self, changes: &mut [crate::txn::Change]) -> Result<(), Failure> {
+        let Some(tables) = &self.shared.tables else { return Ok(()) };
+        for change in changes {
+            let crate::txn::Change::Rows(rc) = change else { continue };
+            let target = match tables.target_table_async(&rc.table).await {
+                Ok(t) => t,
+                // Named columns and no such table yet: as logged (see `schedule::onto_target`).
+                Err(crate::schedule::TargetError::Map(crate::schedule::MapError::NoTable { .. })) if rc.table.columns.iter().all(|c| c.name.is_some()) => continue,
+                Err(e) => return Err(Failure::Stopped(e.to_string())),
+            };
+            rc.table = target.map.clone();
+            for row in &mut rc.rows {
+                for image in [row.before.as_mut(), row.after.as_mut()].into_iter().flatten() {
+                    target.fix_row(image);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Run `plan`'s statements inside the open transaction, in as few round trips as fit the

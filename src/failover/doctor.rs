@@ -3,7 +3,8 @@
 //!
 //! Owns the rules, as pure functions over [`ServerVars`] read by [`crate::failover::probe`]:
 //! distinct server_id and gtid_domain_id, consistent auto_increment increment/offset, ROW
-//! binlogs with FULL image and FULL metadata, log_bin and log_slave_updates, the passive side
+//! binlogs with FULL image (row metadata is reported, not required), log_bin and
+//! log_slave_updates, the passive side
 //! read_only, and the dual-write hazard (GTIDs in a passive master's own domain that appeared
 //! after it became passive). It must not change any server.
 
@@ -30,8 +31,8 @@ impl DoctorReport {
     }
 }
 
-/// The settings one master must have on its own (binlog format, image, metadata, log_bin,
-/// log_slave_updates). Used for every master and by the gate for the candidate.
+/// The settings one master must have on its own (binlog format, image, log_bin,
+/// log_slave_updates; row metadata reported). Used for every master and by the gate for the candidate.
 pub fn server_checks(name: &str, v: &ServerVars) -> Vec<Check> {
     let mut out = Vec::new();
     let mut want = |what: &str, have: &str, expected: &str| {
@@ -44,7 +45,25 @@ pub fn server_checks(name: &str, v: &ServerVars) -> Vec<Check> {
     };
     want("binlog_format", &v.binlog_format, "ROW");
     want("binlog_row_image", &v.binlog_row_image, "FULL");
-    want("binlog_row_metadata", &v.binlog_row_metadata, "FULL");
+    // Not required: without FULL metadata rows are applied by position onto the target's
+    // columns, as MariaDB's own replica does (see `schedule::target`). Reported for what it adds.
+    let key = format!("{name}.binlog_row_metadata");
+    if v.binlog_row_metadata.eq_ignore_ascii_case("FULL") {
+        out.push(Check::ok(key, "FULL (rows carry column names: mapped by name, checked against the target's columns)"));
+    } else {
+        out.push(Check::ok(
+            key,
+            format!("{} (rows are applied by position onto the target's columns; FULL would also map them by name, so a target with its columns in another order still gets each value right)", v.binlog_row_metadata),
+        ));
+    }
+    let mut want = |what: &str, have: &str, expected: &str| {
+        let key = format!("{name}.{what}");
+        if have.eq_ignore_ascii_case(expected) {
+            out.push(Check::ok(key, have.to_string()));
+        } else {
+            out.push(Check::fail(key, format!("is {have:?}, must be {expected}")));
+        }
+    };
     want("log_bin", if v.log_bin { "ON" } else { "OFF" }, "ON");
     want("log_slave_updates", if v.log_slave_updates { "ON" } else { "OFF" }, "ON");
     out
@@ -203,7 +222,12 @@ mod tests {
         b.log_slave_updates = false;
         let m = vec![("A".into(), good(1, 1, false, "1-1-10,2-2-3")), ("B".into(), b)];
         let f = failed(&pair_checks(&m, Some("A"), &[]));
-        assert_eq!(f, vec!["distinct_server_id", "distinct_gtid_domain_id", "auto_increment", "B.binlog_row_metadata", "B.log_slave_updates", "B.passive_read_only"]);
+        assert_eq!(f, vec!["distinct_server_id", "distinct_gtid_domain_id", "auto_increment", "B.log_slave_updates", "B.passive_read_only"]);
+        // MINIMAL (or NO_LOG) metadata passes: rows are applied by position.
+        let c = server_checks("B", &m[1].1);
+        let meta = c.iter().find(|c| c.name == "B.binlog_row_metadata").unwrap();
+        assert_eq!(meta.result, "ok");
+        assert!(meta.detail.starts_with("MINIMAL (rows are applied by position"), "{}", meta.detail);
     }
 
     #[test]

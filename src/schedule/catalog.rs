@@ -27,6 +27,14 @@ pub trait KeyCatalog: Send + Sync {
         let _ = table;
         None
     }
+    /// The table `table` describes as the target has it: column names, primary key, signedness
+    /// and collations taken from the target's schema and checked against the TABLE_MAP (see
+    /// [`super::target`]). `None`: this catalog knows no target (tests, `analyze`); the
+    /// TABLE_MAP is used as it is. May load (blocking), like [`KeyCatalog::table_keys`].
+    fn target_table(&self, table: &TableMap) -> Option<Result<Arc<super::target::TargetTable>, super::target::MapError>> {
+        let _ = table;
+        None
+    }
     /// A DDL transaction has been applied: drop cached layouts so they are reloaded.
     fn invalidate(&self) {}
 }
@@ -127,6 +135,26 @@ pub struct TableDef {
     /// (index name, columns with optional prefix length).
     pub unique_keys: Vec<(String, Vec<(String, Option<u32>)>)>,
     pub foreign_keys: Vec<ForeignKeySpec>,
+    /// What the server says about each column, in ordinal order (filled by
+    /// [`super::infoschema::InfoSchemaCatalog`]; empty for hand-written definitions). Used to map
+    /// and check TABLE_MAPs against the target (see [`super::target`]).
+    pub column_info: Vec<ColumnInfo>,
+}
+
+/// One column as information_schema.COLUMNS describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnInfo {
+    /// `DATA_TYPE`, lower case (`int`, `varchar`, `enum`, ...).
+    pub data_type: String,
+    /// `COLUMN_TYPE` as the server prints it (`int(10) unsigned`, `enum('a','b')`, ...).
+    pub column_type: String,
+    pub octet_length: Option<u64>,
+    pub numeric_precision: Option<u64>,
+    pub numeric_scale: Option<u64>,
+    pub datetime_precision: Option<u64>,
+    pub charset: Option<String>,
+    /// The collation's id on the server (`COLLATIONS.ID`).
+    pub collation_id: Option<u16>,
 }
 
 /// A foreign key by names, as written in `CREATE TABLE` or read from information_schema.
@@ -269,13 +297,19 @@ pub fn from_table_map(tm: &TableMap) -> Option<TableKeys> {
     })
 }
 
-/// Cache of resolved layouts keyed by TABLE_MAP identity (table id + names + width), so the
-/// per-event lookup allocates nothing. Shared by the catalogs.
-#[derive(Default)]
-pub struct LayoutCache {
+/// Cache of resolved layouts (or other per-table answers, `T`) keyed by TABLE_MAP identity
+/// (table id + names + width), so the per-event lookup allocates nothing. Shared by the catalogs.
+pub struct LayoutCache<T = TableKeys> {
     // Sync lock: the dispatcher reads it once per ROWS change; writers only on a miss. Never held
     // while calling out (to a server or another lock).
-    by_table_id: RwLock<HashMap<u64, Vec<(String, String, usize, Option<Arc<TableKeys>>)>, BuildHasherDefault<TableIdHasher>>>,
+    #[allow(clippy::type_complexity)]
+    by_table_id: RwLock<HashMap<u64, Vec<(String, String, usize, Option<Arc<T>>)>, BuildHasherDefault<TableIdHasher>>>,
+}
+
+impl<T> Default for LayoutCache<T> {
+    fn default() -> Self {
+        LayoutCache { by_table_id: RwLock::new(HashMap::default()) }
+    }
 }
 
 /// Table ids are small server-assigned integers, not attacker-chosen strings: a multiply is
@@ -297,15 +331,15 @@ impl Hasher for TableIdHasher {
     }
 }
 
-impl LayoutCache {
-    pub fn get(&self, tm: &TableMap) -> Option<Option<Arc<TableKeys>>> {
+impl<T> LayoutCache<T> {
+    pub fn get(&self, tm: &TableMap) -> Option<Option<Arc<T>>> {
         let map = self.by_table_id.read();
         map.get(&tm.table_id)?
             .iter()
             .find(|(s, t, n, _)| *n == tm.columns.len() && s == &tm.schema && t == &tm.table)
             .map(|(_, _, _, k)| k.clone())
     }
-    pub fn put(&self, tm: &TableMap, keys: Option<Arc<TableKeys>>) {
+    pub fn put(&self, tm: &TableMap, keys: Option<Arc<T>>) {
         let mut map = self.by_table_id.write();
         let slot = map.entry(tm.table_id).or_default();
         slot.retain(|(s, t, n, _)| !(*n == tm.columns.len() && s == &tm.schema && t == &tm.table));

@@ -77,7 +77,9 @@ impl SchedulerCore {
     pub fn new(rule: Box<dyn DependencyRule>, window: usize, release_in_order: bool, stats: Arc<SchedulerStats>) -> Self {
         let window = window.max(1);
         let cap = window.next_power_of_two();
-        let hold_after_ddl = matches!(rule.mode(), Mode::Writeset | Mode::WritesetSession);
+        // Every mode: admission maps row changes onto the target's tables (and the writeset
+        // modes compute keys), both of which must see the schema after an earlier DDL.
+        let hold_after_ddl = true;
         SchedulerCore {
             rule,
             window,
@@ -227,6 +229,11 @@ impl SchedulerCore {
             if reason == BarrierReason::Ddl && self.hold_after_ddl {
                 self.held_by_ddl = Some(seq);
             }
+        }
+        if facts.is_ddl && self.hold_after_ddl {
+            // Also in serial mode, whose rule makes no barriers: what is admitted next is
+            // mapped onto the target's schema, which the DDL changes.
+            self.held_by_ddl = Some(seq);
         }
         let barrier = plan.barrier;
         self.plan = plan;

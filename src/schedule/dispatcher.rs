@@ -112,11 +112,13 @@ impl Dispatcher {
         }
     }
 
-    fn admit(&mut self, txn: Arc<Transaction>) {
+    fn admit(&mut self, txn: Arc<Transaction>) -> Result<(), ScheduleError> {
+        let txn = onto_target(self.keys.catalog().as_ref(), txn)?;
         self.keys.facts_into(&txn, self.with_keys, &mut self.facts, None);
         if let Some(a) = self.core.admit(&self.facts) {
             self.txns[(a.seq & self.mask) as usize] = Some(txn);
         }
+        Ok(())
     }
 
     fn complete(&mut self, seq: u64) -> Result<(), ScheduleError> {
@@ -167,7 +169,7 @@ impl Dispatcher {
             }
             while input_open && self.core.has_room() {
                 match input.try_recv() {
-                    Ok(txn) => self.admit(txn),
+                    Ok(txn) => self.admit(txn)?,
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => input_open = false,
                 }
@@ -193,7 +195,7 @@ impl Dispatcher {
                 }
             } else if Some(i) == op_input {
                 match op.recv(&input) {
-                    Ok(txn) => self.admit(txn),
+                    Ok(txn) => self.admit(txn)?,
                     Err(_) => input_open = false,
                 }
             } else if Some(i) == op_send {
@@ -206,4 +208,48 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// `txn` with every row change's TABLE_MAP replaced by the target's view of it (names, primary
+/// key, signedness, collations: see [`super::target`]) and unsigned values the source logged
+/// without signedness fixed, so key extraction and SQL both see the target's columns.
+///
+/// Done at admission, in source order: DDL is held (nothing is admitted after a DDL until it is
+/// done, then the catalog is invalidated), so each transaction is mapped onto the schema it will
+/// be applied to. The transaction is changed in place when this thread holds the only reference
+/// (it does: the reader hands it over).
+///
+/// A table absent from the target while the TABLE_MAP names its columns (FULL metadata) is left
+/// as logged: the transaction may create it (`CREATE TABLE ... SELECT`), and applying it says
+/// precisely what is missing otherwise.
+pub fn onto_target(catalog: &dyn KeyCatalog, mut txn: Arc<Transaction>) -> Result<Arc<Transaction>, ScheduleError> {
+    use crate::txn::Change;
+    for i in 0..txn.changes.len() {
+        let Change::Rows(rc) = &txn.changes[i] else { continue };
+        let Some(mapped) = catalog.target_table(&rc.table) else { continue };
+        let target = match mapped {
+            Ok(t) => t,
+            Err(super::target::MapError::NoTable { .. }) if rc.table.columns.iter().all(|c| c.name.is_some()) => continue,
+            Err(source) => {
+                let gtid = match &txn.gtid {
+                    Some(g) => format!("{g} ({}:{})", txn.pos.file, txn.pos.start),
+                    None => format!("at {}:{}", txn.pos.file, txn.pos.start),
+                };
+                return Err(ScheduleError::Target { gtid, source: Box::new(source) });
+            }
+        };
+        if Arc::ptr_eq(&target.map, &rc.table) {
+            continue;
+        }
+        let Change::Rows(rc) = &mut Arc::make_mut(&mut txn).changes[i] else { continue };
+        rc.table = target.map.clone();
+        if !target.unsigned_fix.is_empty() {
+            for row in &mut rc.rows {
+                for image in [row.before.as_mut(), row.after.as_mut()].into_iter().flatten() {
+                    target.fix_row(image);
+                }
+            }
+        }
+    }
+    Ok(txn)
 }

@@ -21,7 +21,8 @@ use std::sync::Arc;
 use mysql_async::prelude::Queryable;
 use parking_lot::RwLock;
 
-use super::catalog::{resolve, ForeignKeySpec, KeyCatalog, LayoutCache, TableDef, TableKeys};
+use super::catalog::{resolve, ColumnInfo, ForeignKeySpec, KeyCatalog, LayoutCache, TableDef, TableKeys};
+use super::target::{map_onto, MapError, TargetTable};
 use crate::decode::event::TableMap;
 
 /// Loading key metadata failed.
@@ -31,6 +32,15 @@ pub enum CatalogError {
     Query { schema: String, table: String, cause: mysql_async::Error },
     #[error("listing tables of schema `{schema}`: {}", crate::error_text::chain(.cause))]
     List { schema: String, cause: mysql_async::Error },
+}
+
+/// [`InfoSchemaCatalog::target_table_async`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Load(CatalogError),
+    #[error(transparent)]
+    Map(MapError),
 }
 
 /// What one table's rows in information_schema say.
@@ -50,10 +60,16 @@ pub struct InfoSchemaCatalog {
     // Sync lock: read once per cache miss of `LayoutCache`; never held across a query.
     tables: RwLock<HashMap<Key, Option<Arc<LoadedTable>>>>,
     layouts: LayoutCache,
+    /// TABLE_MAPs mapped onto the target's tables (see [`super::target`]); `None`: mapping
+    /// failed (the error is rebuilt from `tables` when asked again).
+    targets: LayoutCache<TargetTable>,
 }
 
-const COLUMNS_SQL: &str = "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
-     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION";
+// The collation's id comes from the server's own COLLATIONS table, so literals can name it.
+const COLUMNS_SQL: &str = "SELECT c.COLUMN_NAME, c.COLLATION_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.CHARACTER_OCTET_LENGTH, \
+     c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION, c.CHARACTER_SET_NAME, co.ID \
+     FROM information_schema.COLUMNS c LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME \
+     WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ? ORDER BY c.ORDINAL_POSITION";
 const UNIQUE_SQL: &str = "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS \
      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX";
 const FK_SELECT: &str = "SELECT k.CONSTRAINT_NAME, k.TABLE_SCHEMA, k.TABLE_NAME, k.COLUMN_NAME, \
@@ -63,6 +79,8 @@ const FK_SELECT: &str = "SELECT k.CONSTRAINT_NAME, k.TABLE_SCHEMA, k.TABLE_NAME,
 const TABLES_SQL: &str = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'";
 
 type FkRow = (String, String, String, String, String, String, String);
+#[allow(clippy::type_complexity)]
+type ColumnRow = (String, Option<String>, String, String, Option<u64>, Option<u64>, Option<u64>, Option<u64>, Option<String>, Option<u64>);
 
 fn group_fks(rows: Vec<FkRow>) -> Vec<ForeignKeySpec> {
     let mut out: Vec<ForeignKeySpec> = Vec::new();
@@ -87,7 +105,7 @@ impl InfoSchemaCatalog {
     /// A catalog reading through `pool`; `runtime` is used to load lazily from non-runtime
     /// threads (the dispatcher).
     pub fn new(pool: mysql_async::Pool, runtime: tokio::runtime::Handle) -> Self {
-        InfoSchemaCatalog { pool, runtime, tables: RwLock::new(HashMap::new()), layouts: LayoutCache::default() }
+        InfoSchemaCatalog { pool, runtime, tables: RwLock::new(HashMap::new()), layouts: LayoutCache::default(), targets: LayoutCache::default() }
     }
 
     /// Read one table's columns, unique keys and foreign keys (both directions). `None` when
@@ -95,7 +113,7 @@ impl InfoSchemaCatalog {
     pub async fn load_table(&self, schema: &str, table: &str) -> Result<Option<LoadedTable>, CatalogError> {
         let err = |source| CatalogError::Query { schema: schema.into(), table: table.into(), cause: source };
         let mut conn = self.pool.get_conn().await.map_err(err)?;
-        let columns: Vec<(String, Option<String>)> = conn.exec(COLUMNS_SQL, (schema, table)).await.map_err(err)?;
+        let columns: Vec<ColumnRow> = conn.exec(COLUMNS_SQL, (schema, table)).await.map_err(err)?;
         if columns.is_empty() {
             return Ok(None);
         }
@@ -108,7 +126,19 @@ impl InfoSchemaCatalog {
         let as_parent: Vec<FkRow> = conn.exec(parent_sql, (schema, table)).await.map_err(err)?;
 
         let mut def = TableDef::new(schema, table);
-        def.columns = columns;
+        for (name, collation, data_type, column_type, octet_length, numeric_precision, numeric_scale, datetime_precision, charset, collation_id) in columns {
+            def.columns.push((name, collation));
+            def.column_info.push(ColumnInfo {
+                data_type: data_type.to_ascii_lowercase(),
+                column_type,
+                octet_length,
+                numeric_precision,
+                numeric_scale,
+                datetime_precision,
+                charset,
+                collation_id: collation_id.and_then(|id| u16::try_from(id).ok()),
+            });
+        }
         for (index, column, sub_part) in uniques {
             if index == "PRIMARY" {
                 def.primary_key.push(column);
@@ -146,7 +176,37 @@ impl InfoSchemaCatalog {
         let loaded = self.load_table(schema, table).await?;
         self.tables.write().insert((schema.to_string(), table.to_string()), loaded.map(Arc::new));
         self.layouts.clear();
+        self.targets.clear();
         Ok(())
+    }
+
+    /// [`KeyCatalog::target_table`] for async callers (a worker applying a streamed
+    /// transaction's rows): loads a missing table without blocking.
+    pub async fn target_table_async(&self, tm: &TableMap) -> Result<Arc<TargetTable>, TargetError> {
+        if let Some(Some(hit)) = self.targets.get(tm) {
+            return Ok(hit);
+        }
+        let key = (tm.schema.clone(), tm.table.clone());
+        let cached = self.tables.read().get(&key).cloned();
+        let loaded = match cached {
+            Some(t) => t,
+            None => {
+                let t = self.load_table(&tm.schema, &tm.table).await.map_err(TargetError::Load)?.map(Arc::new);
+                self.tables.write().insert(key, t.clone());
+                t
+            }
+        };
+        self.map_cached(tm, loaded).map_err(TargetError::Map)
+    }
+
+    /// Map `tm` onto `loaded` (the target's table, `None`: absent) and cache the answer.
+    fn map_cached(&self, tm: &TableMap, loaded: Option<Arc<LoadedTable>>) -> Result<Arc<TargetTable>, MapError> {
+        let mapped = match loaded {
+            Some(t) => map_onto(tm, &t.def).map(Arc::new),
+            None => Err(MapError::NoTable { schema: tm.schema.clone(), table: tm.table.clone() }),
+        };
+        self.targets.put(tm, mapped.as_ref().ok().cloned());
+        mapped
     }
 
     /// The loaded description of a table, if cached.
@@ -178,6 +238,33 @@ impl InfoSchemaCatalog {
     }
 }
 
+/// `def` with its columns in the order the binlog's rows have them, when the TABLE_MAP names
+/// them (FULL metadata) in an order other than the target's. `None`: no names, or the same
+/// order (positions are the target's); a name the target lacks leaves the layout unknown.
+fn in_binlog_order(def: &TableDef, tm: &TableMap) -> Option<TableDef> {
+    let names: Vec<&str> = tm.columns.iter().map(|c| c.name.as_deref()).collect::<Option<_>>()?;
+    if names.iter().zip(&def.columns).all(|(n, (c, _))| c.eq_ignore_ascii_case(n)) {
+        return None;
+    }
+    let mut out = def.clone();
+    out.columns.clear();
+    out.column_info.clear();
+    for name in names {
+        match def.columns.iter().position(|(c, _)| c.eq_ignore_ascii_case(name)) {
+            Some(j) => {
+                out.columns.push(def.columns[j].clone());
+                if let Some(i) = def.column_info.get(j) {
+                    out.column_info.push(i.clone());
+                }
+            }
+            // Keys resolved against this lose the missing column: `resolve` refuses keys naming
+            // a column the definition lacks, so such a key makes the layout unknown (a barrier).
+            None => out.columns.push((format!("\0missing {name}"), None)),
+        }
+    }
+    Some(out)
+}
+
 impl KeyCatalog for InfoSchemaCatalog {
     fn table_keys(&self, tm: &TableMap) -> Option<Arc<TableKeys>> {
         if let Some(hit) = self.layouts.get(tm) {
@@ -188,7 +275,10 @@ impl KeyCatalog for InfoSchemaCatalog {
                 // information_schema and the binlog disagree (DDL in between): positions would lie.
                 return None;
             }
-            resolve(&t.def, &t.referencing, Some(tm)).map(Arc::new)
+            match in_binlog_order(&t.def, tm) {
+                Some(def) => resolve(&def, &t.referencing, Some(tm)).map(Arc::new),
+                None => resolve(&t.def, &t.referencing, Some(tm)).map(Arc::new),
+            }
         });
         self.layouts.put(tm, built.clone());
         built
@@ -198,8 +288,16 @@ impl KeyCatalog for InfoSchemaCatalog {
         self.layouts.get(tm).flatten()
     }
 
+    fn target_table(&self, tm: &TableMap) -> Option<Result<Arc<TargetTable>, MapError>> {
+        if let Some(Some(hit)) = self.targets.get(tm) {
+            return Some(Ok(hit));
+        }
+        Some(self.map_cached(tm, self.loaded(&tm.schema, &tm.table)))
+    }
+
     fn invalidate(&self) {
         self.tables.write().clear();
         self.layouts.clear();
+        self.targets.clear();
     }
 }

@@ -74,6 +74,7 @@ pub mod logical_clock;
 pub mod serial;
 mod stats;
 pub mod synth;
+pub mod target;
 pub mod writeset;
 pub mod writeset_session;
 
@@ -81,7 +82,8 @@ pub use self::catalog::{ForeignKeyDef, IndexDef, KeyCatalog, StaticCatalog, Tabl
 pub use self::commit_order::CommitOrder;
 pub use self::core::{Admission, SchedulerCore};
 pub use self::dispatcher::{spawn_dispatcher, DispatcherHandle};
-pub use self::infoschema::{CatalogError, InfoSchemaCatalog};
+pub use self::infoschema::{CatalogError, InfoSchemaCatalog, TargetError};
+pub use self::target::{MapError, TargetTable};
 pub use self::keys::{KeyExtractor, TxnFacts};
 pub use self::stats::{SchedulerSnapshot, SchedulerStats, SchedulerSummary};
 
@@ -264,4 +266,7 @@ pub enum ScheduleError {
     Config { what: String },
     #[error("the dispatcher thread panicked: {what}")]
     Panicked { what: String },
+    /// A transaction's rows cannot be mapped onto the target's table (see [`target`]).
+    #[error("GTID {gtid}: {source}")]
+    Target { gtid: String, source: Box<MapError> },
 }
