@@ -78,6 +78,9 @@ pub enum StmtKind {
     Delete,
     /// A statement event (DDL, statement-based DML): run as logged.
     Query,
+    /// A `BINLOG '<base64>'` statement of `rows` row changes (see [`crate::apply::binlog_stmt`]):
+    /// a missing row (1032) or a duplicate key (1062) means the target diverged.
+    Binlog,
 }
 
 /// One statement of a planned transaction.
@@ -914,7 +917,7 @@ mod tests {
     #[test]
     fn inserts_batch_into_one_multi_row_statement_with_exact_literals() {
         let t = table(vec![0]);
-        let rc = RowsChange {
+        let rc = RowsChange { raw: None,
             table: t.clone(),
             kind: RowKind::Insert,
             rows: vec![
@@ -937,7 +940,7 @@ mod tests {
         let t = table(vec![0]);
         // Each row's values are `(id,NULL,X'..')`: 12 + 2 x blob bytes (one-digit ids).
         let blob_row = |id: i64, n: usize| RowChange { before: None, after: Some(row(vec![Value::Int(id), Value::Null, Value::Bytes(vec![0xab; n])])) };
-        let rc = RowsChange { table: t, kind: RowKind::Insert, rows: vec![blob_row(1, 20), blob_row(2, 20), blob_row(3, 20), blob_row(4, 100), blob_row(5, 1), blob_row(6, 1)] };
+        let rc = RowsChange { raw: None, table: t, kind: RowKind::Insert, rows: vec![blob_row(1, 20), blob_row(2, 20), blob_row(3, 20), blob_row(4, 100), blob_row(5, 1), blob_row(6, 1)] };
         let stmts = builder().batch_bytes(110).plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap();
         let values: Vec<usize> = stmts.iter().map(|s| s.sql.len() - s.sql.find(" VALUES ").unwrap() - 8).collect();
         // 52 + 1 + 52 = 105 fits 110, a third row would not; the 212-byte row goes alone (a
@@ -952,7 +955,7 @@ mod tests {
     #[test]
     fn row_by_row_gives_one_insert_per_row_with_replace_alternative() {
         let t = table(vec![0]);
-        let rc = RowsChange {
+        let rc = RowsChange { raw: None,
             table: t,
             kind: RowKind::Insert,
             rows: vec![
@@ -968,12 +971,12 @@ mod tests {
     #[test]
     fn update_and_delete_by_primary_key() {
         let t = table(vec![0]);
-        let upd = RowsChange {
+        let upd = RowsChange { raw: None,
             table: t.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange { before: Some(row(vec![Value::Int(1), Value::Null, Value::Null])), after: Some(row(vec![Value::Int(1), Value::Bytes(b"x".to_vec()), Value::Null])) }],
         };
-        let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Null])), after: None }] };
+        let del = RowsChange { raw: None, table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Null])), after: None }] };
         let stmts = builder().plan(&txn(vec![Change::Rows(upd), Change::Rows(del)]), PlanStyle::Batched).unwrap();
         // Only the changed column is set; the overwrite form carries the whole after image.
         assert_eq!(stmts[0].sql, "UPDATE `s`.`t``x` SET `name`=_utf8mb4 X'78' WHERE `id` = 1");
@@ -986,7 +989,7 @@ mod tests {
     fn update_sets_changed_columns_temporal_ones_and_a_found_row_for_no_op() {
         let t = table(vec![0]);
         let upd = |before: Vec<Value>, after: Vec<Value>| {
-            let rc = RowsChange { table: t.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(row(before)), after: Some(row(after)) }] };
+            let rc = RowsChange { raw: None, table: t.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(row(before)), after: Some(row(after)) }] };
             builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap().remove(0).sql
         };
         // Primary key changed: set (the WHERE uses the before image).
@@ -1026,7 +1029,7 @@ mod tests {
             d(JsonDiffOp::Insert, "$.arr[1]", Some("\"s\"")),
             d(JsonDiffOp::Remove, "$.b", None),
         ];
-        let upd = RowsChange {
+        let upd = RowsChange { raw: None,
             table: t.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange { before: Some(Row { cols: vec![Some(Value::Int(7)), None] }), after: Some(Row { cols: vec![None, Some(Value::JsonDiff(diffs))] }) }],
@@ -1046,7 +1049,7 @@ mod tests {
         assert_eq!(stmts[0].overwrite_sql, None);
         // A single diff; a number stays a plain literal.
         let one = vec![d(JsonDiffOp::Replace, "$.age", Some("26"))];
-        let upd = RowsChange {
+        let upd = RowsChange { raw: None,
             table: t.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange { before: Some(Row { cols: vec![Some(Value::Int(1)), None] }), after: Some(Row { cols: vec![None, Some(Value::JsonDiff(one.clone()))] }) }],
@@ -1062,7 +1065,7 @@ mod tests {
     #[test]
     fn keyless_table_matches_every_column_null_safely_with_limit_1() {
         let t = table(vec![]);
-        let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Bytes(vec![1])])), after: None }] };
+        let del = RowsChange { raw: None, table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Bytes(vec![1])])), after: None }] };
         let stmts = builder().plan(&txn(vec![Change::Rows(del)]), PlanStyle::Batched).unwrap();
         assert_eq!(stmts[0].sql, "DELETE FROM `s`.`t``x` WHERE `id` <=> 7 AND `name` <=> NULL AND `raw` <=> X'01' LIMIT 1");
     }
@@ -1071,7 +1074,7 @@ mod tests {
     fn missing_column_names_is_an_error_naming_the_table() {
         let mut t = (*table(vec![0])).clone();
         t.columns[1].name = None;
-        let rc = RowsChange { table: Arc::new(t), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) }] };
+        let rc = RowsChange { raw: None, table: Arc::new(t), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) }] };
         let e = builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap_err().to_string();
         assert_eq!(e, "table `s`.`t`x`: TABLE_MAP carries no column names (the source must run with binlog_row_metadata=FULL)");
     }
