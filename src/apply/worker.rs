@@ -636,6 +636,9 @@ impl Worker {
     /// target's `max_allowed_packet` (one when it can); every UPDATE/DELETE must have found
     /// exactly one row. Nothing is sent when a statement is too large to send at all.
     async fn run_checked(&mut self, plan: &[Stmt]) -> Result<(), Failure> {
+        if plan.iter().any(|s| s.kind == StmtKind::Binlog) {
+            return self.run_checked_binlog(plan).await;
+        }
         let ranges = self.batches(plan)?;
         for range in ranges {
             let mut text = String::with_capacity(plan[range.clone()].iter().map(|s| s.sql.len() + packet::SEPARATOR).sum::<usize>());
@@ -649,6 +652,33 @@ impl Worker {
                 return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
             }
             check_found_rows(&pieces, &batch.counts, plan)?;
+        }
+        Ok(())
+    }
+
+    /// [`Worker::run_checked`] for a plan with BINLOG statements: each goes as a query of its
+    /// own. (In a multi-statement text the connection fell out of sync after a BINLOG statement:
+    /// mysql_async reported "Packets out of sync" on MariaDB 10.11.) The other statements
+    /// between them go in batches as usual.
+    async fn run_checked_binlog(&mut self, plan: &[Stmt]) -> Result<(), Failure> {
+        let mut start = 0;
+        while start < plan.len() {
+            if plan[start].kind == StmtKind::Binlog {
+                if plan[start].sql.len() > self.budget {
+                    return Err(Failure::TooLarge { table: plan[start].table_name(), bytes: plan[start].sql.len() });
+                }
+                self.exec(&plan[start].sql, Some(start), plan).await?;
+                start += 1;
+                continue;
+            }
+            let end = plan[start..].iter().position(|s| s.kind == StmtKind::Binlog).map_or(plan.len(), |k| start + k);
+            let shift = |f: Failure| match f {
+                Failure::Diverged { stmt, what } => Failure::Diverged { stmt: stmt + start, what },
+                Failure::Fatal { stmt, error } => Failure::Fatal { stmt: stmt.map(|i| i + start), error },
+                other => other,
+            };
+            Box::pin(self.run_checked(&plan[start..end])).await.map_err(shift)?;
+            start = end;
         }
         Ok(())
     }
@@ -760,7 +790,8 @@ impl Worker {
         }
         let checkpoint = self.shared.store.record_many_sql(positions);
         let compound = self.compound_for(plan);
-        if fast_text_len(plan, compound) + checkpoint.len() > self.budget {
+        // BINLOG statements go one per query (see `run_checked_binlog`): the split path.
+        if fast_text_len(plan, compound) + checkpoint.len() > self.budget || plan.iter().any(|s| s.kind == StmtKind::Binlog) {
             return self.run_split(seq, positions, plan, &checkpoint, have_turn).await;
         }
         if compound {
@@ -1132,12 +1163,12 @@ pub async fn probe_keep_gtid(conn: &mut mysql_async::Conn) -> bool {
 }
 
 /// Whether the target runs BINLOG statements for this user: `BINLOG ''` is refused with 1227
-/// without BINLOG REPLAY (or SUPER), and fails as an empty statement (1064) with it; MySQL
-/// and other servers answer otherwise.
+/// without BINLOG REPLAY (or SUPER), and with it fails as an empty statement (ER_SYNTAX_ERROR
+/// 1149, seen on MariaDB 10.11; 1064 accepted too); other answers mean no BINLOG path.
 pub async fn probe_binlog_statement(conn: &mut mysql_async::Conn) -> Result<(), String> {
     match conn.query_drop("BINLOG ''").await {
         Ok(()) => Ok(()),
-        Err(mysql_async::Error::Server(e)) if e.code == 1064 => Ok(()),
+        Err(mysql_async::Error::Server(e)) if matches!(e.code, 1149 | 1064) => Ok(()),
         Err(mysql_async::Error::Server(e)) if e.code == 1227 => Err(format!("the target user lacks the BINLOG REPLAY privilege (or SUPER): {}", e.message)),
         Err(e) => Err(format!("the target does not run BINLOG statements: {e}")),
     }
