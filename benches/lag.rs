@@ -39,8 +39,8 @@ fn txn(seq: u64) -> Transaction {
         size: 600,
         pos: BinlogPos { file: "binlog.000001".into(), start: 4, end: 604, end_file: "binlog.000001".into() },
         changes: vec![
-            Change::Rows(RowsChange { table: table("orders"), kind: RowKind::Insert, rows: vec![row(), row()], flags: 0 }),
-            Change::Rows(RowsChange { table: table("items"), kind: RowKind::Update, rows: vec![row(), row()], flags: 0 }),
+            Change::Rows(RowsChange { raw: None, table: table("orders"), kind: RowKind::Insert, rows: vec![row(), row()], flags: 0 }),
+            Change::Rows(RowsChange { raw: None, table: table("items"), kind: RowKind::Update, rows: vec![row(), row()], flags: 0 }),
         ],
         ..Default::default()
     }

@@ -470,6 +470,13 @@ pub struct ReplayArgs {
     /// (apply.compound_statements = false).
     #[arg(long)]
     pub no_compound: bool,
+    /// How row events are applied (apply.row_events): `auto` sends transactions that change a
+    /// table with triggers on the target as BINLOG statements (applied by the server's row code,
+    /// triggers not fired, as its native replica), and refuses when the target has triggers and
+    /// cannot run them; `sql` applies rows as SQL only; `binlog` sends every row event as a
+    /// BINLOG statement (MariaDB target, BINLOG REPLAY privilege).
+    #[arg(long, value_enum, default_value_t = crate::apply::binlog_stmt::RowEvents::Auto, value_name = "HOW")]
+    pub row_events: crate::apply::binlog_stmt::RowEvents,
     /// Transactions with more row changes than this are streamed through their worker in chunks
     /// instead of being held in memory whole.
     #[arg(long, default_value_t = 50_000, value_name = "ROWS")]

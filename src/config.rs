@@ -273,6 +273,14 @@ pub struct ApplyConfig {
     /// ... or whose row events exceed this many bytes (a few rows of large BLOBs).
     #[serde(default = "default_stream_txn_bytes")]
     pub stream_txn_bytes: u64,
+    /// How row events are applied: `auto` (default) sends the transactions that change a table
+    /// with triggers on the target as `BINLOG` statements, which the server applies with its
+    /// own row code and without firing triggers (MariaDB targets with BINLOG REPLAY), the rest
+    /// as SQL; it refuses at start when the target has triggers and no such path. `sql`: SQL
+    /// only (triggers on the target fire for replicated rows). `binlog`: every row event as a
+    /// BINLOG statement.
+    #[serde(default)]
+    pub row_events: crate::apply::binlog_stmt::RowEvents,
 }
 
 fn default_mode() -> Mode {
@@ -697,6 +705,16 @@ mod tests {
         assert_eq!(Config::from_toml(&format!("{MINIMAL}[lag]\nstall_timeout_s=2.5\n"), "t").unwrap().lag.stall_timeout_s, 2.5);
         let e = Config::from_toml(&format!("{MINIMAL}[lag]\nstall_timeout_s=0\n"), "t").unwrap_err().to_string();
         assert!(e.contains("lag.stall_timeout_s"), "{e}");
+    }
+
+    #[test]
+    fn row_events_defaults_to_auto_and_is_validated() {
+        use crate::apply::binlog_stmt::RowEvents;
+        assert_eq!(Config::from_toml(MINIMAL, "t").unwrap().apply.row_events, RowEvents::Auto);
+        assert_eq!(Config::from_toml(&format!("{MINIMAL}[apply]\nrow_events=\"binlog\"\n"), "t").unwrap().apply.row_events, RowEvents::Binlog);
+        assert_eq!(Config::from_toml(&format!("{MINIMAL}[apply]\nrow_events=\"sql\"\n"), "t").unwrap().apply.row_events, RowEvents::Sql);
+        let e = Config::from_toml(&format!("{MINIMAL}[apply]\nrow_events=\"statement\"\n"), "t").unwrap_err().to_string();
+        assert!(e.contains("row_events") && e.contains("auto") && e.contains("binlog"), "{e}");
     }
 
     #[test]

@@ -455,7 +455,7 @@ mod tests {
             RowKind::Update => RowChange { before: Some(Row::default()), after: Some(row) },
             RowKind::Delete => RowChange { before: Some(row), after: None },
         };
-        Transaction { changes: vec![Change::Rows(RowsChange { table: hb_table(named), kind, rows: vec![rc], flags: 0 })], ..Default::default() }
+        Transaction { changes: vec![Change::Rows(RowsChange { raw: None, table: hb_table(named), kind, rows: vec![rc], flags: 0 })], ..Default::default() }
     }
 
     #[test]

@@ -105,6 +105,9 @@ pub struct RowsChange {
     /// MariaDB writes no BEGIN query event, so these are the only record of them; the native
     /// replica sets both session options from every ROWS event before applying its rows.
     pub flags: u16,
+    /// The ROWS event as logged, when the source was read with raw bytes kept (the BINLOG
+    /// statement apply path, see [`crate::apply::binlog_stmt`]); `None` on the SQL path.
+    pub raw: Option<Arc<crate::decode::event::RawRowsEvent>>,
 }
 
 impl RowsChange {
@@ -987,7 +990,7 @@ impl Assembler {
                 let rows: Vec<RowChange> = r.rows.into_iter().map(|(before, after)| RowChange { before, after }).collect();
                 b.rows += rows.len();
                 b.row_bytes += at.event_size;
-                b.txn.changes.push(Change::Rows(RowsChange { table: r.table, kind, rows, flags: r.flags }));
+                b.txn.changes.push(Change::Rows(RowsChange { table: r.table, kind, rows, flags: r.flags, raw: r.raw }));
                 if stmt_end && b.expect == Expect::Statement {
                     return Ok(self.complete(at, TxnEnd::Commit));
                 }
@@ -1676,7 +1679,7 @@ mod tests {
                     _ => (Some(row(i)), Some(row(i + 100))),
                 })
                 .collect();
-            let r = RowsEvent { kind, table_id: 5, flags: if stmt_end { 1 } else { 0 }, table: tm.clone(), rows };
+            let r = RowsEvent { kind, table_id: 5, flags: if stmt_end { 1 } else { 0 }, table: tm.clone(), rows, raw: None };
             self.ev(t::WRITE_ROWS_V2, 40, EventData::Rows(r))
         }
         fn xid(&mut self) -> Event {
@@ -1980,7 +1983,7 @@ mod tests {
             (h(t::TABLE_MAP), EventData::TableMap(tm.clone())),
             (
                 h(t::UPDATE_ROWS_V2),
-                EventData::Rows(RowsEvent { kind: RowsEventKind::Update, table_id: 1, flags: 1, table: tm, rows: vec![(Some(Row::default()), Some(Row::default()))] }),
+                EventData::Rows(RowsEvent { kind: RowsEventKind::Update, table_id: 1, flags: 1, table: tm, rows: vec![(Some(Row::default()), Some(Row::default()))], raw: None }),
             ),
             (h(t::XID), EventData::Xid(1)),
         ];
@@ -2114,7 +2117,7 @@ mod stream_tests {
                         (None, Some(Row { cols }))
                     })
                     .collect();
-                ev(t::WRITE_ROWS_V2, rows_event_size, EventData::Rows(RowsEvent { kind: RowsEventKind::Write, table_id: 5, flags: 1, table: tm.clone(), rows }));
+                ev(t::WRITE_ROWS_V2, rows_event_size, EventData::Rows(RowsEvent { kind: RowsEventKind::Write, table_id: 5, flags: 1, table: tm.clone(), rows, raw: None }));
             }
             ev(t::XID, 31, EventData::Xid(seq));
         }

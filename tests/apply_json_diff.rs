@@ -56,7 +56,7 @@ fn every_json_kind_is_written_as_json() {
         let id = i as i64 + 1;
         sb.sql("C", &format!(r#"INSERT INTO jd.t VALUES ({id}, '{{"a": "old", "b": 0}}')"#));
         let diff = JsonDiff { op: JsonDiffOp::Replace, path: "$.a".into(), value: Some(value.to_string()) };
-        let rc = RowsChange {
+        let rc = RowsChange { raw: None,
             table: table.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange {

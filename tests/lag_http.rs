@@ -105,7 +105,7 @@ fn user_txn(seq: u64, commit_time_us: u64) -> Transaction {
         commit_time_us,
         size: 500,
         pos: BinlogPos { file: "binlog.000001".into(), start: 4, end: 504, end_file: "binlog.000001".into() },
-        changes: vec![Change::Rows(RowsChange { table, kind: RowKind::Insert, rows, flags: 0 })],
+        changes: vec![Change::Rows(RowsChange { raw: None, table, kind: RowKind::Insert, rows, flags: 0 })],
         ..Default::default()
     }
 }

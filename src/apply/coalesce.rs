@@ -263,7 +263,7 @@ mod tests {
     }
 
     fn change(table: &Arc<TableMap>, kind: RowKind, before: Option<&[i64]>, after: Option<&[i64]>) -> Change {
-        Change::Rows(RowsChange { table: table.clone(), kind, rows: vec![RowChange { before: before.map(row), after: after.map(row) }], flags: 0 })
+        Change::Rows(RowsChange { raw: None, table: table.clone(), kind, rows: vec![RowChange { before: before.map(row), after: after.map(row) }], flags: 0 })
     }
 
     fn txn(changes: Vec<Change>) -> Transaction {

@@ -4,6 +4,8 @@
 //! [`crate::schedule`] and must not parse binlog bytes or decide dependencies.
 //!
 //! - [`sql`]: row changes and statements -> SQL text with exact literals.
+//! - [`binlog_stmt`]: row events as `BINLOG` statements the target applies with its own row code
+//!   (no triggers fired for replicated rows, as MariaDB's replica).
 //! - [`checkpoint`]: the applied-transaction record on the target and its compaction.
 //! - [`retry`]: which target errors are transient, and the backoff.
 //! - [`worker`]: one connection applying whole transactions (or commit groups) exactly once.
@@ -26,7 +28,9 @@
 //! server's error. Workers stop taking new transactions, transactions in flight either commit
 //! (with their checkpoint) or roll back, so nothing after the last committed transaction is lost.
 
+pub mod binlog_stmt;
 pub mod checkpoint;
+pub mod events;
 pub mod coalesce;
 pub mod group;
 pub mod packet;

@@ -24,7 +24,8 @@ use crate::apply::group::{GroupFeed, GroupLimits};
 use crate::apply::retry::Backoff;
 use crate::apply::sql::{Charsets, SqlBuilder};
 use crate::apply::stats::{ApplySnapshot, ApplyStats};
-use crate::apply::worker::{probe_compound, probe_keep_gtid, target_opts, Worker, WorkerShared};
+use crate::apply::binlog_stmt::{describe_triggers, RowEvents, TriggerRow, TriggerTables, TRIGGERS_SQL};
+use crate::apply::worker::{probe_binlog_statement, probe_compound, probe_keep_gtid, target_opts, RowPath, Worker, WorkerShared};
 use crate::apply::ApplyError;
 use crate::config::{ApplyConfig, Endpoint};
 use crate::schedule::{spawn_dispatcher, DispatcherConfig, Done, InfoSchemaCatalog, Ready, SchedulerSnapshot, SchedulerStats};
@@ -176,6 +177,30 @@ pub fn run(opts: PipelineOptions, source: TxnSource, progress_fn: Option<Progres
     rt.block_on(run_async(opts, source, progress_fn))
 }
 
+/// How row events will be applied (`apply.row_events`), from what the target allows and the
+/// triggers it has. Refuses, listing the triggers, when the target has triggers and no BINLOG
+/// statement path under `auto` (rows applied as SQL would fire them a second time), and when
+/// `binlog` was asked for and the target cannot run it.
+async fn choose_row_path(admin: &mut mysql_async::Conn, wanted: RowEvents) -> Result<RowPath, ApplyError> {
+    if wanted == RowEvents::Sql {
+        return Ok(RowPath { mode: RowEvents::Sql, binlog_available: false, triggers: Arc::new(TriggerTables::default()) });
+    }
+    let triggers: Vec<TriggerRow> = admin.query(TRIGGERS_SQL).await.map_err(|e| ApplyError::Setup(format!("reading the target's triggers: {e}")))?;
+    let probe = probe_binlog_statement(admin).await;
+    match (&probe, wanted) {
+        (Err(why), RowEvents::Binlog) => return Err(ApplyError::Setup(format!("apply.row_events = binlog: {why}"))),
+        (Err(why), _) if !triggers.is_empty() => {
+            return Err(ApplyError::Setup(format!(
+                "the target has triggers ({}) and rows applied as SQL would fire them for rows the source already logged; the BINLOG statement path that does not is unavailable: {why}. Grant BINLOG REPLAY to the target user (MariaDB), or drop the triggers on the target, or set apply.row_events = \"sql\" to apply anyway",
+                describe_triggers(&triggers)
+            )))
+        }
+        (Err(why), _) => tracing::info!(reason = %why, "no BINLOG statement path on the target; row events go as SQL (a trigger created later stops the run)"),
+        (Ok(()), _) => {}
+    }
+    Ok(RowPath { mode: wanted, binlog_available: probe.is_ok(), triggers: Arc::new(TriggerTables::new(&triggers)) })
+}
+
 /// Threads of the workers' runtime. Workers mostly wait on the target, and every wake-up that
 /// crosses threads is a futex round; on a small machine one thread carries all of them (the
 /// reader, dispatcher and target need the other cores). Measured on 2 cores, 8 workers,
@@ -203,6 +228,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     let charsets: HashMap<u16, String> = charsets.into_iter().filter_map(|(id, cs)| u16::try_from(id).ok().map(|id| (id, cs))).collect();
     let keep_gtid = opts.keep_source_gtid && probe_keep_gtid(&mut admin).await;
     let compound = cfg.compound_statements && probe_compound(&mut admin).await;
+    let row_path = choose_row_path(&mut admin, cfg.row_events).await?;
     // Multi-row INSERTs stay well under one round trip (workers re-read the limit per connection).
     let max_packet = crate::apply::packet::read_max_allowed_packet(&mut admin).await.map_err(|e| ApplyError::Setup(format!("reading max_allowed_packet: {e}")))?;
     let insert_batch_bytes = (crate::apply::packet::budget(max_packet) / 4).min(512 * 1024);
@@ -217,6 +243,8 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         preserve_commit_order = cfg.preserve_commit_order,
         already_applied_beyond_watermark = applied.beyond_count(),
         keep_source_gtid = keep_gtid,
+        row_events = row_path.mode.name(),
+        binlog_statements = row_path.binlog_available,
         "apply pipeline starting"
     );
 
@@ -267,6 +295,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         max_ahead: cfg.preserve_commit_order.then(|| cfg.commit_group_max_txns.max(1).max(cfg.workers) as u64),
         sessions: Default::default(),
         tables: Some(catalog.clone()),
+        row_path,
     });
 
     // Workers connect before any transaction is read, so a bad target fails fast.

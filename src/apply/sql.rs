@@ -161,6 +161,9 @@ pub enum StmtKind {
     /// `LOCAL INFILE` of a name parapply serves `data` for (see
     /// [`SqlBuilder::load_statements`]); sent alone like [`StmtKind::Logged`].
     LoadData { sql: Arc<[u8]>, data: Arc<[u8]> },
+    /// A `BINLOG '<base64>'` statement of `rows` row changes (see [`crate::apply::binlog_stmt`]):
+    /// a missing row (1032) or a duplicate key (1062) means the target diverged.
+    Binlog,
 }
 
 /// One statement of a planned transaction.
@@ -1059,7 +1062,7 @@ mod tests {
     #[test]
     fn inserts_batch_into_one_multi_row_statement_with_exact_literals() {
         let t = table(vec![0]);
-        let rc = RowsChange {
+        let rc = RowsChange { raw: None,
             table: t.clone(),
             kind: RowKind::Insert,
             rows: vec![
@@ -1083,7 +1086,7 @@ mod tests {
         let t = table(vec![0]);
         // Each row's values are `(id,NULL,X'..')`: 12 + 2 x blob bytes (one-digit ids).
         let blob_row = |id: i64, n: usize| RowChange { before: None, after: Some(row(vec![Value::Int(id), Value::Null, Value::Bytes(vec![0xab; n])])) };
-        let rc = RowsChange { table: t, kind: RowKind::Insert, rows: vec![blob_row(1, 20), blob_row(2, 20), blob_row(3, 20), blob_row(4, 100), blob_row(5, 1), blob_row(6, 1)], flags: 0 };
+        let rc = RowsChange { raw: None, table: t, kind: RowKind::Insert, rows: vec![blob_row(1, 20), blob_row(2, 20), blob_row(3, 20), blob_row(4, 100), blob_row(5, 1), blob_row(6, 1)], flags: 0 };
         let stmts = builder().batch_bytes(110).plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap();
         let values: Vec<usize> = stmts.iter().map(|s| s.sql.len() - s.sql.find(" VALUES ").unwrap() - 8).collect();
         // 52 + 1 + 52 = 105 fits 110, a third row would not; the 212-byte row goes alone (a
@@ -1098,7 +1101,7 @@ mod tests {
     #[test]
     fn row_by_row_gives_one_insert_per_row_with_replace_alternative() {
         let t = table(vec![0]);
-        let rc = RowsChange {
+        let rc = RowsChange { raw: None,
             table: t,
             kind: RowKind::Insert,
             rows: vec![
@@ -1115,13 +1118,13 @@ mod tests {
     #[test]
     fn update_and_delete_by_primary_key() {
         let t = table(vec![0]);
-        let upd = RowsChange {
+        let upd = RowsChange { raw: None,
             table: t.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange { before: Some(row(vec![Value::Int(1), Value::Null, Value::Null])), after: Some(row(vec![Value::Int(1), Value::Bytes(b"x".to_vec()), Value::Null])) }],
             flags: 0,
         };
-        let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Null])), after: None }], flags: 0 };
+        let del = RowsChange { raw: None, table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Null])), after: None }], flags: 0 };
         let stmts = builder().plan(&txn(vec![Change::Rows(upd), Change::Rows(del)]), PlanStyle::Batched).unwrap();
         // Only the changed column is set; the overwrite form carries the whole after image.
         assert_eq!(stmts[0].sql, "UPDATE `s`.`t``x` SET `name`=_utf8mb4 X'78' WHERE `id` = 1");
@@ -1134,7 +1137,7 @@ mod tests {
     fn update_sets_changed_columns_temporal_ones_and_a_found_row_for_no_op() {
         let t = table(vec![0]);
         let upd = |before: Vec<Value>, after: Vec<Value>| {
-            let rc = RowsChange { table: t.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(row(before)), after: Some(row(after)) }], flags: 0 };
+            let rc = RowsChange { raw: None, table: t.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(row(before)), after: Some(row(after)) }], flags: 0 };
             builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap().remove(0).sql
         };
         // Primary key changed: set (the WHERE uses the before image).
@@ -1174,7 +1177,7 @@ mod tests {
             d(JsonDiffOp::Insert, "$.arr[1]", Some("\"s\"")),
             d(JsonDiffOp::Remove, "$.b", None),
         ];
-        let upd = RowsChange {
+        let upd = RowsChange { raw: None,
             table: t.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange { before: Some(Row { cols: vec![Some(Value::Int(7)), None] }), after: Some(Row { cols: vec![None, Some(Value::JsonDiff(diffs))] }) }],
@@ -1195,7 +1198,7 @@ mod tests {
         assert_eq!(stmts[0].overwrite_sql, None);
         // A single diff; a number stays a plain literal.
         let one = vec![d(JsonDiffOp::Replace, "$.age", Some("26"))];
-        let upd = RowsChange {
+        let upd = RowsChange { raw: None,
             table: t.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange { before: Some(Row { cols: vec![Some(Value::Int(1)), None] }), after: Some(Row { cols: vec![None, Some(Value::JsonDiff(one.clone()))] }) }],
@@ -1212,7 +1215,7 @@ mod tests {
     #[test]
     fn keyless_table_matches_every_column_null_safely_with_limit_1() {
         let t = table(vec![]);
-        let del = RowsChange { table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Bytes(vec![1])])), after: None }], flags: 0 };
+        let del = RowsChange { raw: None, table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Bytes(vec![1])])), after: None }], flags: 0 };
         let stmts = builder().plan(&txn(vec![Change::Rows(del)]), PlanStyle::Batched).unwrap();
         assert_eq!(stmts[0].sql, "DELETE FROM `s`.`t``x` WHERE `id` <=> 7 AND `name` <=> NULL AND `raw` <=> X'01' LIMIT 1");
     }
@@ -1222,7 +1225,7 @@ mod tests {
         let t = table(vec![]);
         // `name` is utf8mb4 (collation 45, _general_ci): 'b ' = 'B' under it; the byte
         // comparison keeps the collation's one (index-friendly) and pins the exact row.
-        let upd = RowsChange {
+        let upd = RowsChange { raw: None,
             table: t.clone(),
             kind: RowKind::Update,
             rows: vec![RowChange {
@@ -1239,7 +1242,7 @@ mod tests {
         // A FLOAT is compared as its exact double (the column is read as a double).
         let mut t2 = (*t).clone();
         t2.columns[0] = col("f", 4, None);
-        let del = RowsChange { table: Arc::new(t2), kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Float(0.1), Value::Null, Value::Null])), after: None }], flags: 0 };
+        let del = RowsChange { raw: None, table: Arc::new(t2), kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Float(0.1), Value::Null, Value::Null])), after: None }], flags: 0 };
         let stmts = builder().plan(&txn(vec![Change::Rows(del)]), PlanStyle::Batched).unwrap();
         assert_eq!(stmts[0].sql, "DELETE FROM `s`.`t``x` WHERE `f` <=> 1.0000000149011612e-1 AND `name` <=> NULL AND `raw` <=> NULL LIMIT 1");
     }
@@ -1247,8 +1250,8 @@ mod tests {
     #[test]
     fn rows_run_with_the_checks_their_rows_event_logged_and_the_defaults_come_back() {
         let t = table(vec![0]);
-        let ins = |id: i64, flags: u16| Change::Rows(RowsChange { table: t.clone(), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(id), Value::Null, Value::Null])) }], flags });
-        let del = |id: i64, flags: u16| Change::Rows(RowsChange { table: t.clone(), kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(id), Value::Null, Value::Null])), after: None }], flags });
+        let ins = |id: i64, flags: u16| Change::Rows(RowsChange { raw: None, table: t.clone(), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(id), Value::Null, Value::Null])) }], flags });
+        let del = |id: i64, flags: u16| Change::Rows(RowsChange { raw: None, table: t.clone(), kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(id), Value::Null, Value::Null])), after: None }], flags });
         // STMT_END_F alone (1) is the default session: plain row statements, fast-path eligible.
         let plain = txn(vec![ins(1, 1), ins(2, 0)]);
         let sql: Vec<String> = builder().plan(&plain, PlanStyle::Batched).unwrap().into_iter().map(|s| s.sql).collect();
@@ -1292,7 +1295,7 @@ mod tests {
         t.columns[2] = col("e", 247, Some(45));
         let t = Arc::new(t);
         let ins = |id: i64, e: u16| RowChange { before: None, after: Some(row(vec![Value::Int(id), Value::Null, Value::Enum(e)])) };
-        let rc = RowsChange { table: t, kind: RowKind::Insert, rows: vec![ins(1, 1), ins(2, 0), ins(3, 2)], flags: 0 };
+        let rc = RowsChange { raw: None, table: t, kind: RowKind::Insert, rows: vec![ins(1, 1), ins(2, 0), ins(3, 2)], flags: 0 };
         let changes = txn(vec![Change::Rows(rc)]);
         let sql: Vec<String> = builder().plan(&changes, PlanStyle::Batched).unwrap().into_iter().map(|s| s.sql).collect();
         assert_eq!(
@@ -1313,7 +1316,7 @@ mod tests {
     fn missing_column_names_is_an_error_naming_the_table() {
         let mut t = (*table(vec![0])).clone();
         t.columns[1].name = None;
-        let rc = RowsChange { table: Arc::new(t), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) }], flags: 0 };
+        let rc = RowsChange { raw: None, table: Arc::new(t), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) }], flags: 0 };
         let e = builder().plan(&txn(vec![Change::Rows(rc)]), PlanStyle::Batched).unwrap_err().to_string();
         assert_eq!(e, "table `s`.`t`x`: no column names (not in the TABLE_MAP, whose binlog_row_metadata is not FULL, and not mapped onto the target's table)");
     }
@@ -1515,7 +1518,7 @@ mod tests {
                 has_full_metadata: true,
             });
             let image = |id: i64| row(vec![Value::Int(id), Value::Bytes(text.clone()), Value::Bytes(blob.clone()), Value::Json(json.clone()), Value::Bytes(text.clone())]);
-            let rows = |kind: RowKind, before: bool, after: bool| Change::Rows(RowsChange {
+            let rows = |kind: RowKind, before: bool, after: bool| Change::Rows(RowsChange { raw: None,
                 table: t.clone(),
                 kind,
                 flags: 0,

@@ -46,6 +46,7 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 use parking_lot::Mutex;
 
+use crate::apply::binlog_stmt::{describe_triggers, BinlogStatement, RowEvents, TriggerRow, TriggerTables, TRIGGERS_SQL};
 use crate::apply::checkpoint::{CheckpointStore, Progress, StreamPos};
 use crate::apply::coalesce::Coalescer;
 use crate::apply::packet;
@@ -56,7 +57,7 @@ use crate::apply::stats::ApplyStats;
 use crate::apply::ApplyError;
 use crate::config::{Endpoint, OnConflict};
 use crate::schedule::{CommitOrder, InfoSchemaCatalog, KeyCatalog, Ready};
-use crate::txn::{ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
+use crate::txn::{Change, ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
 
 mod xa;
 
@@ -100,6 +101,33 @@ pub struct WorkerShared {
     /// The target's tables, onto which a streamed transaction's row changes are mapped as they
     /// arrive (the dispatcher maps every other transaction's at admission).
     pub tables: Option<Arc<InfoSchemaCatalog>>,
+    /// How row events are applied: SQL, or `BINLOG` statements (see [`RowPath`]).
+    pub row_path: RowPath,
+}
+
+/// Which transactions' row events go as `BINLOG` statements (see
+/// [`crate::apply::binlog_stmt`]), decided at start by the pipeline from `apply.row_events`,
+/// the target and the triggers on it.
+#[derive(Debug, Default)]
+pub struct RowPath {
+    /// `Sql`: never; `Binlog`: every row event; `Auto`: transactions that change a table with
+    /// triggers on the target.
+    pub mode: RowEvents,
+    /// The target runs BINLOG statements for this user (MariaDB, BINLOG REPLAY or SUPER).
+    pub binlog_available: bool,
+    /// Tables with triggers on the target, reloaded after each DDL.
+    pub triggers: Arc<TriggerTables>,
+}
+
+impl RowPath {
+    /// Whether row changes `changes` (of one transaction) go as BINLOG statements.
+    fn binlog_for(&self, changes: &[Change]) -> bool {
+        match self.mode {
+            RowEvents::Sql => false,
+            RowEvents::Binlog => true,
+            RowEvents::Auto => self.binlog_available && self.triggers.touches_changes(changes),
+        }
+    }
 }
 
 /// Connection options for the target: the shared ones ([`crate::net::opts`]: TLS, keepalive),
@@ -234,6 +262,11 @@ impl Worker {
             TxnEnd::Rollback => Vec::new(),
             // The assembler gives every XA PREPARE its xid (`txn.xa`); without one it cannot run.
             TxnEnd::XaPrepare => return Err(ApplyError::Unsupported { gtid, what: "XA PREPARE without an xid".into() }),
+            _ if self.shared.row_path.binlog_for(&txn.changes) => {
+                let mut plan = Vec::new();
+                self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
+                plan
+            }
             _ => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(fail_build)?,
         };
         let mut careful_plan: Option<Vec<Stmt>> = None;
@@ -273,6 +306,11 @@ impl Worker {
                     let table = plan.get(stmt).or_else(|| careful_plan.as_ref().and_then(|c| c.get(stmt))).map(Stmt::table_name).unwrap_or_else(|| "-".into());
                     if self.shared.on_conflict == OnConflict::Stop || careful_plan.is_some() {
                         return Err(ApplyError::Conflict { gtid, table, what });
+                    }
+                    if self.shared.row_path.triggers.touches(txn) {
+                        // skip/overwrite re-run the rows as SQL, which would fire the target's
+                        // triggers a second time for rows the source already logged.
+                        return Err(ApplyError::Conflict { gtid, table, what: format!("{what}; on_conflict skip/overwrite re-run rows as SQL, which fires this table's triggers on the target, so it stops here") });
                     }
                     tracing::info!(worker = self.id, gtid = %gtid, table = %table, "target diverged ({what}); re-running row by row (on_conflict={:?})", self.shared.on_conflict);
                     careful_plan = Some(self.shared.builder.plan(txn, PlanStyle::RowByRow).map_err(fail_build)?);
@@ -501,6 +539,11 @@ impl Worker {
     fn group_plan(&mut self, txns: &[&Transaction]) -> Result<Vec<Stmt>, Failure> {
         // Unbuildable SQL: the member path reports it properly.
         let unbuildable = |e: SqlError| Failure::Stopped(e.to_string());
+        if txns.iter().any(|t| self.shared.row_path.binlog_for(&t.changes)) {
+            let mut plan = Vec::new();
+            self.binlog_plan(txns, &mut plan).map_err(Failure::Stopped)?;
+            return Ok(plan);
+        }
         if let Some(plan) = self.coalescer.as_mut().and_then(|c| c.plan(&self.shared.builder, txns.iter().copied())) {
             return plan.map_err(unbuildable);
         }
@@ -580,7 +623,13 @@ impl Worker {
                     let chunk = Transaction { gtid: head.gtid.clone(), server_id: head.server_id, thread_id: head.thread_id, changes, ..Transaction::default() };
                     let (i, u, d) = chunk.row_counts();
                     *rows += (i + u + d) as u64;
-                    let plan = self.shared.builder.plan(&chunk, PlanStyle::Batched).map_err(|e| Failure::Stopped(format!("cannot build SQL: {e}")))?;
+                    let plan = if self.shared.row_path.binlog_for(&chunk.changes) {
+                        let mut plan = Vec::new();
+                        self.binlog_plan(&[&chunk], &mut plan).map_err(Failure::Stopped)?;
+                        plan
+                    } else {
+                        self.shared.builder.plan(&chunk, PlanStyle::Batched).map_err(|e| Failure::Stopped(format!("cannot build SQL: {e}")))?
+                    };
                     self.run_checked(&plan).await?;
                 }
                 StreamPiece::Failed(why) => return Err(Failure::Stopped(format!("the source failed inside the transaction: {why}"))),
@@ -637,6 +686,9 @@ impl Worker {
     /// target's `max_allowed_packet` (one when it can); every UPDATE/DELETE must have found
     /// exactly one row. Nothing is sent when a statement is too large to send at all.
     async fn run_checked(&mut self, plan: &[Stmt]) -> Result<(), Failure> {
+        if plan.iter().any(|s| s.kind == StmtKind::Binlog) {
+            return self.run_checked_binlog(plan).await;
+        }
         let ranges = self.batches(plan)?;
         for range in ranges {
             if let [s] = &plan[range.clone()] {
@@ -656,6 +708,33 @@ impl Worker {
                 return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
             }
             check_found_rows(&pieces, &batch.counts, plan)?;
+        }
+        Ok(())
+    }
+
+    /// [`Worker::run_checked`] for a plan with BINLOG statements: each goes as a query of its
+    /// own. (In a multi-statement text the connection fell out of sync after a BINLOG statement:
+    /// mysql_async reported "Packets out of sync" on MariaDB 10.11.) The other statements
+    /// between them go in batches as usual.
+    async fn run_checked_binlog(&mut self, plan: &[Stmt]) -> Result<(), Failure> {
+        let mut start = 0;
+        while start < plan.len() {
+            if plan[start].kind == StmtKind::Binlog {
+                if plan[start].sql.len() > self.budget {
+                    return Err(Failure::TooLarge { table: plan[start].table_name(), bytes: plan[start].sql.len() });
+                }
+                self.exec(&plan[start].sql, Some(start), plan).await?;
+                start += 1;
+                continue;
+            }
+            let end = plan[start..].iter().position(|s| s.kind == StmtKind::Binlog).map_or(plan.len(), |k| start + k);
+            let shift = |f: Failure| match f {
+                Failure::Diverged { stmt, what } => Failure::Diverged { stmt: stmt + start, what },
+                Failure::Fatal { stmt, error } => Failure::Fatal { stmt: stmt.map(|i| i + start), error },
+                other => other,
+            };
+            Box::pin(self.run_checked(&plan[start..end])).await.map_err(shift)?;
+            start = end;
         }
         Ok(())
     }
@@ -769,8 +848,9 @@ impl Worker {
         }
         let checkpoint = self.shared.store.record_many_sql(positions);
         let compound = self.compound_for(plan);
-        // A statement event goes alone in its own round trip (see `run_logged`).
-        if has_logged(plan) || fast_text_len(plan, compound) + checkpoint.len() > self.budget {
+        // A statement event goes alone in its own round trip (see `run_logged`), and BINLOG
+        // statements one per query (see `run_checked_binlog`): the split path.
+        if has_logged(plan) || fast_text_len(plan, compound) + checkpoint.len() > self.budget || plan.iter().any(|s| s.kind == StmtKind::Binlog) {
             return self.run_split(seq, positions, plan, &checkpoint, have_turn).await;
         }
         if compound {
@@ -973,10 +1053,99 @@ impl Worker {
         if pos.mariadb.is_some() && self.shared.keep_gtid.load(Relaxed) {
             text.push_str("SET SESSION gtid_domain_id=@@GLOBAL.gtid_domain_id, server_id=@@GLOBAL.server_id;");
         }
+        // A replicated event must not run on the target: MariaDB's SQL thread creates it
+        // SLAVESIDE_DISABLED (Event_parse_data::check_if_in_the_past / check_originator_id);
+        // parapply disables it right after, under the target's own GTID (also after a crash
+        // between the DDL and its checkpoint, when the DDL itself is not run again).
+        for s in plan.iter() {
+            let StmtKind::Logged(bytes) = &s.kind else { continue };
+            if let Some(name) = crate::apply::events::replicated_event_to_disable(&String::from_utf8_lossy(bytes), &self.ddl_schema(plan)) {
+                let _ = write!(text, "ALTER EVENT {name} DISABLE ON SLAVE;");
+            }
+        }
         text.push_str("BEGIN;");
         text.push_str(&self.shared.store.record_sql(pos));
         text.push_str(";COMMIT");
-        self.exec(&text, None, plan).await
+        self.exec(&text, None, plan).await?;
+        self.reload_triggers().await
+    }
+
+    /// The default schema a DDL plan ran in (its `USE`), for unqualified names.
+    fn ddl_schema(&self, plan: &[Stmt]) -> String {
+        plan.iter()
+            .rev()
+            .find_map(|s| s.sql.strip_prefix("USE ").map(|n| n.trim().trim_matches('`').replace("``", "`")))
+            .unwrap_or_default()
+    }
+
+    /// Re-read the target's triggers after a DDL (it may have created a trigger, or a table
+    /// that has one). With `row_events = auto` and no BINLOG path, a trigger on the target
+    /// stops the pipeline: its rows would be applied twice.
+    async fn reload_triggers(&mut self) -> Result<(), Failure> {
+        let path = &self.shared.row_path;
+        if path.mode == RowEvents::Sql || (path.mode == RowEvents::Binlog && path.binlog_available) {
+            return Ok(());
+        }
+        let rows: Vec<TriggerRow> = match self.conn.query(TRIGGERS_SQL).await {
+            Ok(r) => r,
+            Err(e) => return Err(self.interpret_error(None, e, &[])),
+        };
+        self.shared.row_path.triggers.replace(&rows);
+        if !rows.is_empty() && !self.shared.row_path.binlog_available {
+            return Err(Failure::Stopped(format!(
+                "the target now has triggers ({}) and no BINLOG statement path (needs a MariaDB target and the BINLOG REPLAY privilege): applying rows as SQL would fire them for rows the source already logged",
+                describe_triggers(&rows)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Row changes of `txns` (in order) as BINLOG statements; their other changes (statement
+    /// events, session context) as SQL in between, in source order. Consecutive row changes,
+    /// across transactions too, share one statement up to a quarter of a round trip.
+    fn binlog_plan(&self, txns: &[&Transaction], out: &mut Vec<Stmt>) -> Result<(), String> {
+        let cap = (self.budget / 4).max(64 * 1024);
+        let mut cur = BinlogStatement::new();
+        let finish = |cur: BinlogStatement, out: &mut Vec<Stmt>| {
+            if !cur.is_empty() {
+                let (table, rows) = (cur.first_table().cloned(), cur.rows());
+                out.push(Stmt { sql: cur.finish(), kind: StmtKind::Binlog, table, rows, overwrite_sql: None });
+            }
+        };
+        for txn in txns {
+            if txn.end == TxnEnd::Rollback {
+                continue;
+            }
+            let mut other: Vec<Change> = Vec::new();
+            for c in &txn.changes {
+                match c {
+                    Change::Rows(rc) => {
+                        if !other.is_empty() {
+                            finish(std::mem::take(&mut cur), out);
+                            self.sql_part(txn, std::mem::take(&mut other), out)?;
+                        }
+                        cur.push(rc).map_err(|e| e.to_string())?;
+                        if cur.len() >= cap {
+                            finish(std::mem::take(&mut cur), out);
+                        }
+                    }
+                    other_change => other.push(other_change.clone()),
+                }
+            }
+            if !other.is_empty() {
+                finish(std::mem::take(&mut cur), out);
+                self.sql_part(txn, other, out)?;
+            }
+        }
+        finish(cur, out);
+        Ok(())
+    }
+
+    /// Statement events and context of `txn` (no row changes) as SQL.
+    fn sql_part(&self, txn: &Transaction, changes: Vec<Change>, out: &mut Vec<Stmt>) -> Result<(), String> {
+        let part = Transaction { gtid: txn.gtid.clone(), server_id: txn.server_id, thread_id: txn.thread_id, changes, is_ddl: txn.is_ddl, ..Transaction::default() };
+        out.extend(self.shared.builder.plan(&part, PlanStyle::Batched).map_err(|e| format!("cannot build SQL: {e}"))?);
+        Ok(())
     }
 
     /// A statement event: its logged bytes, unchanged and alone in one COM_QUERY, so the target
@@ -1031,6 +1200,14 @@ impl Worker {
                 return Failure::Transient(error);
             }
         }
+        if let (Some(Piece::Stmt(i)), mysql_async::Error::Server(se)) = (piece, &error) {
+            // The server's row code reports a row it cannot find (1032, HA_ERR_KEY_NOT_FOUND)
+            // or a duplicate key (1062) as errors: the same divergence the SQL path's found-row
+            // checks detect.
+            if plan.get(i).is_some_and(|s| s.kind == StmtKind::Binlog) && matches!(se.code, 1032 | 1062) {
+                return Failure::Diverged { stmt: i, what: format!("row event not applicable ({error})") };
+            }
+        }
         let class = classify(&error);
         match (class, piece) {
             (ErrorClass::Transient, _) => Failure::Transient(error),
@@ -1074,6 +1251,18 @@ pub async fn probe_keep_gtid(conn: &mut mysql_async::Conn) -> bool {
             tracing::warn!(error = %e, "target refuses SET gtid_domain_id/server_id (needs MariaDB and SUPER); source GTIDs will not be kept on the target, only in the checkpoint table");
             false
         }
+    }
+}
+
+/// Whether the target runs BINLOG statements for this user: `BINLOG ''` is refused with 1227
+/// without BINLOG REPLAY (or SUPER), and with it fails as an empty statement (ER_SYNTAX_ERROR
+/// 1149, seen on MariaDB 10.11; 1064 accepted too); other answers mean no BINLOG path.
+pub async fn probe_binlog_statement(conn: &mut mysql_async::Conn) -> Result<(), String> {
+    match conn.query_drop("BINLOG ''").await {
+        Ok(()) => Ok(()),
+        Err(mysql_async::Error::Server(e)) if matches!(e.code, 1149 | 1064) => Ok(()),
+        Err(mysql_async::Error::Server(e)) if e.code == 1227 => Err(format!("the target user lacks the BINLOG REPLAY privilege (or SUPER): {}", e.message)),
+        Err(e) => Err(format!("the target does not run BINLOG statements: {e}")),
     }
 }
 

@@ -837,13 +837,13 @@ mod tests {
             pos: BinlogPos { file: "binlog.000001".into(), start: 256, end: 1490, end_file: "binlog.000001".into() },
             size: 1234,
             changes: vec![
-                Change::Rows(RowsChange {
+                Change::Rows(RowsChange { raw: None,
                     table: t1.clone(),
                     kind: RowKind::Insert,
                     rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Bytes(b"it's".to_vec())])) }],
                     flags: 0,
                 }),
-                Change::Rows(RowsChange {
+                Change::Rows(RowsChange { raw: None,
                     table: t2,
                     kind: RowKind::Update,
                     rows: vec![RowChange {
@@ -852,7 +852,7 @@ mod tests {
                     }],
                     flags: 0,
                 }),
-                Change::Rows(RowsChange {
+                Change::Rows(RowsChange { raw: None,
                     table: t1,
                     kind: RowKind::Insert,
                     rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(2), Value::Bytes(vec![0, 1, 0xff])])) }],

@@ -31,7 +31,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<i32> {
 
     let paths = expand_paths(&args.files).context("binlog files")?;
     let total_bytes: u64 = paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-    let files = BinlogFiles::open(&paths).context("opening binlog files")?.verify_checksum(!args.no_verify_checksum);
+    let files = BinlogFiles::open(&paths).context("opening binlog files")?.verify_checksum(!args.no_verify_checksum).keep_raw(args.row_events.needs_raw());
     let reader = TransactionReader::new(files).start_gtid(start).stop_gtid(stop).stream_large(Some(args.stream_txn_rows)).stream_large_bytes(Some(args.stream_txn_bytes));
     let source: TxnSource = Box::new(
         reader
@@ -56,6 +56,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<i32> {
         window: ApplyConfig::default().window.max(args.workers),
         commit_group_max_txns: args.commit_group.max(1),
         compound_statements: !args.no_compound,
+        row_events: args.row_events,
         ..ApplyConfig::default()
     };
     let mut opts = PipelineOptions::new(target, apply);

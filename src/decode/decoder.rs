@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::event::{Event, EventData, EventHeader, FormatDescription, RowsEventKind, TableMap};
+use super::event::{Event, EventData, EventHeader, FormatDescription, RawRowsEvent, RowsEventKind, TableMap};
 use super::event_type as et;
 use super::reader::{Fail, Res};
 use super::{fde, gtid, misc, payload, query, rows, table_map, DecodeError};
@@ -37,6 +37,10 @@ pub struct Decoder {
     verify_checksum: bool,
     tables: HashMap<u64, CachedTable>,
     max_payload_size: usize,
+    /// Keep the raw bytes of FDE, TABLE_MAP and ROWS events (see [`Decoder::set_keep_raw`]).
+    keep_raw: bool,
+    /// The FORMAT_DESCRIPTION event in force, as logged (only with `keep_raw`).
+    fde_raw: Option<Arc<[u8]>>,
 }
 
 /// A TABLE_MAP with the body bytes it was parsed from: servers resend the same TABLE_MAP in
@@ -45,6 +49,8 @@ pub struct Decoder {
 struct CachedTable {
     body: Box<[u8]>,
     map: Arc<TableMap>,
+    /// The whole TABLE_MAP event as logged (only with `keep_raw`).
+    raw: Option<Arc<[u8]>>,
 }
 
 impl Default for Decoder {
@@ -63,6 +69,21 @@ impl Decoder {
             verify_checksum: true,
             tables: HashMap::new(),
             max_payload_size: DEFAULT_MAX_PAYLOAD_SIZE,
+            keep_raw: false,
+            fde_raw: None,
+        }
+    }
+
+    /// Keep each replayable ROWS event's bytes, with its TABLE_MAP's and the FDE's, in
+    /// [`crate::decode::event::RowsEvent::raw`] (default off: the SQL apply path needs only the
+    /// decoded rows, and the bytes would double what a transaction holds). Kept for the ROWS
+    /// types a MariaDB server applies in a BINLOG statement: v1 (23-25, MariaDB), v2 (30-32,
+    /// MySQL 5.6+) and MariaDB's compressed ones (166-171); not for PARTIAL_UPDATE_ROWS nor
+    /// for events inside a TRANSACTION_PAYLOAD (they have no event of their own to send).
+    pub fn set_keep_raw(&mut self, on: bool) {
+        self.keep_raw = on;
+        if !on {
+            self.fde_raw = None;
         }
     }
 
@@ -95,8 +116,35 @@ impl Decoder {
             ));
         }
         match self.decode_framed(&header, raw) {
-            Ok(data) => Ok(Event { header, file: Arc::clone(file), offset, data }),
+            Ok(mut data) => {
+                if self.keep_raw {
+                    self.attach_raw(raw, &mut data);
+                }
+                Ok(Event { header, file: Arc::clone(file), offset, data })
+            }
             Err(fail) => Err(make_error(file, offset, header.event_type, fail)),
+        }
+    }
+
+    /// Remember the FDE and TABLE_MAP bytes, and give a replayable ROWS event its own with them.
+    fn attach_raw(&mut self, raw: &[u8], data: &mut EventData) {
+        match data {
+            EventData::FormatDescription(_) => self.fde_raw = Some(raw.into()),
+            EventData::TableMap(map) => {
+                if let Some(cached) = self.tables.get_mut(&map.table_id) {
+                    // A byte-identical body resent: the bytes kept from its first event serve.
+                    if cached.raw.is_none() {
+                        cached.raw = Some(raw.into());
+                    }
+                }
+            }
+            EventData::Rows(rows) if rows.kind != RowsEventKind::PartialUpdate => {
+                let table_map = self.tables.get(&rows.table_id).and_then(|c| c.raw.clone());
+                if let (Some(fde), Some(table_map)) = (self.fde_raw.clone(), table_map) {
+                    rows.raw = Some(Arc::new(RawRowsEvent { fde, table_map, event: raw.into() }));
+                }
+            }
+            _ => {}
         }
     }
 
@@ -271,7 +319,7 @@ impl Decoder {
             }
         }
         let map = Arc::new(table_map::parse_table_map(body, base, post, self.fde.as_ref().is_some_and(|f| f.is_mariadb()))?);
-        self.tables.insert(map.table_id, CachedTable { body: body.into(), map: Arc::clone(&map) });
+        self.tables.insert(map.table_id, CachedTable { body: body.into(), map: Arc::clone(&map), raw: None });
         Ok(EventData::TableMap(map))
     }
 

@@ -219,6 +219,21 @@ pub struct RowsEvent {
     pub table: Arc<TableMap>,
     /// (before, after) per row: Write has only after, Delete only before, Update both.
     pub rows: Vec<(Option<Row>, Option<Row>)>,
+    /// The event as logged, with its TABLE_MAP and FORMAT_DESCRIPTION, when the decoder was
+    /// asked to keep them ([`crate::decode::Decoder::set_keep_raw`]) and the event can be
+    /// replayed by the server itself (see [`RawRowsEvent`]); `None` otherwise.
+    pub raw: Option<Arc<RawRowsEvent>>,
+}
+
+/// A ROWS event exactly as the source logged it, with the TABLE_MAP it refers to and the
+/// FORMAT_DESCRIPTION in force: what a MariaDB target needs to apply it through its own row
+/// code in a `BINLOG '<base64>'` statement (see [`crate::apply::binlog_stmt`]). Each holds
+/// the whole event (common header, body and the checksum trailer the FDE announces).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRowsEvent {
+    pub fde: Arc<[u8]>,
+    pub table_map: Arc<[u8]>,
+    pub event: Box<[u8]>,
 }
 
 impl RowsEvent {

@@ -120,7 +120,7 @@ pub(crate) fn parse_rows(
         }
         rows.push(row);
     }
-    Ok(RowsEvent { kind, table_id: head.table_id, flags: head.flags, table: Arc::clone(table), rows })
+    Ok(RowsEvent { kind, table_id: head.table_id, flags: head.flags, table: Arc::clone(table), rows, raw: None })
 }
 
 /// A column bitmap with its popcount, computed once per event.

@@ -104,7 +104,9 @@ pub struct ApplierOptions {
 }
 
 impl ApplierOptions {
-    pub fn new(target: Endpoint, apply: ApplyConfig, stream: StreamOptions) -> ApplierOptions {
+    pub fn new(target: Endpoint, apply: ApplyConfig, mut stream: StreamOptions) -> ApplierOptions {
+        // The BINLOG statement apply path sends row events as logged.
+        stream.keep_raw = apply.row_events.needs_raw();
         ApplierOptions { target, apply, stream, from: None, progress: None, progress_log: None, on_writer: None, retry_pause: Duration::from_secs(1), max_failed_segments: 5 }
     }
 }

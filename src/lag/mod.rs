@@ -935,7 +935,7 @@ mod tests {
             commit_time_us,
             size: 500,
             pos: BinlogPos { file: "binlog.000002".into(), start: 100, end: 600, end_file: "binlog.000002".into() },
-            changes: vec![Change::Rows(RowsChange { table, kind: RowKind::Insert, rows, flags: 0 })],
+            changes: vec![Change::Rows(RowsChange { raw: None, table, kind: RowKind::Insert, rows, flags: 0 })],
             ..Default::default()
         }
     }
@@ -954,7 +954,7 @@ mod tests {
         Transaction {
             commit_time_us,
             size: 80,
-            changes: vec![Change::Rows(RowsChange { table, kind: RowKind::Update, rows: vec![RowChange { before: Some(Row::default()), after: Some(Row { cols }) }], flags: 0 })],
+            changes: vec![Change::Rows(RowsChange { raw: None, table, kind: RowKind::Update, rows: vec![RowChange { before: Some(Row::default()), after: Some(Row { cols }) }], flags: 0 })],
             ..Default::default()
         }
     }

@@ -50,7 +50,7 @@ pub fn s(v: &str) -> Value {
 
 /// One ROWS change.
 pub fn rows(table: &Arc<TableMap>, kind: RowKind, images: Vec<(Option<Row>, Option<Row>)>) -> Change {
-    Change::Rows(RowsChange {
+    Change::Rows(RowsChange { raw: None,
         table: table.clone(),
         kind,
         rows: images.into_iter().map(|(before, after)| RowChange { before, after }).collect(),

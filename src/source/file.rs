@@ -325,6 +325,13 @@ impl BinlogFiles {
         self
     }
 
+    /// Keep row events' logged bytes for the BINLOG statement apply path (default off; see
+    /// [`crate::decode::Decoder::set_keep_raw`]).
+    pub fn keep_raw(mut self, on: bool) -> BinlogFiles {
+        self.decoder.set_keep_raw(on);
+        self
+    }
+
     /// Files opened so far.
     pub fn files_opened(&self) -> usize {
         self.files_opened

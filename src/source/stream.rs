@@ -136,6 +136,9 @@ pub struct StreamOptions {
     /// Stream transactions with more row changes / bytes of row events than this instead of
     /// holding them whole (`None`, the default: never; `run` sets `apply.stream_txn_*`).
     pub stream_txn: Option<(usize, u64)>,
+    /// Keep row events' logged bytes for the BINLOG statement apply path (default false; see
+    /// [`crate::decode::Decoder::set_keep_raw`]).
+    pub keep_raw: bool,
 }
 
 impl StreamOptions {
@@ -150,6 +153,7 @@ impl StreamOptions {
             max_attempts: None,
             verify_checksum: true,
             stream_txn: None,
+            keep_raw: false,
         }
     }
 
@@ -521,6 +525,7 @@ impl LiveSource {
             decoder: {
                 let mut d = Decoder::new();
                 d.set_verify_checksum(opts.verify_checksum);
+                d.set_keep_raw(opts.keep_raw);
                 d
             },
             file,
