@@ -158,10 +158,14 @@ pub enum BarrierReason {
     NoCommitInfo,
     /// MariaDB flags2 without TRANSACTIONAL: a non-transactional engine cannot be rolled back.
     NonTransactional,
+    /// A parent change whose FK actions (ON DELETE CASCADE / SET NULL, ON UPDATE SET NULL,
+    /// multi-level ON UPDATE CASCADE) change child rows on the target that the binlog does not
+    /// log and no key of the change names (see `catalog::CascadeReach`).
+    FkCascade,
 }
 
 impl BarrierReason {
-    pub const ALL: [BarrierReason; 9] = [
+    pub const ALL: [BarrierReason; 10] = [
         BarrierReason::Ddl,
         BarrierReason::NoKey,
         BarrierReason::TooManyKeys,
@@ -171,6 +175,7 @@ impl BarrierReason {
         BarrierReason::PartialImage,
         BarrierReason::NoCommitInfo,
         BarrierReason::NonTransactional,
+        BarrierReason::FkCascade,
     ];
 
     pub fn name(self) -> &'static str {
@@ -184,6 +189,7 @@ impl BarrierReason {
             BarrierReason::PartialImage => "partial_image",
             BarrierReason::NoCommitInfo => "no_commit_info",
             BarrierReason::NonTransactional => "non_transactional",
+            BarrierReason::FkCascade => "fk_cascade",
         }
     }
 
