@@ -68,6 +68,7 @@ pub mod collation;
 mod commit_order;
 mod core;
 mod dispatcher;
+mod fold_table;
 pub mod infoschema;
 pub mod keys;
 pub mod logical_clock;
