@@ -434,6 +434,33 @@ mod tests {
         assert_eq!(rule_for_name("UTF8MB4_UCA1400_AI_CI").compare, Compare::UnicodeCi);
     }
 
+    /// Pairs MariaDB 10.11 calls equal that the folding once told apart (found by
+    /// `tests/collation_oracle.rs`, which asks the server itself).
+    #[test]
+    fn oracle_findings_stay_fixed() {
+        let eq = |name: &str, a: &[u8], b: &[u8]| {
+            let r = rule_for_name(name);
+            assert_eq!(norm(r, a), norm(r, b), "{name}: {a:?} vs {b:?}");
+        };
+        eq("utf8mb4_general_ci", "ς".as_bytes(), "Σ".as_bytes());
+        eq("utf8mb4_general_ci", "ü😀".as_bytes(), "U𝐀".as_bytes()); // supplementary = U+FFFD
+        eq("utf8mb4_general_ci", "uạs".as_bytes(), "uàŠ".as_bytes());
+        eq("utf8mb4_general_ci", "Дё".as_bytes(), "ДЕ".as_bytes());
+        eq("utf8mb4_general_ci", "Iſ".as_bytes(), b"is  ");
+        eq("utf8mb4_unicode_ci", "٠".as_bytes(), b"0 ");
+        eq("utf8mb4_unicode_ci", "😃".as_bytes(), "𝐀".as_bytes());
+        eq("utf8mb4_unicode_ci", "ﬁ\u{200D}".as_bytes(), b"FI");
+        eq("utf8mb4_unicode_ci", "a\u{0301}\u{00AD}".as_bytes(), b"A\x01");
+        eq("ucs2_general_ci", &[0x01, 0x01], &[0x01, 0x00]); // ā = Ā as UCS-2 bytes
+        eq("utf16_bin", &[0, 0x61, 0, 0x20], &[0, 0x61]); // PAD SPACE in UTF-16
+        eq("utf32_general_ci", &[0, 0, 0, 0xE9], &[0, 0, 0, 0x45]); // é = E
+        eq("latin1_german2_ci", b"\xE4", b"AE");
+        // Unknown ids: every value alike; MariaDB's UCA-14 ids fold like ai_ci.
+        assert_eq!(norm(rule_for_id(9999), b""), norm(rule_for_id(9999), "\u{FEFF}".as_bytes()));
+        let uca14_as_cs = rule_for_id(2307);
+        assert_eq!(norm(uca14_as_cs, b""), norm(uca14_as_cs, "\u{200B} ".as_bytes()));
+    }
+
     #[test]
     fn prefixes_count_characters() {
         let r = rule_for_id(45);
