@@ -1,5 +1,6 @@
 //! Table key knowledge for the writeset modes: primary key, every unique key, foreign keys (as
-//! child and as parent) and per-column collation, resolved to column positions.
+//! child and as parent, with their ON DELETE / ON UPDATE actions) and per-column collation,
+//! resolved to column positions.
 //!
 //! Owns the [`KeyCatalog`] trait, the resolved [`TableKeys`] layout and [`StaticCatalog`] (built
 //! from TABLE_MAP FULL metadata plus explicit [`TableDef`]s; used by tests and by `analyze` on
@@ -80,6 +81,71 @@ pub struct TableKeys {
     pub foreign_keys: Vec<ForeignKeyDef>,
     /// Column sets of this table that other tables' FKs reference (this table as parent).
     pub referenced_keys: Vec<IndexDef>,
+    /// Cascades a change to this table sets off on the target (see [`CascadeReach`]).
+    pub cascade: CascadeReach,
+}
+
+/// What a referencing FK does to its child rows when the parent row is deleted or its
+/// referenced columns change (`information_schema.REFERENTIAL_CONSTRAINTS.DELETE_RULE` /
+/// `UPDATE_RULE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FkAction {
+    /// `RESTRICT` or `NO ACTION` (InnoDB checks both at once): the change fails while children
+    /// exist, so a logged change reached no child row.
+    #[default]
+    Restrict,
+    Cascade,
+    SetNull,
+    /// Refused by InnoDB; kept so an unknown engine's rule is treated as the widest reach.
+    SetDefault,
+}
+
+impl FkAction {
+    /// The rule as information_schema spells it; anything unrecognised reaches as far as
+    /// `SET DEFAULT` (the conservative side).
+    pub fn from_rule(rule: &str) -> FkAction {
+        match rule.trim().to_ascii_uppercase().as_str() {
+            "RESTRICT" | "NO ACTION" => FkAction::Restrict,
+            "CASCADE" => FkAction::Cascade,
+            "SET NULL" => FkAction::SetNull,
+            _ => FkAction::SetDefault,
+        }
+    }
+}
+
+/// Child rows the target's own FK actions change when a row of this table changes. The source
+/// logs none of them (InnoDB runs cascades below the binlog), so the writeset keys of the
+/// logged parent row are all the scheduler sees; `keys.rs` turns what they cannot name into a
+/// `FkCascade` barrier. Worked example, `orders.customer_id -> customer.id ON DELETE CASCADE`:
+/// ```text
+/// T1: DELETE customer 5          logged: customer 5 only; orders 100 (customer 5) goes too
+/// T2: INSERT orders (100, 7)     keys {orders PK 100, customer ref 7}: nothing names T1
+/// ```
+/// Run before T1, T2 hits a duplicate key on orders 100. No key of T1 can name order 100 (the
+/// parent row does not say which orders it has), so T1 is a barrier. ON UPDATE CASCADE, in
+/// contrast, leaves the children in place with the parent's new value, which every later
+/// transaction on them carries as its FK key (and every earlier one carried the old value):
+/// the parent update's referenced keys of both images already order it against them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CascadeReach {
+    /// A deleted row of this table may delete or change child rows (ON DELETE CASCADE, SET
+    /// NULL or SET DEFAULT in some referencing FK): every DELETE is a barrier.
+    pub delete_barrier: bool,
+    /// Column positions whose change in an UPDATE changes child rows in a way no key of the
+    /// update names (ON UPDATE SET NULL/SET DEFAULT, or a CASCADE into child columns that
+    /// further FKs reference): such an UPDATE is a barrier.
+    pub update_barrier_columns: Vec<usize>,
+    /// Column positions whose change cascades ON UPDATE to child rows that keep the new value
+    /// (named by the referenced keys of the after image); a barrier only when the new value is
+    /// NULL (the children then carry no FK key at all).
+    pub update_cascade_columns: Vec<usize>,
+}
+
+impl CascadeReach {
+    /// True when no change to this table touches child rows.
+    pub fn is_empty(&self) -> bool {
+        !self.delete_barrier && self.update_barrier_columns.is_empty() && self.update_cascade_columns.is_empty()
+    }
 }
 
 impl TableKeys {
@@ -165,6 +231,11 @@ pub struct ForeignKeySpec {
     pub parent_schema: String,
     pub parent_table: String,
     pub parent_columns: Vec<String>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+    /// Some foreign key (of any table) references one of this FK's child columns, so a cascade
+    /// through this FK changes values another FK relation hashes (multi-level cascades).
+    pub child_columns_referenced: bool,
 }
 
 impl TableDef {
@@ -202,7 +273,16 @@ impl TableDef {
             parent_schema: parent_schema.into(),
             parent_table: parent_table.into(),
             parent_columns: parent_cols.iter().map(|c| c.to_string()).collect(),
+            ..Default::default()
         });
+        self
+    }
+    /// Set the ON DELETE / ON UPDATE actions of the foreign key added last.
+    pub fn on(mut self, on_delete: FkAction, on_update: FkAction) -> Self {
+        if let Some(fk) = self.foreign_keys.last_mut() {
+            fk.on_delete = on_delete;
+            fk.on_update = on_update;
+        }
         self
     }
 }
@@ -258,6 +338,7 @@ pub fn resolve(def: &TableDef, referencing: &[ForeignKeySpec], table_map: Option
         let prefix_chars = vec![None; columns.len()];
         referenced_keys.push(IndexDef { name: format!("referenced by {}", fk.name), columns, prefix_chars, id });
     }
+    let cascade = cascade_reach(referencing, |c| pos(c))?;
     Some(TableKeys {
         schema: def.schema.clone(),
         table: def.table.clone(),
@@ -267,7 +348,38 @@ pub fn resolve(def: &TableDef, referencing: &[ForeignKeySpec], table_map: Option
         unique_keys,
         foreign_keys,
         referenced_keys,
+        cascade,
     })
+}
+
+/// What the FKs in `referencing` (all pointing at one parent table, whose columns `pos`
+/// resolves) do to child rows; None when a parent column is unknown.
+pub fn cascade_reach(referencing: &[ForeignKeySpec], pos: impl Fn(&str) -> Option<usize>) -> Option<CascadeReach> {
+    let mut reach = CascadeReach::default();
+    let add = |list: &mut Vec<usize>, cols: &[usize]| {
+        for &c in cols {
+            if !list.contains(&c) {
+                list.push(c);
+            }
+        }
+    };
+    for fk in referencing {
+        let cols = fk.parent_columns.iter().map(|c| pos(c)).collect::<Option<Vec<_>>>()?;
+        // A deleted parent row: CASCADE deletes children (their primary and unique key values
+        // become free for later inserts that carry no key of the parent), SET NULL / SET
+        // DEFAULT leave them with values no FK key hashes (NULL is never hashed).
+        if fk.on_delete != FkAction::Restrict {
+            reach.delete_barrier = true;
+        }
+        match fk.on_update {
+            FkAction::Restrict => {}
+            FkAction::Cascade if !fk.child_columns_referenced => add(&mut reach.update_cascade_columns, &cols),
+            // The children's new FK values are referenced by grandchildren under the child's
+            // own index id, which the parent's keys never hash; or they become NULL / default.
+            _ => add(&mut reach.update_barrier_columns, &cols),
+        }
+    }
+    Some(reach)
 }
 
 /// The layout TABLE_MAP FULL metadata alone gives: the primary key and collations, no unique
@@ -294,6 +406,7 @@ pub fn from_table_map(tm: &TableMap) -> Option<TableKeys> {
         has_primary_key: true,
         foreign_keys: Vec::new(),
         referenced_keys: Vec::new(),
+        cascade: CascadeReach::default(),
     })
 }
 
@@ -403,8 +516,8 @@ impl StaticCatalog {
                     // The definition does not match what the binlog shows: positions would lie.
                     return None;
                 }
-                let referencing = self.referencing.get(&key).map(Vec::as_slice).unwrap_or(&[]);
-                resolve(def, referencing, Some(tm)).map(Arc::new)
+                let referencing = self.referencing_with_reach(&key);
+                resolve(def, &referencing, Some(tm)).map(Arc::new)
             }
             None if self.trust_table_map => from_table_map(tm).map(|mut k| {
                 // Tables only referenced by definitions still learn their referenced keys.
@@ -423,11 +536,33 @@ impl StaticCatalog {
                             }
                         }
                     }
+                    let names = k.column_names.clone();
+                    // A referencing FK naming a column the TABLE_MAP lacks: reach unknown, so
+                    // every delete and key update is a barrier.
+                    k.cascade = cascade_reach(&self.referencing_with_reach(&key), |c| names.iter().position(|n| n.eq_ignore_ascii_case(c))).unwrap_or_else(|| {
+                        CascadeReach { delete_barrier: true, update_barrier_columns: (0..names.len()).collect(), update_cascade_columns: Vec::new() }
+                    });
                 }
                 Arc::new(k)
             }),
             None => None,
         }
+    }
+}
+
+impl StaticCatalog {
+    /// The FKs pointing at `parent` (lower-cased key), each told whether some FK of these
+    /// definitions references its child columns.
+    fn referencing_with_reach(&self, parent: &(String, String)) -> Vec<ForeignKeySpec> {
+        let mut out = self.referencing.get(parent).cloned().unwrap_or_default();
+        for fk in &mut out {
+            let Some(child) = self.defs.iter().find(|(_, d)| d.foreign_keys.iter().any(|f| f.name == fk.name && f.parent_columns == fk.parent_columns && f.columns == fk.columns)).map(|(k, _)| k.clone()) else {
+                continue;
+            };
+            let grand = self.referencing.get(&child).map(Vec::as_slice).unwrap_or(&[]);
+            fk.child_columns_referenced |= grand.iter().any(|g| g.parent_columns.iter().any(|pc| fk.columns.iter().any(|c| c.eq_ignore_ascii_case(pc))));
+        }
+        out
     }
 }
 

@@ -1,6 +1,8 @@
 //! [`InfoSchemaCatalog`]: table key layouts loaded from a live server's information_schema —
-//! unique keys (`STATISTICS`, with prefix lengths), foreign keys in both directions
-//! (`KEY_COLUMN_USAGE` joined with `REFERENTIAL_CONSTRAINTS`) and column collations
+//! unique keys (`STATISTICS`, with prefix lengths), foreign keys in both directions with their
+//! ON DELETE / ON UPDATE rules (`KEY_COLUMN_USAGE` joined with `REFERENTIAL_CONSTRAINTS`; a
+//! referencing FK also says whether a further FK references its child columns, for
+//! multi-level cascades) and column collations
 //! (`COLUMNS.COLLATION_NAME`) — the parts of rule 2 that TABLE_MAP does not carry.
 //!
 //! Owns the queries and their cache. It must not decide dependencies or hash values.
@@ -21,7 +23,7 @@ use std::sync::Arc;
 use mysql_async::prelude::Queryable;
 use parking_lot::RwLock;
 
-use super::catalog::{resolve, ColumnInfo, ForeignKeySpec, KeyCatalog, LayoutCache, TableDef, TableKeys};
+use super::catalog::{resolve, ColumnInfo, FkAction, ForeignKeySpec, KeyCatalog, LayoutCache, TableDef, TableKeys};
 use super::target::{map_onto, MapError, TargetTable};
 use crate::decode::event::TableMap;
 
@@ -73,27 +75,39 @@ const COLUMNS_SQL: &str = "SELECT c.COLUMN_NAME, c.COLLATION_NAME, c.DATA_TYPE, 
 const UNIQUE_SQL: &str = "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS \
      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX";
 const FK_SELECT: &str = "SELECT k.CONSTRAINT_NAME, k.TABLE_SCHEMA, k.TABLE_NAME, k.COLUMN_NAME, \
-     k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME \
+     k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE, r.UPDATE_RULE, \
+     EXISTS (SELECT 1 FROM information_schema.KEY_COLUMN_USAGE g WHERE g.REFERENCED_TABLE_SCHEMA = k.TABLE_SCHEMA \
+       AND g.REFERENCED_TABLE_NAME = k.TABLE_NAME AND g.REFERENCED_COLUMN_NAME = k.COLUMN_NAME) \
      FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
      ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME ";
 const TABLES_SQL: &str = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'";
 
-type FkRow = (String, String, String, String, String, String, String);
+type FkRow = (String, String, String, String, String, String, String, String, String, i64);
 #[allow(clippy::type_complexity)]
 type ColumnRow = (String, Option<String>, String, String, Option<u64>, Option<u64>, Option<u64>, Option<u64>, Option<String>, Option<u64>);
 
 fn group_fks(rows: Vec<FkRow>) -> Vec<ForeignKeySpec> {
     let mut out: Vec<ForeignKeySpec> = Vec::new();
     let mut owner: Vec<(String, String)> = Vec::new();
-    for (name, schema, table, col, pschema, ptable, pcol) in rows {
+    for (name, schema, table, col, pschema, ptable, pcol, on_delete, on_update, col_referenced) in rows {
         let idx = out.iter().zip(owner.iter()).position(|(f, (s, t))| f.name == name && *s == schema && *t == table);
         match idx {
             Some(i) => {
                 out[i].columns.push(col);
                 out[i].parent_columns.push(pcol);
+                out[i].child_columns_referenced |= col_referenced != 0;
             }
             None => {
-                out.push(ForeignKeySpec { name, columns: vec![col], parent_schema: pschema, parent_table: ptable, parent_columns: vec![pcol] });
+                out.push(ForeignKeySpec {
+                    name,
+                    columns: vec![col],
+                    parent_schema: pschema,
+                    parent_table: ptable,
+                    parent_columns: vec![pcol],
+                    on_delete: FkAction::from_rule(&on_delete),
+                    on_update: FkAction::from_rule(&on_update),
+                    child_columns_referenced: col_referenced != 0,
+                });
                 owner.push((schema, table));
             }
         }

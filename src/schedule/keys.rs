@@ -175,6 +175,9 @@ impl KeyExtractor {
         out: &mut Vec<u64>,
         mut labels: Option<(&mut Vec<KeyLabel>, bool)>,
     ) -> Result<(), BarrierReason> {
+        if !tk.cascade.is_empty() {
+            cascade_check(tk, kind, row)?;
+        }
         let mut identified = false;
         for (n, idx) in tk.unique_keys.iter().chain(tk.referenced_keys.iter()).enumerate() {
             let is_unique = n < tk.unique_keys.len();
@@ -255,6 +258,35 @@ impl KeyExtractor {
             }
         }
         Some(xxh3_64(buf))
+    }
+}
+
+/// `FkCascade` when this change sets off FK actions on the target that reach child rows no key
+/// of it names (see [`super::catalog::CascadeReach`] for why ON DELETE CASCADE cannot be named
+/// and a one-level ON UPDATE CASCADE can).
+fn cascade_check(tk: &TableKeys, kind: RowKind, row: &RowChange) -> Result<(), BarrierReason> {
+    let reach = &tk.cascade;
+    match kind {
+        RowKind::Insert => Ok(()),
+        RowKind::Delete if reach.delete_barrier => Err(BarrierReason::FkCascade),
+        RowKind::Delete => Ok(()),
+        RowKind::Update => {
+            let (before, after) = (row.before.as_ref(), row.after.as_ref());
+            let new = |c: usize| after.and_then(|a| a.cols.get(c)).and_then(Option::as_ref);
+            // Absent from the after image: unchanged. Present there but not before: unknown,
+            // so taken as changed. InnoDB cascades on any byte change, even one the column's
+            // collation calls equal ('a' -> 'A'), so the comparison is of bytes.
+            let changed = |c: usize| new(c).is_some_and(|v| before.and_then(|b| b.cols.get(c)).and_then(Option::as_ref) != Some(v));
+            if reach.update_barrier_columns.iter().any(|&c| changed(c)) {
+                return Err(BarrierReason::FkCascade);
+            }
+            // Children follow the parent to its new value and carry it as their FK key, unless
+            // it is NULL (never hashed).
+            if reach.update_cascade_columns.iter().any(|&c| changed(c) && matches!(new(c), Some(Value::Null))) {
+                return Err(BarrierReason::FkCascade);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -406,7 +438,7 @@ fn render_values(image: &Row, columns: &[usize]) -> String {
 mod tests {
     use super::*;
     use crate::decode::event::QueryEvent;
-    use crate::schedule::catalog::{StaticCatalog, TableDef};
+    use crate::schedule::catalog::{FkAction, StaticCatalog, TableDef};
     use crate::schedule::synth::{self, row, s, TYPE_LONGLONG, TYPE_VARCHAR};
     use crate::txn::RowKind::*;
 
@@ -560,6 +592,144 @@ mod tests {
         // Parent and child primary keys with equal values do not collide (different indexes).
         let order5 = x.facts(&synth::txn(vec![synth::rows(&child, Insert, vec![(None, Some(row(vec![Value::Int(5), Value::Int(7)])))])]), true);
         assert!(!shares(&order5, &delete_customer5));
+    }
+
+    /// customer(id PK, code UNIQUE NULL) <- orders(id PK, customer_id, customer_code) with the
+    /// given actions on both FKs, and lines(id PK, order_id -> orders.id ON DELETE CASCADE).
+    fn cascade_catalog(on_delete: FkAction, on_update: FkAction) -> (Arc<crate::decode::event::TableMap>, Arc<crate::decode::event::TableMap>, StaticCatalog) {
+        let parent = synth::table(20, "shop", "customer", &[("id", TYPE_LONGLONG, None), ("code", TYPE_LONGLONG, None)], &[0]);
+        let child = synth::table(21, "shop", "orders", &[("id", TYPE_LONGLONG, None), ("customer_id", TYPE_LONGLONG, None), ("customer_code", TYPE_LONGLONG, None)], &[0]);
+        let cat = StaticCatalog::new()
+            .with_table(TableDef::new("shop", "customer").column("id", None).column("code", None).primary_key(&["id"]).unique_key("code_uk", &["code"]))
+            .with_table(
+                TableDef::new("shop", "orders")
+                    .column("id", None)
+                    .column("customer_id", None)
+                    .column("customer_code", None)
+                    .primary_key(&["id"])
+                    .foreign_key("fk_customer", &["customer_id"], "shop", "customer", &["id"])
+                    .on(on_delete, on_update)
+                    .foreign_key("fk_code", &["customer_code"], "shop", "customer", &["code"])
+                    .on(on_delete, on_update),
+            )
+            .with_table(
+                TableDef::new("shop", "lines")
+                    .column("id", None)
+                    .column("order_id", None)
+                    .primary_key(&["id"])
+                    .foreign_key("fk_order", &["order_id"], "shop", "orders", &["id"])
+                    .on(FkAction::Cascade, FkAction::Cascade),
+            );
+        (parent, child, cat)
+    }
+
+    fn one(t: &Arc<crate::decode::event::TableMap>, kind: RowKind, before: Option<Vec<Value>>, after: Option<Vec<Value>>) -> Transaction {
+        synth::txn(vec![synth::rows(t, kind, vec![(before.map(row), after.map(row))])])
+    }
+
+    /// ON DELETE CASCADE: the deleted children are in no binlog; a later insert reusing a
+    /// cascaded-away child's primary key names nothing of the parent, so the delete must be a
+    /// barrier. SET NULL and SET DEFAULT likewise; RESTRICT stays a keyed change.
+    #[test]
+    fn on_delete_cascade_and_set_null_make_the_parent_delete_a_barrier() {
+        use Value::Int;
+        for (action, barrier) in [(FkAction::Cascade, true), (FkAction::SetNull, true), (FkAction::SetDefault, true), (FkAction::Restrict, false)] {
+            let (parent, child, cat) = cascade_catalog(action, FkAction::Restrict);
+            let mut x = extractor(cat);
+            let del = x.facts(&one(&parent, Delete, Some(vec![Int(5), Int(50)]), None), true);
+            assert_eq!(del.key_barrier, barrier.then_some(BarrierReason::FkCascade), "{action:?}");
+            // Inserting or updating the parent (no referenced column changed) sets off nothing.
+            let ins = x.facts(&one(&parent, Insert, None, Some(vec![Int(6), Int(60)])), true);
+            assert_eq!((ins.key_barrier, ins.keys.len()), (None, 4), "{action:?}"); // PK, code UK, 2 referenced keys
+            let touch = x.facts(&one(&parent, Update, Some(vec![Int(6), Int(60)]), Some(vec![Int(6), Int(60)])), true);
+            assert_eq!(touch.key_barrier, None, "{action:?}");
+            // The children themselves are ordinary keyed rows.
+            let order = x.facts(&one(&child, Insert, None, Some(vec![Int(100), Int(7), Value::Null])), true);
+            assert_eq!(order.key_barrier, None);
+        }
+        // The child table `orders` cascades its own deletes into `lines` (multi-level).
+        let (_, child, cat) = cascade_catalog(FkAction::Restrict, FkAction::Restrict);
+        let mut x = extractor(cat);
+        let del_order = x.facts(&one(&child, Delete, Some(vec![Int(100), Int(7), Value::Null]), None), true);
+        assert_eq!(del_order.key_barrier, Some(BarrierReason::FkCascade));
+    }
+
+    /// ON UPDATE CASCADE (one level): the children keep the parent's new value, so a later
+    /// transaction touching them by FK value shares the parent update's after-image referenced
+    /// key, and an earlier one its before-image key: no barrier needed. A new value of NULL
+    /// (children then carry no key) and ON UPDATE SET NULL are barriers.
+    #[test]
+    fn on_update_cascade_is_named_by_both_referenced_values() {
+        use Value::Int;
+        let (parent, child, cat) = cascade_catalog(FkAction::Restrict, FkAction::Cascade);
+        let mut x = extractor(cat);
+        let rekey = x.facts(&one(&parent, Update, Some(vec![Int(5), Int(50)]), Some(vec![Int(6), Int(50)])), true);
+        assert_eq!(rekey.key_barrier, None);
+        let later = x.facts(&one(&child, Update, Some(vec![Int(100), Int(6), Value::Null]), Some(vec![Int(100), Int(6), Int(1)])), true);
+        let earlier = x.facts(&one(&child, Insert, None, Some(vec![Int(100), Int(5), Value::Null])), true);
+        let unrelated = x.facts(&one(&child, Insert, None, Some(vec![Int(101), Int(7), Value::Null])), true);
+        assert!(shares(&rekey, &later));
+        assert!(shares(&rekey, &earlier));
+        assert!(!shares(&rekey, &unrelated));
+        // The nullable unique `code` set to NULL: its children's code becomes NULL, unhashed.
+        let to_null = x.facts(&one(&parent, Update, Some(vec![Int(5), Int(50)]), Some(vec![Int(5), Value::Null])), true);
+        assert_eq!(to_null.key_barrier, Some(BarrierReason::FkCascade));
+        // MINIMAL after image without the referenced columns: they did not change.
+        let minimal = synth::txn(vec![synth::rows(&parent, Update, vec![(Some(row(vec![Int(5), Int(50)])), Some(Row { cols: vec![None, None] }))])]);
+        assert_eq!(x.facts(&minimal, true).key_barrier, None);
+        // Present after, absent before: unknown, taken as a change.
+        let unknown = synth::txn(vec![synth::rows(&parent, Update, vec![(Some(Row { cols: vec![Some(Int(5)), None] }), Some(Row { cols: vec![None, Some(Int(51))] }))])]);
+        assert!(x.facts(&unknown, true).key_barrier.is_some());
+
+        let (parent, _, cat) = cascade_catalog(FkAction::Restrict, FkAction::SetNull);
+        let mut x = extractor(cat);
+        let rekey = x.facts(&one(&parent, Update, Some(vec![Int(5), Int(50)]), Some(vec![Int(6), Int(50)])), true);
+        assert_eq!(rekey.key_barrier, Some(BarrierReason::FkCascade));
+        let other = x.facts(&one(&parent, Update, Some(vec![Int(5), Int(50)]), Some(vec![Int(5), Int(50)])), true);
+        assert_eq!(other.key_barrier, None);
+    }
+
+    /// ON UPDATE CASCADE into child columns that a grandchild's FK references (here
+    /// `item.order_code -> orders.code -> customer.code`): the grandchildren change under the
+    /// child's index id, which the parent's keys never hash.
+    #[test]
+    fn multi_level_update_cascade_is_a_barrier() {
+        use Value::Int;
+        let parent = synth::table(30, "m", "a", &[("id", TYPE_LONGLONG, None)], &[0]);
+        let cat = StaticCatalog::new()
+            .with_table(TableDef::new("m", "a").column("id", None).primary_key(&["id"]))
+            .with_table(TableDef::new("m", "b").column("id", None).column("a_id", None).primary_key(&["id"]).unique_key("a_uk", &["a_id"]).foreign_key("b_a", &["a_id"], "m", "a", &["id"]).on(FkAction::Restrict, FkAction::Cascade))
+            .with_table(TableDef::new("m", "c").column("id", None).column("b_a", None).primary_key(&["id"]).foreign_key("c_b", &["b_a"], "m", "b", &["a_id"]).on(FkAction::Restrict, FkAction::Cascade));
+        let mut x = extractor(cat);
+        let f = x.facts(&one(&parent, Update, Some(vec![Int(1)]), Some(vec![Int(2)])), true);
+        assert_eq!(f.key_barrier, Some(BarrierReason::FkCascade));
+        // Without the grandchild the same update is a keyed change.
+        let cat = StaticCatalog::new()
+            .with_table(TableDef::new("m", "a").column("id", None).primary_key(&["id"]))
+            .with_table(TableDef::new("m", "b").column("id", None).column("a_id", None).primary_key(&["id"]).foreign_key("b_a", &["a_id"], "m", "a", &["id"]).on(FkAction::Restrict, FkAction::Cascade));
+        let mut x = extractor(cat);
+        assert_eq!(x.facts(&one(&parent, Update, Some(vec![Int(1)]), Some(vec![Int(2)])), true).key_barrier, None);
+    }
+
+    /// A self-referencing tree `node(id PK, parent_id -> node.id)`: deleting a node with ON
+    /// DELETE CASCADE removes its whole subtree (a barrier); ON UPDATE CASCADE of an id moves
+    /// the direct children's parent_id, which they carry as their FK key.
+    #[test]
+    fn self_referencing_cascades() {
+        use Value::Int;
+        let t = synth::table(40, "m", "node", &[("id", TYPE_LONGLONG, None), ("parent_id", TYPE_LONGLONG, None)], &[0]);
+        let cat = StaticCatalog::new().with_table(
+            TableDef::new("m", "node").column("id", None).column("parent_id", None).primary_key(&["id"]).foreign_key("up", &["parent_id"], "m", "node", &["id"]).on(FkAction::Cascade, FkAction::Cascade),
+        );
+        let mut x = extractor(cat);
+        assert_eq!(x.facts(&one(&t, Delete, Some(vec![Int(1), Value::Null]), None), true).key_barrier, Some(BarrierReason::FkCascade));
+        let rekey = x.facts(&one(&t, Update, Some(vec![Int(1), Value::Null]), Some(vec![Int(9), Value::Null])), true);
+        assert_eq!(rekey.key_barrier, None);
+        let child_later = x.facts(&one(&t, Update, Some(vec![Int(2), Int(9)]), Some(vec![Int(2), Int(9)])), true);
+        assert!(shares(&rekey, &child_later));
+        // Moving a node under another parent changes no referenced column: no cascade.
+        let mv = x.facts(&one(&t, Update, Some(vec![Int(2), Int(9)]), Some(vec![Int(2), Int(3)])), true);
+        assert_eq!(mv.key_barrier, None);
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub mod collation;
 mod commit_order;
 mod core;
 mod dispatcher;
+mod fold_table;
 pub mod infoschema;
 pub mod keys;
 pub mod logical_clock;
@@ -167,10 +168,14 @@ pub enum BarrierReason {
     /// barriers, the prepare lands first, T2 next, then the commit, then T4: T4 never waits on
     /// the prepared branch's lock, and the commit never finds its branch not yet prepared.
     Xa,
+    /// A parent change whose FK actions (ON DELETE CASCADE / SET NULL, ON UPDATE SET NULL,
+    /// multi-level ON UPDATE CASCADE) change child rows on the target that the binlog does not
+    /// log and no key of the change names (see `catalog::CascadeReach`).
+    FkCascade,
 }
 
 impl BarrierReason {
-    pub const ALL: [BarrierReason; 10] = [
+    pub const ALL: [BarrierReason; 11] = [
         BarrierReason::Ddl,
         BarrierReason::NoKey,
         BarrierReason::TooManyKeys,
@@ -181,6 +186,7 @@ impl BarrierReason {
         BarrierReason::NoCommitInfo,
         BarrierReason::NonTransactional,
         BarrierReason::Xa,
+        BarrierReason::FkCascade,
     ];
 
     pub fn name(self) -> &'static str {
@@ -195,6 +201,7 @@ impl BarrierReason {
             BarrierReason::NoCommitInfo => "no_commit_info",
             BarrierReason::NonTransactional => "non_transactional",
             BarrierReason::Xa => "xa",
+            BarrierReason::FkCascade => "fk_cascade",
         }
     }
 
