@@ -92,7 +92,7 @@ mod tests {
         let no_names = || SqlError::NoColumnNames { schema: "d".into(), table: "t".into() };
         let errors: Vec<(anyhow::Error, &str)> = vec![
             (ApplyError::Connect { worker: 3, cause: refused() }.into(), "Connection refused"),
-            (ApplyError::Build { gtid: "0-1-5".into(), cause: no_names() }.into(), "binlog_row_metadata=FULL"),
+            (ApplyError::Build { gtid: "0-1-5".into(), cause: no_names() }.into(), "binlog_row_metadata is not FULL"),
             (ApplyError::Sql { gtid: "0-1-5".into(), table: "d.t".into(), sql: "DELETE".into(), cause: refused() }.into(), "Connection refused"),
             (ApplyError::RetriesExhausted { gtid: "0-1-5".into(), attempts: 5, cause: refused() }.into(), "Connection refused"),
             (ApplyError::from(CheckpointError::Sql { table: "s.applied_txn".into(), cause: refused() }).into(), "Connection refused"),

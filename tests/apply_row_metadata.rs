@@ -167,14 +167,14 @@ fn type_mismatch_stops_with_table_position_and_both_types() {
     assert_eq!(sb.sql("C", "SELECT COUNT(*) FROM mm.t"), "0");
 
     // The same rows onto a target with fewer columns.
-    sb.sql("C", "DROP DATABASE parapply; ALTER TABLE mm.t MODIFY v INT, DROP COLUMN w");
+    sb.sql("C", "DROP DATABASE parapply_state; ALTER TABLE mm.t MODIFY v INT, DROP COLUMN w");
     let out = replay(&sb, &files, &[]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("): table `mm`.`t`: the binlog's rows have 3 columns, the target's table has 2"), "{stderr}");
     // And onto one with an extra trailing column: the logged ones by position, the extra keeps
     // its default (as the native replica does).
-    sb.sql("C", "DROP DATABASE parapply; ALTER TABLE mm.t ADD COLUMN w VARCHAR(10), ADD COLUMN z INT DEFAULT 7");
+    sb.sql("C", "DROP DATABASE parapply_state; ALTER TABLE mm.t ADD COLUMN w VARCHAR(10), ADD COLUMN z INT DEFAULT 7");
     replay_ok(&sb, &files, &[]);
     assert_eq!(sb.sql("C", "SELECT * FROM mm.t"), "1	2	x	7");
 }

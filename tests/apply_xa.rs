@@ -82,7 +82,7 @@ fn xa_parts_interleaved_with_other_sessions_replay_to_the_source_state() {
         assert_eq!(sb.sql("C", RECOVER), want_recover, "{args:?}: the branch prepared at the end stays prepared");
         assert_eq!(u(&summary, "txns_applied"), sb.sql("A", "SELECT @@gtid_binlog_pos").rsplit('-').next().unwrap().parse::<u64>().unwrap(), "{args:?}");
         // Nothing of a finished branch is left marked; the open one is.
-        assert_eq!(sb.sql("C", "SELECT HEX(xid) FROM parapply.xa_prepared"), "00000003046C6566746271", "{args:?}");
+        assert_eq!(sb.sql("C", "SELECT HEX(xid) FROM parapply_state.xa_prepared"), "00000003046C6566746271", "{args:?}");
         // The target logged the XA parts under the source's GTIDs.
         let a_pos = sb.sql("A", "SELECT @@gtid_binlog_pos");
         if !args.contains(&"--no-preserve-commit-order") {
@@ -112,7 +112,7 @@ fn stops_between_and_inside_xa_parts_apply_nothing_twice() {
 
     // A crash after XA PREPARE, before its record: the record and mark are gone, the branch
     // is prepared. The re-run must see the branch in XA RECOVER and only record it.
-    sb.sql("C", "UPDATE parapply.applied_watermark SET seq = seq - 1; DELETE FROM parapply.xa_prepared");
+    sb.sql("C", "UPDATE parapply_state.applied_watermark SET seq = seq - 1; DELETE FROM parapply_state.xa_prepared");
     let s = replay_ok(&sb, &files[..1], &args);
     assert_eq!(u(&s, "txns_applied"), 1);
     assert_eq!(sb.sql("C", RECOVER), "1\t2\t0\t'x1'");
@@ -122,10 +122,10 @@ fn stops_between_and_inside_xa_parts_apply_nothing_twice() {
     // (XAER_NOTA) nor stop: it records only.
     replay_ok(&sb, &files[..2], &args);
     assert_eq!(sb.sql("C", RECOVER), "7\t2\t1\tX'0102',X'ff',7");
-    sb.sql("C", "UPDATE parapply.applied_watermark SET seq = seq - 1; INSERT INTO parapply.xa_prepared VALUES (CONCAT(X'0000000102', 'x1'), 'crash')");
+    sb.sql("C", "UPDATE parapply_state.applied_watermark SET seq = seq - 1; INSERT INTO parapply_state.xa_prepared VALUES (CONCAT(X'0000000102', 'x1'), 'crash')");
     let s = replay_ok(&sb, &files[..2], &args);
     assert_eq!(u(&s, "txns_applied"), 1);
-    assert_eq!(sb.sql("C", "SELECT COUNT(*) FROM parapply.xa_prepared"), "1", "only X'0102' is still marked");
+    assert_eq!(sb.sql("C", "SELECT COUNT(*) FROM parapply_state.xa_prepared"), "1", "only X'0102' is still marked");
 
     // The rest, from where it stopped.
     replay_ok(&sb, &files, &args);
@@ -172,8 +172,8 @@ fn kill_9_during_an_xa_workload_loses_nothing_and_applies_nothing_twice() {
     let files = sb.binlog_files("A");
     let want = sb.sql("A", TABLES);
     let total: u64 = sb.sql("A", "SELECT @@gtid_binlog_pos").rsplit('-').next().unwrap().parse().unwrap();
-    let applied = "SELECT COALESCE((SELECT MAX(seq) FROM parapply.applied_watermark), 0) + \
-        (SELECT COUNT(*) FROM parapply.applied_txn WHERE seq > COALESCE((SELECT MAX(seq) FROM parapply.applied_watermark), 0))";
+    let applied = "SELECT COALESCE((SELECT MAX(seq) FROM parapply_state.applied_watermark), 0) + \
+        (SELECT COUNT(*) FROM parapply_state.applied_txn WHERE seq > COALESCE((SELECT MAX(seq) FROM parapply_state.applied_watermark), 0))";
     // One kept connection: polling must be fast enough to kill a run of a few hundred parts.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut conn = rt.block_on(mysql_async::Conn::from_url(sb.url("C"))).expect("connect to C");

@@ -1285,8 +1285,18 @@ mod tests {
         }
         // A statement event sets its own session: the row flags are put back before it.
         let q = Change::Query(QueryEvent { query: "DO 1".into(), ..Default::default() });
-        let sql: Vec<String> = builder().plan(&txn(vec![del(1, 2), q]), PlanStyle::Batched).unwrap().into_iter().map(|s| s.sql).collect();
-        assert_eq!(sql, vec!["SET SESSION foreign_key_checks=0", "DELETE FROM `s`.`t``x` WHERE `id` = 1", "SET SESSION foreign_key_checks=1", "DO 1", SESSION_DEFAULTS]);
+        let sql: Vec<String> = builder().plan(&txn(vec![del(1, 2), q]), PlanStyle::Batched).unwrap().iter().map(Stmt::shown).collect();
+        assert_eq!(
+            sql,
+            vec![
+                "SET SESSION foreign_key_checks=0",
+                "DELETE FROM `s`.`t``x` WHERE `id` = 1",
+                "SET SESSION foreign_key_checks=1",
+                "SET SESSION character_set_client=@@GLOBAL.character_set_client",
+                "DO 1",
+                SESSION_DEFAULTS
+            ]
+        );
     }
 
     #[test]

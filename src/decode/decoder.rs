@@ -280,6 +280,9 @@ impl Decoder {
                 let (file_id, data) = query::parse_load_block(body, base)?;
                 EventData::LoadBlock { file_id, begin: t == et::BEGIN_LOAD_QUERY, data }
             }
+            // Early 5.1 servers' FDEs give it a shorter post-header whose layout is not the
+            // documented one: such a LOAD stays opaque, which the applier refuses by name.
+            et::EXECUTE_LOAD_QUERY if self.post_header_len(t, 26) < 26 => EventData::Opaque,
             et::EXECUTE_LOAD_QUERY => EventData::ExecuteLoad(query::parse_execute_load(body, base, self.post_header_len(t, 26))?),
             et::DELETE_FILE => {
                 let mut c = super::reader::Cursor::new(body, base);

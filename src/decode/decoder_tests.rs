@@ -563,11 +563,23 @@ fn old_51_rows_v1_without_checksum() {
 }
 
 #[test]
-fn load_data_events_are_opaque_and_aurora_padding_is_ignored() {
+fn load_data_events_are_decoded_and_aurora_padding_is_ignored() {
     let events = walk_ok("rust_mysql_common/ver_5_1_23.001");
-    let opaque: Vec<u8> =
-        events.iter().filter(|e| e.data == EventData::Opaque).map(|e| e.header.event_type).collect();
-    assert_eq!(opaque, [et::BEGIN_LOAD_QUERY, et::APPEND_BLOCK, et::EXECUTE_LOAD_QUERY]);
+    let load: Vec<(u8, u32, usize)> = events
+        .iter()
+        .filter_map(|e| match &e.data {
+            EventData::LoadBlock { file_id, data, .. } => Some((e.header.event_type, *file_id, data.len())),
+            EventData::ExecuteLoad(l) => Some((e.header.event_type, l.file_id, l.fn_pos_end - l.fn_pos_start)),
+            _ => None,
+        })
+        .collect();
+    let opaque = events.iter().filter(|e| e.data == EventData::Opaque).count();
+    assert_eq!(opaque, 0);
+    // The file's two blocks under one id, then the statement reading it.
+    assert_eq!(load.iter().map(|(t, id, _)| (*t, *id)).collect::<Vec<_>>(), [(et::BEGIN_LOAD_QUERY, load[0].1), (et::APPEND_BLOCK, load[0].1), (et::EXECUTE_LOAD_QUERY, load[0].1)]);
+    let EventData::ExecuteLoad(l) = &events.iter().find(|e| e.header.event_type == et::EXECUTE_LOAD_QUERY).unwrap().data else { unreachable!() };
+    let infile = String::from_utf8_lossy(&l.query.query[l.fn_pos_start..l.fn_pos_end]).into_owned();
+    assert!(infile.contains(" INFILE '") && infile.ends_with("INTO"), "{infile}");
     let events = walk_ok("mysql-binlog-connector-java/mysql-bin.aurora-padding");
     let e = events.iter().find(|e| e.header.event_type == 100).unwrap();
     assert_eq!(e.data, EventData::Ignored);
