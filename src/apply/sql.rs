@@ -75,15 +75,24 @@ pub enum SqlError {
     Opaque { event_type: u8, what: String },
 }
 
-/// A logged statement as text for messages: lossy UTF-8, at most 300 bytes.
+/// Bytes of a statement shown in a message.
+const SHOWN_MAX: usize = 300;
+
+/// A logged statement as text for messages: lossy UTF-8, cut by [`truncate`].
 fn shown(bytes: &[u8]) -> String {
-    const MAX: usize = 300;
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]).into_owned();
-    if bytes.len() > MAX {
-        format!("{text}… ({} bytes)", bytes.len())
-    } else {
-        text
+    truncate(&String::from_utf8_lossy(bytes), SHOWN_MAX)
+}
+
+/// `s` cut to at most `max` bytes at a character boundary, naming its full length when cut.
+pub(super) fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
     }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len())
 }
 
 /// Which target charset a collation id belongs to (loaded from the target's
@@ -185,16 +194,18 @@ impl Stmt {
     fn session(sql: String) -> Stmt {
         Stmt { sql, kind: StmtKind::Session, table: None, rows: 0, overwrite_sql: None }
     }
-    /// The statement for messages (a logged one as lossy UTF-8).
+    /// The statement for messages (a logged one as lossy UTF-8), at most 300 bytes.
     pub fn shown(&self) -> String {
         match &self.kind {
             StmtKind::Logged(bytes) | StmtKind::LoadData { sql: bytes, .. } => shown(bytes),
-            _ => self.sql.clone(),
+            _ => truncate(&self.sql, SHOWN_MAX),
         }
     }
-    /// A statement event (or `LOAD DATA`): logged bytes that go alone in their round trip.
-    pub fn is_logged(&self) -> bool {
-        matches!(self.kind, StmtKind::Logged(_) | StmtKind::LoadData { .. })
+    /// Goes alone in its round trip: a statement event or `LOAD DATA` (its logged bytes are
+    /// never joined with other text), or a BINLOG statement (in a multi-statement text
+    /// mysql_async fell out of packet sync after one on MariaDB 10.11).
+    pub fn goes_alone(&self) -> bool {
+        matches!(self.kind, StmtKind::Logged(_) | StmtKind::LoadData { .. } | StmtKind::Binlog)
     }
     /// Bytes the statement adds to a round trip.
     pub fn len(&self) -> usize {

@@ -356,7 +356,7 @@ impl Worker {
                     self.rollback().await;
                     let used = careful_plan.as_ref().unwrap_or(&plan);
                     let (table, sql) = match stmt.and_then(|i| used.get(i)) {
-                        Some(s) => (s.table_name(), truncate(&s.shown(), 300)),
+                        Some(s) => (s.table_name(), s.shown()),
                         None => ("-".into(), "(BEGIN/checkpoint/COMMIT)".into()),
                     };
                     return Err(ApplyError::Sql { gtid, table, sql, cause: error });
@@ -686,14 +686,11 @@ impl Worker {
     /// target's `max_allowed_packet` (one when it can); every UPDATE/DELETE must have found
     /// exactly one row. Nothing is sent when a statement is too large to send at all.
     async fn run_checked(&mut self, plan: &[Stmt]) -> Result<(), Failure> {
-        if plan.iter().any(|s| s.kind == StmtKind::Binlog) {
-            return self.run_checked_binlog(plan).await;
-        }
         let ranges = self.batches(plan)?;
         for range in ranges {
             if let [s] = &plan[range.clone()] {
-                if s.is_logged() {
-                    self.run_logged(range.start, plan).await?;
+                if s.goes_alone() {
+                    self.run_alone(range.start, plan).await?;
                     continue;
                 }
             }
@@ -712,36 +709,9 @@ impl Worker {
         Ok(())
     }
 
-    /// [`Worker::run_checked`] for a plan with BINLOG statements: each goes as a query of its
-    /// own. (In a multi-statement text the connection fell out of sync after a BINLOG statement:
-    /// mysql_async reported "Packets out of sync" on MariaDB 10.11.) The other statements
-    /// between them go in batches as usual.
-    async fn run_checked_binlog(&mut self, plan: &[Stmt]) -> Result<(), Failure> {
-        let mut start = 0;
-        while start < plan.len() {
-            if plan[start].kind == StmtKind::Binlog {
-                if plan[start].sql.len() > self.budget {
-                    return Err(Failure::TooLarge { table: plan[start].table_name(), bytes: plan[start].sql.len() });
-                }
-                self.exec(&plan[start].sql, Some(start), plan).await?;
-                start += 1;
-                continue;
-            }
-            let end = plan[start..].iter().position(|s| s.kind == StmtKind::Binlog).map_or(plan.len(), |k| start + k);
-            let shift = |f: Failure| match f {
-                Failure::Diverged { stmt, what } => Failure::Diverged { stmt: stmt + start, what },
-                Failure::Fatal { stmt, error } => Failure::Fatal { stmt: stmt.map(|i| i + start), error },
-                other => other,
-            };
-            Box::pin(self.run_checked(&plan[start..end])).await.map_err(shift)?;
-            start = end;
-        }
-        Ok(())
-    }
-
     /// `plan` cut into round trips under the budget, or the statement that fits none.
     fn batches(&self, plan: &[Stmt]) -> Result<Vec<std::ops::Range<usize>>, Failure> {
-        let alone = |i: usize| plan.get(i).is_some_and(Stmt::is_logged);
+        let alone = |i: usize| plan.get(i).is_some_and(Stmt::goes_alone);
         packet::batches(plan.iter().map(Stmt::len), self.budget)
             .map(|ranges| ranges.into_iter().flat_map(|r| split_around(r, alone)).collect())
             .map_err(|o| Failure::TooLarge { table: plan.get(o.index).map(Stmt::table_name).unwrap_or_else(|| "-".into()), bytes: o.bytes })
@@ -848,9 +818,9 @@ impl Worker {
         }
         let checkpoint = self.shared.store.record_many_sql(positions);
         let compound = self.compound_for(plan);
-        // A statement event goes alone in its own round trip (see `run_logged`), and BINLOG
-        // statements one per query (see `run_checked_binlog`): the split path.
-        if has_logged(plan) || fast_text_len(plan, compound) + checkpoint.len() > self.budget || plan.iter().any(|s| s.kind == StmtKind::Binlog) {
+        // Statement events and BINLOG statements go alone in their round trips (see
+        // `run_alone`): the split path.
+        if plan.iter().any(Stmt::goes_alone) || fast_text_len(plan, compound) + checkpoint.len() > self.budget {
             return self.run_split(seq, positions, plan, &checkpoint, have_turn).await;
         }
         if compound {
@@ -995,8 +965,8 @@ impl Worker {
         self.exec(&begin, None, plan).await?;
         let overwrite = self.shared.on_conflict == OnConflict::Overwrite;
         for (i, s) in plan.iter().enumerate() {
-            if s.is_logged() {
-                self.run_logged(i, plan).await?;
+            if s.goes_alone() {
+                self.run_alone(i, plan).await?;
                 continue;
             }
             let diverged = match self.conn.query_iter(s.sql.as_str()).await {
@@ -1155,11 +1125,13 @@ impl Worker {
     /// more means the target split the text into several statements, which the source did
     /// not: stop rather than go on (nothing of a transactional statement commits then).
     /// A `LOAD DATA` reads its file through the one-shot LOCAL INFILE handler set here, which
-    /// answers whatever name the server asks for with the logged bytes and nothing else.
-    async fn run_logged(&mut self, i: usize, plan: &[Stmt]) -> Result<(), Failure> {
-        let bytes = match plan.get(i).map(|s| &s.kind) {
-            Some(StmtKind::Logged(bytes)) => bytes,
-            Some(StmtKind::LoadData { sql, data }) => {
+    /// answers whatever name the server asks for with the logged bytes and nothing else. A
+    /// BINLOG statement goes the same way (see [`Stmt::goes_alone`]).
+    async fn run_alone(&mut self, i: usize, plan: &[Stmt]) -> Result<(), Failure> {
+        let bytes: &[u8] = match plan.get(i).map(|s| (&s.kind, s)) {
+            Some((StmtKind::Binlog, s)) => s.sql.as_bytes(),
+            Some((StmtKind::Logged(bytes), _)) => bytes,
+            Some((StmtKind::LoadData { sql, data }, _)) => {
                 let data = bytes::Bytes::copy_from_slice(data);
                 self.conn.set_infile_handler(async move {
                     let chunks: mysql_async::InfileData = Box::pin(futures_util::stream::once(async move { Ok(data) }));
@@ -1167,9 +1139,9 @@ impl Worker {
                 });
                 sql
             }
-            _ => return Err(Failure::Stopped(format!("statement {i} is not a logged statement"))),
+            _ => return Err(Failure::Stopped(format!("statement {i} does not go alone"))),
         };
-        let batch = run_batch(&mut self.conn, &bytes[..]).await;
+        let batch = run_batch(&mut self.conn, bytes).await;
         if let Some((_, error)) = batch.error {
             return Err(self.interpret_error(Some(Piece::Stmt(i)), error, plan));
         }
@@ -1312,11 +1284,6 @@ const COMPOUND_CHECK_LEN: usize = 80;
 const DIVERGED_SIGNAL: &str = "parapply: an UPDATE or DELETE found no row";
 
 
-/// Whether `plan` holds a statement event, which goes alone in its round trip.
-fn has_logged(plan: &[Stmt]) -> bool {
-    plan.iter().any(Stmt::is_logged)
-}
-
 /// `range` cut so every index for which `alone` holds is a range of its own.
 fn split_around(range: std::ops::Range<usize>, alone: impl Fn(usize) -> bool) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
@@ -1342,17 +1309,6 @@ fn push_piece(text: &mut String, pieces: &mut Vec<Piece>, sql: &str, piece: Piec
     }
     text.push_str(sql);
     pieces.push(piece);
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &s[..end], s.len())
 }
 
 /// Send a multi-statement text and collect each statement's affected rows, stopping at the

@@ -35,7 +35,7 @@ impl DoctorReport {
 /// log_slave_updates; row metadata reported). Used for every master and by the gate for the candidate.
 pub fn server_checks(name: &str, v: &ServerVars) -> Vec<Check> {
     let mut out = Vec::new();
-    let mut want = |what: &str, have: &str, expected: &str| {
+    let want = |out: &mut Vec<Check>, what: &str, have: &str, expected: &str| {
         let key = format!("{name}.{what}");
         if have.eq_ignore_ascii_case(expected) {
             out.push(Check::ok(key, have.to_string()));
@@ -43,8 +43,8 @@ pub fn server_checks(name: &str, v: &ServerVars) -> Vec<Check> {
             out.push(Check::fail(key, format!("is {have:?}, must be {expected}")));
         }
     };
-    want("binlog_format", &v.binlog_format, "ROW");
-    want("binlog_row_image", &v.binlog_row_image, "FULL");
+    want(&mut out, "binlog_format", &v.binlog_format, "ROW");
+    want(&mut out, "binlog_row_image", &v.binlog_row_image, "FULL");
     // Not required: without FULL metadata rows are applied by position onto the target's
     // columns, as MariaDB's own replica does (see `schedule::target`). Reported for what it adds.
     let key = format!("{name}.binlog_row_metadata");
@@ -56,16 +56,8 @@ pub fn server_checks(name: &str, v: &ServerVars) -> Vec<Check> {
             format!("{} (rows are applied by position onto the target's columns; FULL would also map them by name, so a target with its columns in another order still gets each value right)", v.binlog_row_metadata),
         ));
     }
-    let mut want = |what: &str, have: &str, expected: &str| {
-        let key = format!("{name}.{what}");
-        if have.eq_ignore_ascii_case(expected) {
-            out.push(Check::ok(key, have.to_string()));
-        } else {
-            out.push(Check::fail(key, format!("is {have:?}, must be {expected}")));
-        }
-    };
-    want("log_bin", if v.log_bin { "ON" } else { "OFF" }, "ON");
-    want("log_slave_updates", if v.log_slave_updates { "ON" } else { "OFF" }, "ON");
+    want(&mut out, "log_bin", if v.log_bin { "ON" } else { "OFF" }, "ON");
+    want(&mut out, "log_slave_updates", if v.log_slave_updates { "ON" } else { "OFF" }, "ON");
     out
 }
 

@@ -42,7 +42,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use mysql_async::prelude::Queryable;
 
-use super::{run_batch, truncate, Failure, Piece, Worker};
+use super::{run_batch, Failure, Piece, Worker};
 use crate::apply::checkpoint::StreamPos;
 use crate::apply::sql::{PlanStyle, Stmt};
 use crate::apply::ApplyError;
@@ -89,7 +89,7 @@ impl Worker {
                 }
                 Failure::Fatal { stmt, error } => {
                     let (table, sql) = match stmt.and_then(|i| plan.get(i)) {
-                        Some(s) => (s.table_name(), truncate(&s.sql, 300)),
+                        Some(s) => (s.table_name(), s.shown()),
                         None => ("-".into(), format!("(XA statements of {})", xid_sql(part.xid()))),
                     };
                     return Err(ApplyError::Sql { gtid, table, sql, cause: error });
