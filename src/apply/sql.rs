@@ -71,6 +71,8 @@ pub enum SqlError {
     BadValue { schema: String, table: String, column: String, what: String },
     #[error("statement logged in client charset (collation id {collation}) that the target does not know, and it is not ASCII: running it in another charset could change its meaning: {statement}")]
     UnknownCharset { collation: u16, statement: String },
+    #[error("LOAD DATA file name at {start}..{end} outside its {len}-byte statement")]
+    LoadFileName { start: usize, end: usize, len: usize },
     #[error("event type {event_type} cannot be applied ({what}): stopping rather than skipping it")]
     Opaque { event_type: u8, what: String },
 }
@@ -424,7 +426,7 @@ impl SqlBuilder {
         let q = &l.load.query.query;
         let (start, end) = (l.load.fn_pos_start, l.load.fn_pos_end);
         let (Some(head), Some(tail)) = (q.get(..start), q.get(end..)) else {
-            return Err(SqlError::UnknownCharset { collation: 0, statement: format!("LOAD DATA file name at {start}..{end} outside the statement") });
+            return Err(SqlError::LoadFileName { start, end, len: q.len() });
         };
         let mut sql = head.to_vec();
         sql.extend_from_slice(b" LOCAL INFILE 'parapply-load-data' ");
