@@ -735,7 +735,10 @@ fn haproxy_server_state(sock: &Path, proxy: &str, server: &str) -> Option<(Strin
     for l in lines {
         let f: Vec<&str> = l.split(',').collect();
         if f.first() == Some(&proxy) && f.get(1) == Some(&server) {
-            return Some((f.get(status_i)?.to_string(), f.get(check_i)?.to_string()));
+            // HAProxy prefixes check_status with "* " while a check is in
+            // progress; the rest is the last completed check's result.
+            let check = f.get(check_i)?.trim_start_matches("* ");
+            return Some((f.get(status_i)?.to_string(), check.to_string()));
         }
     }
     None
