@@ -200,7 +200,7 @@ impl BinlogStatement {
         let raw = rc.raw.as_ref().ok_or_else(|| BinlogStmtError::NoRawBytes {
             schema: rc.table.schema.clone(),
             table: rc.table.table.clone(),
-            why: "the source was read without raw row events, or the event kind cannot be replayed by the server (MySQL 8 PARTIAL_UPDATE_ROWS, events inside a TRANSACTION_PAYLOAD)",
+            why: "the source was read without raw row events (the table gained triggers on the target after the reader had decoded this event without them: rerunning resumes here and keeps them), or the event kind cannot be replayed by the server (MySQL 8 PARTIAL_UPDATE_ROWS, events inside a TRANSACTION_PAYLOAD)",
         })?;
         let short = |len| BinlogStmtError::Short { schema: rc.table.schema.clone(), table: rc.table.table.clone(), len };
         let flags = rows_flags(&raw.event).ok_or_else(|| short(raw.event.len()))?;

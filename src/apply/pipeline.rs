@@ -48,6 +48,11 @@ pub struct PipelineOptions {
     /// Given the scheduler's live counters once the dispatcher starts (e.g. for `/metrics`:
     /// parallelism histogram, barriers by reason).
     pub on_scheduler_stats: Option<Arc<dyn Fn(Arc<SchedulerStats>) + Send + Sync>>,
+    /// The reader's switch for keeping ROWS events' bytes (shared with its decoder through
+    /// `share_raw_rows`): the pipeline turns it off when no row will go as a BINLOG statement
+    /// (no triggers on the target under `auto`, or no BINLOG path) and back on when a DDL
+    /// gives the target triggers. Starts on, so nothing read before that choice lacks them.
+    pub raw_rows: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for PipelineOptions {
@@ -72,6 +77,7 @@ impl PipelineOptions {
             compact_every: Duration::from_millis(500),
             report_every: Duration::from_millis(250),
             on_scheduler_stats: None,
+            raw_rows: Arc::new(AtomicBool::new(true)),
         }
     }
 }
@@ -181,9 +187,9 @@ pub fn run(opts: PipelineOptions, source: TxnSource, progress_fn: Option<Progres
 /// triggers it has. Refuses, listing the triggers, when the target has triggers and no BINLOG
 /// statement path under `auto` (rows applied as SQL would fire them a second time), and when
 /// `binlog` was asked for and the target cannot run it.
-async fn choose_row_path(admin: &mut mysql_async::Conn, wanted: RowEvents) -> Result<RowPath, ApplyError> {
+async fn choose_row_path(admin: &mut mysql_async::Conn, wanted: RowEvents, raw_rows: Arc<AtomicBool>) -> Result<RowPath, ApplyError> {
     if wanted == RowEvents::Sql {
-        return Ok(RowPath { mode: RowEvents::Sql, binlog_available: false, triggers: Arc::new(TriggerTables::default()) });
+        return Ok(RowPath { mode: RowEvents::Sql, binlog_available: false, triggers: Arc::new(TriggerTables::default()), raw_rows });
     }
     let triggers: Vec<TriggerRow> = admin.query(TRIGGERS_SQL).await.map_err(|e| ApplyError::Setup(format!("reading the target's triggers: {e}")))?;
     let probe = probe_binlog_statement(admin).await;
@@ -198,7 +204,7 @@ async fn choose_row_path(admin: &mut mysql_async::Conn, wanted: RowEvents) -> Re
         (Err(why), _) => tracing::info!(reason = %why, "no BINLOG statement path on the target; row events go as SQL (a trigger created later stops the run)"),
         (Ok(()), _) => {}
     }
-    Ok(RowPath { mode: wanted, binlog_available: probe.is_ok(), triggers: Arc::new(TriggerTables::new(&triggers)) })
+    Ok(RowPath { mode: wanted, binlog_available: probe.is_ok(), triggers: Arc::new(TriggerTables::new(&triggers)), raw_rows })
 }
 
 /// Threads of the workers' runtime. Workers mostly wait on the target, and every wake-up that
@@ -228,7 +234,8 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     let charsets: HashMap<u16, String> = charsets.into_iter().filter_map(|(id, cs)| u16::try_from(id).ok().map(|id| (id, cs))).collect();
     let keep_gtid = opts.keep_source_gtid && probe_keep_gtid(&mut admin).await;
     let compound = cfg.compound_statements && probe_compound(&mut admin).await;
-    let row_path = choose_row_path(&mut admin, cfg.row_events).await?;
+    let row_path = choose_row_path(&mut admin, cfg.row_events, opts.raw_rows.clone()).await?;
+    row_path.settle_raw_rows();
     // Multi-row INSERTs stay well under one round trip (workers re-read the limit per connection).
     let max_packet = crate::apply::packet::read_max_allowed_packet(&mut admin).await.map_err(|e| ApplyError::Setup(format!("reading max_allowed_packet: {e}")))?;
     let insert_batch_bytes = (crate::apply::packet::budget(max_packet) / 4).min(512 * 1024);

@@ -994,7 +994,13 @@ fn is_database_ddl(q: &str) -> bool {
 /// every row in the worker's default session (see [`RowSession`]).
 pub(super) fn rows_only(txn: &Transaction) -> bool {
     txn.changes.iter().all(|c| match c {
-        Change::Rows(rc) => rc.rows.iter().all(|row| RowSession::of(rc, row) == RowSession::DEFAULT),
+        // Decided per change where it can be: only a table with an ENUM column can hold a row
+        // that needs the lax session (this runs for every transaction of every commit group).
+        Change::Rows(rc) => {
+            rc.foreign_key_checks()
+                && rc.unique_checks()
+                && (!rc.table.columns.iter().any(|c| c.real_type == crate::decode::value::column_type::ENUM) || rc.rows.iter().all(|row| RowSession::of(rc, row) == RowSession::DEFAULT))
+        }
         // An opaque event makes the plan fail (never skipped); the coalescer must not skip it.
         Change::Opaque { .. } | Change::Load(_) | Change::Context(_) => false,
         Change::Query(q) => is_transaction_control(&q.text()),

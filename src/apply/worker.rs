@@ -117,9 +117,22 @@ pub struct RowPath {
     pub binlog_available: bool,
     /// Tables with triggers on the target, reloaded after each DDL.
     pub triggers: Arc<TriggerTables>,
+    /// The reader's switch for keeping ROWS events' bytes ([`crate::decode::Decoder::share_raw_rows`]).
+    pub raw_rows: Arc<AtomicBool>,
 }
 
 impl RowPath {
+    /// Tell the reader whether row events need their logged bytes from now on: only when some
+    /// may go as BINLOG statements.
+    pub fn settle_raw_rows(&self) {
+        let wanted = match self.mode {
+            RowEvents::Sql => false,
+            RowEvents::Binlog => true,
+            RowEvents::Auto => self.binlog_available && !self.triggers.is_empty(),
+        };
+        self.raw_rows.store(wanted, Relaxed);
+    }
+
     /// Whether row changes `changes` (of one transaction) go as BINLOG statements.
     fn binlog_for(&self, changes: &[Change]) -> bool {
         match self.mode {
@@ -1061,6 +1074,7 @@ impl Worker {
             Err(e) => return Err(self.interpret_error(None, e, &[])),
         };
         self.shared.row_path.triggers.replace(&rows);
+        self.shared.row_path.settle_raw_rows();
         if !rows.is_empty() && !self.shared.row_path.binlog_available {
             return Err(Failure::Stopped(format!(
                 "the target now has triggers ({}) and no BINLOG statement path (needs a MariaDB target and the BINLOG REPLAY privilege): applying rows as SQL would fire them for rows the source already logged",

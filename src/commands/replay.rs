@@ -5,6 +5,7 @@
 //! terminal, periodic log lines otherwise) and prints the summary. It owns no SQL or scheduling.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -32,6 +33,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<i32> {
     let paths = expand_paths(&args.files).context("binlog files")?;
     let total_bytes: u64 = paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let files = BinlogFiles::open(&paths).context("opening binlog files")?.verify_checksum(!args.no_verify_checksum).keep_raw(args.row_events.needs_raw());
+    // Raw row bytes only while the pipeline says some rows may need them (triggers on the target).
+    let raw_rows = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let files = files.share_raw_rows(raw_rows.clone());
     let reader = TransactionReader::new(files).start_gtid(start).stop_gtid(stop).stream_large(Some(args.stream_txn_rows)).stream_large_bytes(Some(args.stream_txn_bytes));
     let source: TxnSource = Box::new(
         reader
@@ -61,6 +65,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<i32> {
     };
     let mut opts = PipelineOptions::new(target, apply);
     opts.keep_source_gtid = !args.no_keep_gtid;
+    opts.raw_rows = raw_rows;
 
     let progress = progress_reporter(total_bytes);
     let summary = pipeline::run(opts, source, Some(progress))?;

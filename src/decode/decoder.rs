@@ -6,6 +6,7 @@
 //! events group into transactions (see [`crate::txn`]).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::event::{Event, EventData, EventHeader, FormatDescription, RawRowsEvent, RowsEventKind, TableMap};
@@ -39,6 +40,11 @@ pub struct Decoder {
     max_payload_size: usize,
     /// Keep the raw bytes of FDE, TABLE_MAP and ROWS events (see [`Decoder::set_keep_raw`]).
     keep_raw: bool,
+    /// With `keep_raw`: whether ROWS events keep theirs now (see [`Decoder::share_raw_rows`]).
+    rows_wanted: Option<Arc<AtomicBool>>,
+    /// A statement naming TRIGGER has been decoded: from here on every ROWS event keeps its
+    /// bytes whatever `rows_wanted` says (see [`Decoder::share_raw_rows`]).
+    trigger_ddl_seen: bool,
     /// The FORMAT_DESCRIPTION event in force, as logged (only with `keep_raw`).
     fde_raw: Option<Arc<[u8]>>,
 }
@@ -70,6 +76,8 @@ impl Decoder {
             tables: HashMap::new(),
             max_payload_size: DEFAULT_MAX_PAYLOAD_SIZE,
             keep_raw: false,
+            rows_wanted: None,
+            trigger_ddl_seen: false,
             fde_raw: None,
         }
     }
@@ -85,6 +93,20 @@ impl Decoder {
         if !on {
             self.fde_raw = None;
         }
+    }
+
+    /// With `keep_raw`, keep ROWS events' bytes only while `wanted` is true. The applier sets
+    /// it: bytes are needed only for tables with triggers on the target (or with
+    /// `apply.row_events = binlog`), and copying every ROWS event costs the SQL path
+    /// measurably. The reader decodes ahead of the applier, so a trigger the stream itself
+    /// creates must not wait for the applier to notice it: once a statement naming `TRIGGER`
+    /// is decoded, every later ROWS event keeps its bytes regardless.
+    pub fn share_raw_rows(&mut self, wanted: Arc<AtomicBool>) {
+        self.rows_wanted = Some(wanted);
+    }
+
+    fn rows_wanted(&self) -> bool {
+        self.trigger_ddl_seen || self.rows_wanted.as_ref().is_none_or(|w| w.load(Ordering::Relaxed))
     }
 
     /// Turn CRC32 verification on or off (default on). The trailing 4 bytes are still stripped.
@@ -138,7 +160,10 @@ impl Decoder {
                     }
                 }
             }
-            EventData::Rows(rows) if rows.kind != RowsEventKind::PartialUpdate => {
+            EventData::Query(q) if !self.trigger_ddl_seen && q.query.len() >= 7 => {
+                self.trigger_ddl_seen = q.query.windows(7).any(|w| w.eq_ignore_ascii_case(b"TRIGGER"));
+            }
+            EventData::Rows(rows) if rows.kind != RowsEventKind::PartialUpdate && self.rows_wanted() => {
                 let table_map = self.tables.get(&rows.table_id).and_then(|c| c.raw.clone());
                 if let (Some(fde), Some(table_map)) = (self.fde_raw.clone(), table_map) {
                     rows.raw = Some(Arc::new(RawRowsEvent { fde, table_map, event: raw.into() }));

@@ -955,3 +955,87 @@ fn fuzz_seeds_with_oversized_length_fields_are_errors() {
         assert!(err.what.contains(what), "{name}: {}", err.what);
     }
 }
+
+/// ROWS events keep their bytes only while the shared switch is on, or once a statement
+/// naming TRIGGER has been decoded (a trigger the stream creates, before the applier knows);
+/// with the switch on, exactly the events a plain `keep_raw` decoder keeps.
+#[test]
+fn shared_raw_rows_switch_and_the_trigger_statement_latch() {
+    use std::sync::atomic::AtomicBool;
+    let mut files: Vec<String> = Vec::new();
+    for dir in ["rust_mysql_common", "mariadb-poc", "canal", "percona-toolkit"] {
+        let Ok(rd) = std::fs::read_dir(fixtures_dir().join(dir)) else { continue };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if !name.ends_with(".txt") && !name.ends_with(".sql") && !name.ends_with(".md") && e.path().is_file() {
+                files.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    files.sort();
+    let (mut kept_off, mut kept_after_trigger, mut kept_on) = (0, 0, 0);
+    for rel in &files {
+        let bytes = read_fixture(rel);
+        let raw_count = |wanted: Option<bool>| {
+            let mut dec = Decoder::new();
+            dec.set_keep_raw(true);
+            if let Some(w) = wanted {
+                dec.share_raw_rows(Arc::new(AtomicBool::new(w)));
+            }
+            let (events, _) = walk_bytes(&bytes, rel, &mut dec);
+            let mut trigger_seen = false;
+            let (mut kept, mut kept_after) = (0, 0);
+            for ev in &events {
+                match &ev.data {
+                    EventData::Query(q) if String::from_utf8_lossy(&q.query).to_ascii_uppercase().contains("TRIGGER") => trigger_seen = true,
+                    EventData::Rows(r) if r.raw.is_some() => {
+                        kept += 1;
+                        kept_after += trigger_seen as usize;
+                    }
+                    _ => {}
+                }
+            }
+            (kept, kept_after)
+        };
+        let (plain, _) = raw_count(None);
+        let (on, _) = raw_count(Some(true));
+        let (off, off_after) = raw_count(Some(false));
+        assert_eq!(on, plain, "{rel}: switch on keeps what keep_raw keeps");
+        assert_eq!(off, off_after, "{rel}: switch off keeps only ROWS events after a TRIGGER statement");
+        kept_on += on;
+        kept_off += off;
+        kept_after_trigger += off_after;
+    }
+    assert!(kept_on > 100, "the fixtures have replayable ROWS events ({kept_on})");
+    assert!(kept_off < kept_on, "the switch off drops bytes ({kept_off} of {kept_on})");
+    // No fixture creates a trigger before row events: make one say TRIGGER. The first statement
+    // of at least 7 bytes that precedes ROWS events gets its last 7 bytes overwritten (same
+    // length, so the framing holds; CRCs are not verified).
+    let mut latched = 0;
+    for rel in &files {
+        let mut bytes = read_fixture(rel);
+        let (events, _) = walk_bytes(&bytes, rel, &mut Decoder::new());
+        let Some((qi, q)) = events.iter().enumerate().find_map(|(i, e)| match &e.data {
+            EventData::Query(q) if q.query.len() >= 7 => Some((i, q.query.clone())),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let start = events[qi].offset as usize;
+        let end = start + events[qi].header.event_size as usize;
+        let Some(at) = bytes[start..end].windows(q.len()).rposition(|w| w == q.as_slice()) else { continue };
+        let text_end = start + at + q.len();
+        bytes[text_end - 7..text_end].copy_from_slice(b"trigger");
+        let mut dec = Decoder::new();
+        dec.set_keep_raw(true);
+        dec.set_verify_checksum(false);
+        dec.share_raw_rows(Arc::new(AtomicBool::new(false)));
+        let (events, _) = walk_bytes(&bytes, rel, &mut dec);
+        let after: Vec<bool> = events[qi + 1..].iter().filter_map(|e| if let EventData::Rows(r) = &e.data { Some(r.raw.is_some()) } else { None }).collect();
+        let before = events[..qi].iter().filter(|e| matches!(&e.data, EventData::Rows(r) if r.raw.is_some())).count();
+        assert_eq!(before, 0, "{rel}: nothing kept before the TRIGGER statement");
+        latched += after.iter().filter(|k| **k).count();
+    }
+    assert!(latched > 50, "ROWS events after a TRIGGER statement keep their bytes with the switch off ({latched})");
+    eprintln!("raw rows kept: on {kept_on}, off {kept_off} (after a TRIGGER statement: {kept_after_trigger}); latched {latched}");
+}

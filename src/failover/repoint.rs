@@ -194,7 +194,10 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
             f(&writer);
         }
         tracing::info!(writer = %writer.name, address = %writer.endpoint.address(), start = %start, "applier streaming from the writer");
+        // Raw row bytes only while the pipeline says some rows may need them (triggers).
+        let raw_rows = Arc::new(AtomicBool::new(true));
         let stream_opts = StreamOptions {
+            raw_rows: Some(raw_rows.clone()),
             endpoint: writer.endpoint.clone(),
             max_attempts: Some(STREAM_ATTEMPTS),
             stream_txn: Some((opts.apply.stream_txn_rows, opts.apply.stream_txn_bytes)),
@@ -234,6 +237,7 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
             None => (Box::new(segment_source), opts.progress_log.as_ref().map(|f| f())),
         };
         let mut pipeline_opts = PipelineOptions::new(opts.target.clone(), opts.apply.clone());
+        pipeline_opts.raw_rows = raw_rows;
         if let Some(p) = &progress {
             // /metrics shows the live scheduler: parallelism histogram, barriers by reason.
             let p = p.clone();

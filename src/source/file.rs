@@ -332,6 +332,13 @@ impl BinlogFiles {
         self
     }
 
+    /// With `keep_raw`, keep ROWS events' bytes only while `wanted` says so (see
+    /// [`crate::decode::Decoder::share_raw_rows`]).
+    pub fn share_raw_rows(mut self, wanted: Arc<std::sync::atomic::AtomicBool>) -> BinlogFiles {
+        self.decoder.share_raw_rows(wanted);
+        self
+    }
+
     /// Files opened so far.
     pub fn files_opened(&self) -> usize {
         self.files_opened

@@ -139,6 +139,9 @@ pub struct StreamOptions {
     /// Keep row events' logged bytes for the BINLOG statement apply path (default false; see
     /// [`crate::decode::Decoder::set_keep_raw`]).
     pub keep_raw: bool,
+    /// With `keep_raw`: the applier's switch for ROWS events' bytes (see
+    /// [`crate::decode::Decoder::share_raw_rows`]); `None`: always kept.
+    pub raw_rows: Option<Arc<AtomicBool>>,
 }
 
 impl StreamOptions {
@@ -154,6 +157,7 @@ impl StreamOptions {
             verify_checksum: true,
             stream_txn: None,
             keep_raw: false,
+            raw_rows: None,
         }
     }
 
@@ -526,6 +530,9 @@ impl LiveSource {
                 let mut d = Decoder::new();
                 d.set_verify_checksum(opts.verify_checksum);
                 d.set_keep_raw(opts.keep_raw);
+                if let Some(w) = &opts.raw_rows {
+                    d.share_raw_rows(w.clone());
+                }
                 d
             },
             file,
