@@ -106,6 +106,9 @@ const AFTER_DDL: &str = r#"
 ALTER TABLE m.ints ADD COLUMN extra SMALLINT UNSIGNED AFTER label;
 INSERT INTO m.ints (label, extra, id, tiu) VALUES ('after', 65535, 5, 201);
 UPDATE m.ints SET extra = 40000, tiu = 222 WHERE id = 4294967295;
+CREATE TABLE m.ctas AS SELECT id, label, tiu, biu FROM m.ints WHERE id < 1000 OR id > 4000000000;
+CREATE TABLE m.ctas2 (x INT DEFAULT 3, KEY (x)) SELECT label AS l, extra FROM m.ints WHERE id = 5;
+INSERT INTO m.ctas2 (l) VALUES ('later');
 "#;
 
 fn replay_by_position(metadata: &str) {
@@ -130,9 +133,13 @@ fn replay_by_position(metadata: &str) {
     );
     assert_eq!(sb.sql("C", "SELECT a, c FROM m.heap WHERE b IS NULL OR b <> 'h' ORDER BY a, c"), "1\t200\n2\t128\n3\t255");
     assert_eq!(u(&summary, "conflicts"), 0);
-    // Keys came from the target (no `unknown_schema`): only the 7 DDL and the 123 transactions
-    // writing the keyless table are barriers.
-    assert_eq!(summary["scheduler"]["barriers"], serde_json::json!([["ddl", 7], ["no_key", 123]]), "{summary}");
+    // CREATE TABLE ... SELECT: its rows carry no names and follow the CREATE in the same
+    // transaction; they are mapped onto the table once it exists.
+    assert_eq!(sb.sql("C", "SELECT COUNT(*), SUM(tiu), MAX(biu) FROM m.ctas"), sb.sql("A", "SELECT COUNT(*), SUM(tiu), MAX(biu) FROM m.ctas"));
+    assert_eq!(sb.sql("C", "SELECT x, l, extra FROM m.ctas2 ORDER BY l"), "3\tafter\t65535\n3\tlater\tNULL");
+    // Keys came from the target (no `unknown_schema`): only the 9 DDL and the 124 transactions
+    // writing keyless tables are barriers.
+    assert_eq!(summary["scheduler"]["barriers"], serde_json::json!([["ddl", 9], ["no_key", 124]]), "{summary}");
 }
 
 #[test]

@@ -235,6 +235,10 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     let keep_gtid = opts.keep_source_gtid && probe_keep_gtid(&mut admin).await;
     let compound = cfg.compound_statements && probe_compound(&mut admin).await;
     let row_path = choose_row_path(&mut admin, cfg.row_events, opts.raw_rows.clone()).await?;
+    // The target's last GTID per domain now: a DDL among them may have run before a crash
+    // took its checkpoint (MySQL targets have no such variable: none).
+    let logged_at_start: Option<String> = admin.query_first("SELECT @@GLOBAL.gtid_binlog_pos").await.ok().flatten();
+    let ddl_maybe_applied = logged_at_start.unwrap_or_default().split(',').map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect();
     row_path.settle_raw_rows();
     // Multi-row INSERTs stay well under one round trip (workers re-read the limit per connection).
     let max_packet = crate::apply::packet::read_max_allowed_packet(&mut admin).await.map_err(|e| ApplyError::Setup(format!("reading max_allowed_packet: {e}")))?;
@@ -303,6 +307,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         sessions: Default::default(),
         tables: Some(catalog.clone()),
         row_path,
+        ddl_maybe_applied: parking_lot::Mutex::new(ddl_maybe_applied),
     });
 
     // Workers connect before any transaction is read, so a bad target fails fast.

@@ -103,6 +103,10 @@ pub struct WorkerShared {
     pub tables: Option<Arc<InfoSchemaCatalog>>,
     /// How row events are applied: SQL, or `BINLOG` statements (see [`RowPath`]).
     pub row_path: RowPath,
+    /// DDL GTIDs that may already be on the target: the target's `gtid_binlog_pos` when the
+    /// pipeline started (a crash between a DDL and its checkpoint), plus each DDL this run
+    /// has started (a retry after its checkpoint failed). See [`Worker::run_ddl`].
+    pub ddl_maybe_applied: parking_lot::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Which transactions' row events go as `BINLOG` statements (see
@@ -280,6 +284,12 @@ impl Worker {
                 self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
                 plan
             }
+            // CREATE TABLE ... SELECT from a source without column names in its TABLE_MAPs: the
+            // rows can be mapped only once the CREATE has run (see `run_ddl`).
+            _ if txn.is_ddl && first_unnamed_rows(txn).is_some() => {
+                let head = Transaction { changes: txn.changes[..first_unnamed_rows(txn).unwrap_or(0)].to_vec(), ..txn.clone() };
+                self.shared.builder.plan(&head, PlanStyle::Batched).map_err(fail_build)?
+            }
             _ => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(fail_build)?,
         };
         let mut careful_plan: Option<Vec<Stmt>> = None;
@@ -287,7 +297,7 @@ impl Worker {
         let conflicts;
         loop {
             let result = if txn.is_ddl {
-                self.run_ddl(seq, &pos, &plan, &mut have_turn).await.map(|()| BTreeMap::new())
+                self.run_ddl(seq, &pos, &plan, txn, &mut have_turn).await.map(|()| BTreeMap::new())
             } else if let Some(cp) = &careful_plan {
                 self.run_careful(seq, &pos, cp, &mut have_turn).await
             } else {
@@ -1010,12 +1020,24 @@ impl Worker {
     /// DDL: it commits implicitly, so it cannot share a transaction with its checkpoint. When the
     /// source GTID is kept on the target, a DDL whose GTID the target already logged (crash
     /// between the DDL and its checkpoint) is not run again.
-    async fn run_ddl(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], have_turn: &mut bool) -> Result<(), Failure> {
+    ///
+    /// `plan` is all of `txn` except, for `CREATE TABLE ... SELECT` from a source without
+    /// column names, the rows: those are mapped onto the table the CREATE made, then run.
+    async fn run_ddl(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], txn: &Transaction, have_turn: &mut bool) -> Result<(), Failure> {
         self.take_turn(seq, have_turn).await?;
+        // The target's last GTID in the domain being this DDL's is not enough on its own: a
+        // transaction on a non-transactional table (MyISAM, Aria) is logged on the target as
+        // two event groups, its rows under the source GTID and its checkpoint under the next
+        // seq, which is the next source transaction's. Only a GTID the target had when the run
+        // started, or a DDL this run started, can be one that ran before its checkpoint.
         let already = match (self.gtid_prefix(pos), pos.mariadb) {
             (Some(_), Some((d, s, n))) => {
-                let logged: Option<String> = self.conn.query_first("SELECT @@GLOBAL.gtid_binlog_pos").await.map_err(|e| self.interpret_error(None, e, plan))?;
-                logged.unwrap_or_default().split(',').any(|g| g.trim() == format!("{d}-{s}-{n}"))
+                let gtid = format!("{d}-{s}-{n}");
+                let maybe = !self.shared.ddl_maybe_applied.lock().insert(gtid.clone());
+                maybe && {
+                    let logged: Option<String> = self.conn.query_first("SELECT @@GLOBAL.gtid_binlog_pos").await.map_err(|e| self.interpret_error(None, e, plan))?;
+                    logged.unwrap_or_default().split(',').any(|g| g.trim() == gtid)
+                }
             }
             _ => false,
         };
@@ -1029,6 +1051,9 @@ impl Worker {
             }
             // The statement event alone in its round trip, its context before it.
             self.run_checked(plan).await?;
+            if let Some(first) = first_unnamed_rows(txn) {
+                self.run_created_rows(txn, first).await?;
+            }
         }
         // The checkpoint goes in its own transaction, logged under the target's own GTID domain
         // (not the source's: that seq belongs to the DDL).
@@ -1051,6 +1076,18 @@ impl Worker {
         text.push_str(";COMMIT");
         self.exec(&text, None, plan).await?;
         self.reload_triggers().await
+    }
+
+    /// The rows of a `CREATE TABLE ... SELECT` (from change `first` on), mapped by position onto
+    /// the table its CREATE has just made, as the native replica applies them.
+    async fn run_created_rows(&mut self, txn: &Transaction, first: usize) -> Result<(), Failure> {
+        if let Some(tables) = &self.shared.tables {
+            tables.invalidate();
+        }
+        let mut rest = Transaction { changes: txn.changes[first..].to_vec(), is_ddl: false, ..txn.clone() };
+        self.onto_target(&mut rest.changes).await?;
+        let plan = self.shared.builder.plan(&rest, PlanStyle::Batched).map_err(|e| Failure::Stopped(format!("GTID {}: rows of CREATE TABLE ... SELECT: {e}", txn.gtid.as_ref().map(|g| g.to_string()).unwrap_or_default())))?;
+        self.run_checked(&plan).await
     }
 
     /// The default schema a DDL plan ran in (its `USE`), for unqualified names.
@@ -1365,4 +1402,10 @@ pub async fn run_batch_for_test(conn: &mut mysql_async::Conn, sql: &str) -> (Vec
     let b = run_batch(conn, sql).await;
     let err = b.error.map(|(i, e)| (i, if let mysql_async::Error::Server(s) = &e { s.code } else { 0 }));
     (b.counts, err)
+}
+
+/// Index of the first row change of `txn` whose columns have no names: rows the dispatcher
+/// left unmapped because their table did not exist yet (`CREATE TABLE ... SELECT`).
+fn first_unnamed_rows(txn: &Transaction) -> Option<usize> {
+    txn.changes.iter().position(|c| matches!(c, Change::Rows(rc) if rc.table.columns.iter().any(|col| col.name.is_none())))
 }

@@ -230,6 +230,10 @@ pub fn onto_target(catalog: &dyn KeyCatalog, mut txn: Arc<Transaction>) -> Resul
         let target = match mapped {
             Ok(t) => t,
             Err(super::target::MapError::NoTable { .. }) if rc.table.columns.iter().all(|c| c.name.is_some()) => continue,
+            // CREATE TABLE ... SELECT logged in ROW format: the rows follow the CREATE in the
+            // same transaction, and the table exists only once it has run; the worker maps them
+            // then (see `Worker::run_ddl`).
+            Err(super::target::MapError::NoTable { .. }) if txn.is_ddl => continue,
             Err(source) => {
                 let gtid = match &txn.gtid {
                     Some(g) => format!("{g} ({}:{})", txn.pos.file, txn.pos.start),
