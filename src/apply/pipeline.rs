@@ -220,11 +220,27 @@ fn async_threads(workers: usize) -> usize {
 async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Option<ProgressFn>) -> Result<ApplySummary, ApplyError> {
     let started = Instant::now();
     let cfg = &opts.apply;
-    let target_opts = target_opts(&opts.target);
+    let mut target_opts = target_opts(&opts.target);
     let store = CheckpointStore::new(&cfg.state_schema);
 
     // Setup on one admin connection: state tables, what is applied, charsets, GTID keeping.
     let mut admin = crate::net::connect(target_opts.clone()).await.map_err(|source| ApplyError::Connect { worker: 0, cause: source })?;
+    // A target logging in STATEMENT format cannot log InnoDB changes made under READ COMMITTED
+    // (ERROR 1665), and the workers use READ COMMITTED. MIXED logs those changes as rows and
+    // statement events as statements, as the native replica logs what it applies.
+    let format: Option<String> = admin.query_first("SELECT @@GLOBAL.binlog_format").await.ok().flatten();
+    if format.as_deref() == Some("STATEMENT") {
+        const MIXED: &str = "SET SESSION binlog_format='MIXED'";
+        admin.query_drop(MIXED).await.map_err(|e| {
+            ApplyError::Setup(format!(
+                "the target logs in STATEMENT format, which cannot log the workers' READ COMMITTED changes, and this user may not switch its sessions to MIXED ({}): grant it BINLOG ADMIN (or SUPER), or run the target with binlog_format=MIXED or ROW",
+                crate::error_text::chain(&e)
+            ))
+        })?;
+        let mut setup = target_opts.setup().to_vec();
+        setup.push(MIXED.to_string());
+        target_opts = mysql_async::OptsBuilder::from_opts(target_opts).setup(setup).into();
+    }
     store.setup(&mut admin).await?;
     let applied = store.load(&mut admin).await?;
     let charsets: Vec<(u64, String)> = admin
