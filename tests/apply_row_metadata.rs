@@ -269,3 +269,34 @@ fn mysql_57_and_80_fixtures_replay_by_position() {
     assert_eq!(dump_table(&sb, "C", "test", "Demo"), dump_table(&sb, "A", "test", "Demo"));
     assert_eq!(sb.sql("C", "SELECT COUNT(*), COUNT(L_LINESTATUS), COUNT(L_COMMENT) FROM test.Demo"), "5\t3\t0");
 }
+
+/// Fixed-length binary columns (BINARY(n), and UUID, INET6, INET4, stored as one): the server
+/// logs them with trailing zero bytes cut, and only FULL metadata's charset said to put them
+/// back. Without it, `'…174000'` reached the target as 15 bytes (`Incorrect uuid value`) and
+/// a keyless row with `'a\0\0\0'` was looked for as `'a'`.
+#[test]
+fn fixed_length_binary_columns_keep_their_trailing_zero_bytes_by_position() {
+    for metadata in ["NO_LOG", "MINIMAL"] {
+        let sb = common::Sandbox::start(&["A", "C"], &format!("--binlog-row-metadata={metadata}"));
+        sb.sql(
+            "A",
+            "CREATE DATABASE fb; \
+             CREATE TABLE fb.t (id INT PRIMARY KEY, u UUID, i6 INET6, i4 INET4, b BINARY(8)); \
+             INSERT INTO fb.t VALUES (1, '123e4567-e89b-12d3-a456-426614174000', '2001:db8::', '10.0.0.0', 'ab'); \
+             UPDATE fb.t SET u = 'ffffffff-e89b-12d3-a456-426614174000' WHERE id = 1; \
+             CREATE TABLE fb.k (u UUID, b BINARY(4), i6 INET6); \
+             INSERT INTO fb.k VALUES ('00000000-0000-0000-0000-000000000000', 'a', '::'), ('11111111-0000-0000-0000-000000000000', 'b\\0', '::1'); \
+             UPDATE fb.k SET b = 'c' WHERE b = 'a\\0\\0\\0'; \
+             DELETE FROM fb.k WHERE i6 = '::1'; \
+             CREATE TABLE fb.pk (b BINARY(6) PRIMARY KEY, v INT); \
+             INSERT INTO fb.pk VALUES ('x', 1), ('y\\0\\0', 2); \
+             UPDATE fb.pk SET v = 3 WHERE b = 'x'; \
+             DELETE FROM fb.pk WHERE v = 2",
+        );
+        let files = sb.binlog_files("A");
+        replay_ok(&sb, &files, &["--mode", "writeset", "--workers", "8"]);
+        assert_eq!(dump_schema(&sb, "C", "fb"), dump_schema(&sb, "A", "fb"), "{metadata}");
+        assert_eq!(sb.sql("C", "SELECT u, i6, i4, HEX(b) FROM fb.t"), "ffffffff-e89b-12d3-a456-426614174000\t2001:db8::\t10.0.0.0\t6162000000000000", "{metadata}");
+        assert_eq!(sb.sql("C", "SELECT u, HEX(b), i6 FROM fb.k"), "00000000-0000-0000-0000-000000000000\t63000000\t::", "{metadata}");
+    }
+}

@@ -56,12 +56,28 @@ pub struct TargetTable {
     /// `(row position, width in bits)` of unsigned integer columns the source logged without
     /// signedness: their values were decoded as signed.
     pub unsigned_fix: Vec<(usize, u32)>,
+    /// `(row position, length in bytes)` of fixed-length binary columns (BINARY(n), and the
+    /// types stored as one: UUID, INET6, INET4) the source logged without their charset: the
+    /// server logs them with trailing zero bytes cut, which only the charset said to restore.
+    pub binary_pad: Vec<(usize, usize)>,
 }
 
 impl TargetTable {
+    /// Whether [`TargetTable::fix_row`] changes anything.
+    pub fn fixes_rows(&self) -> bool {
+        !self.unsigned_fix.is_empty() || !self.binary_pad.is_empty()
+    }
+
     /// Turn the signed decodings of unsigned columns back into their values (-56 in a TINYINT
     /// UNSIGNED is 200). Cheap when there is nothing to fix.
     pub fn fix_row(&self, row: &mut Row) {
+        for &(i, len) in &self.binary_pad {
+            if let Some(Some(Value::Bytes(b))) = row.cols.get_mut(i) {
+                if b.len() < len {
+                    b.resize(len, 0);
+                }
+            }
+        }
         for &(i, bits) in &self.unsigned_fix {
             if let Some(Some(v)) = row.cols.get_mut(i) {
                 if let Value::Int(n) = *v {
@@ -98,6 +114,7 @@ pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> 
     }
     let mut out = tm.clone();
     let mut unsigned_fix = Vec::new();
+    let mut binary_pad = Vec::new();
     for (i, col) in out.columns.iter_mut().enumerate() {
         let j = to_target[i];
         if col.name.is_none() {
@@ -115,6 +132,10 @@ pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> 
                     unsigned_fix.push((i, bits));
                 }
             }
+        }
+        if col.real_type == ty::STRING && col.collation.is_none() && info.charset.as_deref().is_none_or(|cs| cs.eq_ignore_ascii_case("binary")) {
+            col.collation = Some(crate::decode::value::BINARY_COLLATION);
+            binary_pad.push((i, col.meta as usize));
         }
         if is_character(col.real_type) {
             if let Some(id) = info.collation_id {
@@ -137,7 +158,7 @@ pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> 
         out.primary_key = pk;
     }
     out.has_full_metadata = true;
-    Ok(TargetTable { map: Arc::new(out), unsigned_fix })
+    Ok(TargetTable { map: Arc::new(out), unsigned_fix, binary_pad })
 }
 
 fn int_bits(real_type: u8) -> Option<u32> {
