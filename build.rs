@@ -3,7 +3,8 @@
 //!
 //! Owns that one value. It must never fail a build: outside a git checkout (a source tarball, a
 //! crate download) or without `git` the commit is `unknown`. A packager may set
-//! `PARAPPLY_GIT_COMMIT` in the build environment to stamp a commit without a checkout.
+//! `PARAPPLY_GIT_COMMIT` in the build environment to stamp a commit without a checkout; a
+//! developer may pin it (e.g. `dev`) so that commits do not rebuild the crate.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,9 +12,16 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=PARAPPLY_GIT_COMMIT");
+    if let Some(commit) = std::env::var("PARAPPLY_GIT_COMMIT").ok().filter(|c| !c.trim().is_empty()) {
+        // Pinned: git is not asked, and a commit or checkout does not rebuild the crate.
+        println!("cargo:rustc-env=PARAPPLY_GIT_COMMIT={}", commit.trim());
+        return;
+    }
     let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let commit = std::env::var("PARAPPLY_GIT_COMMIT").ok().filter(|c| !c.trim().is_empty()).or_else(|| git(&dir, &["rev-parse", "--short", "HEAD"]));
-    println!("cargo:rustc-env=PARAPPLY_GIT_COMMIT={}", commit.as_deref().map(str::trim).unwrap_or("unknown"));
+    let commit = git(&dir, &["rev-parse", "--short", "HEAD"]);
+    println!("cargo:rustc-env=PARAPPLY_GIT_COMMIT={}", commit.as_deref().unwrap_or("unknown"));
+    // Every commit or checkout changes the stamp, so it recompiles this crate once (the price of
+    // a --version that names the commit; pin PARAPPLY_GIT_COMMIT to avoid it while iterating).
     for path in head_files(&dir) {
         println!("cargo:rerun-if-changed={}", path.display());
     }
