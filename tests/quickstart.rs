@@ -119,7 +119,12 @@ fn quickstart_shows_the_live_replica_a_failover_and_equal_checksums() {
     let (time, rest) = switch.split_once(' ').expect("time and entry");
     assert!(time.ends_with('Z') && time.len() == "2026-12-02T01:52:01.607Z".len(), "{switch}");
     let (head, timing) = rest.split_once(", detected in ").expect("detection time");
-    assert_eq!(head, "failover A -> B (writer_failed_3_checks), checks 11 ok / 0 failed, data loss estimate 0 transactions");
+    // Every gate check passed (their number grows with the gate; none may fail), and nothing
+    // was lost: A's load had reached B before the kill.
+    let (head, estimate) = head.split_once(" ok / 0 failed, ").unwrap_or_else(|| panic!("a failed check: {switch}"));
+    let checks = head.strip_prefix("failover A -> B (writer_failed_3_checks), checks ").unwrap_or_else(|| panic!("{switch}"));
+    assert!(checks.parse::<u32>().is_ok_and(|n| n >= 6), "{switch}");
+    assert_eq!(estimate, "data loss estimate 0 transactions", "{switch}");
     let (detect, switched) = timing.split_once(" ms, switched in ").expect("switch time");
     assert!(detect.parse::<u64>().is_ok() && switched.strip_suffix(" ms").is_some_and(|s| s.parse::<u64>().is_ok()), "{switch}");
     assert_eq!(lines.len(), 6, "{kill}");
