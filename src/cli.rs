@@ -7,6 +7,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `parapply --version`: the crate version and the git commit the binary was built from
+/// (`unknown` outside a git checkout; see build.rs).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("PARAPPLY_GIT_COMMIT"), ")");
+
 /// parapply — a parallel replica applier for MySQL and MariaDB with a built-in failover watcher.
 ///
 /// It streams the binlog of the active master, works out which transactions can run side by
@@ -17,7 +21,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Start with `parapply inspect` on a binlog file to see what it reads, `parapply analyze` to see
 /// what each parallel mode could achieve, then `parapply run --config parapply.toml`.
 #[derive(Debug, Parser)]
-#[command(name = "parapply", version, about, long_about, propagate_version = true)]
+#[command(name = "parapply", version = VERSION, about, long_about, propagate_version = true)]
 pub struct Cli {
     /// Log filter (tracing EnvFilter syntax), e.g. `info`, `parapply=debug`. Overrides RUST_LOG.
     #[arg(long, global = true, env = "PARAPPLY_LOG")]
@@ -108,6 +112,40 @@ pub enum Command {
     ///   parapply bench --quick --out /tmp/bench
     ///   parapply bench --out bench-results/today
     Bench(BenchArgs),
+
+    /// Print a shell completion script, generated from these very definitions.
+    ///
+    /// Examples:
+    ///   parapply completions bash > /etc/bash_completion.d/parapply
+    ///   parapply completions zsh > "${fpath[1]}/_parapply"
+    ///   parapply completions fish > ~/.config/fish/completions/parapply.fish
+    Completions(CompletionsArgs),
+
+    /// Print the man page parapply(1) in roff, generated from these very definitions, or write
+    /// it with one page per subcommand (parapply-run(1), parapply-failover-watch(1), ...) to a
+    /// directory.
+    ///
+    /// Examples:
+    ///   parapply manpage | man -l -
+    ///   parapply manpage --out-dir /usr/local/share/man/man1
+    Manpage(ManpageArgs),
+}
+
+/// `parapply completions`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `parapply manpage`
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Write parapply.1 and one page per subcommand into this directory instead of printing
+    /// parapply(1).
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// `parapply bench`

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::cli::{FailoverAction, FailoverArgs};
 use crate::config::{Config, FailoverConfig};
-use crate::failover::log::SwitchLog;
+use crate::failover::log::{Entry, SwitchLog};
 use crate::failover::repoint::{apply_loop, ApplierOptions, Segment};
 use crate::source::stream::StreamOptions;
 use crate::failover::{probe, promote, watcher};
@@ -170,8 +170,64 @@ async fn status(f: &FailoverConfig, json: bool) -> anyhow::Result<i32> {
             println!("{}", serde_json::to_string(s)?);
         }
         for e in recent {
-            println!("{} {} {} -> {} {}", e.time, e.event, e.old_writer.as_deref().unwrap_or("-"), e.new_writer.as_deref().unwrap_or("-"), e.reasons.join("; "));
+            println!("{}", entry_line(e));
         }
     }
     Ok(0)
+}
+
+/// One switch-log entry as `failover status` shows it: when, what, who to whom, why, and what
+/// it cost (the loss estimate, or the exact loss of a `reconcile`; detection and switch time).
+/// The full entry is the JSON line in the switch log.
+fn entry_line(e: &Entry) -> String {
+    let mut line = format!("{} {} {} -> {} ({})", e.time, e.event, e.old_writer.as_deref().unwrap_or("-"), e.new_writer.as_deref().unwrap_or("-"), e.trigger);
+    let failed = e.checks.iter().filter(|c| c.result == "fail").count();
+    if !e.checks.is_empty() {
+        line.push_str(&format!(", checks {} ok / {failed} failed", e.checks.len() - failed));
+    }
+    if let Some(r) = &e.reconcile {
+        line.push_str(&format!(", lost {} transactions{}", r.lost_transactions, if r.lost_gtids.is_empty() { String::new() } else { format!(" ({})", r.lost_gtids.join(",")) }));
+    } else if let Some(d) = &e.data_loss_estimate {
+        line.push_str(&format!(", data loss estimate {} transactions", d.transactions));
+    }
+    if let Some(ms) = e.detection_ms {
+        line.push_str(&format!(", detected in {ms:.0} ms"));
+    }
+    if let Some(ms) = e.total_ms {
+        line.push_str(&format!(", switched in {ms:.0} ms"));
+    }
+    if !e.reasons.is_empty() {
+        line.push_str(&format!("; reasons: {}", e.reasons.join("; ")));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::failover::log::DataLoss;
+    use crate::failover::Check;
+
+    #[test]
+    fn a_switch_log_entry_reads_on_one_line() {
+        let mut e = Entry { time: "2026-12-02T01:52:01.607Z".into(), event: "failover".into(), trigger: "writer_failed_3_checks".into(), old_writer: Some("A".into()), new_writer: Some("B".into()), ..Default::default() };
+        e.checks = vec![Check { name: "B.lag".into(), result: "ok".into(), detail: String::new() }, Check { name: "B.config.B.log_bin".into(), result: "ok".into(), detail: String::new() }];
+        e.data_loss_estimate = Some(DataLoss { transactions: 0, ..Default::default() });
+        e.detection_ms = Some(2006.44);
+        e.total_ms = Some(15.77);
+        assert_eq!(
+            entry_line(&e),
+            "2026-12-02T01:52:01.607Z failover A -> B (writer_failed_3_checks), checks 2 ok / 0 failed, data loss estimate 0 transactions, detected in 2006 ms, switched in 16 ms"
+        );
+        let blocked = Entry {
+            time: "t".into(),
+            event: "failover_blocked".into(),
+            trigger: "writer_failed_3_checks".into(),
+            old_writer: Some("A".into()),
+            checks: vec![Check { name: "B.relay_applied".into(), result: "fail".into(), detail: String::new() }],
+            reasons: vec!["B: SQL thread stopped".into()],
+            ..Default::default()
+        };
+        assert_eq!(entry_line(&blocked), "t failover_blocked A -> - (writer_failed_3_checks), checks 0 ok / 1 failed; reasons: B: SQL thread stopped");
+    }
 }

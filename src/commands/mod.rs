@@ -6,10 +6,12 @@ use crate::cli::{Cli, Command};
 
 pub mod analyze;
 pub mod bench;
+pub mod completions;
 pub mod doctor;
 pub mod failover;
 pub mod gen;
 pub mod inspect;
+pub mod manpage;
 pub mod replay;
 pub mod run;
 pub mod status;
@@ -26,5 +28,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Failover(args) => failover::run(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Manpage(args) => manpage::run(&args),
     }
 }

@@ -31,7 +31,8 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, ProbeErro
     let opts = crate::net::opts(ep).tcp_keepalive(Some(Duration::from_secs(5)));
     match tokio::time::timeout(timeout, crate::net::connect(opts)).await {
         Ok(Ok(c)) => Ok(c),
-        Ok(Err(e)) => Err(perr(ep, format!("connect: {e}"))),
+        // chain(): mysql_async's own Display says "Input/output error" twice.
+        Ok(Err(e)) => Err(perr(ep, format!("connect: {}", crate::error_text::chain(&e)))),
         Err(_) => Err(perr(ep, format!("connect timed out after {} ms", timeout.as_millis()))),
     }
 }
@@ -40,7 +41,7 @@ pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Conn, ProbeErro
 pub async fn exec(conn: &mut Conn, ep: &Endpoint, sql: &str, timeout: Duration) -> Result<(), ProbeError> {
     match tokio::time::timeout(timeout, conn.query_drop(sql)).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(perr(ep, format!("`{sql}`: {e}"))),
+        Ok(Err(e)) => Err(perr(ep, format!("`{sql}`: {}", crate::error_text::chain(&e)))),
         Err(_) => Err(perr(ep, format!("`{sql}` timed out after {} ms", timeout.as_millis()))),
     }
 }
@@ -49,7 +50,7 @@ pub async fn exec(conn: &mut Conn, ep: &Endpoint, sql: &str, timeout: Duration) 
 pub async fn rows(conn: &mut Conn, ep: &Endpoint, sql: &str, timeout: Duration) -> Result<Vec<Row>, ProbeError> {
     match tokio::time::timeout(timeout, conn.query::<Row, _>(sql)).await {
         Ok(Ok(r)) => Ok(r),
-        Ok(Err(e)) => Err(perr(ep, format!("`{sql}`: {e}"))),
+        Ok(Err(e)) => Err(perr(ep, format!("`{sql}`: {}", crate::error_text::chain(&e)))),
         Err(_) => Err(perr(ep, format!("`{sql}` timed out after {} ms", timeout.as_millis()))),
     }
 }
@@ -214,6 +215,21 @@ pub async fn client_connection_ids(conn: &mut Conn, ep: &Endpoint, timeout: Dura
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 17, seen in `failover status` and the switch log's fence step): a
+    /// refused connection read "connect: Input/output error: Input/output error: Connection
+    /// refused".
+    #[test]
+    fn a_refused_connection_says_its_cause_once() {
+        // A port nothing listens on: bind one, note it, close it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let ep = Endpoint { host: "127.0.0.1".into(), port, ..Endpoint::default() };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let err = rt.block_on(connect(&ep, Duration::from_secs(5))).map(|_| ()).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(text, format!("127.0.0.1:{port}: connect: Input/output error: Connection refused (os error 111)"));
+        assert_eq!(crate::error_text::repeated_segment(&text), None);
+    }
 
     #[test]
     fn backlog_counts_only_other_domains() {
