@@ -135,11 +135,7 @@ pub fn redact(v: &mut serde_json::Value) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(redact),
-        Value::String(s) => {
-            if s.contains("://") {
-                *s = redact_url_passwords(s);
-            }
-        }
+        Value::String(s) if s.contains("://") => *s = redact_url_passwords(s),
         _ => {}
     }
 }
