@@ -270,11 +270,13 @@ pub struct DoctorArgs {
 /// Where `status` asks.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The running parapply's TOML configuration: its `[http] listen` is the address asked
-    /// (only the `[http]` section is read; no server is contacted and no password is needed).
+    /// The running parapply's TOML configuration: its `[http] listen` is the address asked and
+    /// its `http.status_token*` the `/status` token (only the `[http]` section is read; no server
+    /// is contacted and no password is needed). Without it the token comes from
+    /// PARAPPLY_STATUS_TOKEN.
     #[arg(long, short)]
     pub config: Option<PathBuf>,
-    /// Base URL of the parapply HTTP endpoints; overrides `--config`. Default
+    /// Base URL of the parapply HTTP endpoints; overrides `--config`'s address. Default
     /// `http://127.0.0.1:9187` (the default `http.listen`).
     #[arg(long)]
     pub http: Option<String>,

@@ -159,11 +159,7 @@ impl Endpoint {
     /// precedence: file, env, inline), so the rest of the program sees only `password`.
     pub fn resolve_password(&mut self, section: &str) -> Result<(), ConfigError> {
         if let Some(path) = &self.password_file {
-            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
-                key: format!("{section}.password_file"),
-                why: format!("cannot read {}: {e}", path.display()),
-            })?;
-            self.password = Secret::new(text.lines().next().unwrap_or("").to_string());
+            self.password = read_secret_file(path, &format!("{section}.password_file"))?;
         } else if let Some(var) = &self.password_env {
             let v = std::env::var(var).map_err(|_| ConfigError::Invalid {
                 key: format!("{section}.password_env"),
@@ -174,6 +170,20 @@ impl Endpoint {
         Ok(())
     }
 
+    /// A server given on the command line as `mysql://user[:password]@host[:port]` (`option`
+    /// names the flag in messages). A password in the URL works but is visible to every local
+    /// user in the process list: it is warned about (never printed), pointing to `env_var`,
+    /// which supplies the password when the URL has none.
+    pub fn from_cli_url(url: &str, option: &str, env_var: &str) -> Result<Endpoint, ConfigError> {
+        let mut ep = Endpoint::from_url(url)?;
+        if !ep.password.is_empty() {
+            tracing::warn!(option, user = %ep.user, server = %ep.address(), "{option}: the URL carries a password, which other local users can read in the process list; give it in {env_var} instead");
+        } else if let Ok(pw) = std::env::var(env_var) {
+            ep.password = Secret::new(pw);
+        }
+        Ok(ep)
+    }
+
     /// `host:port` for messages (never includes credentials).
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
@@ -181,6 +191,26 @@ impl Endpoint {
 
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
+    }
+}
+
+/// The first line of a secret file (`key` names the config key in errors). A file that group or
+/// others may read gets a warning naming it (never its content): the secret is only as private
+/// as the file.
+pub fn read_secret_file(path: &Path, key: &str) -> Result<Secret, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid { key: key.to_string(), why: format!("cannot read {}: {e}", path.display()) })?;
+    warn_if_readable_by_others(path, key);
+    Ok(Secret::new(text.lines().next().unwrap_or("").to_string()))
+}
+
+/// Warn when `path`'s mode lets group or others read, write or run it (`mode & 0o077`).
+fn warn_if_readable_by_others(path: &Path, key: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(key, file = %path.display(), mode = %format!("{mode:o}"), "{key}: {} is accessible to group or others (mode {mode:o}); run `chmod 600 {}`", path.display(), path.display());
+        }
     }
 }
 
@@ -377,10 +407,30 @@ pub struct HttpConfig {
     pub enabled: bool,
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// When set, `/status` (the configuration, positions, hooks' existence) answers only requests
+    /// with `Authorization: Bearer <token>`, else 401. `/lag`, `/metrics`, `/health*` and
+    /// `/readers` stay open for monitors and load balancers. Prefer `status_token_env` or
+    /// `status_token_file` (precedence as for passwords: file, env, inline). Default: none.
+    #[serde(default)]
+    pub status_token: Secret,
+    /// Name of an environment variable holding the `/status` token.
+    #[serde(default)]
+    pub status_token_env: Option<String>,
+    /// File whose first line is the `/status` token.
+    #[serde(default)]
+    pub status_token_file: Option<PathBuf>,
+    /// Connections one client address may hold at once (the total is
+    /// [`crate::http::MAX_CONNECTIONS`]); more are closed at accept, so one client cannot take
+    /// every slot from the monitors. Default 32.
+    #[serde(default = "default_max_connections_per_peer")]
+    pub max_connections_per_peer: usize,
 }
 
 fn default_listen() -> String {
     "127.0.0.1:9187".into()
+}
+fn default_max_connections_per_peer() -> usize {
+    32
 }
 
 impl HttpConfig {
@@ -394,14 +444,43 @@ impl HttpConfig {
         }
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: origin.clone(), cause: source })?;
-        let only: OnlyHttp = toml::from_str(&text).map_err(|e| ConfigError::Parse { path: origin, message: e.to_string() })?;
+        let mut only: OnlyHttp = toml::from_str(&text).map_err(|e| ConfigError::Parse { path: origin, message: e.to_string() })?;
+        only.http.resolve_token()?;
+        only.http.validate()?;
         Ok(only.http)
+    }
+
+    /// Resolve `status_token` from `status_token_file` or `status_token_env` (the password
+    /// precedence: file, env, inline).
+    pub fn resolve_token(&mut self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.status_token_file {
+            self.status_token = read_secret_file(path, "http.status_token_file")?;
+        } else if let Some(var) = &self.status_token_env {
+            let v = std::env::var(var).map_err(|_| ConfigError::Invalid { key: "http.status_token_env".into(), why: format!("environment variable {var} is not set") })?;
+            self.status_token = Secret::new(v);
+        }
+        Ok(())
+    }
+
+    /// Check the section; errors name the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let max = crate::http::MAX_CONNECTIONS;
+        if self.max_connections_per_peer == 0 || self.max_connections_per_peer > max {
+            return Err(ConfigError::Invalid { key: "http.max_connections_per_peer".into(), why: format!("must be between 1 and {max}, got {}", self.max_connections_per_peer) });
+        }
+        // A token that is set but empty (an empty file or variable) would silently leave
+        // /status open: refuse it.
+        if (self.status_token_file.is_some() || self.status_token_env.is_some()) && self.status_token.is_empty() {
+            let key = if self.status_token_file.is_some() { "http.status_token_file" } else { "http.status_token_env" };
+            return Err(ConfigError::Invalid { key: key.into(), why: "gives an empty token (leave the key out to keep /status open)".into() });
+        }
+        Ok(())
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { enabled: true, listen: default_listen() }
+        toml::from_str("").unwrap_or_else(|_| unreachable!("all http keys have defaults"))
     }
 }
 
@@ -472,9 +551,15 @@ pub struct FailoverConfig {
     /// READER_STATE=in|out, READER_LAG). Default none.
     #[serde(default)]
     pub on_reader_change: Vec<String>,
-    /// Timeout of each hook command; it is killed after that. Default 10000 ms.
+    /// Timeout of each hook command; its whole process group is killed after that. Between
+    /// [`HOOK_TIMEOUT_MS_MIN`] and [`HOOK_TIMEOUT_MS_MAX`]. Default 10000 ms.
     #[serde(default = "default_hook_timeout_ms")]
     pub hook_timeout_ms: u64,
+    /// Not a config key: the environment variables the config names for credentials
+    /// (`password_env` of every endpoint, `http.status_token_env`), filled at load and removed
+    /// from the hooks' environment.
+    #[serde(skip)]
+    pub hook_env_remove: Vec<String>,
     /// JSON Lines file every decision is appended to. Default `parapply-switch.jsonl`.
     #[serde(default = "default_switch_log")]
     pub switch_log: PathBuf,
@@ -520,6 +605,11 @@ fn default_relay_apply_timeout_ms() -> u64 {
 fn default_hook_timeout_ms() -> u64 {
     10_000
 }
+/// Smallest `failover.hook_timeout_ms`: below it `sh` barely starts.
+pub const HOOK_TIMEOUT_MS_MIN: u64 = 100;
+/// Largest `failover.hook_timeout_ms` (10 minutes): promotion steps wait for `on_promote` hooks,
+/// so a longer bound is a mistake, not a plan.
+pub const HOOK_TIMEOUT_MS_MAX: u64 = 600_000;
 fn default_switch_log() -> PathBuf {
     PathBuf::from("parapply-switch.jsonl")
 }
@@ -560,6 +650,9 @@ impl FailoverConfig {
         }
         if !(self.reader_rejoin_lag_s.is_finite() && self.max_reader_lag_s.is_finite() && self.reader_rejoin_lag_s >= 0.0 && self.reader_rejoin_lag_s <= self.max_reader_lag_s) {
             return invalid("reader_rejoin_lag_s", "must be between 0 and max_reader_lag_s".into());
+        }
+        if !(HOOK_TIMEOUT_MS_MIN..=HOOK_TIMEOUT_MS_MAX).contains(&self.hook_timeout_ms) {
+            return invalid("hook_timeout_ms", format!("must be between {HOOK_TIMEOUT_MS_MIN} and {HOOK_TIMEOUT_MS_MAX} (100 ms to 10 min), got {}", self.hook_timeout_ms));
         }
         if !matches!(self.lease.as_str(), "witness" | "none") {
             return invalid("lease", "must be \"witness\" or \"none\"".into());
@@ -632,6 +725,16 @@ impl Config {
                 w.resolve_password("failover.witness")?;
             }
         }
+        cfg.http.resolve_token()?;
+        // Every variable the config names for a credential stays out of the hooks' environment.
+        let mut secret_vars: Vec<String> = [&cfg.source.endpoint, &cfg.target].into_iter().filter_map(|e| e.password_env.clone()).collect();
+        secret_vars.extend(cfg.http.status_token_env.clone());
+        if let Some(f) = cfg.failover.as_mut() {
+            secret_vars.extend(f.servers.iter().map(|s| &s.endpoint).chain(f.witness.iter()).filter_map(|e| e.password_env.clone()));
+            secret_vars.sort();
+            secret_vars.dedup();
+            f.hook_env_remove = secret_vars;
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -665,6 +768,7 @@ impl Config {
         if !(self.lag.stall_timeout_s.is_finite() && self.lag.stall_timeout_s > 0.0) {
             return invalid("lag.stall_timeout_s", "must be a positive number of seconds");
         }
+        self.http.validate()?;
         if let Some(f) = &self.failover {
             f.validate()?;
         }
@@ -743,6 +847,78 @@ mod tests {
         std::env::set_var("PARAPPLY_TEST_PW_ENV", "s3cret");
         let c = Config::from_toml("[source]\npassword_env='PARAPPLY_TEST_PW_ENV'\n[target]\n", "t").unwrap();
         assert_eq!(c.source.endpoint.password.expose(), "s3cret");
+    }
+
+    const PAIR: &str = "[[failover.servers]]\nname='A'\n[[failover.servers]]\nname='B'\n";
+
+    /// Issue 15 item 3: a zero or absurd hook timeout is refused at load, naming the key and range.
+    #[test]
+    fn hook_timeout_is_validated() {
+        for bad in [0u64, 99, 600_001, u64::MAX] {
+            let e = Config::from_toml(&format!("{MINIMAL}[failover]\nhook_timeout_ms={}\n{PAIR}", bad as i64), "t").map(|_| ()).unwrap_err().to_string();
+            if bad == u64::MAX {
+                // -1 as TOML: serde refuses a negative u64 before validation, naming the key.
+                assert!(e.contains("hook_timeout_ms"), "{e}");
+                continue;
+            }
+            assert_eq!(e, format!("config key `failover.hook_timeout_ms`: must be between 100 and 600000 (100 ms to 10 min), got {bad}"));
+        }
+        for good in [100u64, 10_000, 600_000] {
+            let c = Config::from_toml(&format!("{MINIMAL}[failover]\nhook_timeout_ms={good}\n{PAIR}"), "t").unwrap();
+            assert_eq!(c.failover.map(|f| f.hook_timeout_ms), Some(good));
+        }
+    }
+
+    /// Every variable the config names for a credential is kept from the hooks.
+    #[test]
+    fn credential_variables_named_by_the_config_are_listed_for_the_hooks() {
+        for v in ["PARAPPLY_T_SRC", "PARAPPLY_T_TGT", "PARAPPLY_T_B", "PARAPPLY_T_W", "PARAPPLY_T_TOK"] {
+            std::env::set_var(v, "x");
+        }
+        let text = "[source]\npassword_env='PARAPPLY_T_SRC'\n[target]\npassword_env='PARAPPLY_T_TGT'\n[http]\nstatus_token_env='PARAPPLY_T_TOK'\n\
+                    [failover]\n[[failover.servers]]\nname='A'\npassword_env='PARAPPLY_T_SRC'\n[[failover.servers]]\nname='B'\npassword_env='PARAPPLY_T_B'\n[failover.witness]\npassword_env='PARAPPLY_T_W'\n";
+        let c = Config::from_toml(text, "t").unwrap();
+        assert_eq!(c.failover.unwrap().hook_env_remove, vec!["PARAPPLY_T_B", "PARAPPLY_T_SRC", "PARAPPLY_T_TGT", "PARAPPLY_T_TOK", "PARAPPLY_T_W"]);
+    }
+
+    #[test]
+    fn status_token_comes_from_a_file_an_env_var_or_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("tok");
+        std::fs::write(&f, "from-file\nignored\n").unwrap();
+        let c = Config::from_toml(&format!("{MINIMAL}[http]\nstatus_token_file='{}'\nstatus_token='inline'\n", f.display()), "t").unwrap();
+        assert_eq!(c.http.status_token.expose(), "from-file");
+        std::env::set_var("PARAPPLY_TEST_STATUS_TOKEN", "from-env");
+        let c = Config::from_toml(&format!("{MINIMAL}[http]\nstatus_token_env='PARAPPLY_TEST_STATUS_TOKEN'\n"), "t").unwrap();
+        assert_eq!(c.http.status_token.expose(), "from-env");
+        let c = Config::from_toml(&format!("{MINIMAL}[http]\nstatus_token='inline'\n"), "t").unwrap();
+        assert_eq!(c.http.status_token.expose(), "inline");
+        assert!(!serde_json::to_string(&c).unwrap().contains("inline"));
+        assert!(Config::from_toml(MINIMAL, "t").unwrap().http.status_token.is_empty());
+        // A token file that is empty would leave /status open without anyone noticing.
+        std::fs::write(&f, "\n").unwrap();
+        let e = Config::from_toml(&format!("{MINIMAL}[http]\nstatus_token_file='{}'\n", f.display()), "t").unwrap_err().to_string();
+        assert_eq!(e, "config key `http.status_token_file`: gives an empty token (leave the key out to keep /status open)");
+        let e = Config::from_toml(&format!("{MINIMAL}[http]\nstatus_token_env='PARAPPLY_TEST_UNSET_TOKEN'\n"), "t").unwrap_err().to_string();
+        assert_eq!(e, "config key `http.status_token_env`: environment variable PARAPPLY_TEST_UNSET_TOKEN is not set");
+    }
+
+    #[test]
+    fn max_connections_per_peer_is_validated() {
+        assert_eq!(Config::from_toml(MINIMAL, "t").unwrap().http.max_connections_per_peer, 32);
+        for bad in [0, 513] {
+            let e = Config::from_toml(&format!("{MINIMAL}[http]\nmax_connections_per_peer={bad}\n"), "t").unwrap_err().to_string();
+            assert_eq!(e, format!("config key `http.max_connections_per_peer`: must be between 1 and 512, got {bad}"));
+        }
+    }
+
+    #[test]
+    fn cli_url_password_env_fills_only_a_missing_password() {
+        std::env::set_var("PARAPPLY_TEST_CLI_PW", "from-env");
+        let e = Endpoint::from_cli_url("mysql://u@h:1", "--target", "PARAPPLY_TEST_CLI_PW").unwrap();
+        assert_eq!(e.password.expose(), "from-env");
+        let e = Endpoint::from_cli_url("mysql://u:inurl@h:1", "--target", "PARAPPLY_TEST_CLI_PW").unwrap();
+        assert_eq!(e.password.expose(), "inurl");
     }
 
     #[test]

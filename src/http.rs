@@ -13,21 +13,31 @@
 //!   `lag.max_lag_s`, else 503 with a one-line reason (for HAProxy `option httpchk`).
 //! - `GET /health/live`: 200 while the process answers.
 //! - `GET /status`: positions, mode, workers, uptime, and the config with secrets redacted
-//!   (`Config` serializes passwords as `<redacted>`).
+//!   ([`redact`]: passwords and the status token as `<redacted>` by their types; hook command
+//!   lines, `password_file`/`status_token_file` paths and the password of any `scheme://user:pw@`
+//!   URL in any string by this module). With `http.status_token` set it answers only
+//!   `Authorization: Bearer <token>` (compared in constant time), else 401.
+//! - `GET /readers`: the failover watcher's read pool.
 //! - Anything else: 404; another method on a known path: 405.
+//!
+//! Only `/status` can be closed by a token: `/lag`, `/metrics`, `/health*` and `/readers` are
+//! what monitors and load balancers poll, and they show no configuration.
 //!
 //! # Hostile clients
 //! Request heads must arrive within [`HEADER_READ_TIMEOUT`] (slowloris), heads are capped at
 //! [`MAX_HEAD_BYTES`], request bodies are never read, a connection lives at most
-//! [`CONNECTION_LIFETIME`], and at most [`MAX_CONNECTIONS`] are served at once (extra ones are
-//! closed at accept). Garbage bytes get a 400 from hyper and a closed connection.
+//! [`CONNECTION_LIFETIME`], at most [`MAX_CONNECTIONS`] are served at once, and at most
+//! `http.max_connections_per_peer` per client IP address, so one client cannot take every slot
+//! from the monitors (extra ones are closed at accept). Garbage bytes get a 400 from hyper and a
+//! closed connection.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -38,7 +48,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, HttpConfig};
 use crate::lag::{LagSnapshot, PipelineState, Progress};
 
 /// A client must send a complete request head within this time.
@@ -58,20 +68,115 @@ pub struct StatusInfo {
     pub command: String,
     pub mode: String,
     pub workers: usize,
-    /// The configuration, secrets already redacted by its `Serialize`.
+    /// The configuration, secrets redacted (see [`redact`]).
     pub config: serde_json::Value,
+    /// Who may read `/status` and how many connections a client may hold: the `[http]` section
+    /// the server is started for (kept here so that every server built from a config enforces
+    /// it; never serialized).
+    #[serde(skip)]
+    pub access: Access,
+}
+
+/// The `[http]` access rules the server enforces.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// `/status` needs `Authorization: Bearer <this>` when non-empty.
+    pub status_token: crate::config::Secret,
+    pub max_connections_per_peer: usize,
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Access::of(&HttpConfig::default())
+    }
+}
+
+impl Access {
+    pub fn of(http: &HttpConfig) -> Access {
+        Access { status_token: http.status_token.clone(), max_connections_per_peer: http.max_connections_per_peer.clamp(1, MAX_CONNECTIONS) }
+    }
 }
 
 impl StatusInfo {
     pub fn from_config(cfg: &Config, command: &str) -> StatusInfo {
+        let mut config = serde_json::to_value(cfg).unwrap_or(serde_json::Value::Null);
+        redact(&mut config);
         StatusInfo {
             version: env!("CARGO_PKG_VERSION"),
             command: command.to_string(),
             mode: cfg.apply.mode.name().to_string(),
             workers: cfg.apply.workers,
-            config: serde_json::to_value(cfg).unwrap_or(serde_json::Value::Null),
+            config,
+            access: Access::of(&cfg.http),
         }
     }
+}
+
+/// What a redacted value shows.
+pub const REDACTED: &str = "<redacted>";
+
+/// Keys whose string values (or arrays of strings) are shown as [`REDACTED`] wherever they
+/// appear: hook command lines carry whatever the operator put in them (tokens in a `curl`,
+/// passwords of a proxy's admin interface), and secret-file paths point at the secrets.
+const REDACTED_KEYS: [&str; 4] = ["on_promote", "on_reader_change", "password_file", "status_token_file"];
+
+/// Redact, in place, what `/status` must not show: the values of [`REDACTED_KEYS`] and, in every
+/// other string, the password of a `scheme://user:password@host` URL.
+pub fn redact(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if REDACTED_KEYS.contains(&k.as_str()) {
+                    redact_all(v);
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(redact),
+        Value::String(s) if s.contains("://") => *s = redact_url_passwords(s),
+        _ => {}
+    }
+}
+
+/// Every string in `v` (a non-empty one) becomes [`REDACTED`]; the shape stays (an array keeps
+/// its length: how many hooks are configured is not a secret).
+fn redact_all(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if !s.is_empty() => *s = REDACTED.into(),
+        Value::Array(a) => a.iter_mut().for_each(redact_all),
+        Value::Object(m) => m.values_mut().for_each(redact_all),
+        _ => {}
+    }
+}
+
+/// `mysql://user:pw@host/x` -> `mysql://user:<redacted>@host/x`, for every URL in `s`.
+pub fn redact_url_passwords(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // The authority ends at the path, query, fragment, or anything that cannot be in it.
+        let end = tail.find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`')).unwrap_or(tail.len());
+        let (authority, after) = tail.split_at(end);
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) if userinfo.contains(':') => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                out.push_str(user);
+                out.push(':');
+                out.push_str(REDACTED);
+                out.push('@');
+                out.push_str(host);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Errors starting the server.
@@ -145,6 +250,21 @@ struct AppState {
     info: Arc<StatusInfo>,
 }
 
+/// Equal in time independent of where `a` and `b` differ (only their lengths show).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+}
+
+/// `Authorization: Bearer <token>` (scheme case-insensitive, RFC 7235) equal to `token`.
+fn bearer_ok(headers: &HeaderMap, token: &str) -> bool {
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+    let Some((scheme, given)) = value.trim().split_once(' ') else { return false };
+    scheme.eq_ignore_ascii_case("bearer") && constant_time_eq(given.trim().as_bytes(), token.as_bytes())
+}
+
 /// The router (exposed so tests and embedders can serve it their own way).
 pub fn router(progress: Arc<Progress>, info: StatusInfo) -> Router {
     let state = AppState { progress, info: Arc::new(info) };
@@ -181,7 +301,16 @@ async fn health_handler(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn status_handler(State(st): State<AppState>) -> Response {
+async fn status_handler(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let token = st.info.access.status_token.expose();
+    if !token.is_empty() && !bearer_ok(&headers, token) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"parapply /status\""))],
+            "unauthorized: /status needs `Authorization: Bearer <token>` (http.status_token)\n",
+        )
+            .into_response();
+    }
     let snap = st.progress.snapshot();
     let view = StatusView {
         info: &st.info,
@@ -197,7 +326,14 @@ async fn status_handler(State(st): State<AppState>) -> Response {
         conflicts: &snap.conflicts,
         failover: st.progress.failover_state(),
     };
-    json_response(&view)
+    // The watcher's state holds server errors and reasons: strings that could carry a URL.
+    match serde_json::to_value(&view) {
+        Ok(mut v) => {
+            redact(&mut v);
+            json_response(&v)
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("json: {e}\n")).into_response(),
+    }
 }
 
 /// The failover watcher's read pool (404 when no watcher runs in this process).
@@ -326,6 +462,7 @@ impl HttpServer {
         std_listener.set_nonblocking(true).map_err(|source| HttpError::Bind { listen: listen.to_string(), cause: source })?;
         let addr = std_listener.local_addr().map_err(|source| HttpError::Bind { listen: listen.to_string(), cause: source })?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let per_peer = info.access.max_connections_per_peer;
         let app = router(progress, info);
         let thread = std::thread::Builder::new()
             .name("parapply-http".into())
@@ -337,7 +474,7 @@ impl HttpServer {
                         return;
                     }
                 };
-                rt.block_on(serve(std_listener, app, stop_rx));
+                rt.block_on(serve(std_listener, app, per_peer, stop_rx));
             })
             .map_err(HttpError::Thread)?;
         tracing::info!(listen = %addr, "http endpoints up (/lag /metrics /health /status)");
@@ -370,7 +507,42 @@ impl Drop for HttpServer {
     }
 }
 
-async fn serve(std_listener: std::net::TcpListener, app: Router, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// Connections held per client address. The server's runtime is single-threaded; the lock is
+/// a leaf held for one map operation, taken on accept and when a connection task ends.
+#[derive(Default)]
+struct PeerSlots(parking_lot::Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection's place in [`PeerSlots`], given back on drop.
+struct PeerSlot {
+    slots: Arc<PeerSlots>,
+    ip: IpAddr,
+}
+
+impl PeerSlots {
+    fn take(self: &Arc<Self>, ip: IpAddr, cap: usize) -> Option<PeerSlot> {
+        let mut map = self.0.lock();
+        let n = map.entry(ip).or_insert(0);
+        if *n >= cap {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot { slots: self.clone(), ip })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut map = self.slots.0.lock();
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+async fn serve(std_listener: std::net::TcpListener, app: Router, per_peer: usize, mut stop: tokio::sync::watch::Receiver<bool>) {
     let listener = match tokio::net::TcpListener::from_std(std_listener) {
         Ok(l) => l,
         Err(e) => {
@@ -379,6 +551,7 @@ async fn serve(std_listener: std::net::TcpListener, app: Router, mut stop: tokio
         }
     };
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let peers = Arc::new(PeerSlots::default());
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -396,6 +569,12 @@ async fn serve(std_listener: std::net::TcpListener, app: Router, mut stop: tokio
                 continue;
             }
         };
+        // An IPv4 client on a dual-stack listener shows as ::ffff:a.b.c.d: one address either way.
+        let Some(peer_slot) = peers.take(peer.ip().to_canonical(), per_peer) else {
+            tracing::debug!(%peer, per_peer, "http: this client holds http.max_connections_per_peer connections, closing");
+            drop(stream);
+            continue;
+        };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::debug!(%peer, "http: too many connections, closing");
             drop(stream);
@@ -404,6 +583,7 @@ async fn serve(std_listener: std::net::TcpListener, app: Router, mut stop: tokio
         let svc = hyper_util::service::TowerToHyperService::new(app.clone());
         tasks.spawn(async move {
             let _permit = permit;
+            let _peer_slot = peer_slot;
             let _ = stream.set_nodelay(true);
             let io = hyper_util::rt::TokioIo::new(stream);
             let conn = hyper::server::conn::http1::Builder::new()
@@ -439,6 +619,11 @@ pub enum HttpClientError {
 /// `GET base + path` over HTTP/1.1; returns the status code and the body (at most 4 MiB).
 /// `base` is `http://host:port` (a trailing `/` is fine).
 pub async fn http_get(base: &str, path: &str, timeout: Duration) -> Result<(u16, String), HttpClientError> {
+    http_get_auth(base, path, timeout, None).await
+}
+
+/// [`http_get`] with `Authorization: Bearer <bearer>` when given.
+pub async fn http_get_auth(base: &str, path: &str, timeout: Duration, bearer: Option<&str>) -> Result<(u16, String), HttpClientError> {
     let url = format!("{}{}", base.trim_end_matches('/'), path);
     let fut = async {
         let uri: axum::http::Uri = url.parse().map_err(|e: axum::http::uri::InvalidUri| HttpClientError::Url { url: url.clone(), why: e.to_string() })?;
@@ -456,8 +641,11 @@ pub async fn http_get(base: &str, path: &str, timeout: Duration) -> Result<(u16,
             .map_err(|source| HttpClientError::Request { url: url.clone(), cause: source })?;
         let driver = tokio::spawn(conn);
         let path_q = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-        let req = axum::http::Request::get(path_q)
-            .header(header::HOST, format!("{host}:{port}"))
+        let mut req = axum::http::Request::get(path_q).header(header::HOST, format!("{host}:{port}"));
+        if let Some(t) = bearer {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = req
             .body(axum::body::Body::empty())
             .map_err(|e| HttpClientError::Body { url: url.clone(), why: e.to_string() })?;
         let resp = sender.send_request(req).await.map_err(|source| HttpClientError::Request { url: url.clone(), cause: source })?;
@@ -478,6 +666,47 @@ pub async fn http_get(base: &str, path: &str, timeout: Duration) -> Result<(u16,
 mod tests {
     use super::*;
     use crate::config::LagConfig;
+
+    #[test]
+    fn url_passwords_are_redacted_wherever_they_sit() {
+        assert_eq!(redact_url_passwords("mysql://repl:pw@10.0.0.1:3306/db?x=1"), "mysql://repl:<redacted>@10.0.0.1:3306/db?x=1");
+        assert_eq!(redact_url_passwords("a mysql://u:p:q@h b http://x:y@z/ c"), "a mysql://u:<redacted>@h b http://x:<redacted>@z/ c");
+        // A password holding '@' ends at the last '@' of the authority.
+        assert_eq!(redact_url_passwords("mysql://u:p@ss@h:1"), "mysql://u:<redacted>@h:1");
+        // No password, no userinfo, or no URL: unchanged.
+        for s in ["mysql://u@h:1", "http://127.0.0.1:9187/status", "user@host", "a:b@c", "://"] {
+            assert_eq!(redact_url_passwords(s), s);
+        }
+    }
+
+    #[test]
+    fn redact_hides_hooks_secret_paths_and_url_passwords() {
+        let mut v = serde_json::json!({
+            "target": { "password": "<redacted>", "password_file": "/etc/pw", "password_env": "X" },
+            "failover": { "on_promote": ["curl -H 'token: t'", "x"], "on_reader_change": [], "switch_log": "s.jsonl" },
+            "http": { "status_token_file": null },
+            "reasons": ["cannot reach mysql://u:secret@h:1"],
+        });
+        redact(&mut v);
+        assert_eq!(v, serde_json::json!({
+            "target": { "password": "<redacted>", "password_file": "<redacted>", "password_env": "X" },
+            "failover": { "on_promote": ["<redacted>", "<redacted>"], "on_reader_change": [], "switch_log": "s.jsonl" },
+            "http": { "status_token_file": null },
+            "reasons": ["cannot reach mysql://u:<redacted>@h:1"],
+        }));
+    }
+
+    #[test]
+    fn bearer_token_check() {
+        let mut h = HeaderMap::new();
+        assert!(!bearer_ok(&h, "tok"));
+        for (value, ok) in [("Bearer tok", true), ("bearer tok", true), ("Bearer  tok ", true), ("Bearer tok2", false), ("Bearer to", false), ("Basic tok", false), ("tok", false), ("Bearer ", false)] {
+            h.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            assert_eq!(bearer_ok(&h, "tok"), ok, "{value:?}");
+        }
+        assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(b"a", b"b"));
+    }
 
     #[test]
     fn metrics_text_has_exact_names() {

@@ -21,7 +21,7 @@ use parapply::config::{Config, Endpoint, LagConfig};
 use parapply::decode::event::TableMap;
 use parapply::decode::value::{Row, Value};
 use parapply::heartbeat::{self, TableRef};
-use parapply::http::{http_get, HttpServer, StatusInfo};
+use parapply::http::{http_get, http_get_auth, HttpServer, StatusInfo};
 use parapply::lag::{Progress, SchedulerMetrics, SourcePosition};
 use parapply::source::file::BinlogFiles;
 use parapply::txn::{BinlogPos, Change, Gtid, RowChange, RowKind, RowsChange, Transaction, TransactionReader};
@@ -94,6 +94,34 @@ fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+const LIVE: &[u8] = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n";
+
+/// [`raw`] over a connection from the local address `src` (any 127.x.y.z reaches loopback
+/// listeners on Linux): another client, as the server's per-peer cap sees it.
+fn raw_from(src: &str, addr: SocketAddr, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    rt().block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{src}:0").parse().unwrap()).unwrap();
+        let mut s = sock.connect(addr).await.unwrap();
+        s.write_all(bytes).await.unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                Ok(Ok(n)) => {
+                    out.extend_from_slice(&buf[..n]);
+                    if out.windows(4).any(|w| w == b"\r\n\r\n") && out.len() > 12 {
+                        break;
+                    }
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    })
 }
 
 /// A user transaction of 3 inserted rows, 500 bytes.
@@ -405,10 +433,12 @@ fn garbage_and_slowloris_clients_do_not_hurt_the_server() {
         Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "slowloris connection was not closed: {e}"),
     }
 
-    // Many idle connections at once, then a normal request still works.
+    // Many idle connections at once from one client, then another client is still served (the
+    // first holds at most http.max_connections_per_peer of the slots).
     let idle: Vec<TcpStream> = (0..100).map(|_| TcpStream::connect(addr).unwrap()).collect();
-    assert_eq!(get(addr, "/health/live"), (200, "ok\n".to_string()));
+    assert!(raw_from("127.0.0.2", addr, LIVE).starts_with("HTTP/1.1 200 OK"));
     drop(idle);
+    wait_for("127.0.0.1 served again", 30, || raw(addr, LIVE).starts_with("HTTP/1.1 200 OK").then_some(()));
     // Still answering with real data (no heartbeat has made a round trip in this test).
     assert_eq!(get_json(addr, "/lag")["heartbeat_lag_basis"], "since_start");
 }
@@ -488,6 +518,144 @@ fn status_reads_http_listen_from_the_config() {
     let out = Command::new(bin).args(["status", "--config"]).arg(&cfg).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), format!("error: {}: `http.enabled = false`: the endpoints `status` reads are off", cfg.display()));
+}
+
+// ---------- access: /status token, redaction, per-client cap ----------
+
+/// A config with a `/status` token from a 0600 file, hooks whose command lines carry secrets, a
+/// target password file, and a per-client cap of 3 connections. Returns the config and the
+/// paths that must not show on /status.
+fn access_config(dir: &Path, listen: &str) -> (Config, PathBuf, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let token_file = dir.join("status.token");
+    std::fs::write(&token_file, "tok-3f9a1c\n").unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pw_file = dir.join("target.pw");
+    std::fs::write(&pw_file, "target-pw-77\n").unwrap();
+    std::fs::set_permissions(&pw_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = format!(
+        "[source]\nport=1\npassword='hunter2'\n[target]\nport=2\npassword_file='{pw}'\n\
+         [http]\nlisten='{listen}'\nstatus_token_file='{tok}'\nmax_connections_per_peer=3\n\
+         [failover]\non_promote=[\"curl -fsS -H 'X-Api-Key: hookkey-51' http://lb.local/switch\"]\n\
+         on_reader_change=[\"/usr/local/bin/lb-reader mysql://admin:adminpw-8@lb.local:6032\"]\n\
+         [[failover.servers]]\nname='A'\n[[failover.servers]]\nname='B'\n",
+        pw = pw_file.display(),
+        tok = token_file.display(),
+    );
+    let path = dir.join("parapply.toml");
+    std::fs::write(&path, &text).unwrap();
+    (Config::from_toml(&text, "test").unwrap(), path, pw_file.display().to_string())
+}
+
+/// Issue 15 item 3: with `http.status_token`, `/status` answers 401 without the right bearer
+/// token; the monitor endpoints stay open; `parapply status` sends the token from the config
+/// or PARAPPLY_STATUS_TOKEN.
+#[test]
+fn status_needs_the_bearer_token_and_monitors_stay_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (cfg, cfg_path, _) = access_config(dir.path(), &format!("127.0.0.1:{port}"));
+    let p = Progress::new(&lag_cfg(30.0, 1000));
+    let srv = HttpServer::start(&cfg.http.listen, p.clone(), StatusInfo::from_config(&cfg, "test")).unwrap();
+    let addr = srv.local_addr();
+    round_trip(&p, 7);
+    let base = format!("http://{addr}");
+    let ask = |path: &str, token: Option<&str>| rt().block_on(http_get_auth(&base, path, Duration::from_secs(10), token)).unwrap();
+
+    let unauthorized = (401, "unauthorized: /status needs `Authorization: Bearer <token>` (http.status_token)\n".to_string());
+    assert_eq!(ask("/status", None), unauthorized);
+    assert_eq!(ask("/status", Some("tok-3f9a1")), unauthorized);
+    assert_eq!(ask("/status", Some("tok-3f9a1cX")), unauthorized);
+    let (code, body) = ask("/status", Some("tok-3f9a1c"));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Json>(&body).unwrap()["command"], "test");
+    let challenge = raw(addr, b"GET /status HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dG9rLTNmOWExYw==\r\n\r\n");
+    assert!(challenge.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{challenge}");
+    assert!(challenge.to_ascii_lowercase().contains("www-authenticate: bearer realm=\"parapply /status\""), "{challenge}");
+
+    // Monitors need no token.
+    assert_eq!(ask("/health", None), (200, "ok\n".to_string()));
+    assert_eq!(ask("/health/live", None), (200, "ok\n".to_string()));
+    assert_eq!(ask("/lag", None).0, 200);
+    assert_eq!(ask("/metrics", None).0, 200);
+
+    // `parapply status`: the token from --config; from PARAPPLY_STATUS_TOKEN with --http; none: 401.
+    let bin = env!("CARGO_BIN_EXE_parapply");
+    let out = Command::new(bin).args(["status", "--config"]).arg(&cfg_path).env_remove("PARAPPLY_STATUS_TOKEN").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin).args(["status", "--http", &base]).env("PARAPPLY_STATUS_TOKEN", "tok-3f9a1c").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin).args(["status", "--http", &base]).env_remove("PARAPPLY_STATUS_TOKEN").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!("error: GET {base}/status: HTTP 401: unauthorized: /status needs `Authorization: Bearer <token>` (http.status_token)")
+    );
+}
+
+/// Issue 15 item 3: `/status` shows no hook command line, no password or token file path, no
+/// password of a URL in the watcher's state, and neither passwords nor the token.
+#[test]
+fn status_redacts_hooks_secret_files_and_url_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, _, pw_path) = access_config(dir.path(), "127.0.0.1:0");
+    let p = Progress::new(&lag_cfg(30.0, 1000));
+    p.set_failover_state(serde_json::json!({ "state": "failover_blocked", "reasons": ["writer A (mysql://repl:state-pw-3@10.0.0.1:3306): connection refused"] }));
+    let srv = HttpServer::start(&cfg.http.listen, p.clone(), StatusInfo::from_config(&cfg, "test")).unwrap();
+    let (code, body) = rt().block_on(http_get_auth(&format!("http://{}", srv.local_addr()), "/status", Duration::from_secs(10), Some("tok-3f9a1c"))).unwrap();
+    assert_eq!(code, 200, "{body}");
+    for secret in ["hookkey-51", "lb.local/switch", "adminpw-8", "lb-reader", pw_path.as_str(), "target.pw", "status.token", "tok-3f9a1c", "hunter2", "target-pw-77", "state-pw-3"] {
+        assert!(!body.contains(secret), "/status shows {secret:?}:\n{body}");
+    }
+    let v: Json = serde_json::from_str(&body).unwrap();
+    let c = &v["config"];
+    assert_eq!(c["failover"]["on_promote"], serde_json::json!(["<redacted>"]));
+    assert_eq!(c["failover"]["on_reader_change"], serde_json::json!(["<redacted>"]));
+    assert_eq!(c["target"]["password_file"], "<redacted>");
+    assert_eq!(c["http"]["status_token_file"], "<redacted>");
+    assert_eq!(c["http"]["status_token"], "<redacted>");
+    assert_eq!(c["source"]["password"], "<redacted>");
+    assert_eq!(c["target"]["password"], "<redacted>");
+    assert_eq!(v["failover"]["reasons"][0], "writer A (mysql://repl:<redacted>@10.0.0.1:3306): connection refused");
+}
+
+/// Issue 15 item 3: one client address holds at most `http.max_connections_per_peer`
+/// connections; another client is served meanwhile, and a slot given back is taken again.
+#[test]
+fn one_client_cannot_take_every_connection_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, _, _) = access_config(dir.path(), "127.0.0.1:0");
+    assert_eq!(cfg.http.max_connections_per_peer, 3);
+    let p = Progress::new(&lag_cfg(30.0, 1000));
+    let srv = HttpServer::start(&cfg.http.listen, p.clone(), StatusInfo::from_config(&cfg, "test")).unwrap();
+    let addr = srv.local_addr();
+    // Three kept-alive connections from 127.0.0.1, each served once (so each holds a slot).
+    let mut held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s.write_all(LIVE).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !got.ends_with(b"\r\n\r\nok\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "closed early: {:?}", String::from_utf8_lossy(&got));
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert!(got.starts_with(b"HTTP/1.1 200 OK"));
+            s
+        })
+        .collect();
+    // A fourth from the same address is closed without an answer.
+    assert_eq!(raw(addr, LIVE), "");
+    // Another client is served.
+    assert!(raw_from("127.0.0.2", addr, LIVE).starts_with("HTTP/1.1 200 OK"));
+    // A held connection still works (keep-alive), and a slot given back is usable again.
+    held[0].write_all(LIVE).unwrap();
+    let mut buf = [0u8; 1024];
+    assert!(held[0].read(&mut buf).unwrap() > 0);
+    held.pop();
+    wait_for("a slot back for 127.0.0.1", 30, || raw(addr, LIVE).starts_with("HTTP/1.1 200 OK").then_some(()));
 }
 
 // ---------- real heartbeat writer on a sandbox source ----------

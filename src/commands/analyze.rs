@@ -19,7 +19,7 @@ use anyhow::Context;
 
 use crate::apply::worker::target_opts;
 use crate::cli::{AnalyzeArgs, AnalyzeMode, Mode};
-use crate::config::{Endpoint, Secret};
+use crate::config::Endpoint;
 use crate::schedule::analyze::{AnalyzeOptions, AnalyzeReport, Analyzer};
 use crate::schedule::{InfoSchemaCatalog, KeyCatalog, StaticCatalog};
 use crate::source::file::BinlogFiles;
@@ -31,12 +31,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<i32> {
     let report = match &args.schema_from {
         None => analyze_files(&args.files, opts, Arc::new(StaticCatalog::new()))?,
         Some(url) => {
-            let mut ep = Endpoint::from_url(url).context("--schema-from")?;
-            if ep.password.is_empty() {
-                if let Ok(pw) = std::env::var("PARAPPLY_SCHEMA_PASSWORD") {
-                    ep.password = Secret::new(pw);
-                }
-            }
+            let ep = Endpoint::from_cli_url(url, "--schema-from", "PARAPPLY_SCHEMA_PASSWORD").context("--schema-from")?;
             // The analyzer runs on this thread and loads tables lazily by blocking on the
             // runtime, so the runtime lives beside it rather than around it.
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;

@@ -27,7 +27,7 @@ use std::io::{self, Write};
 use anyhow::Context;
 
 use crate::cli::InspectArgs;
-use crate::config::{Endpoint, Secret};
+use crate::config::Endpoint;
 use crate::decode::event::{TableMap, UserValue};
 use crate::decode::value::{Row, Value};
 use crate::source::file::BinlogFiles;
@@ -66,12 +66,7 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<i32> {
 /// positioning, heartbeats and reconnects). Output is flushed after every transaction, since a
 /// live stream does not end by itself: the summary is printed when `--limit` is reached.
 fn inspect_live<W: Write>(url: &str, args: &InspectArgs, out: &mut W, opts: Options) -> anyhow::Result<()> {
-    let mut endpoint = Endpoint::from_url(url)?;
-    if endpoint.password.is_empty() {
-        if let Ok(p) = std::env::var("PARAPPLY_SOURCE_PASSWORD") {
-            endpoint.password = Secret::new(p);
-        }
-    }
+    let endpoint = Endpoint::from_cli_url(url, "--source", "PARAPPLY_SOURCE_PASSWORD")?;
     let mut stream_opts = StreamOptions::new(endpoint, args.server_id);
     // A person is waiting at the terminal: fail fast instead of retrying forever.
     stream_opts.max_attempts = Some(3);

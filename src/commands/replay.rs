@@ -12,17 +12,12 @@ use anyhow::Context;
 
 use crate::apply::pipeline::{self, PipelineOptions, ProgressFn, ProgressView, TxnSource};
 use crate::cli::{OnConflictArg, ReplayArgs};
-use crate::config::{ApplyConfig, Endpoint, OnConflict, Secret};
+use crate::config::{ApplyConfig, Endpoint, OnConflict};
 use crate::source::file::{expand_paths, BinlogFiles};
 use crate::txn::{Gtid, TransactionReader};
 
 pub fn run(args: &ReplayArgs) -> anyhow::Result<i32> {
-    let mut target = Endpoint::from_url(&args.target).context("--target")?;
-    if target.password.is_empty() {
-        if let Ok(pw) = std::env::var("PARAPPLY_TARGET_PASSWORD") {
-            target.password = Secret::new(pw);
-        }
-    }
+    let target = Endpoint::from_cli_url(&args.target, "--target", "PARAPPLY_TARGET_PASSWORD").context("--target")?;
     if args.workers == 0 || args.workers > 256 {
         anyhow::bail!("--workers must be between 1 and 256");
     }

@@ -18,10 +18,10 @@ use crate::lag::reporter::{human_bytes, human_duration};
 pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("status: cannot build runtime")?;
     let timeout = Duration::from_millis(args.timeout_ms);
-    let base = base_url(args)?;
+    let (base, token) = base_url(args)?;
     let (status, lag) = rt.block_on(async {
-        let status = fetch_json(&base, "/status", timeout).await?;
-        let lag = fetch_json(&base, "/lag", timeout).await?;
+        let status = fetch_json(&base, "/status", timeout, token.as_deref()).await?;
+        let lag = fetch_json(&base, "/lag", timeout, None).await?;
         anyhow::Ok((status, lag))
     })?;
     if args.json {
@@ -33,17 +33,28 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
     Ok(if lag.get("healthy").and_then(Value::as_bool) == Some(true) { 0 } else { 2 })
 }
 
-/// Where to ask: `--http`, else `http.listen` of `--config`, else the default listen address.
-fn base_url(args: &StatusArgs) -> anyhow::Result<String> {
-    if let Some(url) = &args.http {
-        return Ok(url.clone());
-    }
-    let Some(path) = &args.config else {
-        return Ok(format!("http://{}", HttpConfig::default().listen));
+/// The variable `status` takes the `/status` bearer token from when `--config` gives none.
+pub const STATUS_TOKEN_ENV: &str = "PARAPPLY_STATUS_TOKEN";
+
+/// Where to ask (`--http`, else `http.listen` of `--config`, else the default listen address)
+/// and the `/status` token (`http.status_token*` of `--config`, else `PARAPPLY_STATUS_TOKEN`).
+fn base_url(args: &StatusArgs) -> anyhow::Result<(String, Option<String>)> {
+    let env_token = std::env::var(STATUS_TOKEN_ENV).ok().filter(|t| !t.is_empty());
+    let http = match &args.config {
+        Some(path) => {
+            let http = HttpConfig::from_config_file(path)?;
+            anyhow::ensure!(args.http.is_some() || http.enabled, "{}: `http.enabled = false`: the endpoints `status` reads are off", path.display());
+            Some(http)
+        }
+        None => None,
     };
-    let http = HttpConfig::from_config_file(path)?;
-    anyhow::ensure!(http.enabled, "{}: `http.enabled = false`: the endpoints `status` reads are off", path.display());
-    Ok(format!("http://{}", connect_address(&http.listen)))
+    let token = http.as_ref().map(|h| h.status_token.expose().to_string()).filter(|t| !t.is_empty()).or(env_token);
+    let base = match (&args.http, &http) {
+        (Some(url), _) => url.clone(),
+        (None, Some(h)) => format!("http://{}", connect_address(&h.listen)),
+        (None, None) => format!("http://{}", HttpConfig::default().listen),
+    };
+    Ok((base, token))
 }
 
 /// The address a client connects to for a listen address: a wildcard listen (all interfaces)
@@ -56,8 +67,8 @@ fn connect_address(listen: &str) -> String {
     }
 }
 
-async fn fetch_json(base: &str, path: &str, timeout: Duration) -> anyhow::Result<Value> {
-    let (code, body) = crate::http::http_get(base, path, timeout).await?;
+async fn fetch_json(base: &str, path: &str, timeout: Duration, token: Option<&str>) -> anyhow::Result<Value> {
+    let (code, body) = crate::http::http_get_auth(base, path, timeout, token).await?;
     anyhow::ensure!(code == 200, "GET {base}{path}: HTTP {code}: {}", body.trim());
     serde_json::from_str(&body).with_context(|| format!("GET {base}{path}: not JSON"))
 }

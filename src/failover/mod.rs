@@ -9,6 +9,8 @@
 //!   and hands a confirmed failure to [`promote`].
 //! - [`promote`]: the gate (relay applied, lag, errant transactions, configuration), then the
 //!   timed steps: fence, wait for the relay log, `read_only=OFF`, hooks, re-point.
+//! - [`hooks`]: running the operator's hook commands (own process group, timeout, capped
+//!   output, no credentials in their environment; reader hooks serialized per reader).
 //! - [`log`]: the JSON Lines switch log.
 //! - [`doctor`]: dual-master configuration checks (`parapply doctor`, and at watcher start).
 //! - [`reconcile`]: when a failed writer comes back, the exact transactions it holds that its
@@ -30,6 +32,7 @@
 //! determined, a switch log that cannot be written) stop the watcher.
 
 pub mod doctor;
+pub mod hooks;
 pub mod log;
 pub mod probe;
 pub mod promote;

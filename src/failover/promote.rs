@@ -5,7 +5,7 @@
 //! steps of a switch ([`failover`] for an unplanned one, [`switchover`] for a planned one):
 //! fence the old writer where reachable (`read_only=ON`, then KILL its client connections), wait
 //! for the candidate's relay log (bounded), STOP SLAVE on it (unplanned only), `read_only=OFF`,
-//! the `on_promote` hooks (each with a timeout), and re-pointing the applier through
+//! the `on_promote` hooks (run by [`crate::failover::hooks`]), and re-pointing the applier through
 //! [`SourceSwitch`]. Every outcome becomes one [`Entry`] for the switch log; writing it is the
 //! caller's job. It must not decide *when* to fail over (that is [`crate::failover::watcher`]).
 //!
@@ -24,6 +24,8 @@ use mysql_async::Conn;
 use crate::apply::checkpoint::CheckpointStore;
 use crate::config::{Endpoint, FailoverConfig, FailoverServer};
 use crate::failover::doctor;
+pub use crate::failover::hooks::run_hooks;
+use crate::failover::hooks::HookOptions;
 use crate::failover::log::{DataLoss, Entry, PassiveMark, Positions, Step};
 use crate::failover::probe::{self, LinkStatus, ServerVars};
 use crate::failover::{Check, SourceSwitch};
@@ -250,47 +252,6 @@ async fn wait_applied(ep: &Endpoint, want: Option<&MariadbGtidPos>, skip_domain:
     result
 }
 
-/// Run the `on_promote` hooks, each through `sh -c` with `env`, killed after `timeout`.
-pub async fn run_hooks(cmds: &[String], env: &[(String, String)], timeout: Duration, step_prefix: &str) -> Vec<Step> {
-    let mut steps = Vec::new();
-    for (i, cmd) in cmds.iter().enumerate() {
-        let timer = Timer::start();
-        let name = format!("{step_prefix}[{i}]");
-        let mut c = tokio::process::Command::new("sh");
-        c.arg("-c").arg(cmd).kill_on_drop(true).stdin(std::process::Stdio::null());
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        let out = match c.output_with_timeout(timeout).await {
-            Ok(o) => o,
-            Err(e) => {
-                steps.push(timer.step(&name, "fail", format!("{cmd}: {e}")));
-                continue;
-            }
-        };
-        let tail = |b: &[u8]| String::from_utf8_lossy(b).trim().chars().rev().take(300).collect::<Vec<_>>().into_iter().rev().collect::<String>();
-        if out.status.success() {
-            steps.push(timer.step(&name, "ok", format!("{cmd}: {}", tail(&out.stdout))));
-        } else {
-            steps.push(timer.step(&name, "fail", format!("{cmd}: exit {:?}: {}", out.status.code(), tail(&out.stderr))));
-        }
-    }
-    steps
-}
-
-trait OutputWithTimeout {
-    async fn output_with_timeout(&mut self, t: Duration) -> Result<std::process::Output, String>;
-}
-impl OutputWithTimeout for tokio::process::Command {
-    async fn output_with_timeout(&mut self, t: Duration) -> Result<std::process::Output, String> {
-        match tokio::time::timeout(t, self.output()).await {
-            Ok(r) => r.map_err(|e| format!("cannot run: {e}")),
-            // Dropping the future kills the child (kill_on_drop).
-            Err(_) => Err(format!("timed out after {} ms, killed", t.as_millis())),
-        }
-    }
-}
-
 fn hook_env(old: &FailoverServer, new: &FailoverServer, old_gtid: &str, new_gtid: &str, trigger: &str) -> Vec<(String, String)> {
     vec![
         ("OLD_WRITER".into(), old.endpoint.address()),
@@ -440,7 +401,7 @@ pub async fn failover(req: Request<'_>) -> (Entry, Option<String>) {
 #[allow(clippy::too_many_arguments)]
 async fn finish(entry: &mut Entry, cfg: &FailoverConfig, old: &FailoverServer, new: &FailoverServer, old_gtid: &str, new_gtid: &str, switch: Option<&SourceSwitch>, trigger: &str) {
     let env = hook_env(old, new, old_gtid, new_gtid, trigger);
-    entry.steps.extend(run_hooks(&cfg.on_promote, &env, Duration::from_millis(cfg.hook_timeout_ms), "on_promote").await);
+    entry.steps.extend(run_hooks(&cfg.on_promote, &env, &HookOptions::from_config(cfg), "on_promote").await);
     let timer = Timer::start();
     match switch {
         Some(s) if s.has_followers() => {

@@ -23,6 +23,7 @@ use mysql_async::Conn;
 use crate::net::quote_str;
 use crate::config::{Endpoint, FailoverConfig, FailoverServer};
 use crate::failover::doctor;
+use crate::failover::hooks::{HookOptions, SerialHooks};
 use crate::failover::log::{Entry, PassiveMark, SwitchLog};
 use crate::failover::probe::{self, LinkStatus, ServerVars};
 use crate::failover::promote::{self, Knowledge, Request};
@@ -100,6 +101,8 @@ pub struct Watcher {
     pending: Vec<Pending>,
     /// The last reconcile failure logged (logged once until it changes).
     reconcile_error: Option<String>,
+    /// `on_reader_change` runs, one queue per reader.
+    reader_hooks: SerialHooks,
 }
 
 fn server_by_name(cfg: &FailoverConfig, name: &str) -> Option<usize> {
@@ -142,7 +145,8 @@ impl Watcher {
         let entries = log.read_all().unwrap_or_default();
         let pending = reconcile::pending_from_log(&entries);
         let marks = entries.into_iter().filter_map(|e| e.new_passive).collect();
-        Ok(Watcher { cfg, writer, target, state: StateHandle::default(), switch, log, publish: None, marks, pending, reconcile_error: None })
+        let reader_hooks = SerialHooks::new(HookOptions::from_config(&cfg), "on_reader_change");
+        Ok(Watcher { cfg, writer, target, state: StateHandle::default(), switch, log, publish: None, marks, pending, reconcile_error: None, reader_hooks })
     }
 
     pub fn state(&self) -> StateHandle {
@@ -517,16 +521,11 @@ impl Watcher {
                         ("READER_STATE".to_string(), if now_in { "in" } else { "out" }.to_string()),
                         ("READER_LAG".to_string(), lag.map(|l| format!("{l:.0}")).unwrap_or_default()),
                     ];
-                    let cmds = self.cfg.on_reader_change.clone();
-                    let timeout = Duration::from_millis(self.cfg.hook_timeout_ms);
-                    // Hooks must not delay the writer checks.
-                    tokio::spawn(async move {
-                        for step in promote::run_hooks(&cmds, &env, timeout, "on_reader_change").await {
-                            if step.result != "ok" {
-                                tracing::warn!(step = %step.name, detail = %step.detail, "reader hook failed");
-                            }
-                        }
-                    });
+                    // Hooks must not delay the writer checks, and one reader's runs must not
+                    // overtake each other (a load balancer would end with the older state).
+                    if !self.cfg.on_reader_change.is_empty() {
+                        drop(self.reader_hooks.submit(&s.name, self.cfg.on_reader_change.clone(), env));
+                    }
                 }
             }
             views.push(ReaderView { name: s.name.clone(), address: s.endpoint.address(), in_pool: now_in, lag_seconds: lag, reason });
