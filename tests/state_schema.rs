@@ -32,7 +32,7 @@ fn read_mode_as_documented_survives_create_database_parapply_on_the_source() {
     .unwrap();
     let mut child = Command::new(bin()).args(["run", "--config"]).arg(&config).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn parapply run");
     // parapply has made its state on the target before the source creates the heartbeat schema.
-    wait_for("state tables on C", 60, || (sb.sql("C", "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'parapply_state'") == "2").then_some(()));
+    wait_for("state tables on C", 60, || (sb.sql("C", "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'parapply_state'") == "3").then_some(()));
 
     // The README: the heartbeat table lives in `parapply` on the source, written by pt-heartbeat.
     sb.sql("A", "CREATE DATABASE parapply");

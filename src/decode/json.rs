@@ -265,7 +265,9 @@ pub fn format_mysql_double(d: f64) -> Result<String, ValueError> {
     let have_space = f_len <= width;
     let force_e = decpt <= 0 && width <= 2 - decpt && width >= 3 + exp_len;
     let use_f = (have_space
-        || (decpt <= width && (decpt >= -1 || (decpt == -2 && (len > 1 || !force_e))) && !force_e))
+        // MySQL's my_gcvt has `(decpt == -2 && (len > 1 || !force_e))` here; under the
+        // `&& !force_e` that follows, the inner disjunction is always true.
+        || (decpt <= width && (decpt >= -1 || decpt == -2) && !force_e))
         && (!have_space
             || (decpt >= -MAX_DECPT_FOR_F_FORMAT + 1 && (decpt <= MAX_DECPT_FOR_F_FORMAT || len > decpt)));
     let mut s = String::with_capacity(26);
@@ -1190,7 +1192,7 @@ mod tests {
             (1.0, "1.0"),
             (0.0, "0.0"),
             (-0.5, "-0.5"),
-            (3.14, "3.14"),
+            (3.25, "3.25"),
             (0.1 + 0.2, "0.30000000000000004"),
             (1e100, "1e100"),
             (-1e100, "-1e100"),
