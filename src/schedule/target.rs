@@ -29,7 +29,7 @@
 
 use std::sync::Arc;
 
-use super::catalog::{ColumnInfo, TableDef};
+use super::catalog::{ColumnInfo, TableDef, Versioning};
 use crate::decode::event::{ColumnDef, TableMap};
 use crate::decode::value::column_type as ty;
 use crate::decode::value::{Row, Value};
@@ -43,6 +43,8 @@ pub enum MapError {
     ColumnCount { schema: String, table: String, binlog: usize, target: usize },
     #[error("table `{schema}`.`{table}` column {position} `{name}`: the target's table has no such column")]
     NoSuchColumn { schema: String, table: String, position: usize, name: String },
+    #[error("table `{schema}`.`{table}` is system-versioned by transaction id (ROW START `{column}` is BIGINT UNSIGNED): the server that applies its rows writes its own transaction ids into the history (the native replica does too), so the target can never hold the source's; refused. Version it by TIMESTAMP(6) on the target, or leave it out of the replicated schemas")]
+    TrxVersioned { schema: String, table: String, column: String },
     #[error("table `{schema}`.`{table}` column {position} (`{name}` on the target): the binlog has {binlog}, the target has {target}")]
     Type { schema: String, table: String, position: usize, name: String, binlog: String, target: String },
 }
@@ -76,6 +78,11 @@ impl TargetTable {
 /// Map `tm` onto the target's table `def` (see the module doc).
 pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> {
     let (schema, table) = (tm.schema.clone(), tm.table.clone());
+    if def.versioning == Versioning::TrxId {
+        // The ROW START column is the first generated BIGINT: name it in the refusal.
+        let column = def.columns.iter().zip(&def.column_info).find(|(_, i)| i.generated && i.data_type == "bigint").map(|((n, _), _)| n.clone()).unwrap_or_default();
+        return Err(MapError::TrxVersioned { schema, table, column });
+    }
     // More columns on the target is fine (they keep their defaults, as with the native
     // replica); fewer would drop logged values.
     if tm.columns.len() > def.columns.len() {
@@ -104,6 +111,7 @@ pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> 
             col.name = Some(def.columns[j].0.clone());
         }
         let Some(info) = def.column_info.get(j) else { continue };
+        col.generated = info.generated;
         if let Err((binlog, target)) = check_column(col, info) {
             return Err(MapError::Type { schema, table, position: i + 1, name: def.columns[j].0.clone(), binlog, target });
         }
@@ -137,6 +145,7 @@ pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> 
         out.primary_key = pk;
     }
     out.has_full_metadata = true;
+    out.system_versioned = def.versioning == Versioning::Timestamp;
     Ok(TargetTable { map: Arc::new(out), unsigned_fix })
 }
 
@@ -408,7 +417,7 @@ mod tests {
     }
 
     fn tm(columns: Vec<ColumnDef>) -> TableMap {
-        TableMap { table_id: 9, schema: "s".into(), table: "t".into(), columns, primary_key: vec![], has_full_metadata: false }
+        TableMap { table_id: 9, schema: "s".into(), table: "t".into(), columns, primary_key: vec![], has_full_metadata: false, system_versioned: false }
     }
 
     /// `(id BIGINT, u TINYINT UNSIGNED, pk INT UNSIGNED PRIMARY KEY, name VARCHAR(10) utf8mb4, e ENUM('a','b'))`
