@@ -94,6 +94,10 @@ fn versioned_workload() -> String {
             w.push_str("ALTER TABLE vt.plain ADD SYSTEM VERSIONING; UPDATE vt.plain SET a = a + 1 WHERE id <= 2; DELETE FROM vt.plain WHERE id = 3; ");
             w.push_str("ALTER TABLE vt.implicit ADD COLUMN c INT; UPDATE vt.implicit SET c = id WHERE id > 20; ");
         }
+        if i == 40 {
+            // An XA transaction on versioned tables, prepared and committed apart.
+            w.push_str("XA START 'vx'; UPDATE vt.implicit SET a = a + 7 WHERE id IN (33, 34); DELETE FROM vt.parted WHERE id = 36; XA END 'vx'; XA PREPARE 'vx'; XA COMMIT 'vx'; ");
+        }
         if i == 45 {
             w.push_str("DELETE HISTORY FROM vt.implicit BEFORE SYSTEM_TIME NOW(6); DELETE HISTORY FROM vt.nokey; ");
         }

@@ -325,6 +325,28 @@ mod tests {
         );
     }
 
+    /// `u` generated (`v * 2`, UNIQUE): never SET, and an UPDATE that moves it (by changing
+    /// `v`) goes alone, as a unique-key change does, while one that leaves it goes batched.
+    #[test]
+    fn a_generated_unique_column_that_moves_keeps_its_update_alone() {
+        let (t, _, catalog) = tables();
+        let mut g = (*t).clone();
+        g.columns[1].generated = true;
+        let g = Arc::new(g);
+        let group = [
+            txn(vec![change(&g, RowKind::Update, Some(&[1, 2, 1]), Some(&[1, 4, 2]))]),
+            txn(vec![change(&g, RowKind::Update, Some(&[2, 4, 2]), Some(&[2, 6, 3]))]),
+            txn(vec![change(&g, RowKind::Insert, None, Some(&[3, 99, 9]))]),
+        ];
+        let plan = Coalescer::new(catalog.clone()).plan(&builder(), &group).unwrap().unwrap();
+        let sql: Vec<&str> = plan.iter().map(|s| s.sql.as_str()).collect();
+        // The second moves `u` off the value the first moves onto: a later level.
+        assert_eq!(sql, vec!["UPDATE `s`.`t` SET `v`=2 WHERE `id` = 1", "INSERT INTO `s`.`t` (`id`,`v`) VALUES (3,9)", "UPDATE `s`.`t` SET `v`=3 WHERE `id` = 2"]);
+        let same = [txn(vec![change(&g, RowKind::Update, Some(&[1, 2, 1]), Some(&[1, 2, 5]))]), txn(vec![change(&g, RowKind::Update, Some(&[2, 4, 2]), Some(&[2, 4, 6]))])];
+        let plan = Coalescer::new(catalog).plan(&builder(), &same).unwrap().unwrap();
+        assert_eq!(plan.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>(), vec!["UPDATE `s`.`t` SET `v` = CASE `id` WHEN 1 THEN 5 WHEN 2 THEN 6 END WHERE `id` IN (1,2)"]);
+    }
+
     #[test]
     fn declines_statement_events_session_flags_and_layouts_the_scheduler_has_not_resolved() {
         let (t, _, catalog) = tables();

@@ -1274,6 +1274,53 @@ mod tests {
         assert_eq!(stmts[0].sql, "DELETE FROM `s`.`t``x` WHERE `id` <=> 7 AND `name` <=> NULL AND `raw` <=> X'01' LIMIT 1");
     }
 
+    /// `t` with a third column `g` that the target computes (VIRTUAL/STORED generated).
+    fn with_generated(pk: Vec<usize>) -> Arc<TableMap> {
+        let mut t = (*table(pk)).clone();
+        t.columns[2] = ColumnDef { generated: true, ..col("g", 3, None) };
+        Arc::new(t)
+    }
+
+    #[test]
+    fn generated_columns_are_never_written_nor_matched_on() {
+        let keyed = with_generated(vec![0]);
+        let v = |id: i64, name: &[u8], g: i64| row(vec![Value::Int(id), Value::Bytes(name.to_vec()), Value::Int(g)]);
+        let ins = RowsChange { raw: None, table: keyed.clone(), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(v(1, b"a", 2)) }, RowChange { before: None, after: Some(v(2, b"b", 4)) }], flags: 0 };
+        let upd = RowsChange { raw: None, table: keyed.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(v(1, b"a", 2)), after: Some(v(1, b"c", 6)) }], flags: 0 };
+        // Only the generated column differs between the images: nothing to SET, but the logged
+        // change must still find its row, so the first written column is set to itself.
+        let noop = RowsChange { raw: None, table: keyed.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(v(2, b"b", 4)), after: Some(v(2, b"b", 5)) }], flags: 0 };
+        for style in [PlanStyle::Batched, PlanStyle::RowByRow] {
+            let stmts = builder().plan(&txn(vec![Change::Rows(ins.clone()), Change::Rows(upd.clone()), Change::Rows(noop.clone())]), style).unwrap();
+            let sql: Vec<&str> = stmts.iter().map(|s| s.sql.as_str()).collect();
+            let inserts: Vec<&str> = if style == PlanStyle::Batched {
+                vec!["INSERT INTO `s`.`t``x` (`id`,`name`) VALUES (1,_utf8mb4 X'61'),(2,_utf8mb4 X'62')"]
+            } else {
+                vec!["INSERT INTO `s`.`t``x` (`id`,`name`) VALUES (1,_utf8mb4 X'61')", "INSERT INTO `s`.`t``x` (`id`,`name`) VALUES (2,_utf8mb4 X'62')"]
+            };
+            let mut want = inserts;
+            want.extend(["UPDATE `s`.`t``x` SET `name`=_utf8mb4 X'63' WHERE `id` = 1", "UPDATE `s`.`t``x` SET `id`=2 WHERE `id` = 2"]);
+            assert_eq!(sql, want, "{style:?}");
+        }
+        // Overwrite's REPLACE leaves it out too.
+        let stmts = builder().plan(&txn(vec![Change::Rows(upd)]), PlanStyle::RowByRow).unwrap();
+        assert_eq!(stmts[0].overwrite_sql.as_deref(), Some("REPLACE INTO `s`.`t``x` (`id`,`name`) VALUES (1,_utf8mb4 X'63')"));
+        // Keyless: matched by the written columns only.
+        let del = RowsChange { raw: None, table: with_generated(vec![]), kind: RowKind::Delete, rows: vec![RowChange { before: Some(v(7, b"x", 14)), after: None }], flags: 0 };
+        let stmts = builder().plan(&txn(vec![Change::Rows(del)]), PlanStyle::Batched).unwrap();
+        assert_eq!(stmts[0].sql, "DELETE FROM `s`.`t``x` WHERE `id` <=> 7 AND `name` <=> _utf8mb4 X'78' AND CAST(`name` AS BINARY) = X'78' LIMIT 1");
+    }
+
+    #[test]
+    fn a_system_versioned_table_is_never_applied_as_sql() {
+        let mut t = (*table(vec![0])).clone();
+        t.system_versioned = true;
+        let ins = RowsChange { raw: None, table: Arc::new(t), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) }], flags: 0 };
+        let e = builder().plan(&txn(vec![Change::Rows(ins)]), PlanStyle::Batched).unwrap_err();
+        assert!(matches!(&e, SqlError::SystemVersioned { schema, table } if schema == "s" && table == "t`x"), "{e}");
+        assert!(e.to_string().starts_with("table `s`.`t`x` is system-versioned: "), "{e}");
+    }
+
     #[test]
     fn keyless_text_is_also_compared_as_bytes_so_case_accent_and_trailing_space_twins_are_not_taken() {
         let t = table(vec![]);

@@ -362,3 +362,36 @@ impl KeyCatalog for InfoSchemaCatalog {
         self.targets.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(cols: &[(&str, &str, bool)]) -> TableDef {
+        let mut d = TableDef::new("s", "t");
+        for (name, data_type, generated) in cols {
+            d.columns.push((name.to_string(), None));
+            d.column_info.push(ColumnInfo { data_type: data_type.to_string(), generated: *generated, ..ColumnInfo::default() });
+        }
+        d
+    }
+
+    /// information_schema lists neither of the implicit period columns: they are added last,
+    /// as the row images carry them; named ones are kept, and BIGINT ones mean transaction ids.
+    #[test]
+    fn implicit_period_columns_are_added_after_the_listed_ones() {
+        let mut d = def(&[("id", "int", false), ("a", "int", false)]);
+        add_versioning(&mut d, None);
+        assert_eq!(d.versioning, Versioning::Timestamp);
+        assert_eq!(d.columns.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["id", "a", "row_start", "row_end"]);
+        assert!(d.column_info[2].generated && d.column_info[3].generated && d.column_info[3].datetime_precision == Some(6));
+
+        let mut d = def(&[("id", "int", false), ("s", "timestamp", true), ("e", "timestamp", true)]);
+        add_versioning(&mut d, Some(1));
+        assert_eq!((d.versioning, d.columns.len()), (Versioning::Timestamp, 3));
+
+        let mut d = def(&[("id", "int", false), ("s", "bigint", true), ("e", "bigint", true)]);
+        add_versioning(&mut d, Some(1));
+        assert_eq!((d.versioning, d.columns.len()), (Versioning::TrxId, 3));
+    }
+}

@@ -433,6 +433,31 @@ mod tests {
         def
     }
 
+    /// A versioned target marks the mapped TABLE_MAP (rows go as BINLOG statements) and its
+    /// generated columns (never written as SQL); one versioned by transaction id is refused,
+    /// naming its ROW START column.
+    #[test]
+    fn versioning_and_generated_columns_come_from_the_target() {
+        let mut def = TableDef::new("s", "t").column("id", None).column("g", None).column("rs", None).column("re", None);
+        let ts = ColumnInfo { datetime_precision: Some(6), generated: true, ..info("timestamp", "timestamp(6)") };
+        def.column_info = vec![info("int", "int(11)"), ColumnInfo { generated: true, ..info("int", "int(11)") }, ts.clone(), ts];
+        def.versioning = Versioning::Timestamp;
+        let logged = tm(vec![bcol(ty::LONG, 0), bcol(ty::LONG, 0), bcol(ty::TIMESTAMP2, 6), bcol(ty::TIMESTAMP2, 6)]);
+        let mapped = map_onto(&logged, &def).unwrap().map;
+        assert!(mapped.system_versioned);
+        assert_eq!(mapped.columns.iter().map(|c| c.generated).collect::<Vec<_>>(), vec![false, true, true, true]);
+        def.versioning = Versioning::None;
+        assert!(!map_onto(&logged, &def).unwrap().map.system_versioned);
+
+        def.versioning = Versioning::TrxId;
+        let trx = ColumnInfo { generated: true, ..info("bigint", "bigint(20) unsigned") };
+        def.column_info[2] = trx.clone();
+        def.column_info[3] = trx;
+        let e = map_onto(&logged, &def).unwrap_err();
+        assert_eq!(e, MapError::TrxVersioned { schema: "s".into(), table: "t".into(), column: "rs".into() });
+        assert!(e.to_string().starts_with("table `s`.`t` is system-versioned by transaction id (ROW START `rs` is BIGINT UNSIGNED)"), "{e}");
+    }
+
     fn binlog() -> Vec<ColumnDef> {
         vec![bcol(ty::LONGLONG, 0), bcol(ty::TINY, 0), bcol(ty::LONG, 0), bcol(ty::VARCHAR, 40), bcol(ty::ENUM, 1)]
     }
