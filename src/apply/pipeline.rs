@@ -206,7 +206,7 @@ async fn choose_row_path(admin: &mut mysql_async::Conn, wanted: RowEvents, raw_r
         if !versioned.is_empty() {
             return Err(versioned_refusal("apply.row_events = \"sql\" turns off"));
         }
-        return Ok(RowPath { mode: RowEvents::Sql, binlog_available: false, triggers: Arc::new(TriggerTables::default()), raw_rows });
+        return Ok(RowPath { mode: RowEvents::Sql, binlog_available: false, triggers: Arc::new(TriggerTables::default()), raw_rows, versioned: AtomicBool::new(false) });
     }
     let triggers: Vec<TriggerRow> = admin.query(TRIGGERS_SQL).await.map_err(|e| ApplyError::Setup(format!("reading the target's triggers: {e}")))?;
     let probe = probe_binlog_statement(admin).await;
@@ -222,7 +222,7 @@ async fn choose_row_path(admin: &mut mysql_async::Conn, wanted: RowEvents, raw_r
         (Err(why), _) => tracing::info!(reason = %why, "no BINLOG statement path on the target; row events go as SQL (a trigger or system-versioned table created later stops the run)"),
         (Ok(()), _) => {}
     }
-    Ok(RowPath { mode: wanted, binlog_available: probe.is_ok(), triggers: Arc::new(TriggerTables::new(&triggers)), raw_rows })
+    Ok(RowPath { mode: wanted, binlog_available: probe.is_ok(), triggers: Arc::new(TriggerTables::new(&triggers)), raw_rows, versioned: AtomicBool::new(!versioned.is_empty()) })
 }
 
 /// Threads of the workers' runtime. Workers mostly wait on the target, and every wake-up that

@@ -124,6 +124,9 @@ pub struct RowPath {
     pub triggers: Arc<TriggerTables>,
     /// The reader's switch for keeping ROWS events' bytes ([`crate::decode::Decoder::share_raw_rows`]).
     pub raw_rows: Arc<AtomicBool>,
+    /// The target has system-versioned tables (their rows go as BINLOG statements under
+    /// `auto`, so the reader must keep their bytes), reloaded after each DDL.
+    pub versioned: AtomicBool,
 }
 
 impl RowPath {
@@ -133,7 +136,7 @@ impl RowPath {
         let wanted = match self.mode {
             RowEvents::Sql => false,
             RowEvents::Binlog => true,
-            RowEvents::Auto => self.binlog_available && !self.triggers.is_empty(),
+            RowEvents::Auto => self.binlog_available && (!self.triggers.is_empty() || self.versioned.load(Relaxed)),
         };
         self.raw_rows.store(wanted, Relaxed);
     }
@@ -1117,17 +1120,21 @@ impl Worker {
     async fn reload_after_ddl(&mut self) -> Result<(), Failure> {
         // A DDL may have created a table versioned by transaction id: refused before any of its
         // changes run (see `crate::apply::versioning`).
-        let trx = match versioning::versioned_tables(&mut self.conn).await {
-            Ok(v) if v.is_empty() => Vec::new(),
-            Ok(v) => match versioning::trx_versioned(&mut self.conn, &v).await {
-                Ok(t) => t,
-                Err(e) => return Err(self.interpret_error(None, e, &[])),
-            },
+        let versioned = match versioning::versioned_tables(&mut self.conn).await {
+            Ok(v) => v,
             Err(e) => return Err(self.interpret_error(None, e, &[])),
         };
-        if !trx.is_empty() {
-            return Err(Failure::Stopped(format!("the target now has tables {}", versioning::trx_refusal(&trx))));
+        if !versioned.is_empty() {
+            let trx = match versioning::trx_versioned(&mut self.conn, &versioned).await {
+                Ok(t) => t,
+                Err(e) => return Err(self.interpret_error(None, e, &[])),
+            };
+            if !trx.is_empty() {
+                return Err(Failure::Stopped(format!("the target now has tables {}", versioning::trx_refusal(&trx))));
+            }
         }
+        self.shared.row_path.versioned.store(!versioned.is_empty(), Relaxed);
+        self.shared.row_path.settle_raw_rows();
         let path = &self.shared.row_path;
         if path.mode == RowEvents::Sql || (path.mode == RowEvents::Binlog && path.binlog_available) {
             return Ok(());
