@@ -38,6 +38,7 @@ const VERSIONED_DUMP: &[&str] = &[
     "SELECT (SELECT COUNT(*) FROM vt.parted PARTITION (p_hist)), (SELECT COUNT(*) FROM vt.parted PARTITION (p_cur))",
     "SELECT id, a, row_start, row_end FROM vt.plain FOR SYSTEM_TIME ALL ORDER BY id, row_end, row_start",
     "SELECT id, n FROM vt.normal ORDER BY id",
+    "SELECT id, n, row_start, row_end FROM vt.ctas FOR SYSTEM_TIME ALL ORDER BY id, row_end, row_start",
 ];
 
 /// Inserts, updates (also of a primary key and a unique key), deletes, multi-row statements,
@@ -97,6 +98,10 @@ fn versioned_workload() -> String {
         if i == 40 {
             // An XA transaction on versioned tables, prepared and committed apart.
             w.push_str("XA START 'vx'; UPDATE vt.implicit SET a = a + 7 WHERE id IN (33, 34); DELETE FROM vt.parted WHERE id = 36; XA END 'vx'; XA PREPARE 'vx'; XA COMMIT 'vx'; ");
+        }
+        if i == 50 {
+            // CREATE TABLE ... SELECT of a versioned table, then a change of it.
+            w.push_str("CREATE TABLE vt.ctas WITH SYSTEM VERSIONING SELECT id, n FROM vt.normal; UPDATE vt.ctas SET n = n + 1 WHERE id = 10; ");
         }
         if i == 45 {
             w.push_str("DELETE HISTORY FROM vt.implicit BEFORE SYSTEM_TIME NOW(6); DELETE HISTORY FROM vt.nokey; ");

@@ -296,6 +296,21 @@ impl Worker {
                 self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
                 plan
             }
+            // CREATE TABLE ... SELECT with named rows (FULL metadata) whose bytes were kept (a
+            // statement naming VERSIONING latches them, see `Decoder::share_raw_rows`): the
+            // table did not exist when the rows were mapped, so whether it is versioned is not
+            // known; the server's row code applies them as the native replica does either way.
+            _ if txn.is_ddl
+                && self.shared.row_path.mode != RowEvents::Sql
+                && self.shared.row_path.binlog_available
+                && first_unnamed_rows(txn).is_none()
+                && txn.changes.iter().any(|c| matches!(c, Change::Rows(_)))
+                && txn.changes.iter().all(|c| !matches!(c, Change::Rows(rc) if rc.raw.is_none())) =>
+            {
+                let mut plan = Vec::new();
+                self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
+                plan
+            }
             // CREATE TABLE ... SELECT from a source without column names in its TABLE_MAPs: the
             // rows can be mapped only once the CREATE has run (see `run_ddl`).
             _ if txn.is_ddl && first_unnamed_rows(txn).is_some() => {
@@ -1101,7 +1116,15 @@ impl Worker {
         }
         let mut rest = Transaction { changes: txn.changes[first..].to_vec(), is_ddl: false, ..txn.clone() };
         self.onto_target(&mut rest.changes).await?;
-        let plan = self.shared.builder.plan(&rest, PlanStyle::Batched).map_err(|e| Failure::Stopped(format!("GTID {}: rows of CREATE TABLE ... SELECT: {e}", txn.gtid.as_ref().map(|g| g.to_string()).unwrap_or_default())))?;
+        let what = |e: String| Failure::Stopped(format!("GTID {}: rows of CREATE TABLE ... SELECT: {e}", txn.gtid.as_ref().map(|g| g.to_string()).unwrap_or_default()));
+        // A table created system-versioned (mapped just now) takes the BINLOG path too.
+        let plan = if self.shared.row_path.binlog_for(&rest.changes) {
+            let mut plan = Vec::new();
+            self.binlog_plan(&[&rest], &mut plan).map_err(what)?;
+            plan
+        } else {
+            self.shared.builder.plan(&rest, PlanStyle::Batched).map_err(|e| what(e.to_string()))?
+        };
         self.run_checked(&plan).await
     }
 
