@@ -435,6 +435,7 @@ mod tests {
             columns: names.iter().map(|n| ColumnDef { name: named.then(|| n.to_string()), ..Default::default() }).collect(),
             primary_key: vec![1],
             has_full_metadata: named,
+            system_versioned: false,
         })
     }
 

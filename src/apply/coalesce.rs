@@ -141,9 +141,12 @@ fn shape(p: &Placed<'_>) -> Vec<usize> {
             if !key_present(before, pk) || after.cols.iter().any(|v| matches!(v, Some(Value::JsonDiff(_)))) {
                 return Vec::new();
             }
-            let set = sql::set_columns(before, after);
+            let set = sql::set_columns(p.table, before, after);
             let unique_columns = |c: &usize| p.keys.unique_keys.iter().any(|k| k.columns.contains(c));
-            if set.iter().any(unique_columns) {
+            // A generated column is never SET, but the target recomputes it: one in a unique
+            // key whose value changes moves that key just the same.
+            let generated_moves = |c: &usize| p.table.columns.get(*c).is_some_and(|d| d.generated) && before.cols.get(*c) != after.cols.get(*c);
+            if set.iter().any(unique_columns) || p.keys.unique_keys.iter().any(|k| k.columns.iter().any(generated_moves)) {
                 return Vec::new();
             }
             set
@@ -247,8 +250,8 @@ mod tests {
     /// `s.t(id PK, u UNIQUE, v)` and `s.c(cid PK, pid -> t.id)`, known to the catalog the way
     /// the dispatcher leaves them (looked up once).
     fn tables() -> (Arc<TableMap>, Arc<TableMap>, Arc<dyn KeyCatalog>) {
-        let t = Arc::new(TableMap { table_id: 1, schema: "s".into(), table: "t".into(), columns: vec![int_col("id"), int_col("u"), int_col("v")], primary_key: vec![0], has_full_metadata: true });
-        let c = Arc::new(TableMap { table_id: 2, schema: "s".into(), table: "c".into(), columns: vec![int_col("cid"), int_col("pid")], primary_key: vec![0], has_full_metadata: true });
+        let t = Arc::new(TableMap { table_id: 1, schema: "s".into(), table: "t".into(), columns: vec![int_col("id"), int_col("u"), int_col("v")], primary_key: vec![0], has_full_metadata: true, system_versioned: false });
+        let c = Arc::new(TableMap { table_id: 2, schema: "s".into(), table: "c".into(), columns: vec![int_col("cid"), int_col("pid")], primary_key: vec![0], has_full_metadata: true, system_versioned: false });
         let catalog: Arc<dyn KeyCatalog> = Arc::new(
             StaticCatalog::new()
                 .with_table(TableDef::new("s", "t").column("id", None).column("u", None).column("v", None).primary_key(&["id"]).unique_key("u_uk", &["u"]))
@@ -322,10 +325,32 @@ mod tests {
         );
     }
 
+    /// `u` generated (`v * 2`, UNIQUE): never SET, and an UPDATE that moves it (by changing
+    /// `v`) goes alone, as a unique-key change does, while one that leaves it goes batched.
+    #[test]
+    fn a_generated_unique_column_that_moves_keeps_its_update_alone() {
+        let (t, _, catalog) = tables();
+        let mut g = (*t).clone();
+        g.columns[1].generated = true;
+        let g = Arc::new(g);
+        let group = [
+            txn(vec![change(&g, RowKind::Update, Some(&[1, 2, 1]), Some(&[1, 4, 2]))]),
+            txn(vec![change(&g, RowKind::Update, Some(&[2, 4, 2]), Some(&[2, 6, 3]))]),
+            txn(vec![change(&g, RowKind::Insert, None, Some(&[3, 99, 9]))]),
+        ];
+        let plan = Coalescer::new(catalog.clone()).plan(&builder(), &group).unwrap().unwrap();
+        let sql: Vec<&str> = plan.iter().map(|s| s.sql.as_str()).collect();
+        // The second moves `u` off the value the first moves onto: a later level.
+        assert_eq!(sql, vec!["UPDATE `s`.`t` SET `v`=2 WHERE `id` = 1", "INSERT INTO `s`.`t` (`id`,`v`) VALUES (3,9)", "UPDATE `s`.`t` SET `v`=3 WHERE `id` = 2"]);
+        let same = [txn(vec![change(&g, RowKind::Update, Some(&[1, 2, 1]), Some(&[1, 2, 5]))]), txn(vec![change(&g, RowKind::Update, Some(&[2, 4, 2]), Some(&[2, 4, 6]))])];
+        let plan = Coalescer::new(catalog).plan(&builder(), &same).unwrap().unwrap();
+        assert_eq!(plan.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>(), vec!["UPDATE `s`.`t` SET `v` = CASE `id` WHEN 1 THEN 5 WHEN 2 THEN 6 END WHERE `id` IN (1,2)"]);
+    }
+
     #[test]
     fn declines_statement_events_session_flags_and_layouts_the_scheduler_has_not_resolved() {
         let (t, _, catalog) = tables();
-        let unknown = Arc::new(TableMap { table_id: 3, schema: "s".into(), table: "other".into(), columns: vec![int_col("id")], primary_key: vec![0], has_full_metadata: true });
+        let unknown = Arc::new(TableMap { table_id: 3, schema: "s".into(), table: "other".into(), columns: vec![int_col("id")], primary_key: vec![0], has_full_metadata: true, system_versioned: false });
         let rows = txn(vec![change(&t, RowKind::Insert, None, Some(&[1, 1, 1]))]);
         let query = |q: &str, flags2: Option<u32>| Change::Query(crate::decode::event::QueryEvent { query: q.into(), flags2, ..Default::default() });
         let mut c = Coalescer::new(catalog);
@@ -538,7 +563,7 @@ mod tests {
         }
 
         fn schema(on_delete: FkAction, on_update: FkAction) -> Schema {
-            let tm = |id: u64, name: &str, cols: [&str; 2]| Arc::new(TableMap { table_id: id, schema: "s".into(), table: name.into(), columns: vec![int_col(cols[0]), int_col(cols[1])], primary_key: vec![0], has_full_metadata: true });
+            let tm = |id: u64, name: &str, cols: [&str; 2]| Arc::new(TableMap { table_id: id, schema: "s".into(), table: name.into(), columns: vec![int_col(cols[0]), int_col(cols[1])], primary_key: vec![0], has_full_metadata: true, system_versioned: false });
             let catalog: Arc<dyn KeyCatalog> = Arc::new(
                 StaticCatalog::new()
                     .with_table(TableDef::new("s", "p").column("id", None).column("v", None).primary_key(&["id"]))

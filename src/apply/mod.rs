@@ -39,6 +39,7 @@ pub mod retry;
 pub mod sessions;
 pub mod sql;
 pub mod stats;
+pub mod versioning;
 pub mod worker;
 
 /// Why the apply stage stopped.

@@ -24,6 +24,7 @@ use crate::apply::group::{GroupFeed, GroupLimits};
 use crate::apply::retry::Backoff;
 use crate::apply::sql::{Charsets, SqlBuilder};
 use crate::apply::stats::{ApplySnapshot, ApplyStats};
+use crate::apply::versioning;
 use crate::apply::binlog_stmt::{describe_triggers, RowEvents, TriggerRow, TriggerTables, TRIGGERS_SQL};
 use crate::apply::worker::{probe_binlog_statement, probe_compound, probe_keep_gtid, target_opts, RowPath, Worker, WorkerShared};
 use crate::apply::ApplyError;
@@ -188,8 +189,24 @@ pub fn run(opts: PipelineOptions, source: TxnSource, progress_fn: Option<Progres
 /// statement path under `auto` (rows applied as SQL would fire them a second time), and when
 /// `binlog` was asked for and the target cannot run it.
 async fn choose_row_path(admin: &mut mysql_async::Conn, wanted: RowEvents, raw_rows: Arc<AtomicBool>) -> Result<RowPath, ApplyError> {
+    // System-versioned tables keep the source's history only through the BINLOG path (see
+    // `crate::apply::sql::column_names`): refuse up front, naming them, when it is not there.
+    let versioned = versioning::versioned_tables(admin).await.map_err(|e| ApplyError::Setup(format!("reading the target's system-versioned tables: {e}")))?;
+    let trx = versioning::trx_versioned(admin, &versioned).await.map_err(|e| ApplyError::Setup(format!("reading the target's system-versioned tables: {e}")))?;
+    if !trx.is_empty() {
+        return Err(ApplyError::Setup(versioning::trx_refusal(&trx)));
+    }
+    let versioned_refusal = |why: &str| {
+        ApplyError::Setup(format!(
+            "the target has system-versioned tables ({}) and their rows keep the source's ROW START/ROW END and history rows only when the server applies them through its own row-event code (BINLOG statements), which {why}; as SQL the target would write its own timestamps and history. Grant BINLOG REPLAY to the target user (MariaDB) and leave apply.row_events at auto or binlog",
+            versioning::describe(&versioned)
+        ))
+    };
     if wanted == RowEvents::Sql {
-        return Ok(RowPath { mode: RowEvents::Sql, binlog_available: false, triggers: Arc::new(TriggerTables::default()), raw_rows });
+        if !versioned.is_empty() {
+            return Err(versioned_refusal("apply.row_events = \"sql\" turns off"));
+        }
+        return Ok(RowPath { mode: RowEvents::Sql, binlog_available: false, triggers: Arc::new(TriggerTables::default()), raw_rows, versioned: AtomicBool::new(false) });
     }
     let triggers: Vec<TriggerRow> = admin.query(TRIGGERS_SQL).await.map_err(|e| ApplyError::Setup(format!("reading the target's triggers: {e}")))?;
     let probe = probe_binlog_statement(admin).await;
@@ -201,10 +218,11 @@ async fn choose_row_path(admin: &mut mysql_async::Conn, wanted: RowEvents, raw_r
                 describe_triggers(&triggers)
             )))
         }
-        (Err(why), _) => tracing::info!(reason = %why, "no BINLOG statement path on the target; row events go as SQL (a trigger created later stops the run)"),
+        (Err(why), _) if !versioned.is_empty() => return Err(versioned_refusal(&format!("is unavailable here: {why}"))),
+        (Err(why), _) => tracing::info!(reason = %why, "no BINLOG statement path on the target; row events go as SQL (a trigger or system-versioned table created later stops the run)"),
         (Ok(()), _) => {}
     }
-    Ok(RowPath { mode: wanted, binlog_available: probe.is_ok(), triggers: Arc::new(TriggerTables::new(&triggers)), raw_rows })
+    Ok(RowPath { mode: wanted, binlog_available: probe.is_ok(), triggers: Arc::new(TriggerTables::new(&triggers)), raw_rows, versioned: AtomicBool::new(!versioned.is_empty()) })
 }
 
 /// Threads of the workers' runtime. Workers mostly wait on the target, and every wake-up that

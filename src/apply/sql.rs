@@ -39,10 +39,16 @@ use crate::decode::value::{Row, Value};
 use crate::txn::{Change, LoadData, RowChange, RowKind, RowsChange, StatementContext, Transaction};
 
 /// SQL that puts a worker session back into the state the generated row SQL assumes.
+///
+/// On MariaDB 10.3.4+ (the executable comment; MySQL reads a comment) it also sets
+/// `system_versioning_alter_history=KEEP`: the source's ALTER of a system-versioned table
+/// succeeded there, and the native replica's SQL thread is never refused one
+/// (`Alter_info::vers_prohibited` lets slave threads through); with the default `ERROR` the
+/// replayed ALTER would stop with ERROR 4119.
 pub const SESSION_DEFAULTS: &str = "SET SESSION time_zone='+00:00', \
      sql_mode='NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,ALLOW_INVALID_DATES', \
      NAMES utf8mb4, collation_server=DEFAULT, auto_increment_increment=DEFAULT, auto_increment_offset=DEFAULT, \
-     foreign_key_checks=1, unique_checks=1, timestamp=DEFAULT";
+     foreign_key_checks=1, unique_checks=1, timestamp=DEFAULT /*M!100304 , system_versioning_alter_history='KEEP' */";
 
 /// The `sql_mode` of [`SESSION_DEFAULTS`], for row statements.
 const ROW_SQL_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,ALLOW_INVALID_DATES";
@@ -75,6 +81,8 @@ pub enum SqlError {
     LoadFileName { start: usize, end: usize, len: usize },
     #[error("event type {event_type} cannot be applied ({what}): stopping rather than skipping it")]
     Opaque { event_type: u8, what: String },
+    #[error("table `{schema}`.`{table}` is system-versioned: its rows keep the source's ROW START/ROW END and history only through the server's own row-event code (BINLOG statements: a MariaDB target, the BINLOG REPLAY privilege, apply.row_events auto or binlog); as SQL the target would write its own timestamps and history rows, so it stops here")]
+    SystemVersioned { schema: String, table: String },
 }
 
 /// Bytes of a statement shown in a message.
@@ -290,12 +298,12 @@ impl SqlBuilder {
                         let after = row.after.as_ref().ok_or_else(|| missing(&rc.table, rc.kind, "after"))?;
                         check_width(&rc.table, after)?;
                         if style == PlanStyle::RowByRow {
-                            let mut b = InsertBatch::new(rc.table.clone(), present_mask(after));
+                            let mut b = InsertBatch::new(rc.table.clone(), present_mask(&rc.table, after));
                             b.push(self, &cols, after)?;
                             out.push(b.finish(&cols, true));
                             continue;
                         }
-                        let mask = present_mask(after);
+                        let mask = present_mask(&rc.table, after);
                         let same = pending_insert.as_ref().is_some_and(|b| Arc::ptr_eq(&b.table, &rc.table) || same_table(&b.table, &rc.table)) && pending_insert.as_ref().is_some_and(|b| b.mask == mask);
                         if !same || pending_insert.as_ref().is_some_and(|b| b.values.len() >= self.batch_bytes) {
                             flush(&mut pending_insert, &mut out)?;
@@ -514,7 +522,7 @@ impl SqlBuilder {
                 push_table(&mut sql, table);
                 sql.push_str(" SET ");
                 let mut first = true;
-                for i in set_columns(before, after) {
+                for i in set_columns(table, before, after) {
                     let Some(Some(v)) = after.cols.get(i) else { continue };
                     if !first {
                         sql.push_str(", ");
@@ -536,7 +544,7 @@ impl SqlBuilder {
                 overwrite_sql = if after.cols.iter().any(|v| matches!(v, Some(Value::JsonDiff(_)))) {
                     None
                 } else {
-                    let mut b = InsertBatch::new(table.clone(), present_mask(after));
+                    let mut b = InsertBatch::new(table.clone(), present_mask(table, after));
                     b.push(self, &cols, after)?;
                     Some(b.render(&cols, "REPLACE"))
                 };
@@ -621,7 +629,7 @@ impl SqlBuilder {
     pub(super) fn insert_batches(&self, table: &Arc<TableMap>, afters: &[&Row], out: &mut Vec<Stmt>) -> Result<(), SqlError> {
         let cols = column_names(table)?;
         let Some(first) = afters.first() else { return Ok(()) };
-        let mut batch = InsertBatch::new(table.clone(), present_mask(first));
+        let mut batch = InsertBatch::new(table.clone(), present_mask(table, first));
         for after in afters {
             check_width(table, after)?;
             out.extend(batch.push_capped(self, &cols, after)?);
@@ -662,6 +670,11 @@ impl SqlBuilder {
         let mut first = true;
         for (i, v) in before.cols.iter().enumerate() {
             let Some(v) = v else { continue };
+            // A generated column is a function of the others, which are matched: comparing it
+            // too would only add the risk of an expression that evaluates differently.
+            if is_generated(table, i) {
+                continue;
+            }
             if !first {
                 sql.push_str(" AND ");
             }
@@ -818,6 +831,10 @@ impl InsertBatch {
         let mut first = true;
         for (i, v) in row.cols.iter().enumerate() {
             let Some(v) = v else { continue };
+            // Generated columns are left to the target (the mask leaves them out of the list).
+            if self.mask.get(i) != Some(&true) {
+                continue;
+            }
             if !first {
                 self.values.push(',');
             }
@@ -907,11 +924,12 @@ fn push_json_diff(sql: &mut String, column: &str, diffs: &[crate::decode::json::
 /// four), plus every TIMESTAMP/DATETIME column (an `ON UPDATE CURRENT_TIMESTAMP` column left out
 /// would take the target's clock). Nothing changed at all (a logged no-op): the first present
 /// column, so the statement still finds the row.
-pub(super) fn set_columns(before: &Row, after: &Row) -> Vec<usize> {
+pub(super) fn set_columns(table: &TableMap, before: &Row, after: &Row) -> Vec<usize> {
     let changed = |i: usize, v: &Value| matches!(v, Value::Timestamp { .. } | Value::DateTime { .. }) || before.cols.get(i).and_then(Option::as_ref) != Some(v);
-    let set: Vec<usize> = after.cols.iter().enumerate().filter(|(i, v)| v.as_ref().is_some_and(|v| changed(*i, v))).map(|(i, _)| i).collect();
+    // Generated columns are the target's to compute (writing one is ERROR 1906).
+    let set: Vec<usize> = after.cols.iter().enumerate().filter(|(i, v)| !is_generated(table, *i) && v.as_ref().is_some_and(|v| changed(*i, v))).map(|(i, _)| i).collect();
     if set.is_empty() {
-        return after.cols.iter().position(Option::is_some).into_iter().collect();
+        return after.cols.iter().enumerate().position(|(i, v)| v.is_some() && !is_generated(table, i)).into_iter().collect();
     }
     set
 }
@@ -938,8 +956,15 @@ pub(super) fn same_table(a: &TableMap, b: &TableMap) -> bool {
     a.schema == b.schema && a.table == b.table && a.columns.len() == b.columns.len()
 }
 
-fn present_mask(row: &Row) -> Vec<bool> {
-    row.cols.iter().map(Option::is_some).collect()
+/// The columns an INSERT of `row` writes: those its image has, except the ones the target
+/// computes (generated columns: writing them is ERROR 1906).
+fn present_mask(table: &TableMap, row: &Row) -> Vec<bool> {
+    row.cols.iter().enumerate().map(|(i, v)| v.is_some() && !is_generated(table, i)).collect()
+}
+
+/// Whether column `i` of `table` is computed by the target (see [`ColumnDef::generated`]).
+fn is_generated(table: &TableMap, i: usize) -> bool {
+    table.columns.get(i).is_some_and(|c| c.generated)
 }
 
 pub(super) fn missing(table: &TableMap, kind: RowKind, image: &'static str) -> SqlError {
@@ -956,7 +981,15 @@ fn check_width(table: &TableMap, row: &Row) -> Result<(), SqlError> {
 /// Column names: from FULL metadata, or the target's (by position) once the dispatcher mapped
 /// the TABLE_MAP onto the target's table (see [`crate::schedule::target`]); an error naming the
 /// table when neither happened.
+///
+/// Every row statement is built through here, so this is also where a system-versioned table's
+/// rows are refused: SQL cannot give them the logged ROW START / ROW END (an UPDATE or DELETE
+/// writes the target's own history row and timestamps), only the server's row-event code can
+/// (BINLOG statements, chosen for them by [`crate::apply::worker::RowPath`]).
 pub fn column_names(table: &TableMap) -> Result<Vec<String>, SqlError> {
+    if table.system_versioned {
+        return Err(SqlError::SystemVersioned { schema: table.schema.clone(), table: table.table.clone() });
+    }
     table
         .columns
         .iter()
@@ -1057,6 +1090,7 @@ mod tests {
             columns: vec![col("id", 3, None), col("name", 15, Some(45)), col("raw", 252, Some(63))],
             primary_key: pk,
             has_full_metadata: true,
+            system_versioned: false,
         })
     }
 
@@ -1188,6 +1222,7 @@ mod tests {
             columns: vec![col("id", 3, None), col("j", 245, None)],
             primary_key: vec![0],
             has_full_metadata: true,
+            system_versioned: false,
         });
         let d = |op, path: &str, value: Option<&str>| JsonDiff { op, path: path.into(), value: value.map(String::from) };
         let diffs = vec![
@@ -1237,6 +1272,53 @@ mod tests {
         let del = RowsChange { raw: None, table: t, kind: RowKind::Delete, rows: vec![RowChange { before: Some(row(vec![Value::Int(7), Value::Null, Value::Bytes(vec![1])])), after: None }], flags: 0 };
         let stmts = builder().plan(&txn(vec![Change::Rows(del)]), PlanStyle::Batched).unwrap();
         assert_eq!(stmts[0].sql, "DELETE FROM `s`.`t``x` WHERE `id` <=> 7 AND `name` <=> NULL AND `raw` <=> X'01' LIMIT 1");
+    }
+
+    /// `t` with a third column `g` that the target computes (VIRTUAL/STORED generated).
+    fn with_generated(pk: Vec<usize>) -> Arc<TableMap> {
+        let mut t = (*table(pk)).clone();
+        t.columns[2] = ColumnDef { generated: true, ..col("g", 3, None) };
+        Arc::new(t)
+    }
+
+    #[test]
+    fn generated_columns_are_never_written_nor_matched_on() {
+        let keyed = with_generated(vec![0]);
+        let v = |id: i64, name: &[u8], g: i64| row(vec![Value::Int(id), Value::Bytes(name.to_vec()), Value::Int(g)]);
+        let ins = RowsChange { raw: None, table: keyed.clone(), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(v(1, b"a", 2)) }, RowChange { before: None, after: Some(v(2, b"b", 4)) }], flags: 0 };
+        let upd = RowsChange { raw: None, table: keyed.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(v(1, b"a", 2)), after: Some(v(1, b"c", 6)) }], flags: 0 };
+        // Only the generated column differs between the images: nothing to SET, but the logged
+        // change must still find its row, so the first written column is set to itself.
+        let noop = RowsChange { raw: None, table: keyed.clone(), kind: RowKind::Update, rows: vec![RowChange { before: Some(v(2, b"b", 4)), after: Some(v(2, b"b", 5)) }], flags: 0 };
+        for style in [PlanStyle::Batched, PlanStyle::RowByRow] {
+            let stmts = builder().plan(&txn(vec![Change::Rows(ins.clone()), Change::Rows(upd.clone()), Change::Rows(noop.clone())]), style).unwrap();
+            let sql: Vec<&str> = stmts.iter().map(|s| s.sql.as_str()).collect();
+            let inserts: Vec<&str> = if style == PlanStyle::Batched {
+                vec!["INSERT INTO `s`.`t``x` (`id`,`name`) VALUES (1,_utf8mb4 X'61'),(2,_utf8mb4 X'62')"]
+            } else {
+                vec!["INSERT INTO `s`.`t``x` (`id`,`name`) VALUES (1,_utf8mb4 X'61')", "INSERT INTO `s`.`t``x` (`id`,`name`) VALUES (2,_utf8mb4 X'62')"]
+            };
+            let mut want = inserts;
+            want.extend(["UPDATE `s`.`t``x` SET `name`=_utf8mb4 X'63' WHERE `id` = 1", "UPDATE `s`.`t``x` SET `id`=2 WHERE `id` = 2"]);
+            assert_eq!(sql, want, "{style:?}");
+        }
+        // Overwrite's REPLACE leaves it out too.
+        let stmts = builder().plan(&txn(vec![Change::Rows(upd)]), PlanStyle::RowByRow).unwrap();
+        assert_eq!(stmts[0].overwrite_sql.as_deref(), Some("REPLACE INTO `s`.`t``x` (`id`,`name`) VALUES (1,_utf8mb4 X'63')"));
+        // Keyless: matched by the written columns only.
+        let del = RowsChange { raw: None, table: with_generated(vec![]), kind: RowKind::Delete, rows: vec![RowChange { before: Some(v(7, b"x", 14)), after: None }], flags: 0 };
+        let stmts = builder().plan(&txn(vec![Change::Rows(del)]), PlanStyle::Batched).unwrap();
+        assert_eq!(stmts[0].sql, "DELETE FROM `s`.`t``x` WHERE `id` <=> 7 AND `name` <=> _utf8mb4 X'78' AND CAST(`name` AS BINARY) = X'78' LIMIT 1");
+    }
+
+    #[test]
+    fn a_system_versioned_table_is_never_applied_as_sql() {
+        let mut t = (*table(vec![0])).clone();
+        t.system_versioned = true;
+        let ins = RowsChange { raw: None, table: Arc::new(t), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(vec![Value::Int(1), Value::Null, Value::Null])) }], flags: 0 };
+        let e = builder().plan(&txn(vec![Change::Rows(ins)]), PlanStyle::Batched).unwrap_err();
+        assert!(matches!(&e, SqlError::SystemVersioned { schema, table } if schema == "s" && table == "t`x"), "{e}");
+        assert!(e.to_string().starts_with("table `s`.`t`x` is system-versioned: "), "{e}");
     }
 
     #[test]
@@ -1313,7 +1395,7 @@ mod tests {
                 "SET SESSION foreign_key_checks=1",
                 "SET SESSION character_set_client=@@GLOBAL.character_set_client",
                 "DO 1",
-                SESSION_DEFAULTS
+                &Stmt::session(SESSION_DEFAULTS.to_string()).shown()
             ]
         );
     }
@@ -1545,6 +1627,7 @@ mod tests {
                 columns: vec![col("id", 8, None), col(&format!("n'{name}"), 15, Some(13)), col("raw", 252, Some(63)), col("j", 245, Some(45)), col("l", 15, Some(8))],
                 primary_key: vec![0],
                 has_full_metadata: true,
+                system_versioned: false,
             });
             let image = |id: i64| row(vec![Value::Int(id), Value::Bytes(text.clone()), Value::Bytes(blob.clone()), Value::Json(json.clone()), Value::Bytes(text.clone())]);
             let rows = |kind: RowKind, before: bool, after: bool| Change::Rows(RowsChange { raw: None,

@@ -49,6 +49,7 @@ use parking_lot::Mutex;
 use crate::apply::binlog_stmt::{describe_triggers, BinlogStatement, RowEvents, TriggerRow, TriggerTables, TRIGGERS_SQL};
 use crate::apply::checkpoint::{CheckpointStore, Progress, StreamPos};
 use crate::apply::coalesce::Coalescer;
+use crate::apply::versioning;
 use crate::apply::packet;
 use crate::apply::retry::{classify, classify_code, Backoff, ErrorClass};
 use crate::apply::sessions::{session_of, SessionConns};
@@ -115,7 +116,7 @@ pub struct WorkerShared {
 #[derive(Debug, Default)]
 pub struct RowPath {
     /// `Sql`: never; `Binlog`: every row event; `Auto`: transactions that change a table with
-    /// triggers on the target.
+    /// triggers on the target or a system-versioned table.
     pub mode: RowEvents,
     /// The target runs BINLOG statements for this user (MariaDB, BINLOG REPLAY or SUPER).
     pub binlog_available: bool,
@@ -123,6 +124,9 @@ pub struct RowPath {
     pub triggers: Arc<TriggerTables>,
     /// The reader's switch for keeping ROWS events' bytes ([`crate::decode::Decoder::share_raw_rows`]).
     pub raw_rows: Arc<AtomicBool>,
+    /// The target has system-versioned tables (their rows go as BINLOG statements under
+    /// `auto`, so the reader must keep their bytes), reloaded after each DDL.
+    pub versioned: AtomicBool,
 }
 
 impl RowPath {
@@ -132,7 +136,7 @@ impl RowPath {
         let wanted = match self.mode {
             RowEvents::Sql => false,
             RowEvents::Binlog => true,
-            RowEvents::Auto => self.binlog_available && !self.triggers.is_empty(),
+            RowEvents::Auto => self.binlog_available && (!self.triggers.is_empty() || self.versioned.load(Relaxed)),
         };
         self.raw_rows.store(wanted, Relaxed);
     }
@@ -142,9 +146,17 @@ impl RowPath {
         match self.mode {
             RowEvents::Sql => false,
             RowEvents::Binlog => true,
-            RowEvents::Auto => self.binlog_available && self.triggers.touches_changes(changes),
+            RowEvents::Auto => self.binlog_available && (touches_versioned(changes) || self.triggers.touches_changes(changes)),
         }
     }
+}
+
+/// Whether `changes` hold rows of a system-versioned table: those go as BINLOG statements,
+/// whose server-side row code keeps the logged ROW START/ROW END and history rows exactly, as
+/// the native replica's does (SQL cannot: see [`crate::apply::sql::column_names`]). A flag the
+/// dispatcher set once per TABLE_MAP when mapping it onto the target's table.
+fn touches_versioned(changes: &[Change]) -> bool {
+    changes.iter().any(|c| matches!(c, Change::Rows(r) if r.table.system_versioned))
 }
 
 /// Connection options for the target: the shared ones ([`crate::net::opts`]: TLS, keepalive),
@@ -284,6 +296,21 @@ impl Worker {
                 self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
                 plan
             }
+            // CREATE TABLE ... SELECT with named rows (FULL metadata) whose bytes were kept (a
+            // statement naming VERSIONING latches them, see `Decoder::share_raw_rows`): the
+            // table did not exist when the rows were mapped, so whether it is versioned is not
+            // known; the server's row code applies them as the native replica does either way.
+            _ if txn.is_ddl
+                && self.shared.row_path.mode != RowEvents::Sql
+                && self.shared.row_path.binlog_available
+                && first_unnamed_rows(txn).is_none()
+                && txn.changes.iter().any(|c| matches!(c, Change::Rows(_)))
+                && txn.changes.iter().all(|c| !matches!(c, Change::Rows(rc) if rc.raw.is_none())) =>
+            {
+                let mut plan = Vec::new();
+                self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
+                plan
+            }
             // CREATE TABLE ... SELECT from a source without column names in its TABLE_MAPs: the
             // rows can be mapped only once the CREATE has run (see `run_ddl`).
             _ if txn.is_ddl && first_unnamed_rows(txn).is_some() => {
@@ -329,6 +356,9 @@ impl Worker {
                     let table = plan.get(stmt).or_else(|| careful_plan.as_ref().and_then(|c| c.get(stmt))).map(Stmt::table_name).unwrap_or_else(|| "-".into());
                     if self.shared.on_conflict == OnConflict::Stop || careful_plan.is_some() {
                         return Err(ApplyError::Conflict { gtid, table, what });
+                    }
+                    if touches_versioned(&txn.changes) {
+                        return Err(ApplyError::Conflict { gtid, table, what: format!("{what}; on_conflict skip/overwrite re-run rows as SQL, which cannot keep a system-versioned table's history and timestamps, so it stops here") });
                     }
                     if self.shared.row_path.triggers.touches(txn) {
                         // skip/overwrite re-run the rows as SQL, which would fire the target's
@@ -1075,7 +1105,7 @@ impl Worker {
         text.push_str(&self.shared.store.record_sql(pos));
         text.push_str(";COMMIT");
         self.exec(&text, None, plan).await?;
-        self.reload_triggers().await
+        self.reload_after_ddl().await
     }
 
     /// The rows of a `CREATE TABLE ... SELECT` (from change `first` on), mapped by position onto
@@ -1086,7 +1116,15 @@ impl Worker {
         }
         let mut rest = Transaction { changes: txn.changes[first..].to_vec(), is_ddl: false, ..txn.clone() };
         self.onto_target(&mut rest.changes).await?;
-        let plan = self.shared.builder.plan(&rest, PlanStyle::Batched).map_err(|e| Failure::Stopped(format!("GTID {}: rows of CREATE TABLE ... SELECT: {e}", txn.gtid.as_ref().map(|g| g.to_string()).unwrap_or_default())))?;
+        let what = |e: String| Failure::Stopped(format!("GTID {}: rows of CREATE TABLE ... SELECT: {e}", txn.gtid.as_ref().map(|g| g.to_string()).unwrap_or_default()));
+        // A table created system-versioned (mapped just now) takes the BINLOG path too.
+        let plan = if self.shared.row_path.binlog_for(&rest.changes) {
+            let mut plan = Vec::new();
+            self.binlog_plan(&[&rest], &mut plan).map_err(what)?;
+            plan
+        } else {
+            self.shared.builder.plan(&rest, PlanStyle::Batched).map_err(|e| what(e.to_string()))?
+        };
         self.run_checked(&plan).await
     }
 
@@ -1098,10 +1136,28 @@ impl Worker {
             .unwrap_or_default()
     }
 
-    /// Re-read the target's triggers after a DDL (it may have created a trigger, or a table
-    /// that has one). With `row_events = auto` and no BINLOG path, a trigger on the target
-    /// stops the pipeline: its rows would be applied twice.
-    async fn reload_triggers(&mut self) -> Result<(), Failure> {
+    /// Re-read the target's triggers and system-versioned tables after a DDL (it may have
+    /// created a trigger, or a table that has one, or a versioned table). With `row_events =
+    /// auto` and no BINLOG path, a trigger on the target stops the pipeline: its rows would be
+    /// applied twice; so does a table versioned by transaction id, in any mode.
+    async fn reload_after_ddl(&mut self) -> Result<(), Failure> {
+        // A DDL may have created a table versioned by transaction id: refused before any of its
+        // changes run (see `crate::apply::versioning`).
+        let versioned = match versioning::versioned_tables(&mut self.conn).await {
+            Ok(v) => v,
+            Err(e) => return Err(self.interpret_error(None, e, &[])),
+        };
+        if !versioned.is_empty() {
+            let trx = match versioning::trx_versioned(&mut self.conn, &versioned).await {
+                Ok(t) => t,
+                Err(e) => return Err(self.interpret_error(None, e, &[])),
+            };
+            if !trx.is_empty() {
+                return Err(Failure::Stopped(format!("the target now has tables {}", versioning::trx_refusal(&trx))));
+            }
+        }
+        self.shared.row_path.versioned.store(!versioned.is_empty(), Relaxed);
+        self.shared.row_path.settle_raw_rows();
         let path = &self.shared.row_path;
         if path.mode == RowEvents::Sql || (path.mode == RowEvents::Binlog && path.binlog_available) {
             return Ok(());

@@ -42,7 +42,7 @@ pub struct Decoder {
     keep_raw: bool,
     /// With `keep_raw`: whether ROWS events keep theirs now (see [`Decoder::share_raw_rows`]).
     rows_wanted: Option<Arc<AtomicBool>>,
-    /// A statement naming TRIGGER has been decoded: from here on every ROWS event keeps its
+    /// A statement naming TRIGGER or VERSIONING has been decoded: from here on every ROWS event keeps its
     /// bytes whatever `rows_wanted` says (see [`Decoder::share_raw_rows`]).
     trigger_ddl_seen: bool,
     /// The FORMAT_DESCRIPTION event in force, as logged (only with `keep_raw`).
@@ -100,7 +100,8 @@ impl Decoder {
     /// `apply.row_events = binlog`), and copying every ROWS event costs the SQL path
     /// measurably. The reader decodes ahead of the applier, so a trigger the stream itself
     /// creates must not wait for the applier to notice it: once a statement naming `TRIGGER`
-    /// is decoded, every later ROWS event keeps its bytes regardless.
+    /// (or `VERSIONING`: system-versioned tables take the same path) is decoded, every later
+    /// ROWS event keeps its bytes regardless.
     pub fn share_raw_rows(&mut self, wanted: Arc<AtomicBool>) {
         self.rows_wanted = Some(wanted);
     }
@@ -161,7 +162,9 @@ impl Decoder {
                 }
             }
             EventData::Query(q) if !self.trigger_ddl_seen && q.query.len() >= 7 => {
-                self.trigger_ddl_seen = q.query.windows(7).any(|w| w.eq_ignore_ascii_case(b"TRIGGER"));
+                // `WITH SYSTEM VERSIONING` / `ADD SYSTEM VERSIONING`: a versioned table's rows go
+                // as BINLOG statements too.
+                self.trigger_ddl_seen = q.query.windows(7).any(|w| w.eq_ignore_ascii_case(b"TRIGGER")) || q.query.windows(10).any(|w| w.eq_ignore_ascii_case(b"VERSIONING"));
             }
             EventData::Rows(rows) if rows.kind != RowsEventKind::PartialUpdate && self.rows_wanted() => {
                 let table_map = self.tables.get(&rows.table_id).and_then(|c| c.raw.clone());

@@ -987,7 +987,7 @@ fn shared_raw_rows_switch_and_the_trigger_statement_latch() {
             let (mut kept, mut kept_after) = (0, 0);
             for ev in &events {
                 match &ev.data {
-                    EventData::Query(q) if String::from_utf8_lossy(&q.query).to_ascii_uppercase().contains("TRIGGER") => trigger_seen = true,
+                    EventData::Query(q) if ["TRIGGER", "VERSIONING"].iter().any(|w| String::from_utf8_lossy(&q.query).to_ascii_uppercase().contains(w)) => trigger_seen = true,
                     EventData::Rows(r) if r.raw.is_some() => {
                         kept += 1;
                         kept_after += trigger_seen as usize;
@@ -1011,31 +1011,35 @@ fn shared_raw_rows_switch_and_the_trigger_statement_latch() {
     // No fixture creates a trigger before row events: make one say TRIGGER. The first statement
     // of at least 7 bytes that precedes ROWS events gets its last 7 bytes overwritten (same
     // length, so the framing holds; CRCs are not verified).
-    let mut latched = 0;
-    for rel in &files {
-        let mut bytes = read_fixture(rel);
-        let (events, _) = walk_bytes(&bytes, rel, &mut Decoder::new());
-        let Some((qi, q)) = events.iter().enumerate().find_map(|(i, e)| match &e.data {
-            EventData::Query(q) if q.query.len() >= 7 => Some((i, q.query.clone())),
-            _ => None,
-        }) else {
-            continue;
-        };
-        let start = events[qi].offset as usize;
-        let end = start + events[qi].header.event_size as usize;
-        let Some(at) = bytes[start..end].windows(q.len()).rposition(|w| w == q.as_slice()) else { continue };
-        let text_end = start + at + q.len();
-        bytes[text_end - 7..text_end].copy_from_slice(b"trigger");
-        let mut dec = Decoder::new();
-        dec.set_keep_raw(true);
-        dec.set_verify_checksum(false);
-        dec.share_raw_rows(Arc::new(AtomicBool::new(false)));
-        let (events, _) = walk_bytes(&bytes, rel, &mut dec);
-        let after: Vec<bool> = events[qi + 1..].iter().filter_map(|e| if let EventData::Rows(r) = &e.data { Some(r.raw.is_some()) } else { None }).collect();
-        let before = events[..qi].iter().filter(|e| matches!(&e.data, EventData::Rows(r) if r.raw.is_some())).count();
-        assert_eq!(before, 0, "{rel}: nothing kept before the TRIGGER statement");
-        latched += after.iter().filter(|k| **k).count();
+    // The same for VERSIONING (`WITH SYSTEM VERSIONING`: a versioned table's rows go as
+    // BINLOG statements too).
+    for word in [&b"trigger"[..], &b"versioning"[..]] {
+        let mut latched = 0;
+        for rel in &files {
+            let mut bytes = read_fixture(rel);
+            let (events, _) = walk_bytes(&bytes, rel, &mut Decoder::new());
+            let Some((qi, q)) = events.iter().enumerate().find_map(|(i, e)| match &e.data {
+                EventData::Query(q) if q.query.len() >= word.len() => Some((i, q.query.clone())),
+                _ => None,
+            }) else {
+                continue;
+            };
+            let start = events[qi].offset as usize;
+            let end = start + events[qi].header.event_size as usize;
+            let Some(at) = bytes[start..end].windows(q.len()).rposition(|w| w == q.as_slice()) else { continue };
+            let text_end = start + at + q.len();
+            bytes[text_end - word.len()..text_end].copy_from_slice(word);
+            let mut dec = Decoder::new();
+            dec.set_keep_raw(true);
+            dec.set_verify_checksum(false);
+            dec.share_raw_rows(Arc::new(AtomicBool::new(false)));
+            let (events, _) = walk_bytes(&bytes, rel, &mut dec);
+            let after: Vec<bool> = events[qi + 1..].iter().filter_map(|e| if let EventData::Rows(r) = &e.data { Some(r.raw.is_some()) } else { None }).collect();
+            let before = events[..qi].iter().filter(|e| matches!(&e.data, EventData::Rows(r) if r.raw.is_some())).count();
+            assert_eq!(before, 0, "{rel}: nothing kept before the TRIGGER statement");
+            latched += after.iter().filter(|k| **k).count();
+        }
+        assert!(latched > 50, "ROWS events after a statement naming {} keep their bytes with the switch off ({latched})", String::from_utf8_lossy(word));
+        eprintln!("raw rows kept: on {kept_on}, off {kept_off} (after a TRIGGER statement: {kept_after_trigger}); latched by {}: {latched}", String::from_utf8_lossy(word));
     }
-    assert!(latched > 50, "ROWS events after a TRIGGER statement keep their bytes with the switch off ({latched})");
-    eprintln!("raw rows kept: on {kept_on}, off {kept_off} (after a TRIGGER statement: {kept_after_trigger}); latched {latched}");
 }

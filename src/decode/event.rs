@@ -66,6 +66,11 @@ pub struct ColumnDef {
     pub geometry_type: Option<u32>,
     /// VISIBILITY metadata (MySQL 8.0.23+): false for invisible columns.
     pub visible: bool,
+    /// The target computes this column itself (VIRTUAL or STORED generated, or a system-versioned
+    /// table's ROW START / ROW END): the row images carry its value, which key extraction uses,
+    /// but SQL must never write it (ERROR 1906) nor locate rows by it. Not in the binlog: set
+    /// from the target's schema when the TABLE_MAP is mapped onto it ([`crate::schedule::target`]).
+    pub generated: bool,
 }
 
 /// A TABLE_MAP event: table identity plus column definitions.
@@ -80,6 +85,12 @@ pub struct TableMap {
     pub primary_key: Vec<usize>,
     /// True when FULL metadata was present (so an empty `primary_key` really means none).
     pub has_full_metadata: bool,
+    /// The target's table is system-versioned by timestamp (MariaDB `WITH SYSTEM VERSIONING`):
+    /// its rows go through the server's own row-event code, as BINLOG statements, which keeps
+    /// the logged ROW START / ROW END values and history rows exactly (see
+    /// [`crate::apply::binlog_stmt`]). Not in the binlog: set when the TABLE_MAP is mapped onto
+    /// the target's table ([`crate::schedule::target`]).
+    pub system_versioned: bool,
 }
 
 /// QUERY event with the session context the applier needs.

@@ -205,6 +205,21 @@ pub struct TableDef {
     /// [`super::infoschema::InfoSchemaCatalog`]; empty for hand-written definitions). Used to map
     /// and check TABLE_MAPs against the target (see [`super::target`]).
     pub column_info: Vec<ColumnInfo>,
+    /// MariaDB system versioning of the table (information_schema `TABLE_TYPE = 'SYSTEM
+    /// VERSIONED'`).
+    pub versioning: Versioning,
+}
+
+/// How a table is system-versioned (MariaDB).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Versioning {
+    #[default]
+    None,
+    /// `ROW START` / `ROW END` are TIMESTAMP(6) (implicit `row_start`/`row_end`, or named ones).
+    Timestamp,
+    /// Transaction-precise: `ROW START` / `ROW END` are BIGINT UNSIGNED transaction ids, which
+    /// the server that applies the rows assigns from its own `mysql.transaction_registry`.
+    TrxId,
 }
 
 /// One column as information_schema.COLUMNS describes it.
@@ -221,6 +236,9 @@ pub struct ColumnInfo {
     pub charset: Option<String>,
     /// The collation's id on the server (`COLLATIONS.ID`).
     pub collation_id: Option<u16>,
+    /// Computed by the server: `VIRTUAL`/`STORED GENERATED` in `EXTRA` (not MySQL 8's
+    /// `DEFAULT_GENERATED`, an expression default), including system versioning's ROW START/END.
+    pub generated: bool,
 }
 
 /// A foreign key by names, as written in `CREATE TABLE` or read from information_schema.

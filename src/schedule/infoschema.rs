@@ -23,7 +23,7 @@ use std::sync::Arc;
 use mysql_async::prelude::Queryable;
 use parking_lot::RwLock;
 
-use super::catalog::{resolve, ColumnInfo, FkAction, ForeignKeySpec, KeyCatalog, LayoutCache, TableDef, TableKeys};
+use super::catalog::{resolve, ColumnInfo, FkAction, ForeignKeySpec, KeyCatalog, LayoutCache, TableDef, TableKeys, Versioning};
 use super::target::{map_onto, MapError, TargetTable};
 use crate::decode::event::TableMap;
 
@@ -69,7 +69,7 @@ pub struct InfoSchemaCatalog {
 
 // The collation's id comes from the server's own COLLATIONS table, so literals can name it.
 const COLUMNS_SQL: &str = "SELECT c.COLUMN_NAME, c.COLLATION_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.CHARACTER_OCTET_LENGTH, \
-     c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION, c.CHARACTER_SET_NAME, co.ID \
+     c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION, c.CHARACTER_SET_NAME, co.ID, c.EXTRA, c.GENERATION_EXPRESSION \
      FROM information_schema.COLUMNS c LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME \
      WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ? ORDER BY c.ORDINAL_POSITION";
 const UNIQUE_SQL: &str = "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS \
@@ -80,11 +80,42 @@ const FK_SELECT: &str = "SELECT k.CONSTRAINT_NAME, k.TABLE_SCHEMA, k.TABLE_NAME,
        AND g.REFERENCED_TABLE_NAME = k.TABLE_NAME AND g.REFERENCED_COLUMN_NAME = k.COLUMN_NAME) \
      FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
      ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME ";
-const TABLES_SQL: &str = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'";
+const TABLES_SQL: &str = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')";
+const TABLE_TYPE_SQL: &str = "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
 
 type FkRow = (String, String, String, String, String, String, String, String, String, i64);
 #[allow(clippy::type_complexity)]
-type ColumnRow = (String, Option<String>, String, String, Option<u64>, Option<u64>, Option<u64>, Option<u64>, Option<String>, Option<u64>);
+type ColumnRow = (String, Option<String>, String, String, Option<u64>, Option<u64>, Option<u64>, Option<u64>, Option<String>, Option<u64>, String, Option<String>);
+
+/// Fill in what information_schema leaves out of a system-versioned table. A table declared
+/// `WITH SYSTEM VERSIONING` without its own period columns has two hidden ones that COLUMNS does
+/// not list but every row image carries, always last (an `ALTER TABLE ... ADD COLUMN` puts new
+/// columns before them; checked on MariaDB 10.11): `row_start` and `row_end`, TIMESTAMP(6).
+/// STATISTICS does not show that they extend the primary key either; the keys stay the declared
+/// columns, which only makes a current row and its history rows conflict with each other (never
+/// a missed conflict). Named period columns (`PERIOD FOR SYSTEM_TIME (s, e)`) are listed, with
+/// `GENERATION_EXPRESSION` `ROW START` / `ROW END`; BIGINT UNSIGNED ones are transaction ids.
+fn add_versioning(def: &mut TableDef, row_start: Option<usize>) {
+    match row_start {
+        Some(i) => {
+            let trx = def.column_info.get(i).is_some_and(|c| c.data_type == "bigint");
+            def.versioning = if trx { Versioning::TrxId } else { Versioning::Timestamp };
+        }
+        None => {
+            def.versioning = Versioning::Timestamp;
+            for name in ["row_start", "row_end"] {
+                def.columns.push((name.into(), None));
+                def.column_info.push(ColumnInfo {
+                    data_type: "timestamp".into(),
+                    column_type: "timestamp(6)".into(),
+                    datetime_precision: Some(6),
+                    generated: true,
+                    ..ColumnInfo::default()
+                });
+            }
+        }
+    }
+}
 
 fn group_fks(rows: Vec<FkRow>) -> Vec<ForeignKeySpec> {
     let mut out: Vec<ForeignKeySpec> = Vec::new();
@@ -139,8 +170,20 @@ impl InfoSchemaCatalog {
         );
         let as_parent: Vec<FkRow> = conn.exec(parent_sql, (schema, table)).await.map_err(err)?;
 
+        let table_type: Option<String> = conn.exec_first(TABLE_TYPE_SQL, (schema, table)).await.map_err(err)?;
         let mut def = TableDef::new(schema, table);
-        for (name, collation, data_type, column_type, octet_length, numeric_precision, numeric_scale, datetime_precision, charset, collation_id) in columns {
+        let mut row_start: Option<usize> = None;
+        for (i, (name, collation, data_type, column_type, octet_length, numeric_precision, numeric_scale, datetime_precision, charset, collation_id, extra, expression)) in
+            columns.into_iter().enumerate()
+        {
+            if expression.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("ROW START")) {
+                row_start = Some(i);
+            }
+            // MariaDB: `VIRTUAL GENERATED`, `STORED GENERATED` (ROW START/END: `STORED GENERATED,
+            // INVISIBLE`); MySQL: the same two, and `DEFAULT_GENERATED` for an expression default,
+            // which is an ordinary column.
+            let extra = extra.to_ascii_uppercase();
+            let generated = extra.contains("VIRTUAL GENERATED") || extra.contains("STORED GENERATED");
             def.columns.push((name, collation));
             def.column_info.push(ColumnInfo {
                 data_type: data_type.to_ascii_lowercase(),
@@ -151,7 +194,11 @@ impl InfoSchemaCatalog {
                 datetime_precision,
                 charset,
                 collation_id: collation_id.and_then(|id| u16::try_from(id).ok()),
+                generated,
             });
+        }
+        if table_type.as_deref() == Some("SYSTEM VERSIONED") {
+            add_versioning(&mut def, row_start);
         }
         for (index, column, sub_part) in uniques {
             if index == "PRIMARY" {
@@ -313,5 +360,38 @@ impl KeyCatalog for InfoSchemaCatalog {
         self.tables.write().clear();
         self.layouts.clear();
         self.targets.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(cols: &[(&str, &str, bool)]) -> TableDef {
+        let mut d = TableDef::new("s", "t");
+        for (name, data_type, generated) in cols {
+            d.columns.push((name.to_string(), None));
+            d.column_info.push(ColumnInfo { data_type: data_type.to_string(), generated: *generated, ..ColumnInfo::default() });
+        }
+        d
+    }
+
+    /// information_schema lists neither of the implicit period columns: they are added last,
+    /// as the row images carry them; named ones are kept, and BIGINT ones mean transaction ids.
+    #[test]
+    fn implicit_period_columns_are_added_after_the_listed_ones() {
+        let mut d = def(&[("id", "int", false), ("a", "int", false)]);
+        add_versioning(&mut d, None);
+        assert_eq!(d.versioning, Versioning::Timestamp);
+        assert_eq!(d.columns.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["id", "a", "row_start", "row_end"]);
+        assert!(d.column_info[2].generated && d.column_info[3].generated && d.column_info[3].datetime_precision == Some(6));
+
+        let mut d = def(&[("id", "int", false), ("s", "timestamp", true), ("e", "timestamp", true)]);
+        add_versioning(&mut d, Some(1));
+        assert_eq!((d.versioning, d.columns.len()), (Versioning::Timestamp, 3));
+
+        let mut d = def(&[("id", "int", false), ("s", "bigint", true), ("e", "bigint", true)]);
+        add_versioning(&mut d, Some(1));
+        assert_eq!((d.versioning, d.columns.len()), (Versioning::TrxId, 3));
     }
 }

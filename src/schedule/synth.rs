@@ -35,6 +35,7 @@ pub fn table(table_id: u64, schema: &str, name: &str, columns: &[(&str, u8, Opti
             .collect(),
         primary_key: primary_key.to_vec(),
         has_full_metadata: true,
+        system_versioned: false,
     })
 }
 

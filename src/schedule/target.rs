@@ -29,7 +29,7 @@
 
 use std::sync::Arc;
 
-use super::catalog::{ColumnInfo, TableDef};
+use super::catalog::{ColumnInfo, TableDef, Versioning};
 use crate::decode::event::{ColumnDef, TableMap};
 use crate::decode::value::column_type as ty;
 use crate::decode::value::{Row, Value};
@@ -43,6 +43,8 @@ pub enum MapError {
     ColumnCount { schema: String, table: String, binlog: usize, target: usize },
     #[error("table `{schema}`.`{table}` column {position} `{name}`: the target's table has no such column")]
     NoSuchColumn { schema: String, table: String, position: usize, name: String },
+    #[error("table `{schema}`.`{table}` is system-versioned by transaction id (ROW START `{column}` is BIGINT UNSIGNED): the server that applies its rows writes its own transaction ids into the history (the native replica does too), so the target can never hold the source's; refused. Version it by TIMESTAMP(6) on the target, or leave it out of the replicated schemas")]
+    TrxVersioned { schema: String, table: String, column: String },
     #[error("table `{schema}`.`{table}` column {position} (`{name}` on the target): the binlog has {binlog}, the target has {target}")]
     Type { schema: String, table: String, position: usize, name: String, binlog: String, target: String },
 }
@@ -92,6 +94,11 @@ impl TargetTable {
 /// Map `tm` onto the target's table `def` (see the module doc).
 pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> {
     let (schema, table) = (tm.schema.clone(), tm.table.clone());
+    if def.versioning == Versioning::TrxId {
+        // The ROW START column is the first generated BIGINT: name it in the refusal.
+        let column = def.columns.iter().zip(&def.column_info).find(|(_, i)| i.generated && i.data_type == "bigint").map(|((n, _), _)| n.clone()).unwrap_or_default();
+        return Err(MapError::TrxVersioned { schema, table, column });
+    }
     // More columns on the target is fine (they keep their defaults, as with the native
     // replica); fewer would drop logged values.
     if tm.columns.len() > def.columns.len() {
@@ -121,6 +128,7 @@ pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> 
             col.name = Some(def.columns[j].0.clone());
         }
         let Some(info) = def.column_info.get(j) else { continue };
+        col.generated = info.generated;
         if let Err((binlog, target)) = check_column(col, info) {
             return Err(MapError::Type { schema, table, position: i + 1, name: def.columns[j].0.clone(), binlog, target });
         }
@@ -158,6 +166,7 @@ pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> 
         out.primary_key = pk;
     }
     out.has_full_metadata = true;
+    out.system_versioned = def.versioning == Versioning::Timestamp;
     Ok(TargetTable { map: Arc::new(out), unsigned_fix, binary_pad })
 }
 
@@ -429,7 +438,7 @@ mod tests {
     }
 
     fn tm(columns: Vec<ColumnDef>) -> TableMap {
-        TableMap { table_id: 9, schema: "s".into(), table: "t".into(), columns, primary_key: vec![], has_full_metadata: false }
+        TableMap { table_id: 9, schema: "s".into(), table: "t".into(), columns, primary_key: vec![], has_full_metadata: false, system_versioned: false }
     }
 
     /// `(id BIGINT, u TINYINT UNSIGNED, pk INT UNSIGNED PRIMARY KEY, name VARCHAR(10) utf8mb4, e ENUM('a','b'))`
@@ -443,6 +452,31 @@ mod tests {
             info("enum", "enum('a','it''s')"),
         ];
         def
+    }
+
+    /// A versioned target marks the mapped TABLE_MAP (rows go as BINLOG statements) and its
+    /// generated columns (never written as SQL); one versioned by transaction id is refused,
+    /// naming its ROW START column.
+    #[test]
+    fn versioning_and_generated_columns_come_from_the_target() {
+        let mut def = TableDef::new("s", "t").column("id", None).column("g", None).column("rs", None).column("re", None);
+        let ts = ColumnInfo { datetime_precision: Some(6), generated: true, ..info("timestamp", "timestamp(6)") };
+        def.column_info = vec![info("int", "int(11)"), ColumnInfo { generated: true, ..info("int", "int(11)") }, ts.clone(), ts];
+        def.versioning = Versioning::Timestamp;
+        let logged = tm(vec![bcol(ty::LONG, 0), bcol(ty::LONG, 0), bcol(ty::TIMESTAMP2, 6), bcol(ty::TIMESTAMP2, 6)]);
+        let mapped = map_onto(&logged, &def).unwrap().map;
+        assert!(mapped.system_versioned);
+        assert_eq!(mapped.columns.iter().map(|c| c.generated).collect::<Vec<_>>(), vec![false, true, true, true]);
+        def.versioning = Versioning::None;
+        assert!(!map_onto(&logged, &def).unwrap().map.system_versioned);
+
+        def.versioning = Versioning::TrxId;
+        let trx = ColumnInfo { generated: true, ..info("bigint", "bigint(20) unsigned") };
+        def.column_info[2] = trx.clone();
+        def.column_info[3] = trx;
+        let e = map_onto(&logged, &def).unwrap_err();
+        assert_eq!(e, MapError::TrxVersioned { schema: "s".into(), table: "t".into(), column: "rs".into() });
+        assert!(e.to_string().starts_with("table `s`.`t` is system-versioned by transaction id (ROW START `rs` is BIGINT UNSIGNED)"), "{e}");
     }
 
     fn binlog() -> Vec<ColumnDef> {

@@ -58,6 +58,13 @@ impl Worker {
         let pos = StreamPos::of(txn).map_err(ApplyError::Checkpoint)?;
         let gtid = pos.gtid.clone();
         let plan = match part {
+            // Rows of tables with triggers or system versioning go as BINLOG statements here
+            // too (see `RowPath`); they run inside XA START ... XA END like any DML.
+            XaPart::Prepare(_) if self.shared.row_path.binlog_for(&txn.changes) => {
+                let mut plan = Vec::new();
+                self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
+                plan
+            }
             XaPart::Prepare(_) => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(|source| ApplyError::Build { gtid: gtid.clone(), cause: source })?,
             XaPart::Commit(_) | XaPart::Rollback(_) => Vec::new(),
         };
