@@ -133,6 +133,17 @@ impl Worker {
                     // This session can run nothing else until the branch ends; the branch
                     // outlives the session.
                     self.replace_connection().await.map_err(Failure::Connection)?;
+                    // The server ends the old session when it gets to its COM_QUIT, and lists
+                    // the branch only then. Until it is listed, the XA COMMIT that follows would
+                    // find it neither listed nor unrecorded and take it for one committed before
+                    // a crash: it would leave the branch prepared, holding its locks for good.
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                    while !self.xa_listed(xid).await? {
+                        if std::time::Instant::now() > deadline {
+                            return Err(Failure::Stopped(format!("XA PREPARE {x}: the branch is not listed by XA RECOVER 30 s after its session was closed")));
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    }
                 }
                 format!("{}; {}", store.record_sql(pos), store.xa_mark_sql(xid, pos))
             }
