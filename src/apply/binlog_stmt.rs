@@ -119,11 +119,7 @@ impl TriggerTables {
 
     /// Whether `txn` changes rows of a table with triggers.
     pub fn touches(&self, txn: &Transaction) -> bool {
-        let t = self.tables.read();
-        if t.is_empty() {
-            return false;
-        }
-        txn.changes.iter().any(|c| matches!(c, Change::Rows(r) if t.contains(&(r.table.schema.clone(), r.table.table.clone()))))
+        self.touches_changes(&txn.changes)
     }
 
     /// Whether `changes` hold rows of a table with triggers.

@@ -286,6 +286,9 @@ impl Worker {
         if let Some(part) = &txn.xa {
             return self.apply_xa(seq, txn, part).await;
         }
+        // CREATE TABLE ... SELECT from a source without column names in its TABLE_MAPs: the
+        // first row change the dispatcher left unmapped (see `run_ddl`).
+        let created_rows = if txn.is_ddl { first_unnamed_rows(txn) } else { None };
         let plan = match txn.end {
             // A rolled-back transaction changed nothing transactional: record it only.
             TxnEnd::Rollback => Vec::new(),
@@ -303,7 +306,7 @@ impl Worker {
             _ if txn.is_ddl
                 && self.shared.row_path.mode != RowEvents::Sql
                 && self.shared.row_path.binlog_available
-                && first_unnamed_rows(txn).is_none()
+                && created_rows.is_none()
                 && txn.changes.iter().any(|c| matches!(c, Change::Rows(_)))
                 && txn.changes.iter().all(|c| !matches!(c, Change::Rows(rc) if rc.raw.is_none())) =>
             {
@@ -313,8 +316,8 @@ impl Worker {
             }
             // CREATE TABLE ... SELECT from a source without column names in its TABLE_MAPs: the
             // rows can be mapped only once the CREATE has run (see `run_ddl`).
-            _ if txn.is_ddl && first_unnamed_rows(txn).is_some() => {
-                let head = Transaction { changes: txn.changes[..first_unnamed_rows(txn).unwrap_or(0)].to_vec(), ..txn.clone() };
+            _ if let Some(first) = created_rows => {
+                let head = Transaction { changes: txn.changes[..first].to_vec(), ..txn.clone() };
                 self.shared.builder.plan(&head, PlanStyle::Batched).map_err(fail_build)?
             }
             _ => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(fail_build)?,
@@ -324,7 +327,7 @@ impl Worker {
         let conflicts;
         loop {
             let result = if txn.is_ddl {
-                self.run_ddl(seq, &pos, &plan, txn, &mut have_turn).await.map(|()| BTreeMap::new())
+                self.run_ddl(seq, &pos, &plan, created_rows.map(|first| (txn, first)), &mut have_turn).await.map(|()| BTreeMap::new())
             } else if let Some(cp) = &careful_plan {
                 self.run_careful(seq, &pos, cp, &mut have_turn).await
             } else {
@@ -726,11 +729,7 @@ impl Worker {
                 Err(e) => return Err(Failure::Stopped(e.to_string())),
             };
             rc.table = target.map.clone();
-            for row in &mut rc.rows {
-                for image in [row.before.as_mut(), row.after.as_mut()].into_iter().flatten() {
-                    target.fix_row(image);
-                }
-            }
+            target.fix_rows(&mut rc.rows);
         }
         Ok(())
     }
@@ -1051,9 +1050,10 @@ impl Worker {
     /// source GTID is kept on the target, a DDL whose GTID the target already logged (crash
     /// between the DDL and its checkpoint) is not run again.
     ///
-    /// `plan` is all of `txn` except, for `CREATE TABLE ... SELECT` from a source without
-    /// column names, the rows: those are mapped onto the table the CREATE made, then run.
-    async fn run_ddl(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], txn: &Transaction, have_turn: &mut bool) -> Result<(), Failure> {
+    /// For `CREATE TABLE ... SELECT` from a source without column names, `plan` stops before
+    /// the rows (`created_rows`: the transaction and its first such row change): those are
+    /// mapped onto the table the CREATE made, then run.
+    async fn run_ddl(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], created_rows: Option<(&Transaction, usize)>, have_turn: &mut bool) -> Result<(), Failure> {
         self.take_turn(seq, have_turn).await?;
         // The target's last GTID in the domain being this DDL's is not enough on its own: a
         // transaction on a non-transactional table (MyISAM, Aria) is logged on the target as
@@ -1081,7 +1081,7 @@ impl Worker {
             }
             // The statement event alone in its round trip, its context before it.
             self.run_checked(plan).await?;
-            if let Some(first) = first_unnamed_rows(txn) {
+            if let Some((txn, first)) = created_rows {
                 self.run_created_rows(txn, first).await?;
             }
         }

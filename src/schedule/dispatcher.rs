@@ -247,13 +247,7 @@ pub fn onto_target(catalog: &dyn KeyCatalog, mut txn: Arc<Transaction>) -> Resul
         }
         let Change::Rows(rc) = &mut Arc::make_mut(&mut txn).changes[i] else { continue };
         rc.table = target.map.clone();
-        if target.fixes_rows() {
-            for row in &mut rc.rows {
-                for image in [row.before.as_mut(), row.after.as_mut()].into_iter().flatten() {
-                    target.fix_row(image);
-                }
-            }
-        }
+        target.fix_rows(&mut rc.rows);
     }
     Ok(txn)
 }

@@ -70,8 +70,21 @@ impl TargetTable {
         !self.unsigned_fix.is_empty() || !self.binary_pad.is_empty()
     }
 
+    /// [`TargetTable::fix_row`] on every image of `rows` (nothing when there is nothing to fix).
+    pub fn fix_rows(&self, rows: &mut [crate::txn::RowChange]) {
+        if !self.fixes_rows() {
+            return;
+        }
+        for row in rows {
+            for image in [row.before.as_mut(), row.after.as_mut()].into_iter().flatten() {
+                self.fix_row(image);
+            }
+        }
+    }
+
     /// Turn the signed decodings of unsigned columns back into their values (-56 in a TINYINT
-    /// UNSIGNED is 200). Cheap when there is nothing to fix.
+    /// UNSIGNED is 200), and put back the trailing zero bytes of fixed-length binary columns.
+    /// Cheap when there is nothing to fix.
     pub fn fix_row(&self, row: &mut Row) {
         for &(i, len) in &self.binary_pad {
             if let Some(Some(Value::Bytes(b))) = row.cols.get_mut(i) {
