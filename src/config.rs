@@ -293,6 +293,12 @@ pub struct ApplyConfig {
     /// off. A group is logged on the target under its last member's GTID.
     #[serde(default = "default_commit_group_max_txns")]
     pub commit_group_max_txns: usize,
+    /// With `commit_group_max_txns = 1`: a free worker still takes up to this many released
+    /// transactions and sends them in one round trip (one compound statement), each its own
+    /// target transaction with its own GTID and COMMIT. 1 sends one per round trip. MariaDB
+    /// targets with compound statements only.
+    #[serde(default = "default_txns_per_trip")]
+    pub txns_per_trip: usize,
     /// A group stops growing at this many row changes (a bigger transaction goes alone).
     #[serde(default = "default_commit_group_max_rows")]
     pub commit_group_max_rows: usize,
@@ -339,6 +345,9 @@ fn default_max_retries() -> u32 {
 }
 fn default_commit_group_max_txns() -> usize {
     128
+}
+fn default_txns_per_trip() -> usize {
+    16
 }
 fn default_commit_group_max_rows() -> usize {
     4096

@@ -88,8 +88,8 @@ fn a_later_transaction_waiting_for_its_turn_gives_way() {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(locked, "lock holder did not start");
-        // No commit groups: each transaction on its own worker.
-        let sum = replay_ok(&sb, &files, &["--workers", "2", "--commit-group", "1"]);
+        // No commit groups and one transaction per round trip: each on its own worker.
+        let sum = replay_ok(&sb, &files, &["--workers", "2", "--commit-group", "1", "--txns-per-trip", "1"]);
         assert_eq!(u(&sum, "txns_applied"), 2, "{sum}");
         assert!(u(&sum, "retries") >= 1, "the later transaction did not give way: {sum}");
         holder.join().unwrap();

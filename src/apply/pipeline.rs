@@ -116,6 +116,10 @@ pub struct ApplySummary {
     pub target_commits: u64,
     /// Commit-group members held back until a dependency outside their group committed.
     pub held_back: u64,
+    /// Round trips that carried several transactions as separate target transactions (commit
+    /// groups off), and how many transactions they committed.
+    pub batched_trips: u64,
+    pub batched_txns: u64,
     /// Whether source GTIDs were kept on the target.
     pub kept_source_gtid: bool,
     /// Highest applied GTID per stream after the run (checkpoint table).
@@ -268,6 +272,10 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
     let charsets: HashMap<u16, String> = charsets.into_iter().filter_map(|(id, cs)| u16::try_from(id).ok().map(|id| (id, cs))).collect();
     let keep_gtid = opts.keep_source_gtid && probe_keep_gtid(&mut admin).await;
     let compound = cfg.compound_statements && probe_compound(&mut admin).await;
+    // Commit groups off: a worker may still take several released transactions and send them
+    // in one round trip as separate target transactions (compound statements only).
+    let separate_commits = cfg.commit_group_max_txns <= 1 && compound && cfg.txns_per_trip > 1;
+    let take_at_once = if separate_commits { cfg.txns_per_trip } else { cfg.commit_group_max_txns.max(1) };
     let row_path = choose_row_path(&mut admin, cfg.row_events, opts.raw_rows.clone()).await?;
     // The target's last GTID per domain now: a DDL among them may have run before a crash
     // took its checkpoint (MySQL targets have no such variable: none).
@@ -336,8 +344,9 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         commit_order: handle.commit_order.clone(),
         cancel: cancel_rx.clone(),
         compound,
+        separate_commits,
         catalog: matches!(cfg.mode, crate::cli::Mode::Writeset | crate::cli::Mode::WritesetSession).then(|| catalog.clone() as Arc<dyn crate::schedule::KeyCatalog>),
-        max_ahead: cfg.preserve_commit_order.then(|| cfg.commit_group_max_txns.max(1).max(cfg.workers) as u64),
+        max_ahead: cfg.preserve_commit_order.then(|| take_at_once.max(cfg.workers) as u64),
         sessions: Default::default(),
         tables: Some(catalog.clone()),
         row_path,
@@ -363,7 +372,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
 
     // Bridge thread: crossbeam `ready` -> tokio channel; the worker that takes work forms its
     // commit group from what is released at that moment (see `GroupFeed`).
-    let limits = GroupLimits { max_txns: cfg.commit_group_max_txns.max(1), max_rows: cfg.commit_group_max_rows };
+    let limits = GroupLimits { max_txns: take_at_once, max_rows: cfg.commit_group_max_rows };
     let (work_tx, work_rx) = tokio::sync::mpsc::channel::<Ready>(limits.max_txns.max(cfg.workers) * 2);
     let bridge = {
         let ready = handle.ready.clone();
@@ -468,6 +477,8 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         careful_txns: snap.careful_txns,
         target_commits: snap.target_commits,
         held_back: snap.held_back,
+        batched_trips: snap.batched_trips,
+        batched_txns: snap.batched_txns,
         kept_source_gtid: shared.keep_gtid.load(Relaxed),
         applied_position: position,
         scheduler,

@@ -29,6 +29,10 @@ pub struct ApplyStats {
     /// Commit-group members run after the group waited for a dependency outside it to commit
     /// (see `Worker::try_group`).
     pub held_back: AtomicU64,
+    /// Round trips that carried several transactions, each its own target transaction
+    /// (commit groups off, see `Worker::apply_trip`), and the transactions they committed.
+    pub batched_trips: AtomicU64,
+    pub batched_txns: AtomicU64,
     // Short lock: updated once per transaction that had a conflict; read by snapshots only.
     conflicts: Mutex<BTreeMap<String, u64>>,
 }
@@ -45,6 +49,8 @@ pub struct ApplySnapshot {
     pub careful_txns: u64,
     pub target_commits: u64,
     pub held_back: u64,
+    pub batched_trips: u64,
+    pub batched_txns: u64,
     /// Divergences per `schema.table` (rows missing for UPDATE/DELETE, duplicates on INSERT).
     pub conflicts: BTreeMap<String, u64>,
 }
@@ -78,6 +84,8 @@ impl ApplyStats {
             careful_txns: self.careful_txns.load(Relaxed),
             target_commits: self.target_commits.load(Relaxed),
             held_back: self.held_back.load(Relaxed),
+            batched_trips: self.batched_trips.load(Relaxed),
+            batched_txns: self.batched_txns.load(Relaxed),
             conflicts: self.conflicts.lock().clone(),
         }
     }

@@ -60,6 +60,7 @@ use crate::config::{Endpoint, OnConflict};
 use crate::schedule::{CommitOrder, InfoSchemaCatalog, KeyCatalog, Ready};
 use crate::txn::{Change, ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
 
+mod trip;
 mod xa;
 
 /// How long a worker waits for its commit turn with its transaction open before it rolls back
@@ -94,6 +95,10 @@ pub struct WorkerShared {
     /// END`): one statement, one result packet, found-row checks inside (see
     /// [`Worker::run_compound`]). Off for targets without compound statements (MySQL).
     pub compound: bool,
+    /// Commit groups are off (every source GTID kept on the target) and compound statements
+    /// run: the transactions a worker takes together are sent in one round trip, each still
+    /// its own target transaction (see `trip`).
+    pub separate_commits: bool,
     /// Key layouts the scheduler resolved (writeset modes): commit groups' row changes are
     /// then coalesced into few statements (see [`crate::apply::coalesce`]).
     pub catalog: Option<Arc<dyn KeyCatalog>>,
@@ -459,6 +464,9 @@ impl Worker {
         }
         if members.len() == 1 {
             return self.apply_ready(first).await;
+        }
+        if self.shared.separate_commits {
+            return self.apply_trip(members).await;
         }
         match self.try_group(members).await {
             Ok(positions) => {
@@ -979,16 +987,7 @@ impl Worker {
             text.push_str("DECLARE parapply_found INT UNSIGNED DEFAULT 0; ");
         }
         text.push_str(head);
-        for s in plan {
-            text.push_str(&s.sql);
-            text.push_str("; ");
-            if matches!(s.kind, StmtKind::Update | StmtKind::Delete) {
-                let _ = write!(text, "SET parapply_found = parapply_found + (ROW_COUNT() = {}); ", s.rows);
-            }
-        }
-        if checked > 0 {
-            let _ = write!(text, "IF parapply_found <> {checked} THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{DIVERGED_SIGNAL}'; END IF; ");
-        }
+        push_checked_statements(&mut text, plan, 0);
         text.push_str(tail);
         text.push_str("END");
         if let Err(error) = self.conn.query_drop(text).await {
@@ -1358,6 +1357,26 @@ pub async fn probe_compound(conn: &mut mysql_async::Conn) -> bool {
 
 /// Every UPDATE/DELETE among `pieces` must have found exactly one row (`counts` are the
 /// statements' found-row counts, in piece order).
+/// `plan`'s statements for a compound statement that DECLAREd `parapply_found`: each
+/// UPDATE/DELETE adds whether it found all its rows, and one check after them SIGNALs
+/// [`DIVERGED_SIGNAL`] unless the count reached `found_before` plus this plan's checks (several
+/// plans share the counter, see `trip`). Returns that total.
+fn push_checked_statements(text: &mut String, plan: &[Stmt], found_before: usize) -> usize {
+    let mut expected = found_before;
+    for s in plan {
+        text.push_str(&s.sql);
+        text.push_str("; ");
+        if matches!(s.kind, StmtKind::Update | StmtKind::Delete) {
+            let _ = write!(text, "SET parapply_found = parapply_found + (ROW_COUNT() = {}); ", s.rows);
+            expected += 1;
+        }
+    }
+    if expected > found_before {
+        let _ = write!(text, "IF parapply_found <> {expected} THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{DIVERGED_SIGNAL}'; END IF; ");
+    }
+    expected
+}
+
 fn check_found_rows(pieces: &[Piece], counts: &[u64], plan: &[Stmt]) -> Result<(), Failure> {
     for (k, piece) in pieces.iter().enumerate() {
         if let Piece::Stmt(i) = piece {

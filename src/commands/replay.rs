@@ -54,6 +54,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<i32> {
         state_schema: args.state_schema.clone(),
         window: ApplyConfig::default().window.max(args.workers),
         commit_group_max_txns: args.commit_group.max(1),
+        txns_per_trip: args.txns_per_trip.max(1),
         compound_statements: !args.no_compound,
         row_events: args.row_events,
         ..ApplyConfig::default()
