@@ -506,9 +506,9 @@ pub struct ReplayArgs {
     /// GTID on the target).
     #[arg(long, default_value_t = 128, value_name = "N")]
     pub commit_group: usize,
-    /// With `--commit-group 1`: a free worker sends up to N released transactions in one round
-    /// trip, each still its own target transaction with its own GTID and COMMIT
-    /// (apply.txns_per_trip; 1 sends one per round trip)
+    /// With `--commit-group 1 --no-preserve-commit-order`: a free worker sends up to N released
+    /// transactions in one round trip, each still its own target transaction with its own GTID
+    /// and COMMIT (apply.txns_per_trip; 1 sends one per round trip)
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub txns_per_trip: usize,
     /// Send transactions as multi-statement text even when the target runs compound statements

@@ -293,10 +293,10 @@ pub struct ApplyConfig {
     /// off. A group is logged on the target under its last member's GTID.
     #[serde(default = "default_commit_group_max_txns")]
     pub commit_group_max_txns: usize,
-    /// With `commit_group_max_txns = 1`: a free worker still takes up to this many released
-    /// transactions and sends them in one round trip (one compound statement), each its own
-    /// target transaction with its own GTID and COMMIT. 1 sends one per round trip. MariaDB
-    /// targets with compound statements only.
+    /// With `commit_group_max_txns = 1` and `preserve_commit_order = false`: a free worker still
+    /// takes up to this many released transactions and sends them in one round trip (one
+    /// compound statement), each its own target transaction with its own GTID and COMMIT. 1
+    /// sends one per round trip. MariaDB targets with compound statements only.
     #[serde(default = "default_txns_per_trip")]
     pub txns_per_trip: usize,
     /// A group stops growing at this many row changes (a bigger transaction goes alone).

@@ -10,10 +10,10 @@
 //! # Why
 //! With one target transaction per source transaction the cost per transaction is a commit;
 //! what a separate round trip per transaction adds on top (a packet each way, a wake-up on
-//! both sides, and with commit order the next worker's wait for the previous COMMIT's answer)
-//! is what made per-transaction commits slower than the native serial replica. In one compound
-//! statement the server runs the members back to back, as its SQL thread does, and with commit
-//! order the members after the first commit without a client round trip between them.
+//! both sides) is paid once per trip: the server runs the members back to back, as its SQL
+//! thread does. Only without commit order (the pipeline decides): with it, separate workers
+//! run their statements side by side and queue only for COMMIT, which a trip's one-after-
+//! another members cannot (measured 4x slower, see `docs/replay.md`).
 //!
 //! # Exactly once
 //! Members run in source order on one connection, each `START TRANSACTION ... checkpoint row;
@@ -95,7 +95,7 @@ impl Worker {
                 return Err(ApplyError::Cancelled);
             }
         }
-        let outcome = self.trip_attempt(members[0].seq, planned).await;
+        let outcome = self.trip_attempt(planned).await;
         match outcome {
             Ok(()) => {
                 self.shared.stats.batched_trips.fetch_add(1, Relaxed);
@@ -134,39 +134,22 @@ impl Worker {
         Ok(landed)
     }
 
-    /// Send the trip. Without commit order, or when it is already the first member's turn:
-    /// one compound statement. Otherwise the first member's statements go first with its
-    /// transaction left open, and once its turn comes one compound statement commits it and
-    /// runs the others.
-    async fn trip_attempt(&mut self, first_seq: u64, planned: &[Member]) -> Result<(), Failure> {
-        let mut have_turn = !self.shared.preserve_commit_order || self.shared.commit_order.is_turn(first_seq);
-        let mut rest = planned;
-        let mut leading_commit = false;
-        if !have_turn {
-            let head = self.compound_head(std::slice::from_ref(&planned[0].pos));
-            let checkpoint = self.shared.store.record_many_sql(std::slice::from_ref(&planned[0].pos));
-            self.compound_trip(&planned[0].plan, &head, &format!("{checkpoint}; ")).await?;
-            self.take_turn_holding(first_seq, &mut have_turn).await?;
-            rest = &planned[1..];
-            leading_commit = true;
-        }
-        let text = self.trip_text(rest, leading_commit);
+    /// Send the trip: one compound statement. Trips are formed only without commit order (see
+    /// the pipeline), so no member waits for a turn.
+    async fn trip_attempt(&mut self, planned: &[Member]) -> Result<(), Failure> {
+        let text = self.trip_text(planned);
         if let Err(error) = self.conn.query_drop(text).await {
             return Err(self.interpret_error(None, error, &[]));
         }
         Ok(())
     }
 
-    /// `BEGIN NOT ATOMIC`, [`COMMIT` of a transaction already open,] then per member its GTID,
-    /// `START TRANSACTION`, its statements with their found-row check, its checkpoint row and
-    /// `COMMIT`; `END`.
-    fn trip_text(&self, members: &[Member], leading_commit: bool) -> String {
+    /// `BEGIN NOT ATOMIC`, then per member its GTID, `START TRANSACTION`, its statements with
+    /// their found-row check, its checkpoint row and `COMMIT`; `END`.
+    fn trip_text(&self, members: &[Member]) -> String {
         let len: usize = members.iter().map(|m| super::fast_text_len(&m.plan, true) + 256).sum();
         let mut text = String::with_capacity(len + 128);
         text.push_str("BEGIN NOT ATOMIC DECLARE parapply_found INT UNSIGNED DEFAULT 0; ");
-        if leading_commit {
-            text.push_str("COMMIT; ");
-        }
         let mut found = 0;
         for m in members {
             text.push_str(&self.compound_head(std::slice::from_ref(&m.pos)));
