@@ -161,9 +161,10 @@ pub struct BenchArgs {
     /// Worker counts, e.g. `1,2,4,8,16` (overrides the mode's default).
     #[arg(long, value_delimiter = ',')]
     pub workers: Option<Vec<usize>>,
-    /// parapply modes to measure, comma-separated (default: all four).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub modes: Option<Vec<Mode>>,
+    /// parapply modes to measure, comma-separated: serial, logical_clock, writeset,
+    /// writeset_session (as named in the report; `-` for `_` works too) (default: all four).
+    #[arg(long, value_delimiter = ',')]
+    pub modes: Option<Vec<String>>,
     /// MariaDB replica arms, comma-separated slave_parallel_mode values (default: none,
     /// conservative, optimistic, aggressive; quick: none, optimistic).
     #[arg(long, value_delimiter = ',')]

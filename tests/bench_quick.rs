@@ -210,7 +210,7 @@ fn bench_quick_repeats_arms_in_interleaved_rounds_with_full_durability() {
         // The median of two is their mean.
         let r: Vec<f64> = runs.iter().map(|r| r["txns_per_second"].as_f64().expect("run txn/s")).collect();
         assert!((mid - (r[0] + r[1]) / 2.0).abs() < 1e-6, "{a:#}");
-        assert_eq!(a["target_source_gtids"].as_u64().is_some_and(|n| n > 0), true, "{a:#}");
+        assert!(a["target_source_gtids"].as_u64().is_some_and(|n| n > 0), "{a:#}");
     }
 }
 

@@ -420,7 +420,7 @@ async fn wait_marker(c: &mut mysql_async::Conn, id: u32, limit: Duration, applie
             return Ok(t0.elapsed().as_secs_f64());
         }
         polls += 1;
-        if polls % 10 == 0 {
+        if polls.is_multiple_of(10) {
             applier.check(c).await?;
         }
         if t0.elapsed() > limit {

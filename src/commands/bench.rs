@@ -24,7 +24,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
         opts.workers = w.clone();
     }
     if let Some(m) = &args.modes {
-        opts.modes = m.clone();
+        opts.modes = m
+            .iter()
+            .map(|name| {
+                crate::cli::Mode::ALL.into_iter().find(|k| k.name() == name.replace('-', "_")).ok_or_else(|| {
+                    anyhow::anyhow!("unknown mode {name:?} in --modes; known: {}", crate::cli::Mode::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "))
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
     }
     if let Some(m) = &args.mariadb_modes {
         opts.mariadb_modes = m.clone();
