@@ -151,7 +151,8 @@ pub struct ManpageArgs {
 /// `parapply bench`
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Small workload, workers 1 and 4, MariaDB none/optimistic at 4 threads (CI; < 2 minutes).
+    /// Small workload, workers 1 and 4, MariaDB none/optimistic at 4 threads, one repetition,
+    /// durability fast (CI; a few minutes).
     #[arg(long)]
     pub quick: bool,
     /// Results directory (default bench-results/<unix time>).
@@ -160,8 +161,37 @@ pub struct BenchArgs {
     /// Worker counts, e.g. `1,2,4,8,16` (overrides the mode's default).
     #[arg(long, value_delimiter = ',')]
     pub workers: Option<Vec<usize>>,
+    /// parapply modes to measure, comma-separated: serial, logical_clock, writeset,
+    /// writeset_session (as named in the report; `-` for `_` works too) (default: all four).
+    #[arg(long, value_delimiter = ',')]
+    pub modes: Option<Vec<String>>,
+    /// MariaDB replica arms, comma-separated slave_parallel_mode values (default: none,
+    /// conservative, optimistic, aggressive; quick: none, optimistic).
+    #[arg(long, value_delimiter = ',')]
+    pub mariadb_modes: Option<Vec<String>>,
+    /// `--commit-group` of the default parapply arms: at most N consecutive source transactions
+    /// per target commit (parapply's default 128). Per-transaction arms (`cg=1`) run as well.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub commit_group: usize,
+    /// Worker counts of the per-transaction arms (`--commit-group 1`, with and without commit
+    /// order, every mode) (default 8; quick 4).
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub per_txn_workers: Option<Vec<usize>>,
+    /// Run every arm N times, interleaved (round r runs every arm once before round r+1), and
+    /// report the median with min and max (default 3; quick 1).
+    #[arg(long, value_name = "N")]
+    pub repeat: Option<usize>,
+    /// Commit durability of every instance: full = sync_binlog=1 and
+    /// innodb_flush_log_at_trx_commit=1; relaxed = 0 and 1; fast = 0 and 2 (default full;
+    /// quick fast).
+    #[arg(long, value_enum)]
+    pub durability: Option<crate::bench::Durability>,
+    /// Multiply every workload's default size (sized so the fastest arm lasts about 5 s on 2
+    /// cores); ignored with --txns-per-client / --sysbench-events.
+    #[arg(long, value_name = "FACTOR")]
+    pub scale: Option<f64>,
     /// Transactions per workload client of the built-in and custom workloads (overrides the
-    /// mode's default).
+    /// per-workload default sizes).
     #[arg(long)]
     pub txns_per_client: Option<u32>,
     /// Path of tools/sandbox (default: ./tools/sandbox or the source tree's).
@@ -179,13 +209,22 @@ pub struct BenchArgs {
     /// Skip the steady-state lag experiment.
     #[arg(long)]
     pub no_lag: bool,
-    /// Lag experiment: seconds of fixed-rate source load per mode (default 60; quick 6).
+    /// Lag experiment: seconds of fixed-rate source load per applier and rate (default 60;
+    /// quick 6).
     #[arg(long)]
     pub lag_seconds: Option<u64>,
-    /// Lag experiment: source transactions/s (default 1.2 x the measured serial throughput).
+    /// Lag experiment: source rates as fractions of the native serial replica's capacity
+    /// (default 0.5,0.8,1.2; quick 0.8).
+    #[arg(long, value_delimiter = ',', value_name = "F,...")]
+    pub lag_factors: Option<Vec<f64>>,
+    /// Lag experiment: the capacity (txn/s) the factors multiply (default: the native serial
+    /// replica's median txn/s on the oltp backlog of this run).
+    #[arg(long, value_name = "TPS")]
+    pub lag_capacity: Option<f64>,
+    /// Lag experiment: one absolute source rate in transactions/s instead of the factors.
     #[arg(long)]
     pub lag_rate: Option<f64>,
-    /// Lag experiment: parapply workers (default 8; quick 4).
+    /// Lag experiment: parapply workers and native replica threads (default 8; quick 4).
     #[arg(long)]
     pub lag_workers: Option<usize>,
     /// sysbench --tables.
@@ -197,9 +236,9 @@ pub struct BenchArgs {
     /// sysbench --threads (source clients).
     #[arg(long, default_value_t = 16)]
     pub sysbench_threads: u32,
-    /// sysbench --events (transactions of the timed run).
-    #[arg(long, default_value_t = 20_000)]
-    pub sysbench_events: u64,
+    /// sysbench --events (transactions of the timed run; overrides the per-workload default).
+    #[arg(long)]
+    pub sysbench_events: Option<u64>,
 }
 
 /// `parapply failover ...`

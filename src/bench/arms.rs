@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 
 use super::measure::{self, checksums, global_status};
-use super::report::{ArmResult, BenchReport, Machine, WorkloadInfo};
+use super::report::{ArmResult, ArmSummary, BenchReport, Machine, RunSettings, ServerSettings, WorkloadInfo};
 use super::sandbox::BenchSandbox;
 use super::{ArmSpec, BenchError, BenchOptions};
 use super::report::WorkloadResult;
@@ -100,7 +100,7 @@ pub fn run_all(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     std::fs::create_dir_all(&opts.out).map_err(|e| BenchError::Other(format!("creating {}: {e}", opts.out.display())))?;
     let out = std::fs::canonicalize(&opts.out).map_err(|e| BenchError::Other(format!("{}: {e}", opts.out.display())))?;
     let sb_dir = out.join("sandbox");
-    let mut sb = BenchSandbox::start(&opts.sandbox_script, &sb_dir, &["A", "C", "D"], &opts.mariadbd_args)?;
+    let mut sb = BenchSandbox::start(&opts.sandbox_script, &sb_dir, &["A", "C", "D"], &opts.server_args())?;
     let result = run_in_sandbox(opts, &sb, started);
     sb.stop();
     let report = result?;
@@ -110,63 +110,71 @@ pub fn run_all(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
 
 fn run_in_sandbox(opts: &BenchOptions, sb: &BenchSandbox, started: Instant) -> Result<BenchReport, BenchError> {
     let rt = rt()?;
-    let per_workload = opts.parapply_arms().len() + 1 + opts.mariadb_arms().len();
-    let progress = Progress::new((per_workload * opts.workloads.len()) as u64);
+    // What every instance really runs with, read back and checked before anything is measured:
+    // the report states these, not the arguments.
+    let servers = rt.block_on(async {
+        let mut v = Vec::new();
+        for (name, role) in [("A", "source"), ("C", "parapply target"), ("D", "MariaDB replica")] {
+            let mut c = connect(&sb.url(name)).await?;
+            v.push(server_settings(&mut c, name, role).await.map_err(BenchError::sql(format!("settings of {name}")))?);
+        }
+        Ok::<_, BenchError>(v)
+    })?;
+    let (sync, flush) = opts.durability.settings();
+    if let Some(bad) = servers.iter().find(|v| (v.sync_binlog, v.innodb_flush_log_at_trx_commit) != (sync, flush)) {
+        return Err(BenchError::Other(format!(
+            "durability {}: instance {} runs with sync_binlog={} innodb_flush_log_at_trx_commit={} (expected {sync} and {flush}; check the extra mariadbd arguments)",
+            opts.durability.name(),
+            bad.instance,
+            bad.sync_binlog,
+            bad.innodb_flush_log_at_trx_commit
+        )));
+    }
+    let repeat = opts.repeat.max(1);
+    let all_specs: Vec<ArmSpec> = opts.parapply_arms().into_iter().chain(opts.mariadb_arms()).collect();
+    let progress = Progress::new((all_specs.len() * repeat * opts.workloads.len()) as u64);
     let mut workloads = Vec::new();
     let mut previous_schema: Option<String> = None;
     for &kind in &opts.workloads {
-        let mut cap = rt.block_on(capture(opts, sb, kind, previous_schema.take()))?;
+        let wopts = opts.sized_for(kind);
+        let mut cap = rt.block_on(capture(&wopts, sb, kind, previous_schema.take()))?;
         if !cap.generated {
             previous_schema = Some(cap.schema.clone());
         }
-        log_line(&format!("workload {}: captured {} transactions, {} rows in {} binlog file(s)", kind.name(), cap.txns, cap.rows, cap.files.len()));
-        let mut results = Vec::new();
+        let size = workload_size(&wopts, kind);
+        log_line(&format!("workload {}: captured {} transactions, {} rows in {} binlog file(s) ({size})", kind.name(), cap.txns, cap.rows, cap.files.len()));
+        // Generated MySQL 8 files: a MariaDB replica cannot replicate them.
+        let specs: Vec<ArmSpec> = if cap.generated { opts.parapply_arms() } else { all_specs.clone() };
+        let mut runs: Vec<Vec<super::report::ArmResult>> = vec![Vec::new(); specs.len()];
         let mut note = None;
-        for spec in opts.parapply_arms() {
-            progress.start(&format!("{} / {}", kind.name(), spec.name()));
-            let r = run_arm(&rt, sb, &mut cap, &spec);
+        for (round, i) in super::interleaved(specs.len(), repeat) {
+            let spec = &specs[i];
+            progress.start(&format!("{} / {} (round {}/{repeat})", kind.name(), spec.name(), round + 1));
+            let r = run_arm(&rt, sb, &mut cap, spec, round);
             // Generated files whose first arm cannot apply them will not apply in any mode:
             // say why once instead of failing every arm the same way.
             if cap.generated && cap.source_checksums.is_empty() {
                 note = Some(format!("not applicable on this target: {}", r.error.clone().unwrap_or_default()));
-                results.push(r);
+                runs[i].push(r);
                 break;
             }
-            results.push(r);
+            runs[i].push(r);
         }
-        if note.is_none() {
-            // Commit order off for the best mode at its best worker count.
-            let best = results
-                .iter()
-                .filter(|r| r.checksum_ok)
-                .filter_map(|r| match &r.spec {
-                    ArmSpec::Parapply { mode, workers, .. } if *mode != Mode::Serial => Some((*mode, *workers, r.txns_per_second.unwrap_or(0.0))),
-                    _ => None,
-                })
-                .max_by(|a, b| a.2.total_cmp(&b.2));
-            let (best_mode, best_workers) = best.map(|b| (b.0, b.1)).unwrap_or((Mode::Writeset, opts.workers.iter().copied().max().unwrap_or(1)));
-            let spec = ArmSpec::Parapply { mode: best_mode, workers: best_workers, preserve_commit_order: false };
-            progress.start(&format!("{} / {}", kind.name(), spec.name()));
-            results.push(run_arm(&rt, sb, &mut cap, &spec));
-            if cap.generated {
-                note = Some("MySQL 8 binlog files: a MariaDB replica cannot replicate them, so only parapply arms ran; the reference checksums are those of the first passing arm (no source server ran this backlog).".into());
-            } else {
-                for spec in opts.mariadb_arms() {
-                    progress.start(&format!("{} / {}", kind.name(), spec.name()));
-                    results.push(run_arm(&rt, sb, &mut cap, &spec));
-                }
-            }
+        if cap.generated && note.is_none() {
+            note = Some("MySQL 8 binlog files: a MariaDB replica cannot replicate them, so only parapply arms ran; the reference checksums are those of the first passing arm (no source server ran this backlog).".into());
         }
+        let arms = specs.into_iter().zip(runs).filter(|(_, r)| !r.is_empty()).map(|(spec, r)| ArmSummary::from_runs(spec, r)).collect();
         workloads.push(WorkloadResult {
             info: WorkloadInfo {
                 name: kind.name().to_string(),
                 schema: cap.schema.clone(),
-                params: workload_params(opts, kind),
+                size,
+                params: workload_params(&wopts, kind),
                 transactions: cap.txns,
                 rows: cap.rows,
                 binlog_files: cap.files.iter().map(|p| p.display().to_string()).collect(),
             },
-            arms: results,
+            arms,
             note,
         });
     }
@@ -174,26 +182,84 @@ fn run_in_sandbox(opts: &BenchOptions, sb: &BenchSandbox, started: Instant) -> R
 
     let lag = match &opts.lag {
         Some(lag_opts) => {
-            let serial_tps = workloads.first().and_then(|w| w.arms.iter().find(|a| matches!(a.spec, ArmSpec::Parapply { mode: Mode::Serial, workers: 1, .. })).and_then(|a| a.txns_per_second));
-            Some(super::steady::run(opts, lag_opts, sb, serial_tps)?)
+            // The lag experiment's rates are fractions of the native serial replica's capacity:
+            // its median on the first workload that ran it (the oltp-like ones first).
+            let native_serial = |w: &WorkloadResult| w.arms.iter().find(|a| matches!(&a.spec, ArmSpec::Mariadb { parallel_mode, .. } if parallel_mode == "none")).and_then(|a| a.txns_per_second);
+            let capacity = workloads
+                .iter()
+                .filter(|w| matches!(w.info.name.as_str(), "oltp" | "oltp_write_only"))
+                .chain(workloads.iter())
+                .find_map(|w| native_serial(w).map(|t| (t, w.info.name.clone())));
+            Some(super::steady::run(opts, lag_opts, sb, capacity)?)
         }
         None => None,
     };
 
-    let mariadb_version = rt.block_on(async {
-        let mut c = connect(&sb.url("C")).await?;
-        let v: Option<String> = c.query_first("SELECT VERSION()").await.map_err(BenchError::sql("version"))?;
-        Ok::<_, BenchError>(v.unwrap_or_default())
-    })?;
+    let mariadb_version = servers.iter().find(|s| s.instance == "C").map(|s| s.version.clone()).unwrap_or_default();
     Ok(BenchReport {
         quick: opts.quick,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         unix_time: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         total_seconds: started.elapsed().as_secs_f64(),
-        machine: Machine::probe(mariadb_version, opts.mariadbd_args.clone()),
+        machine: Machine::probe(mariadb_version, opts.server_args()),
+        settings: RunSettings {
+            parapply_version: parapply_version(&opts.parapply_bin),
+            durability: opts.durability,
+            servers,
+            repeat,
+            workers: opts.workers.clone(),
+            modes: opts.modes.iter().map(|m| m.name().to_string()).collect(),
+            mariadb_modes: opts.mariadb_modes.clone(),
+            commit_group: opts.commit_group,
+            per_txn_workers: opts.per_txn_workers.clone(),
+            scale: opts.scale,
+        },
         workloads,
         lag,
     })
+}
+
+/// `parapply --version` of the binary the arms run (its commit is part of it).
+fn parapply_version(bin: &std::path::Path) -> String {
+    std::process::Command::new(bin)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| format!("{} (version unknown)", bin.display()))
+}
+
+/// The durability and binlog settings one instance actually runs with.
+async fn server_settings(c: &mut mysql_async::Conn, name: &str, role: &str) -> Result<ServerSettings, mysql_async::Error> {
+    type Row = (String, u32, u32, u32, String, String, u32);
+    let row: Option<Row> = c
+        .query_first("SELECT VERSION(), @@server_id, @@sync_binlog, @@innodb_flush_log_at_trx_commit, @@binlog_format, @@binlog_row_image, @@log_slave_updates")
+        .await?;
+    let (version, server_id, sync_binlog, flush, binlog_format, binlog_row_image, lsu) = row.unwrap_or_default();
+    Ok(ServerSettings {
+        instance: name.to_string(),
+        role: role.to_string(),
+        version,
+        server_id,
+        sync_binlog,
+        innodb_flush_log_at_trx_commit: flush,
+        binlog_format,
+        binlog_row_image,
+        log_slave_updates: lsu != 0,
+    })
+}
+
+/// The workload's size in words, for the report.
+fn workload_size(opts: &BenchOptions, kind: WorkloadKind) -> String {
+    let o = &opts.workload;
+    let c = &opts.custom;
+    match kind {
+        WorkloadKind::Oltp => format!("{} clients × {} transactions on {} tables × {} rows", o.clients, o.txns_per_client, o.tables, o.rows_per_table),
+        k if k.is_sysbench() => format!("sysbench {} --events={} --threads={} --tables={} --table-size={}", k.name(), opts.sysbench.events, opts.sysbench.threads, o.tables, opts.sysbench.table_size),
+        WorkloadKind::Mysql8Gen => format!("`parapply gen` {} transactions", opts.gen_transactions),
+        _ => format!("{} clients × {} transactions", c.clients, c.txns_per_client),
+    }
 }
 
 /// The parameters of a workload as recorded in the report.
@@ -338,9 +404,10 @@ fn q(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
-/// One arm; never fails as a whole: an error or a checksum mismatch makes it FAILED.
-fn run_arm(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &mut Capture, spec: &ArmSpec) -> ArmResult {
-    let mut res = ArmResult::new(spec.clone(), cap.txns, cap.rows);
+/// One repetition of an arm; never fails as a whole: an error or a checksum mismatch makes it
+/// FAILED.
+fn run_arm(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &mut Capture, spec: &ArmSpec, round: usize) -> ArmResult {
+    let mut res = ArmResult::new(spec.clone(), round, cap.txns, cap.rows);
     let outcome = match spec {
         ArmSpec::Parapply { .. } => run_parapply(rt, sb, cap, spec, &mut res),
         ArmSpec::Mariadb { .. } => run_mariadb(rt, sb, cap, spec, &mut res),
@@ -365,19 +432,62 @@ fn run_arm(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &mut Capture, s
         Err(e) => res.error = Some(format!("checksum: {e}")),
     }
     res.finalize();
-    log_line(&format!("{} / {}: {}", cap.kind.name(), spec.name(), res.summary_line()));
+    log_line(&format!("{} / {} (round {}): {}", cap.kind.name(), spec.name(), round + 1, res.summary_line()));
     res
 }
 
+/// The target's counters at the start of an arm's timed part, after `FLUSH BINARY LOGS` so
+/// the arm's transactions are in the binlog files from `first_file` on.
+struct TargetMark {
+    first_file: String,
+    server_id: u32,
+    commits: u64,
+    deadlocks: u64,
+    cpu: Option<f64>,
+    pid: Option<i32>,
+}
+
+impl TargetMark {
+    /// Flush the binlog, read the counters, and reset the server's peak-RSS mark.
+    async fn take(c: &mut mysql_async::Conn, pid: Option<i32>) -> Result<TargetMark, BenchError> {
+        c.query_drop("FLUSH BINARY LOGS").await.map_err(BenchError::sql("FLUSH BINARY LOGS on the target"))?;
+        let row: Option<mysql_async::Row> = c.query_first("SHOW MASTER STATUS").await.map_err(BenchError::sql("SHOW MASTER STATUS on the target"))?;
+        let first_file = row.and_then(|r| r.get_opt::<String, _>(0).and_then(Result::ok)).ok_or_else(|| BenchError::Other("the target has no binlog (SHOW MASTER STATUS empty)".into()))?;
+        let server_id: Option<u32> = c.query_first("SELECT @@server_id").await.map_err(BenchError::sql("server_id"))?;
+        let commits = global_status(c, "Com_commit").await.map_err(BenchError::sql("status"))?;
+        let deadlocks = global_status(c, "Innodb_deadlocks").await.map_err(BenchError::sql("status"))?;
+        if let Some(p) = pid {
+            measure::reset_peak_rss(p);
+        }
+        Ok(TargetMark { first_file, server_id: server_id.unwrap_or(0), commits, deadlocks, cpu: pid.and_then(measure::cpu_seconds), pid })
+    }
+
+    /// The arm's deltas into `res`: commits, deadlocks, GTIDs logged, the server's CPU and peak RSS.
+    async fn finish(&self, c: &mut mysql_async::Conn, sb: &BenchSandbox, name: &str, res: &mut ArmResult) -> Result<(), BenchError> {
+        res.target_cpu_seconds = match (self.cpu, self.pid.and_then(measure::cpu_seconds)) {
+            (Some(a), Some(b)) => Some(b - a),
+            _ => None,
+        };
+        res.target_peak_rss_bytes = self.pid.and_then(measure::peak_rss_bytes);
+        res.target_commits = Some(global_status(c, "Com_commit").await.map_err(BenchError::sql("status"))?.saturating_sub(self.commits));
+        res.deadlocks = global_status(c, "Innodb_deadlocks").await.map_err(BenchError::sql("status"))?.saturating_sub(self.deadlocks);
+        let files: Vec<PathBuf> = sb.binlog_files(name)?.into_iter().filter(|f| f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n >= self.first_file.as_str())).collect();
+        let n = measure::count_gtids(&files, self.server_id).map_err(|e| BenchError::Other(format!("counting the target's GTIDs: {e}")))?;
+        res.target_gtids = Some(n.total);
+        res.target_source_gtids = Some(n.foreign);
+        Ok(())
+    }
+}
+
 fn run_parapply(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, spec: &ArmSpec, res: &mut ArmResult) -> Result<(), BenchError> {
-    let ArmSpec::Parapply { mode, workers, preserve_commit_order } = spec else { return Ok(()) };
+    let ArmSpec::Parapply { mode, workers, preserve_commit_order, commit_group } = spec else { return Ok(()) };
     let url = sb.url("C");
-    let deadlocks0 = rt.block_on(async {
+    rt.block_on(async {
         let mut c = connect(&url).await?;
         for s in [format!("DROP DATABASE IF EXISTS {}", q(&cap.schema)), format!("DROP DATABASE IF EXISTS {}", q(STATE_SCHEMA)), "RESET MASTER".into()] {
             c.query_drop(&s).await.map_err(BenchError::sql(format!("target reset: {s}")))?;
         }
-        global_status(&mut c, "Innodb_deadlocks").await.map_err(BenchError::sql("status"))
+        Ok::<_, BenchError>(())
     })?;
     if !cap.setup_files.is_empty() {
         // Untimed: bring the target to the pre-workload snapshot.
@@ -392,44 +502,42 @@ fn run_parapply(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, 
             return Err(BenchError::Other(format!("parapply replay of the setup exited with {}: {tail}", setup.status)));
         }
     }
+    let mark = rt.block_on(async {
+        let mut c = connect(&url).await?;
+        TargetMark::take(&mut c, sb.pid("C")).await
+    })?;
     // `parapply replay` as a child: its peak RSS and CPU time are this arm's alone.
     let mode_arg = clap::ValueEnum::to_possible_value(mode).map(|v| v.get_name().to_string()).unwrap_or_else(|| mode.name().to_string());
     let mut cmd = std::process::Command::new(&cap.bin);
     cmd.arg("replay")
         .args(&cap.files)
         .args(["--target", &url, "--mode", &mode_arg, "--workers", &workers.to_string(), "--state-schema", STATE_SCHEMA, "--json"])
+        .args(["--commit-group", &commit_group.to_string()])
         .env("PARAPPLY_LOG", "warn");
     if !preserve_commit_order {
         cmd.arg("--no-preserve-commit-order");
     }
-    let target_pid = sb.pid("C");
-    let tcpu0 = target_pid.and_then(measure::cpu_seconds);
     let child = measure::run_child(cmd).map_err(|e| BenchError::Io("parapply replay".into(), e))?;
     if !child.success {
         let tail: String = child.stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ");
         return Err(BenchError::Other(format!("parapply replay exited with {}: {tail}", child.status)));
     }
+    rt.block_on(async {
+        let mut c = connect(&url).await?;
+        mark.finish(&mut c, sb, "C", res).await
+    })?;
     let summary: serde_json::Value = serde_json::from_str(child.stdout.trim()).map_err(|e| BenchError::Other(format!("parapply replay --json output: {e}")))?;
     let num = |k: &str| summary[k].as_u64().unwrap_or(0);
     // The pipeline's own clock (from the first read to the last commit), as the in-process
     // harness measured it; process start-up and connecting are not apply time.
     res.seconds = summary["seconds"].as_f64().or(Some(child.wall_seconds));
     res.applier_cpu_seconds = Some(child.cpu_seconds);
-    res.target_cpu_seconds = match (tcpu0, target_pid.and_then(measure::cpu_seconds)) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
     res.peak_rss_bytes = Some(child.peak_rss_bytes);
     res.txns = num("txns_applied");
     res.rows = num("rows_applied");
     res.retries = num("retries");
-    res.target_commits = summary["target_commits"].as_u64();
+    res.applier_reported_commits = summary["target_commits"].as_u64();
     res.barriers = cap.barriers.get(mode).cloned().unwrap_or_default();
-    res.deadlocks = rt.block_on(async {
-        let mut c = connect(&url).await?;
-        global_status(&mut c, "Innodb_deadlocks").await.map_err(BenchError::sql("status"))
-    })?
-    .saturating_sub(deadlocks0);
     Ok(())
 }
 
@@ -507,23 +615,14 @@ fn run_mariadb(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, s
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let retries0 = global_status(&mut d, "Slave_retried_transactions").await.map_err(BenchError::sql("status"))?;
-        let deadlocks0 = global_status(&mut d, "Innodb_deadlocks").await.map_err(BenchError::sql("status"))?;
-        if let Some(p) = pid {
-            measure::reset_peak_rss(p);
-        }
-        let cpu0 = pid.and_then(measure::cpu_seconds);
+        let mark = TargetMark::take(&mut d, pid).await?;
         let t0 = Instant::now();
         d.query_drop("START SLAVE SQL_THREAD").await.map_err(BenchError::sql("START SLAVE SQL_THREAD"))?;
-        wait_slave_pos(&mut d, &cap.source_gtid, Duration::from_secs(600)).await?;
+        wait_slave_pos(&mut d, &cap.source_gtid, Duration::from_secs(3600)).await?;
         res.seconds = Some(t0.elapsed().as_secs_f64());
         // The applier runs inside the replica's server: one process, reported as the target.
-        res.target_cpu_seconds = match (cpu0, pid.and_then(measure::cpu_seconds)) {
-            (Some(a), Some(b)) => Some(b - a),
-            _ => None,
-        };
-        res.peak_rss_bytes = pid.and_then(measure::peak_rss_bytes);
         res.retries = global_status(&mut d, "Slave_retried_transactions").await.map_err(BenchError::sql("status"))?.saturating_sub(retries0);
-        res.deadlocks = global_status(&mut d, "Innodb_deadlocks").await.map_err(BenchError::sql("status"))?.saturating_sub(deadlocks0);
+        mark.finish(&mut d, sb, "D", res).await?;
         d.query_drop("STOP SLAVE").await.map_err(BenchError::sql("STOP SLAVE"))?;
         Ok(())
     })

@@ -64,6 +64,45 @@ pub async fn global_status(conn: &mut mysql_async::Conn, name: &str) -> Result<u
     Ok(row.and_then(|r| r.1.parse().ok()).unwrap_or(0))
 }
 
+/// GTID events in a run of binlog files, by origin.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GtidCount {
+    /// Every GTID event: one per transaction the server logged (DML and DDL alike).
+    pub total: u64,
+    /// Those whose originating `server_id` is not `own_server_id`: source transactions logged
+    /// under their source GTID (a native replica's, or parapply's when it keeps GTIDs; one per
+    /// commit group).
+    pub foreign: u64,
+}
+
+/// MariaDB's GTID event type code (`GTID_EVENT` in log_event.h).
+const MARIADB_GTID_EVENT: u8 = 162;
+/// MySQL's GTID and anonymous GTID event type codes (a MySQL target).
+const MYSQL_GTID_EVENTS: [u8; 2] = [33, 34];
+
+/// Count the GTID events of `files` (raw framing only: no decoding, so a target's binlog of
+/// any size is counted in one pass). The header's `server_id` (bytes 5..9) is the server that
+/// originated the transaction, which a replica keeps.
+pub fn count_gtids(files: &[std::path::PathBuf], own_server_id: u32) -> Result<GtidCount, crate::source::file::SourceError> {
+    let mut n = GtidCount::default();
+    for f in files {
+        let mut r = crate::source::file::RawEventReader::open(f)?;
+        while let Some(ev) = r.next_raw()? {
+            let b = ev.bytes;
+            if b.len() < 9 {
+                continue;
+            }
+            if b[4] == MARIADB_GTID_EVENT || MYSQL_GTID_EVENTS.contains(&b[4]) {
+                n.total += 1;
+                if u32::from_le_bytes([b[5], b[6], b[7], b[8]]) != own_server_id {
+                    n.foreign += 1;
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
 /// What a finished child process used.
 #[derive(Debug)]
 pub struct ChildRun {
@@ -142,6 +181,42 @@ pub fn run_child(mut cmd: std::process::Command) -> std::io::Result<ChildRun> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One v4 event: 19-byte header (timestamp, type, server_id, size, next position, flags)
+    /// and `body`.
+    fn event(kind: u8, server_id: u32, body: &[u8]) -> Vec<u8> {
+        let size = (19 + body.len()) as u32;
+        let mut e = Vec::new();
+        e.extend_from_slice(&0u32.to_le_bytes());
+        e.push(kind);
+        e.extend_from_slice(&server_id.to_le_bytes());
+        e.extend_from_slice(&size.to_le_bytes());
+        e.extend_from_slice(&0u32.to_le_bytes());
+        e.extend_from_slice(&0u16.to_le_bytes());
+        e.extend_from_slice(body);
+        e
+    }
+
+    #[test]
+    fn count_gtids_counts_gtid_events_by_origin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // File 1: two GTIDs of server 1 (the source), a query, a GTID of server 3 (the target
+        // itself: parapply's checkpoint domain); file 2: a MySQL GTID of server 1 and a GTID
+        // of server 3.
+        let mut f1 = b"\xfebin".to_vec();
+        for (k, sid) in [(162u8, 1u32), (2, 1), (16, 1), (162, 1), (162, 3)] {
+            f1.extend(event(k, sid, &[0u8; 13]));
+        }
+        let mut f2 = b"\xfebin".to_vec();
+        f2.extend(event(33, 1, &[0u8; 25]));
+        f2.extend(event(162, 3, &[0u8; 13]));
+        let (p1, p2) = (dir.path().join("binlog.000001"), dir.path().join("binlog.000002"));
+        std::fs::write(&p1, f1).expect("write");
+        std::fs::write(&p2, f2).expect("write");
+        assert_eq!(count_gtids(&[p1.clone(), p2.clone()], 3).expect("count"), GtidCount { total: 5, foreign: 3 });
+        assert_eq!(count_gtids(&[p2], 1).expect("count"), GtidCount { total: 2, foreign: 1 });
+        assert_eq!(count_gtids(&[], 1).expect("count"), GtidCount::default());
+    }
 
     #[test]
     fn run_child_reports_exit_status_output_and_peak_rss() {

@@ -239,6 +239,20 @@ impl WorkloadKind {
         }
     }
 
+    /// Backlog transactions of the full run, chosen so the fastest arm (parapply's default or
+    /// the best native one) lasts about 5 s on a 2-core machine with `sync_binlog=1` (from the
+    /// rates of earlier runs: ~6,000 txn/s on oltp; large_txn's 10,000-row transactions, one in
+    /// 80, and no_pk's full-scan lookups are far slower per transaction). `--scale` multiplies it.
+    pub fn default_transactions(self) -> u64 {
+        match self {
+            WorkloadKind::Oltp | WorkloadKind::OltpWriteOnly | WorkloadKind::OltpUpdateIndex | WorkloadKind::OltpInsert => 30_000,
+            WorkloadKind::HotRows | WorkloadKind::ManyTables | WorkloadKind::FkParentChild | WorkloadKind::Ddl => 20_000,
+            WorkloadKind::Mysql8Gen => 20_000,
+            WorkloadKind::LargeTxn => 10_000,
+            WorkloadKind::NoPk => 8_000,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<WorkloadKind> {
         WorkloadKind::ALL.into_iter().find(|k| k.name() == s)
     }
