@@ -83,6 +83,8 @@ pub enum SqlError {
     Opaque { event_type: u8, what: String },
     #[error("table `{schema}`.`{table}` is system-versioned: its rows keep the source's ROW START/ROW END and history only through the server's own row-event code (BINLOG statements: a MariaDB target, the BINLOG REPLAY privilege, apply.row_events auto or binlog); as SQL the target would write its own timestamps and history rows, so it stops here")]
     SystemVersioned { schema: String, table: String },
+    #[error("sequence `{schema}`.`{table}`: row image logs columns {logged:?} of 8; only a full row (an INSERT into the sequence) or next_not_cached_value with cycle_count (NEXTVAL/SETVAL under binlog_row_image=MINIMAL) can be applied")]
+    SequenceImage { schema: String, table: String, logged: Vec<usize> },
 }
 
 /// Bytes of a statement shown in a message.
@@ -297,6 +299,11 @@ impl SqlBuilder {
                         }
                         let after = row.after.as_ref().ok_or_else(|| missing(&rc.table, rc.kind, "after"))?;
                         check_width(&rc.table, after)?;
+                        if let Some(setval) = self.sequence_setval(&rc.table, after)? {
+                            flush(&mut pending_insert, &mut out)?;
+                            out.push(setval);
+                            continue;
+                        }
                         if style == PlanStyle::RowByRow {
                             let mut b = InsertBatch::new(rc.table.clone(), present_mask(&rc.table, after));
                             b.push(self, &cols, after)?;
@@ -628,6 +635,21 @@ impl SqlBuilder {
     /// statements cut at the batch size, like [`SqlBuilder::plan`]'s.
     pub(super) fn insert_batches(&self, table: &Arc<TableMap>, afters: &[&Row], out: &mut Vec<Stmt>) -> Result<(), SqlError> {
         let cols = column_names(table)?;
+        if table.sequence {
+            // Each row replaces the sequence's one row, in order: no batching.
+            for after in afters {
+                check_width(table, after)?;
+                match self.sequence_setval(table, after)? {
+                    Some(setval) => out.push(setval),
+                    None => {
+                        let mut b = InsertBatch::new(table.clone(), present_mask(table, after));
+                        b.push(self, &cols, after)?;
+                        out.push(b.finish(&cols, false));
+                    }
+                }
+            }
+            return Ok(());
+        }
         let Some(first) = afters.first() else { return Ok(()) };
         let mut batch = InsertBatch::new(table.clone(), present_mask(table, first));
         for after in afters {
@@ -636,6 +658,36 @@ impl SqlBuilder {
         }
         out.push(batch.finish(&cols, false));
         Ok(())
+    }
+
+    /// A row written to a SEQUENCE with a partial image: what `NEXTVAL`/`SETVAL` log under
+    /// `binlog_row_image=MINIMAL` (next_not_cached_value and cycle_count, the columns they
+    /// change). The server's row code (the native replica's, and a `BINLOG` statement's) reads
+    /// the other six columns as their defaults and refuses the row (ERROR 4085, `out of range
+    /// value for options`); `SETVAL(seq, next_not_cached_value, 0, cycle_count)` stores exactly
+    /// the logged values in the target's row and leaves the definition (which only DDL changes,
+    /// and which is replicated as a statement) as it is. SETVAL only moves a sequence forward
+    /// within a round, as NEXTVAL on the source did. `None`: a full image (an INSERT into the
+    /// sequence, or a FULL row image), applied as an INSERT, which replaces the row.
+    fn sequence_setval(&self, table: &Arc<TableMap>, after: &Row) -> Result<Option<Stmt>, SqlError> {
+        if !table.sequence || after.cols.iter().all(Option::is_some) {
+            return Ok(None);
+        }
+        let logged: Vec<usize> = after.cols.iter().enumerate().filter(|(_, v)| v.is_some()).map(|(i, _)| i).collect();
+        let (Some(Some(next)), Some(Some(round))) = (after.cols.first(), after.cols.get(7)) else {
+            return Err(SqlError::SequenceImage { schema: table.schema.clone(), table: table.table.clone(), logged });
+        };
+        if after.cols.len() != 8 || logged != [0, 7] {
+            return Err(SqlError::SequenceImage { schema: table.schema.clone(), table: table.table.clone(), logged });
+        }
+        let mut sql = String::from("DO SETVAL(");
+        push_table(&mut sql, table);
+        sql.push_str(", ");
+        self.literal(table, 0, next, &mut sql)?;
+        sql.push_str(", 0, ");
+        self.literal(table, 7, round, &mut sql)?;
+        sql.push(')');
+        Ok(Some(Stmt { sql, kind: StmtKind::Session, table: Some(table.clone()), rows: 1, overwrite_sql: None }))
     }
 
     /// The size at which batched statements are cut.
@@ -1091,6 +1143,7 @@ mod tests {
             primary_key: pk,
             has_full_metadata: true,
             system_versioned: false,
+            sequence: false,
         })
     }
 
@@ -1223,6 +1276,7 @@ mod tests {
             primary_key: vec![0],
             has_full_metadata: true,
             system_versioned: false,
+            sequence: false,
         });
         let d = |op, path: &str, value: Option<&str>| JsonDiff { op, path: path.into(), value: value.map(String::from) };
         let diffs = vec![
@@ -1628,6 +1682,7 @@ mod tests {
                 primary_key: vec![0],
                 has_full_metadata: true,
                 system_versioned: false,
+                sequence: false,
             });
             let image = |id: i64| row(vec![Value::Int(id), Value::Bytes(text.clone()), Value::Bytes(blob.clone()), Value::Json(json.clone()), Value::Bytes(text.clone())]);
             let rows = |kind: RowKind, before: bool, after: bool| Change::Rows(RowsChange { raw: None,
