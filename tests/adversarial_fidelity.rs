@@ -46,7 +46,9 @@ fn config_sql(name: &str) -> &'static str {
 
 struct Case {
     name: String,
-    sql: String,
+    /// The file's bytes: a case may switch charsets (`charset sjis`) and write the following
+    /// statements in that charset.
+    sql: Vec<u8>,
     configs: Vec<String>,
     /// (configuration or None for all, expected error text)
     refusals: Vec<(Option<String>, String)>,
@@ -54,11 +56,11 @@ struct Case {
 
 impl Case {
     fn load(path: &Path) -> Case {
-        let sql = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let sql = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let mut configs = vec!["row".to_string(), "mixed".to_string()];
         let mut refusals = Vec::new();
-        for line in sql.lines() {
+        for line in String::from_utf8_lossy(&sql).lines() {
             if let Some(list) = line.strip_prefix("-- configs:") {
                 configs = list.split_whitespace().map(str::to_string).collect();
             } else if let Some(text) = line.strip_prefix("-- expect-refused:") {
@@ -92,7 +94,7 @@ fn cases() -> Vec<Case> {
 }
 
 /// The mariadb client on instance `name` over its socket, `sql` on stdin (DELIMITER works).
-fn client(sb: &common::Sandbox, name: &str, sql: &str, extra: &[&str]) -> Result<String, String> {
+fn client(sb: &common::Sandbox, name: &str, sql: &[u8], extra: &[&str]) -> Result<String, String> {
     use std::io::Write as _;
     let socket = format!("--socket={}", sb.dir.join(name).join("mysqld.sock").display());
     let mut child = Command::new("mariadb")
@@ -104,8 +106,8 @@ fn client(sb: &common::Sandbox, name: &str, sql: &str, extra: &[&str]) -> Result
         .spawn()
         .expect("run the mariadb client");
     let mut stdin = child.stdin.take().unwrap();
-    let text = sql.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+    let text = sql.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&text));
     let out = child.wait_with_output().expect("mariadb client output");
     let _ = writer.join();
     if out.status.success() {
@@ -116,7 +118,7 @@ fn client(sb: &common::Sandbox, name: &str, sql: &str, extra: &[&str]) -> Result
 }
 
 fn q(sb: &common::Sandbox, name: &str, sql: &str) -> String {
-    client(sb, name, sql, &[]).unwrap_or_else(|e| panic!("{sql} on {name}: {e}"))
+    client(sb, name, sql.as_bytes(), &[]).unwrap_or_else(|e| panic!("{sql} on {name}: {e}"))
 }
 
 fn ident(s: &str) -> String {
