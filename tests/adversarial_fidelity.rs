@@ -253,7 +253,7 @@ fn run_case(sb: &common::Sandbox, case: &Case, config: &str) -> Result<(), Strin
         (Some(want), true) => Err(format!("expected a refusal containing `{want}`, but the replay succeeded")),
         (Some(want), false) if stderr.contains(want) => Ok(()),
         (Some(want), false) => Err(format!("expected a refusal containing `{want}`, got: {}", stderr.trim())),
-        (None, false) => Err(format!("replay stopped: {}", stderr.lines().filter(|l| l.contains("error")).last().unwrap_or(stderr.trim()))),
+        (None, false) => Err(format!("replay stopped: {}", stderr.lines().rfind(|l| l.contains("error")).unwrap_or(stderr.trim()))),
         (None, true) => match difference(&snapshot(sb, "A"), &snapshot(sb, "C")) {
             None => Ok(()),
             Some(d) => Err(format!("diverged: {d}")),
