@@ -1185,7 +1185,9 @@ impl Worker {
             let mut other: Vec<Change> = Vec::new();
             for c in &txn.changes {
                 match c {
-                    Change::Rows(rc) => {
+                    // A sequence's row as SQL: a NEXTVAL logged with a partial image is ERROR
+                    // 4085 in the server's row code (see `SqlBuilder::sequence_setval`).
+                    Change::Rows(rc) if !rc.table.sequence => {
                         if !other.is_empty() {
                             finish(std::mem::take(&mut cur), out);
                             self.sql_part(txn, std::mem::take(&mut other), out)?;
