@@ -436,6 +436,7 @@ mod tests {
             primary_key: vec![1],
             has_full_metadata: named,
             system_versioned: false,
+            sequence: false,
         })
     }
 

@@ -116,6 +116,15 @@ impl RowsChange {
     /// `RELAXED_UNIQUE_CHECKS_F`: the rows were written with `unique_checks=0`.
     pub const RELAXED_UNIQUE_CHECKS_F: u16 = 1 << 2;
 
+    /// `NO_CHECK_CONSTRAINT_CHECKS_F` (MariaDB): the rows were written with
+    /// `check_constraint_checks=0`.
+    pub const NO_CHECK_CONSTRAINT_CHECKS_F: u16 = 1 << 7;
+
+    /// `check_constraint_checks` of the source session for these rows (MariaDB).
+    pub fn check_constraint_checks(&self) -> bool {
+        self.flags & Self::NO_CHECK_CONSTRAINT_CHECKS_F == 0
+    }
+
     /// `foreign_key_checks` of the source session for these rows.
     pub fn foreign_key_checks(&self) -> bool {
         self.flags & Self::NO_FOREIGN_KEY_CHECKS_F == 0

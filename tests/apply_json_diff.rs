@@ -39,6 +39,7 @@ fn every_json_kind_is_written_as_json() {
         primary_key: vec![0],
         has_full_metadata: true,
         system_versioned: false,
+        sequence: false,
     });
     let builder = SqlBuilder::new(Arc::new(Charsets::new(HashMap::new())));
     // (diff value as MySQL logs it, MariaDB's JSON_TYPE of the stored member, the document after)

@@ -250,8 +250,8 @@ mod tests {
     /// `s.t(id PK, u UNIQUE, v)` and `s.c(cid PK, pid -> t.id)`, known to the catalog the way
     /// the dispatcher leaves them (looked up once).
     fn tables() -> (Arc<TableMap>, Arc<TableMap>, Arc<dyn KeyCatalog>) {
-        let t = Arc::new(TableMap { table_id: 1, schema: "s".into(), table: "t".into(), columns: vec![int_col("id"), int_col("u"), int_col("v")], primary_key: vec![0], has_full_metadata: true, system_versioned: false });
-        let c = Arc::new(TableMap { table_id: 2, schema: "s".into(), table: "c".into(), columns: vec![int_col("cid"), int_col("pid")], primary_key: vec![0], has_full_metadata: true, system_versioned: false });
+        let t = Arc::new(TableMap { table_id: 1, schema: "s".into(), table: "t".into(), columns: vec![int_col("id"), int_col("u"), int_col("v")], primary_key: vec![0], has_full_metadata: true, system_versioned: false, sequence: false });
+        let c = Arc::new(TableMap { table_id: 2, schema: "s".into(), table: "c".into(), columns: vec![int_col("cid"), int_col("pid")], primary_key: vec![0], has_full_metadata: true, system_versioned: false, sequence: false });
         let catalog: Arc<dyn KeyCatalog> = Arc::new(
             StaticCatalog::new()
                 .with_table(TableDef::new("s", "t").column("id", None).column("u", None).column("v", None).primary_key(&["id"]).unique_key("u_uk", &["u"]))
@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn declines_statement_events_session_flags_and_layouts_the_scheduler_has_not_resolved() {
         let (t, _, catalog) = tables();
-        let unknown = Arc::new(TableMap { table_id: 3, schema: "s".into(), table: "other".into(), columns: vec![int_col("id")], primary_key: vec![0], has_full_metadata: true, system_versioned: false });
+        let unknown = Arc::new(TableMap { table_id: 3, schema: "s".into(), table: "other".into(), columns: vec![int_col("id")], primary_key: vec![0], has_full_metadata: true, system_versioned: false, sequence: false });
         let rows = txn(vec![change(&t, RowKind::Insert, None, Some(&[1, 1, 1]))]);
         let query = |q: &str, flags2: Option<u32>| Change::Query(crate::decode::event::QueryEvent { query: q.into(), flags2, ..Default::default() });
         let mut c = Coalescer::new(catalog);
@@ -563,7 +563,7 @@ mod tests {
         }
 
         fn schema(on_delete: FkAction, on_update: FkAction) -> Schema {
-            let tm = |id: u64, name: &str, cols: [&str; 2]| Arc::new(TableMap { table_id: id, schema: "s".into(), table: name.into(), columns: vec![int_col(cols[0]), int_col(cols[1])], primary_key: vec![0], has_full_metadata: true, system_versioned: false });
+            let tm = |id: u64, name: &str, cols: [&str; 2]| Arc::new(TableMap { table_id: id, schema: "s".into(), table: name.into(), columns: vec![int_col(cols[0]), int_col(cols[1])], primary_key: vec![0], has_full_metadata: true, system_versioned: false, sequence: false });
             let catalog: Arc<dyn KeyCatalog> = Arc::new(
                 StaticCatalog::new()
                     .with_table(TableDef::new("s", "p").column("id", None).column("v", None).primary_key(&["id"]))

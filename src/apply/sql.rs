@@ -48,7 +48,9 @@ use crate::txn::{Change, LoadData, RowChange, RowKind, RowsChange, StatementCont
 pub const SESSION_DEFAULTS: &str = "SET SESSION time_zone='+00:00', \
      sql_mode='NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,ALLOW_INVALID_DATES', \
      NAMES utf8mb4, collation_server=DEFAULT, auto_increment_increment=DEFAULT, auto_increment_offset=DEFAULT, \
-     foreign_key_checks=1, unique_checks=1, timestamp=DEFAULT /*M!100304 , system_versioning_alter_history='KEEP' */";
+     foreign_key_checks=1, unique_checks=1, timestamp=DEFAULT /*M!100304 , system_versioning_alter_history='KEEP' */ \
+     /*M!100201 , check_constraint_checks=1 */ /*M!100500 , sql_if_exists=0 */ \
+     /*M!100108 , explicit_defaults_for_timestamp=DEFAULT */, sql_auto_is_null=0, lc_time_names=DEFAULT";
 
 /// The `sql_mode` of [`SESSION_DEFAULTS`], for row statements.
 const ROW_SQL_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,ALLOW_INVALID_DATES";
@@ -61,6 +63,12 @@ const BINARY_COLLATION: u16 = 63;
 /// Query-event flags2 bits (sql/log_event.h `OPTION_*` as written to the binlog).
 const OPTION_NO_FOREIGN_KEY_CHECKS: u32 = 1 << 26;
 const OPTION_RELAXED_UNIQUE_CHECKS: u32 = 1 << 27;
+const OPTION_AUTO_IS_NULL: u32 = 1 << 14;
+/// MariaDB only (MySQL has no such session option and leaves the bit clear).
+const OPTION_NO_CHECK_CONSTRAINT_CHECKS: u32 = 1 << 15;
+/// MariaDB only: `explicit_defaults_for_timestamp` and `sql_if_exists` (sql/sql_priv.h).
+const OPTION_EXPLICIT_DEF_TIMESTAMP: u32 = 1 << 24;
+const OPTION_IF_EXISTS: u32 = 1 << 28;
 
 /// A statement could not be generated; names the table and column.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +91,8 @@ pub enum SqlError {
     Opaque { event_type: u8, what: String },
     #[error("table `{schema}`.`{table}` is system-versioned: its rows keep the source's ROW START/ROW END and history only through the server's own row-event code (BINLOG statements: a MariaDB target, the BINLOG REPLAY privilege, apply.row_events auto or binlog); as SQL the target would write its own timestamps and history rows, so it stops here")]
     SystemVersioned { schema: String, table: String },
+    #[error("sequence `{schema}`.`{table}`: row image logs columns {logged:?} of 8; only a full row (an INSERT into the sequence) or next_not_cached_value with cycle_count (NEXTVAL/SETVAL under binlog_row_image=MINIMAL) can be applied")]
+    SequenceImage { schema: String, table: String, logged: Vec<usize> },
 }
 
 /// Bytes of a statement shown in a message.
@@ -128,6 +138,9 @@ impl Charsets {
 pub(super) struct RowSession {
     foreign_key_checks: bool,
     unique_checks: bool,
+    /// MariaDB's `check_constraint_checks` (ROWS event flag `NO_CHECK_CONSTRAINT_CHECKS_F`):
+    /// a row the source wrote with CHECK constraints off applies on the native replica.
+    check_constraint_checks: bool,
     /// False only for a row whose after image holds an ENUM's error value (index 0): a lax
     /// source stores '' for an invalid ENUM value, strict mode refuses to write it back, and
     /// the native replica copies it as is.
@@ -136,12 +149,12 @@ pub(super) struct RowSession {
 
 impl RowSession {
     /// What [`SESSION_DEFAULTS`] sets.
-    pub(super) const DEFAULT: RowSession = RowSession { foreign_key_checks: true, unique_checks: true, strict: true };
+    pub(super) const DEFAULT: RowSession = RowSession { foreign_key_checks: true, unique_checks: true, check_constraint_checks: true, strict: true };
 
     /// The session `row` of `rc` must be applied in.
     pub(super) fn of(rc: &RowsChange, row: &RowChange) -> RowSession {
         let strict = !row.after.as_ref().is_some_and(|a| a.cols.iter().any(|v| matches!(v, Some(Value::Enum(0)))));
-        RowSession { foreign_key_checks: rc.foreign_key_checks(), unique_checks: rc.unique_checks(), strict }
+        RowSession { foreign_key_checks: rc.foreign_key_checks(), unique_checks: rc.unique_checks(), check_constraint_checks: rc.check_constraint_checks(), strict }
     }
 
     /// `SET SESSION` of what differs between `self` (the session now) and `to`.
@@ -152,6 +165,9 @@ impl RowSession {
         }
         if self.unique_checks != to.unique_checks {
             parts.push(format!("unique_checks={}", to.unique_checks as u8));
+        }
+        if self.check_constraint_checks != to.check_constraint_checks {
+            parts.push(format!("check_constraint_checks={}", to.check_constraint_checks as u8));
         }
         if self.strict != to.strict {
             parts.push(format!("sql_mode='{}'", if to.strict { ROW_SQL_MODE } else { LAX_ROW_SQL_MODE }));
@@ -297,6 +313,11 @@ impl SqlBuilder {
                         }
                         let after = row.after.as_ref().ok_or_else(|| missing(&rc.table, rc.kind, "after"))?;
                         check_width(&rc.table, after)?;
+                        if let Some(setval) = self.sequence_setval(&rc.table, after)? {
+                            flush(&mut pending_insert, &mut out)?;
+                            out.push(setval);
+                            continue;
+                        }
                         if style == PlanStyle::RowByRow {
                             let mut b = InsertBatch::new(rc.table.clone(), present_mask(&rc.table, after));
                             b.push(self, &cols, after)?;
@@ -405,10 +426,35 @@ impl SqlBuilder {
         }
         if let Some(flags2) = q.flags2 {
             parts.push(format!(
-                "foreign_key_checks={}, unique_checks={}",
+                "foreign_key_checks={}, unique_checks={}, sql_auto_is_null={}",
                 (flags2 & OPTION_NO_FOREIGN_KEY_CHECKS == 0) as u8,
-                (flags2 & OPTION_RELAXED_UNIQUE_CHECKS == 0) as u8
+                (flags2 & OPTION_RELAXED_UNIQUE_CHECKS == 0) as u8,
+                (flags2 & OPTION_AUTO_IS_NULL != 0) as u8
             ));
+        }
+        // MariaDB-only session options, in a MariaDB executable comment (the bits are MariaDB's;
+        // a MySQL target never sees them): CHECK constraints, IF EXISTS, and how a CREATE
+        // TABLE's TIMESTAMP columns without a default come out, all of which the native replica
+        // copies from flags2 into its session.
+        let mut mariadb_only = String::new();
+        if let Some(flags2) = q.flags2 {
+            let _ = write!(
+                mariadb_only,
+                " /*M!100201 , check_constraint_checks={} */ /*M!100500 , sql_if_exists={} */",
+                (flags2 & OPTION_NO_CHECK_CONSTRAINT_CHECKS == 0) as u8,
+                (flags2 & OPTION_IF_EXISTS != 0) as u8
+            );
+            if q.explicit_defaults_for_timestamp.is_none() {
+                let _ = write!(mariadb_only, " /*M!100108 , explicit_defaults_for_timestamp={} */", (flags2 & OPTION_EXPLICIT_DEF_TIMESTAMP != 0) as u8);
+            }
+        }
+        // MySQL 8 logs it as its own status variable.
+        if let Some(on) = q.explicit_defaults_for_timestamp {
+            parts.push(format!("explicit_defaults_for_timestamp={}", on as u8));
+        }
+        if let Some(n) = q.lc_time_names {
+            // DATE_FORMAT's day and month names (both servers accept the locale's number).
+            parts.push(format!("lc_time_names={n}"));
         }
         let mut out = Vec::new();
         // CREATE/DROP DATABASE are logged with the database itself as default schema, which
@@ -417,7 +463,7 @@ impl SqlBuilder {
             out.push(Stmt::session(format!("USE {}", quote_ident(&q.schema))));
         }
         if !parts.is_empty() {
-            out.push(Stmt::session(format!("SET SESSION {}", parts.join(", "))));
+            out.push(Stmt::session(format!("SET SESSION {}{mariadb_only}", parts.join(", "))));
         }
         out.push(Stmt { sql: String::new(), kind: StmtKind::Logged(q.query.as_slice().into()), table: None, rows: 0, overwrite_sql: None });
         out.push(Stmt::session(SESSION_DEFAULTS.to_string()));
@@ -628,6 +674,21 @@ impl SqlBuilder {
     /// statements cut at the batch size, like [`SqlBuilder::plan`]'s.
     pub(super) fn insert_batches(&self, table: &Arc<TableMap>, afters: &[&Row], out: &mut Vec<Stmt>) -> Result<(), SqlError> {
         let cols = column_names(table)?;
+        if table.sequence {
+            // Each row replaces the sequence's one row, in order: no batching.
+            for after in afters {
+                check_width(table, after)?;
+                match self.sequence_setval(table, after)? {
+                    Some(setval) => out.push(setval),
+                    None => {
+                        let mut b = InsertBatch::new(table.clone(), present_mask(table, after));
+                        b.push(self, &cols, after)?;
+                        out.push(b.finish(&cols, false));
+                    }
+                }
+            }
+            return Ok(());
+        }
         let Some(first) = afters.first() else { return Ok(()) };
         let mut batch = InsertBatch::new(table.clone(), present_mask(table, first));
         for after in afters {
@@ -636,6 +697,36 @@ impl SqlBuilder {
         }
         out.push(batch.finish(&cols, false));
         Ok(())
+    }
+
+    /// A row written to a SEQUENCE with a partial image: what `NEXTVAL`/`SETVAL` log under
+    /// `binlog_row_image=MINIMAL` (next_not_cached_value and cycle_count, the columns they
+    /// change). The server's row code (the native replica's, and a `BINLOG` statement's) reads
+    /// the other six columns as their defaults and refuses the row (ERROR 4085, `out of range
+    /// value for options`); `SETVAL(seq, next_not_cached_value, 0, cycle_count)` stores exactly
+    /// the logged values in the target's row and leaves the definition (which only DDL changes,
+    /// and which is replicated as a statement) as it is. SETVAL only moves a sequence forward
+    /// within a round, as NEXTVAL on the source did. `None`: a full image (an INSERT into the
+    /// sequence, or a FULL row image), applied as an INSERT, which replaces the row.
+    fn sequence_setval(&self, table: &Arc<TableMap>, after: &Row) -> Result<Option<Stmt>, SqlError> {
+        if !table.sequence || after.cols.iter().all(Option::is_some) {
+            return Ok(None);
+        }
+        let logged: Vec<usize> = after.cols.iter().enumerate().filter(|(_, v)| v.is_some()).map(|(i, _)| i).collect();
+        let (Some(Some(next)), Some(Some(round))) = (after.cols.first(), after.cols.get(7)) else {
+            return Err(SqlError::SequenceImage { schema: table.schema.clone(), table: table.table.clone(), logged });
+        };
+        if after.cols.len() != 8 || logged != [0, 7] {
+            return Err(SqlError::SequenceImage { schema: table.schema.clone(), table: table.table.clone(), logged });
+        }
+        let mut sql = String::from("DO SETVAL(");
+        push_table(&mut sql, table);
+        sql.push_str(", ");
+        self.literal(table, 0, next, &mut sql)?;
+        sql.push_str(", 0, ");
+        self.literal(table, 7, round, &mut sql)?;
+        sql.push(')');
+        Ok(Some(Stmt { sql, kind: StmtKind::Session, table: Some(table.clone()), rows: 1, overwrite_sql: None }))
     }
 
     /// The size at which batched statements are cut.
@@ -1091,6 +1182,7 @@ mod tests {
             primary_key: pk,
             has_full_metadata: true,
             system_versioned: false,
+            sequence: false,
         })
     }
 
@@ -1223,6 +1315,7 @@ mod tests {
             primary_key: vec![0],
             has_full_metadata: true,
             system_versioned: false,
+            sequence: false,
         });
         let d = |op, path: &str, value: Option<&str>| JsonDiff { op, path: path.into(), value: value.map(String::from) };
         let diffs = vec![
@@ -1523,7 +1616,7 @@ mod tests {
             sent(&stmts),
             vec![
                 "USE `db`".to_string(),
-                "SET SESSION sql_mode=2097152, character_set_client=45, collation_connection=45, collation_server=8, time_zone='SYSTEM', auto_increment_increment=2, auto_increment_offset=1, foreign_key_checks=0, unique_checks=1".into(),
+                "SET SESSION sql_mode=2097152, character_set_client=45, collation_connection=45, collation_server=8, time_zone='SYSTEM', auto_increment_increment=2, auto_increment_offset=1, foreign_key_checks=0, unique_checks=1, sql_auto_is_null=0 /*M!100201 , check_constraint_checks=1 */ /*M!100500 , sql_if_exists=0 */ /*M!100108 , explicit_defaults_for_timestamp=0 */".into(),
                 "<logged: 435245415445205441424C45207820286120494E5429>".into(),
                 SESSION_DEFAULTS.into(),
             ]
@@ -1534,7 +1627,16 @@ mod tests {
         let stmts = builder().plan(&txn(vec![Change::Query(mysql8)]), PlanStyle::Batched).unwrap();
         assert_eq!(
             stmts[1].sql,
-            "SET SESSION sql_mode=2097152, character_set_client='utf8mb4', collation_connection='utf8mb4_general_ci', time_zone='SYSTEM', foreign_key_checks=0, unique_checks=1"
+            "SET SESSION sql_mode=2097152, character_set_client='utf8mb4', collation_connection='utf8mb4_general_ci', time_zone='SYSTEM', foreign_key_checks=0, unique_checks=1, sql_auto_is_null=0 /*M!100201 , check_constraint_checks=1 */ /*M!100500 , sql_if_exists=0 */ /*M!100108 , explicit_defaults_for_timestamp=0 */"
+        );
+        // MariaDB's other flags2 options and the locale, as the native replica takes them:
+        // sql_auto_is_null (1 << 14), check_constraint_checks off (1 << 15),
+        // explicit_defaults_for_timestamp (1 << 24), sql_if_exists (1 << 28).
+        let flags = QueryEvent { flags2: Some((1 << 14) | (1 << 15) | (1 << 24) | (1 << 28)), lc_time_names: Some(4), auto_increment: None, time_zone: None, charset: None, ..q.clone() };
+        let stmts = builder().plan(&txn(vec![Change::Query(flags)]), PlanStyle::Batched).unwrap();
+        assert_eq!(
+            stmts[1].sql,
+            "SET SESSION sql_mode=2097152, character_set_client=@@GLOBAL.character_set_client, foreign_key_checks=1, unique_checks=1, sql_auto_is_null=1, lc_time_names=4 /*M!100201 , check_constraint_checks=0 */ /*M!100500 , sql_if_exists=1 */ /*M!100108 , explicit_defaults_for_timestamp=1 */"
         );
         // A client charset nobody knows: ASCII text reads the same in any of them and runs;
         // anything else is refused, naming the collation id.
@@ -1628,6 +1730,7 @@ mod tests {
                 primary_key: vec![0],
                 has_full_metadata: true,
                 system_versioned: false,
+                sequence: false,
             });
             let image = |id: i64| row(vec![Value::Int(id), Value::Bytes(text.clone()), Value::Bytes(blob.clone()), Value::Json(json.clone()), Value::Bytes(text.clone())]);
             let rows = |kind: RowKind, before: bool, after: bool| Change::Rows(RowsChange { raw: None,

@@ -291,39 +291,24 @@ impl Worker {
         if let Some(part) = &txn.xa {
             return self.apply_xa(seq, txn, part).await;
         }
-        // CREATE TABLE ... SELECT from a source without column names in its TABLE_MAPs: the
-        // first row change the dispatcher left unmapped (see `run_ddl`).
-        let created_rows = if txn.is_ddl { first_unnamed_rows(txn) } else { None };
+        // CREATE TABLE ... SELECT: its first row change; the rows run after the CREATE, mapped
+        // onto the table it made, in one transaction with the checkpoint (see `run_ddl`).
+        let created_rows = if txn.is_ddl { first_rows(txn) } else { None };
         let plan = match txn.end {
             // A rolled-back transaction changed nothing transactional: record it only.
             TxnEnd::Rollback => Vec::new(),
             // The assembler gives every XA PREPARE its xid (`txn.xa`); without one it cannot run.
             TxnEnd::XaPrepare => return Err(ApplyError::Unsupported { gtid, what: "XA PREPARE without an xid".into() }),
+            // CREATE TABLE ... SELECT: the statements before the rows; the rows can be mapped
+            // only once the CREATE has run (see `run_ddl`).
+            _ if let Some(first) = created_rows => {
+                let head = Transaction { changes: txn.changes[..first].to_vec(), ..txn.clone() };
+                self.shared.builder.plan(&head, PlanStyle::Batched).map_err(fail_build)?
+            }
             _ if self.shared.row_path.binlog_for(&txn.changes) => {
                 let mut plan = Vec::new();
                 self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
                 plan
-            }
-            // CREATE TABLE ... SELECT with named rows (FULL metadata) whose bytes were kept (a
-            // statement naming VERSIONING latches them, see `Decoder::share_raw_rows`): the
-            // table did not exist when the rows were mapped, so whether it is versioned is not
-            // known; the server's row code applies them as the native replica does either way.
-            _ if txn.is_ddl
-                && self.shared.row_path.mode != RowEvents::Sql
-                && self.shared.row_path.binlog_available
-                && created_rows.is_none()
-                && txn.changes.iter().any(|c| matches!(c, Change::Rows(_)))
-                && txn.changes.iter().all(|c| !matches!(c, Change::Rows(rc) if rc.raw.is_none())) =>
-            {
-                let mut plan = Vec::new();
-                self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
-                plan
-            }
-            // CREATE TABLE ... SELECT from a source without column names in its TABLE_MAPs: the
-            // rows can be mapped only once the CREATE has run (see `run_ddl`).
-            _ if let Some(first) = created_rows => {
-                let head = Transaction { changes: txn.changes[..first].to_vec(), ..txn.clone() };
-                self.shared.builder.plan(&head, PlanStyle::Batched).map_err(fail_build)?
             }
             _ => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(fail_build)?,
         };
@@ -1049,9 +1034,10 @@ impl Worker {
     /// source GTID is kept on the target, a DDL whose GTID the target already logged (crash
     /// between the DDL and its checkpoint) is not run again.
     ///
-    /// For `CREATE TABLE ... SELECT` from a source without column names, `plan` stops before
-    /// the rows (`created_rows`: the transaction and its first such row change): those are
-    /// mapped onto the table the CREATE made, then run.
+    /// For `CREATE TABLE ... SELECT`, `plan` stops before the rows (`created_rows`: the
+    /// transaction and its first row change): those are mapped onto the table the CREATE made
+    /// (which alone says which columns the target computes), then run in the checkpoint's
+    /// transaction.
     async fn run_ddl(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], created_rows: Option<(&Transaction, usize)>, have_turn: &mut bool) -> Result<(), Failure> {
         self.take_turn(seq, have_turn).await?;
         // The target's last GTID in the domain being this DDL's is not enough on its own: a
@@ -1080,12 +1066,12 @@ impl Worker {
             }
             // The statement event alone in its round trip, its context before it.
             self.run_checked(plan).await?;
-            if let Some((txn, first)) = created_rows {
-                self.run_created_rows(txn, first).await?;
-            }
         }
         // The checkpoint goes in its own transaction, logged under the target's own GTID domain
-        // (not the source's: that seq belongs to the DDL).
+        // (not the source's: that seq belongs to the DDL). A CREATE TABLE ... SELECT's rows go in
+        // that transaction too: a crash between the CREATE and its rows leaves the checkpoint
+        // unrecorded and the rows uncommitted, and the rerun (which finds the CREATE's GTID
+        // logged and skips it) applies them exactly once.
         let mut text = String::new();
         if pos.mariadb.is_some() && self.shared.keep_gtid.load(Relaxed) {
             text.push_str("SET SESSION gtid_domain_id=@@GLOBAL.gtid_domain_id, server_id=@@GLOBAL.server_id;");
@@ -1100,9 +1086,12 @@ impl Worker {
                 let _ = write!(text, "ALTER EVENT {name} DISABLE ON SLAVE;");
             }
         }
-        text.push_str("BEGIN;");
-        text.push_str(&self.shared.store.record_sql(pos));
-        text.push_str(";COMMIT");
+        text.push_str("BEGIN");
+        self.exec(&text, None, plan).await?;
+        if let Some((txn, first)) = created_rows {
+            self.run_created_rows(txn, first).await?;
+        }
+        let text = format!("{};COMMIT", self.shared.store.record_sql(pos));
         self.exec(&text, None, plan).await?;
         self.reload_after_ddl().await
     }
@@ -1195,7 +1184,9 @@ impl Worker {
             let mut other: Vec<Change> = Vec::new();
             for c in &txn.changes {
                 match c {
-                    Change::Rows(rc) => {
+                    // A sequence's row as SQL: a NEXTVAL logged with a partial image is ERROR
+                    // 4085 in the server's row code (see `SqlBuilder::sequence_setval`).
+                    Change::Rows(rc) if !rc.table.sequence => {
                         if !other.is_empty() {
                             finish(std::mem::take(&mut cur), out);
                             self.sql_part(txn, std::mem::take(&mut other), out)?;
@@ -1479,8 +1470,9 @@ pub async fn run_batch_for_test(conn: &mut mysql_async::Conn, sql: &str) -> (Vec
     (b.counts, err)
 }
 
-/// Index of the first row change of `txn` whose columns have no names: rows the dispatcher
-/// left unmapped because their table did not exist yet (`CREATE TABLE ... SELECT`).
-fn first_unnamed_rows(txn: &Transaction) -> Option<usize> {
-    txn.changes.iter().position(|c| matches!(c, Change::Rows(rc) if rc.table.columns.iter().any(|col| col.name.is_none())))
+/// Index of the first row change of a DDL transaction: the rows of a `CREATE TABLE ...
+/// SELECT`, which the dispatcher could not map because their table did not exist yet (named or
+/// not, only the created table says which columns the target computes).
+fn first_rows(txn: &Transaction) -> Option<usize> {
+    txn.changes.iter().position(|c| matches!(c, Change::Rows(_)))
 }

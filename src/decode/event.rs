@@ -91,6 +91,11 @@ pub struct TableMap {
     /// [`crate::apply::binlog_stmt`]). Not in the binlog: set when the TABLE_MAP is mapped onto
     /// the target's table ([`crate::schedule::target`]).
     pub system_versioned: bool,
+    /// The target's table is a MariaDB SEQUENCE (information_schema `TABLE_TYPE = 'SEQUENCE'`):
+    /// a row written to it replaces its one row, and a NEXTVAL logged with a partial image
+    /// (`binlog_row_image=MINIMAL`) is applied as `SETVAL` (see [`crate::apply::sql`]). Set
+    /// when mapped onto the target, like `system_versioned`.
+    pub sequence: bool,
 }
 
 /// QUERY event with the session context the applier needs.

@@ -92,7 +92,7 @@ pub(crate) fn parse_table_map(body: &[u8], base: usize, post_header_len: usize, 
             ..ColumnDef::default()
         });
     }
-    let mut tm = TableMap { table_id, schema, table, columns, primary_key: Vec::new(), has_full_metadata: false, system_versioned: false };
+    let mut tm = TableMap { table_id, schema, table, columns, primary_key: Vec::new(), has_full_metadata: false, system_versioned: false, sequence: false };
     parse_optional_metadata(&mut tm, c, mariadb)?;
     Ok(tm)
 }

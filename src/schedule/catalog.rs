@@ -208,6 +208,8 @@ pub struct TableDef {
     /// MariaDB system versioning of the table (information_schema `TABLE_TYPE = 'SYSTEM
     /// VERSIONED'`).
     pub versioning: Versioning,
+    /// A MariaDB SEQUENCE (information_schema `TABLE_TYPE = 'SEQUENCE'`).
+    pub sequence: bool,
 }
 
 /// How a table is system-versioned (MariaDB).

@@ -224,16 +224,19 @@ impl Dispatcher {
 /// precisely what is missing otherwise.
 pub fn onto_target(catalog: &dyn KeyCatalog, mut txn: Arc<Transaction>) -> Result<Arc<Transaction>, ScheduleError> {
     use crate::txn::Change;
+    // CREATE TABLE ... SELECT logged in ROW format: the rows follow the CREATE in the same
+    // transaction and belong to the table it creates, which does not exist yet or (CREATE OR
+    // REPLACE) still has its old columns; the worker maps them once the CREATE has run (see
+    // `Worker::run_ddl`). A DDL is applied alone, so its rows need no keys here.
+    if txn.is_ddl {
+        return Ok(txn);
+    }
     for i in 0..txn.changes.len() {
         let Change::Rows(rc) = &txn.changes[i] else { continue };
         let Some(mapped) = catalog.target_table(&rc.table) else { continue };
         let target = match mapped {
             Ok(t) => t,
             Err(super::target::MapError::NoTable { .. }) if rc.table.columns.iter().all(|c| c.name.is_some()) => continue,
-            // CREATE TABLE ... SELECT logged in ROW format: the rows follow the CREATE in the
-            // same transaction, and the table exists only once it has run; the worker maps them
-            // then (see `Worker::run_ddl`).
-            Err(super::target::MapError::NoTable { .. }) if txn.is_ddl => continue,
             Err(source) => {
                 let gtid = match &txn.gtid {
                     Some(g) => format!("{g} ({}:{})", txn.pos.file, txn.pos.start),

@@ -197,6 +197,7 @@ impl InfoSchemaCatalog {
                 generated,
             });
         }
+        def.sequence = table_type.as_deref() == Some("SEQUENCE");
         if table_type.as_deref() == Some("SYSTEM VERSIONED") {
             add_versioning(&mut def, row_start);
         }

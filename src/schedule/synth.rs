@@ -36,6 +36,7 @@ pub fn table(table_id: u64, schema: &str, name: &str, columns: &[(&str, u8, Opti
         primary_key: primary_key.to_vec(),
         has_full_metadata: true,
         system_versioned: false,
+        sequence: false,
     })
 }
 

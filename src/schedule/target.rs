@@ -180,6 +180,7 @@ pub fn map_onto(tm: &TableMap, def: &TableDef) -> Result<TargetTable, MapError> 
     }
     out.has_full_metadata = true;
     out.system_versioned = def.versioning == Versioning::Timestamp;
+    out.sequence = def.sequence;
     Ok(TargetTable { map: Arc::new(out), unsigned_fix, binary_pad })
 }
 
@@ -451,7 +452,7 @@ mod tests {
     }
 
     fn tm(columns: Vec<ColumnDef>) -> TableMap {
-        TableMap { table_id: 9, schema: "s".into(), table: "t".into(), columns, primary_key: vec![], has_full_metadata: false, system_versioned: false }
+        TableMap { table_id: 9, schema: "s".into(), table: "t".into(), columns, primary_key: vec![], has_full_metadata: false, system_versioned: false, sequence: false }
     }
 
     /// `(id BIGINT, u TINYINT UNSIGNED, pk INT UNSIGNED PRIMARY KEY, name VARCHAR(10) utf8mb4, e ENUM('a','b'))`

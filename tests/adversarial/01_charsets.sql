@@ -1,0 +1,15 @@
+CREATE DATABASE adv DEFAULT CHARSET latin1;
+CREATE TABLE adv.l1 (id INT PRIMARY KEY, a VARCHAR(20) CHARACTER SET latin1, b CHAR(10) CHARACTER SET latin1 COLLATE latin1_bin, c TEXT CHARACTER SET latin1) COMMENT 'café';
+INSERT INTO adv.l1 VALUES (1, 'café', 'naïve  ', 'Ünïcödé'), (2, 'a ', 'B', NULL), (3, 'A', 'b ', '');
+CREATE TABLE adv.u (id INT PRIMARY KEY, a VARCHAR(20) CHARACTER SET utf8mb3, b VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci, c VARCHAR(20) CHARACTER SET ucs2, d VARCHAR(20) CHARACTER SET utf16, e VARCHAR(20) CHARACTER SET utf32, f VARCHAR(20) CHARACTER SET gbk, g VARCHAR(20) CHARACTER SET sjis, h VARCHAR(20) CHARACTER SET big5, i VARCHAR(20) CHARACTER SET cp1251, j VARCHAR(20) CHARACTER SET euckr);
+SET NAMES utf8mb4;
+INSERT INTO adv.u VALUES (1, 'žluťoučký', '😀 emoji', 'ucs2 ж', 'utf16 𝄞', 'utf32 𝄞', '中文', 'ソ表', '許功蓋', 'Привет', '한국어');
+UPDATE adv.u SET a = 'ŽLUŤOUČKÝ', b = '😀😀' WHERE id = 1;
+INSERT INTO adv.u (id, a) VALUES (2, 'x'), (3, 'X ');
+DELETE FROM adv.u WHERE id = 3;
+CREATE TABLE adv.ci (k VARCHAR(10) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT);
+INSERT INTO adv.ci VALUES ('abc', 1), ('Straße', 2);
+UPDATE adv.ci SET k = 'ABC' WHERE k = 'abc';
+UPDATE adv.ci SET v = v + 1 WHERE k = 'ABC';
+DELETE FROM adv.ci WHERE k = 'STRASSE';
+INSERT INTO adv.ci VALUES ('strasse', 3);

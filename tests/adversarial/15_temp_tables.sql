@@ -1,0 +1,28 @@
+-- configs: row mixed statement
+CREATE DATABASE adv;
+CREATE TABLE adv.t (id INT PRIMARY KEY, v INT);
+CREATE TEMPORARY TABLE adv.tmp (id INT, v INT);
+INSERT INTO adv.tmp VALUES (1, 10), (2, 20);
+INSERT INTO adv.t SELECT * FROM adv.tmp;
+UPDATE adv.t JOIN adv.tmp USING (id) SET adv.t.v = adv.tmp.v * 2;
+CREATE TEMPORARY TABLE adv.t (id INT);
+INSERT INTO adv.t VALUES (99);
+DROP TEMPORARY TABLE adv.t;
+INSERT INTO adv.t VALUES (3, 3);
+CREATE TEMPORARY TABLE adv.tmp2 SELECT id, v FROM adv.t;
+ALTER TABLE adv.tmp2 ADD COLUMN z INT DEFAULT 1;
+INSERT INTO adv.t SELECT id + 10, v + z FROM adv.tmp2;
+DROP TABLE adv.tmp;
+CREATE TEMPORARY TABLE adv.keep (id INT PRIMARY KEY, s VARCHAR(10));
+INSERT INTO adv.keep VALUES (1, 'kept');
+BEGIN;
+INSERT INTO adv.t VALUES (50, 50);
+INSERT INTO adv.keep VALUES (2, 'in txn');
+INSERT INTO adv.t SELECT id + 100, LENGTH(s) FROM adv.keep;
+COMMIT;
+CREATE TABLE adv.from_tmp SELECT * FROM adv.keep;
+CREATE TEMPORARY TABLE adv.tmp3 LIKE adv.t;
+INSERT INTO adv.tmp3 SELECT * FROM adv.t WHERE id < 10;
+UPDATE adv.tmp3 SET v = v + 1000;
+REPLACE INTO adv.t SELECT * FROM adv.tmp3;
+DROP TEMPORARY TABLE IF EXISTS adv.tmp3, adv.nothere;

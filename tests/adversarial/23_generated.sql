@@ -1,0 +1,27 @@
+-- configs: row mixed full minimal
+CREATE DATABASE adv DEFAULT CHARSET utf8mb4;
+CREATE TABLE adv.g (id INT PRIMARY KEY, a INT, b VARCHAR(20), v1 INT AS (a * 2) VIRTUAL, s1 VARCHAR(40) AS (CONCAT(b, '|', a)) STORED, v2 INT AS (v1 + 1) VIRTUAL, j JSON, jv VARCHAR(10) AS (JSON_VALUE(j, '$.k')) VIRTUAL, UNIQUE KEY (s1), KEY (v2), KEY (jv));
+INSERT INTO adv.g (id, a, b, j) VALUES (1, 1, 'x', '{"k": "one"}'), (2, 2, 'y', '{"k": "two"}'), (3, NULL, NULL, NULL);
+UPDATE adv.g SET a = a + 10 WHERE id <= 2;
+UPDATE adv.g SET b = 'z' WHERE id = 3;
+DELETE FROM adv.g WHERE id = 1;
+INSERT INTO adv.g (id, a, b) VALUES (1, 11, 'x2');
+CREATE TABLE adv.gk (a INT, b INT, s INT AS (a + b) STORED, v INT AS (a - b) VIRTUAL, UNIQUE KEY (s));
+INSERT INTO adv.gk (a, b) VALUES (1, 2), (2, 2), (3, 3);
+UPDATE adv.gk SET b = b + 10 WHERE a = 2;
+DELETE FROM adv.gk WHERE s = 6;
+CREATE TABLE adv.gnk (a INT, b VARCHAR(5), v VARCHAR(10) AS (UPPER(b)) VIRTUAL);
+INSERT INTO adv.gnk (a, b) VALUES (1, 'x'), (1, 'x'), (2, 'y');
+DELETE FROM adv.gnk WHERE a = 1 LIMIT 1;
+UPDATE adv.gnk SET b = 'q' WHERE a = 2;
+ALTER TABLE adv.gnk ADD COLUMN s VARCHAR(12) AS (CONCAT(v, '!')) STORED;
+UPDATE adv.gnk SET a = 3 WHERE a = 2;
+ALTER TABLE adv.g ADD COLUMN late INT AS (id * 100) VIRTUAL AFTER id;
+INSERT INTO adv.g (id, a, b) VALUES (4, 4, 'w');
+ALTER TABLE adv.g DROP COLUMN v2;
+UPDATE adv.g SET a = 0 WHERE id = 4;
+CREATE TABLE adv.gpk (a INT, b INT, pk INT AS (a * 10 + b) STORED, c INT, UNIQUE KEY (pk));
+INSERT INTO adv.gpk (a, b, c) VALUES (1, 2, 3), (2, 1, 4);
+UPDATE adv.gpk SET c = 30 WHERE pk = 12;
+UPDATE adv.gpk SET a = 5 WHERE pk = 21;
+CREATE TABLE adv.ctas_g (id INT PRIMARY KEY, x INT AS (id + 1) VIRTUAL, y INT AS (id + 2) STORED) AS SELECT id FROM adv.g;

@@ -1,0 +1,8 @@
+-- configs: row mixed
+-- expect-refused: system-versioned by transaction id: `adv`.`trx` (ROW START `s` BIGINT UNSIGNED)
+CREATE DATABASE adv;
+CREATE TABLE adv.ok (id INT PRIMARY KEY, a INT);
+INSERT INTO adv.ok VALUES (1, 1);
+CREATE TABLE adv.trx (id INT PRIMARY KEY, a INT, s BIGINT UNSIGNED AS ROW START INVISIBLE, e BIGINT UNSIGNED AS ROW END INVISIBLE, PERIOD FOR SYSTEM_TIME (s, e)) WITH SYSTEM VERSIONING ENGINE=InnoDB;
+INSERT INTO adv.trx (id, a) VALUES (1, 1);
+UPDATE adv.trx SET a = 2;
