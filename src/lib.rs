@@ -33,5 +33,6 @@ pub mod lag;
 pub mod heartbeat;
 pub mod http;
 pub mod failover;
+pub mod replica;
 pub mod gen;
 pub mod bench;

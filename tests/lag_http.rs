@@ -21,6 +21,7 @@ use parapply::config::{Config, Endpoint, LagConfig};
 use parapply::decode::event::TableMap;
 use parapply::decode::value::{Row, Value};
 use parapply::heartbeat::{self, TableRef};
+use parapply::source::TxnSourceError;
 use parapply::http::{http_get, http_get_auth, HttpServer, StatusInfo};
 use parapply::lag::{Progress, SchedulerMetrics, SourcePosition};
 use parapply::source::file::BinlogFiles;
@@ -1001,12 +1002,12 @@ impl Iterator for LiveIter {
 /// Holds every transaction until `delay_ms` after it was received (an injected apply delay).
 /// Received times are stamped by a feeder thread, so delays do not add up.
 struct Delayed {
-    rx: crossbeam_channel::Receiver<(Instant, Result<Transaction, String>)>,
+    rx: crossbeam_channel::Receiver<(Instant, Result<Transaction, TxnSourceError>)>,
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Iterator for Delayed {
-    type Item = Result<Transaction, String>;
+    type Item = Result<Transaction, TxnSourceError>;
     fn next(&mut self) -> Option<Self::Item> {
         let (at, item) = self.rx.recv().ok()?;
         let due = at + Duration::from_millis(self.delay_ms.load(Ordering::SeqCst));
@@ -1050,7 +1051,7 @@ fn heartbeat_lag_is_accurate_through_the_real_pipeline() {
     let (tx, rx) = crossbeam_channel::unbounded();
     let feeder = std::thread::spawn(move || {
         for item in observed {
-            if tx.send((Instant::now(), item.map_err(|e| e.to_string()))).is_err() {
+            if tx.send((Instant::now(), item.map_err(TxnSourceError::Stream))).is_err() {
                 break;
             }
         }

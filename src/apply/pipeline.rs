@@ -33,7 +33,7 @@ use crate::schedule::{spawn_dispatcher, DispatcherConfig, Done, InfoSchemaCatalo
 use crate::txn::{ChangeStream, Transaction};
 
 /// Transactions in source order; an `Err` stops the pipeline with that message.
-pub type TxnSource = Box<dyn Iterator<Item = Result<Transaction, String>> + Send>;
+pub type TxnSource = Box<dyn Iterator<Item = Result<Transaction, crate::source::TxnSourceError>> + Send>;
 
 /// What the pipeline needs to know.
 #[derive(Clone)]
