@@ -8,7 +8,7 @@
 //!
 //! Owns only the wiring. The applier loop (segments, outages, retries) is the live replica,
 //! [`crate::replica`], with or without `[failover]` (shared with `parapply failover watch
-//! --apply`); the monitoring parts are [`crate::lag::monitor::Monitor`].
+//! --apply`); the monitoring parts are [`crate::commands::monitor::Monitor`].
 //!
 //! # Shutdown
 //! SIGTERM or SIGINT: the stream stops, what was dispatched commits, state `stopped`, exit 0. A
@@ -25,7 +25,7 @@ use anyhow::Context;
 use crate::apply::pipeline::{ProgressFn, ProgressView};
 use crate::cli::RunArgs;
 use crate::config::Config;
-use crate::lag::monitor::{Monitor, MonitorOptions};
+use crate::commands::monitor::{Monitor, MonitorOptions};
 use crate::replica::{self, ApplierOptions, WriterInfo};
 use crate::source::stream::StreamOptions;
 
