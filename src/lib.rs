@@ -18,6 +18,7 @@
 //! - [`config`] and [`cli`]: the TOML config and the command line.
 //! - [`error_text`]: errors rendered for humans, each cause once.
 //! - [`net`]: connection options (TLS, keepalive) and SQL quoting, shared by every server connection.
+//! - [`utc`]: the UTC calendar (Unix time to date and back) and the one date-time formatter.
 
 pub mod cli;
 pub mod commands;
@@ -27,6 +28,7 @@ pub mod net;
 pub mod decode;
 pub mod source;
 pub mod txn;
+pub mod utc;
 pub mod schedule;
 pub mod apply;
 pub mod lag;

@@ -139,22 +139,11 @@ pub fn parse_pt_ts(b: &[u8]) -> Option<u64> {
         let len = frac.len() as u32;
         if len <= 6 { digits * 10u64.pow(6 - len) } else { digits / 10u64.pow(len - 6) }
     };
-    let days = days_from_civil(year, month, day);
+    let days = crate::utc::days_from_civil(year, month, day);
     if days < 0 {
         return None;
     }
     Some(((days as u64 * 86_400) + hour * 3600 + minute * 60 + second) * 1_000_000 + micros)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
