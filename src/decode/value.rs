@@ -753,7 +753,9 @@ fn maria_decompress(data: &[u8]) -> Result<Vec<u8>, ValueError> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Display: mysqlbinlog-like text for `inspect --rows --show-values`.
+// Display: mysqlbinlog-like text, as `analyze --show-values` shows the key values of hot rows
+// (schedule::keys). `inspect --show-values` has its own formatter (commands::inspect::format_value:
+// truncated long strings, ISO timestamps), so changing either one changes only its command.
 
 /// Write bytes as a quoted string when they are UTF-8, else as a hex literal.
 fn fmt_bytes(f: &mut fmt::Formatter<'_>, b: &[u8]) -> fmt::Result {
