@@ -50,20 +50,20 @@ pub struct WriterInfo {
 pub enum ReplicaError {
     /// The target answered but its checkpoint could not be read or set up.
     #[error("target checkpoint: {0}")]
-    Checkpoint(ApplyError),
+    Checkpoint(Box<ApplyError>),
     /// Neither the checkpoint nor `--from` is a position the stream understands.
     #[error("start position {text:?}: {cause}")]
-    StartPosition { text: String, cause: StreamError },
+    StartPosition { text: String, cause: Box<StreamError> },
     /// The writer refused the dump for a reason a reconnect cannot cure (purged binlog, ...).
     #[error("stream from {writer}: {cause}")]
-    Stream { writer: String, cause: StreamError },
+    Stream { writer: String, cause: Box<StreamError> },
     /// The pipeline stopped on the data or the input (a conflict with `on_conflict = stop`, a
     /// row that cannot become SQL, an unsupported event, a definite stream error).
     #[error("apply from {writer}: {cause}")]
-    Apply { writer: String, cause: ApplyError },
+    Apply { writer: String, cause: Box<ApplyError> },
     /// The target kept failing with the target reachable.
     #[error("apply from {writer}: {cause} ({attempts} failed attempts in a row)")]
-    GaveUp { writer: String, cause: ApplyError, attempts: u32 },
+    GaveUp { writer: String, cause: Box<ApplyError>, attempts: u32 },
 }
 
 /// What the follower needs.
@@ -105,6 +105,9 @@ pub fn fixed_source(source: Endpoint, opts: ApplierOptions, stop: Arc<AtomicBool
 /// A per-segment callback factory (the pipeline's progress callback is consumed by each run).
 pub type ProgressFnFactory = Arc<dyn Fn() -> ProgressFn + Send + Sync>;
 
+/// Called when a segment starts streaming from a writer.
+pub type OnWriter = Arc<dyn Fn(&WriterInfo) + Send + Sync>;
+
 /// Everything [`apply_loop`] needs besides the writer channel.
 #[derive(Clone)]
 pub struct ApplierOptions {
@@ -122,7 +125,7 @@ pub struct ApplierOptions {
     /// An extra progress callback made for each segment (e.g. the throttled log line).
     pub progress_log: Option<ProgressFnFactory>,
     /// Called when a segment starts streaming from a writer (e.g. to move the heartbeat writer).
-    pub on_writer: Option<Arc<dyn Fn(&WriterInfo) + Send + Sync>>,
+    pub on_writer: Option<OnWriter>,
     /// Pause between attempts while the target or the writer cannot be reached. Default 1 s.
     pub retry_pause: Duration,
     /// Consecutive failed segments, with the target reachable, before a target error counts as
@@ -199,14 +202,14 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
                 pause(&stop);
                 continue;
             }
-            Err(e) => return Err(definite(&progress, ReplicaError::Checkpoint(e))),
+            Err(e) => return Err(definite(&progress, ReplicaError::Checkpoint(Box::new(e)))),
         };
         if let Some(p) = &progress {
             p.set_target_up(true);
         }
         target_down_logged = false;
         let start_text = applied.resume_position().or_else(|| opts.from.clone()).unwrap_or_default();
-        let start = StartPosition::parse(&start_text).map_err(|e| definite(&progress, ReplicaError::StartPosition { text: start_text.clone(), cause: e }))?;
+        let start = StartPosition::parse(&start_text).map_err(|e| definite(&progress, ReplicaError::StartPosition { text: start_text.clone(), cause: Box::new(e) }))?;
         if let (Some(p), StartPosition::Gtid(GtidPosition::Mariadb(pos))) = (&progress, &start) {
             p.seed_applied_gtids(&pos.gtids());
         }
@@ -234,7 +237,7 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
                 pause(&stop);
                 continue;
             }
-            Err(e) => return Err(definite(&progress, ReplicaError::Stream { writer: writer.name.clone(), cause: e })),
+            Err(e) => return Err(definite(&progress, ReplicaError::Stream { writer: writer.name.clone(), cause: Box::new(e) })),
         };
         let lost = Arc::new(AtomicBool::new(false));
         let segment_source = SegmentSource { stream, writers: writers.clone(), stop: stop.clone(), lost: lost.clone() };
@@ -283,11 +286,11 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
                     pause(&stop);
                 }
             }
-            Err(e) if is_definite(&e) => return Err(definite(&progress, ReplicaError::Apply { writer: writer.name.clone(), cause: e })),
+            Err(e) if is_definite(&e) => return Err(definite(&progress, ReplicaError::Apply { writer: writer.name.clone(), cause: Box::new(e) })),
             Err(e) => {
                 failed_in_row += 1;
                 if failed_in_row > opts.max_failed_segments {
-                    return Err(definite(&progress, ReplicaError::GaveUp { writer: writer.name.clone(), cause: e, attempts: failed_in_row }));
+                    return Err(definite(&progress, ReplicaError::GaveUp { writer: writer.name.clone(), cause: Box::new(e), attempts: failed_in_row }));
                 }
                 tracing::warn!(writer = %writer.name, error = %e, attempt = failed_in_row, "apply stopped; restarting from the checkpoint");
                 pause(&stop);
@@ -330,7 +333,7 @@ impl Iterator for SegmentSource {
                     self.lost.store(true, Ordering::Relaxed);
                     return None;
                 }
-                Some(Err(e)) => return Some(Err(TxnSourceError::Stream(e))),
+                Some(Err(e)) => return Some(Err(TxnSourceError::from(e))),
             }
         }
     }

@@ -1052,7 +1052,7 @@ fn heartbeat_lag_is_accurate_through_the_real_pipeline() {
     let (tx, rx) = crossbeam_channel::unbounded();
     let feeder = std::thread::spawn(move || {
         for item in observed {
-            if tx.send((Instant::now(), item.map_err(TxnSourceError::Stream))).is_err() {
+            if tx.send((Instant::now(), item.map_err(TxnSourceError::from))).is_err() {
                 break;
             }
         }

@@ -34,7 +34,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<i32> {
     let reader = TransactionReader::new(files).start_gtid(start).stop_gtid(stop).stream_large(Some(args.stream_txn_rows)).stream_large_bytes(Some(args.stream_txn_bytes));
     let source: TxnSource = Box::new(
         reader
-            .map(|r| r.map_err(crate::source::TxnSourceError::Files))
+            .map(|r| r.map_err(crate::source::TxnSourceError::from))
             // --stop-datetime: stop at the first transaction committed at or after it.
             .take_while(move |r| match (r, stop_before_us) {
                 (Ok(t), Some(limit)) => t.commit_time_us < limit,

@@ -15,11 +15,24 @@ pub mod stream;
 pub enum TxnSourceError {
     /// The live dump stream (transient or definite per [`stream::StreamError::is_transient`]).
     #[error(transparent)]
-    Stream(#[from] stream::StreamError),
+    Stream(Box<stream::StreamError>),
     /// Binlog or relay-log files: unreadable, corrupt or truncated input, or a start GTID that is
     /// not in them. Definite: reading the same files again fails the same way.
     #[error(transparent)]
-    Files(#[from] crate::txn::ReadError<file::SourceError>),
+    Files(Box<crate::txn::ReadError<file::SourceError>>),
+}
+
+// Boxed: a `Result<Transaction, TxnSourceError>` per transaction stays small.
+impl From<stream::StreamError> for TxnSourceError {
+    fn from(e: stream::StreamError) -> Self {
+        TxnSourceError::Stream(Box::new(e))
+    }
+}
+
+impl From<crate::txn::ReadError<file::SourceError>> for TxnSourceError {
+    fn from(e: crate::txn::ReadError<file::SourceError>) -> Self {
+        TxnSourceError::Files(Box::new(e))
+    }
 }
 
 impl TxnSourceError {
