@@ -7,6 +7,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// Domain types the command line names; they live in their stage (see [`crate::schedule::mode`])
+/// and are re-exported so `parapply::cli::Mode` keeps working.
+pub use crate::schedule::mode::{CostModel, Mode};
+
 /// `parapply --version`: the crate version and the git commit the binary was built from
 /// (`unknown` outside a git checkout; see build.rs).
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("PARAPPLY_GIT_COMMIT"), ")");
@@ -369,32 +373,6 @@ pub struct InspectArgs {
     pub no_verify_checksum: bool,
 }
 
-/// Scheduling modes, as named in config and on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// One transaction at a time (the baseline).
-    Serial,
-    /// Trust the source's LOGICAL_CLOCK (MySQL) or commit_id groups (MariaDB).
-    LogicalClock,
-    /// Compute dependencies from primary/unique/foreign-key hashes.
-    Writeset,
-    /// Writeset, plus transactions of one source session stay in order.
-    WritesetSession,
-}
-
-impl Mode {
-    pub const ALL: [Mode; 4] = [Mode::Serial, Mode::LogicalClock, Mode::Writeset, Mode::WritesetSession];
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Serial => "serial",
-            Mode::LogicalClock => "logical_clock",
-            Mode::Writeset => "writeset",
-            Mode::WritesetSession => "writeset_session",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AnalyzeMode {
     All,
@@ -402,14 +380,6 @@ pub enum AnalyzeMode {
     LogicalClock,
     Writeset,
     WritesetSession,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CostModel {
-    /// Cost proportional to the transaction's row count.
-    Rows,
-    /// Every transaction costs the same.
-    Uniform,
 }
 
 #[derive(Debug, Args)]
@@ -535,7 +505,7 @@ pub struct ReplayArgs {
     #[arg(long, value_enum, default_value_t = OnConflictArg::Stop)]
     pub on_conflict: OnConflictArg,
     /// Schema on the target holding the checkpoint tables.
-    #[arg(long, default_value = crate::apply::checkpoint::DEFAULT_STATE_SCHEMA)]
+    #[arg(long, default_value = crate::config::DEFAULT_STATE_SCHEMA)]
     pub state_schema: String,
     /// Do not try to keep source GTIDs on the target (MariaDB SET gtid_seq_no).
     #[arg(long)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::Mode;
+use crate::schedule::mode::Mode;
 
 /// A credential that never prints.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
@@ -337,8 +337,13 @@ fn default_writeset_limit() -> usize {
 fn default_channel_capacity() -> usize {
     1024
 }
+/// The default `apply.state_schema`. Not `parapply`: that is the documented schema of the
+/// heartbeat table on the source, so a replicated `CREATE DATABASE parapply` (pt-heartbeat in
+/// read mode) would fail on a target where parapply had made its own (issue 19). Defined here,
+/// with the other defaults, so the config does not import the checkpoint store.
+pub const DEFAULT_STATE_SCHEMA: &str = "parapply_state";
 fn default_state_schema() -> String {
-    crate::apply::checkpoint::DEFAULT_STATE_SCHEMA.into()
+    DEFAULT_STATE_SCHEMA.into()
 }
 fn default_max_retries() -> u32 {
     10
@@ -429,11 +434,15 @@ pub struct HttpConfig {
     #[serde(default)]
     pub status_token_file: Option<PathBuf>,
     /// Connections one client address may hold at once (the total is
-    /// [`crate::http::MAX_CONNECTIONS`]); more are closed at accept, so one client cannot take
+    /// [`HTTP_MAX_CONNECTIONS`]); more are closed at accept, so one client cannot take
     /// every slot from the monitors. Default 32.
     #[serde(default = "default_max_connections_per_peer")]
     pub max_connections_per_peer: usize,
 }
+
+/// Connections the endpoints serve at once; more are closed right after accept
+/// ([`crate::http::MAX_CONNECTIONS`]). Here because it bounds `http.max_connections_per_peer`.
+pub const HTTP_MAX_CONNECTIONS: usize = 512;
 
 fn default_listen() -> String {
     "127.0.0.1:9187".into()
@@ -473,7 +482,7 @@ impl HttpConfig {
 
     /// Check the section; errors name the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let max = crate::http::MAX_CONNECTIONS;
+        let max = HTTP_MAX_CONNECTIONS;
         if self.max_connections_per_peer == 0 || self.max_connections_per_peer > max {
             return Err(ConfigError::Invalid { key: "http.max_connections_per_peer".into(), why: format!("must be between 1 and {max}, got {}", self.max_connections_per_peer) });
         }

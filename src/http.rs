@@ -55,8 +55,8 @@ use crate::lag::{LagSnapshot, PipelineState, Progress};
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest life of one connection (keep-alive included); monitors simply reconnect.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
-/// Connections served at once; more are closed right after accept.
-pub const MAX_CONNECTIONS: usize = 512;
+/// Connections served at once; more are closed right after accept (a config bound too).
+pub use crate::config::HTTP_MAX_CONNECTIONS as MAX_CONNECTIONS;
 /// Request head size limit.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 

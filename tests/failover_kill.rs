@@ -16,7 +16,7 @@ use common::Sandbox;
 use failover_support::*;
 use parapply::config::ApplyConfig;
 use parapply::failover::log::LostRows;
-use parapply::failover::repoint::{follow_writer, FollowOptions};
+use parapply::replica::{follow_writer, FollowOptions};
 
 #[test]
 fn kill_writer_under_load_promotes_b_and_target_follows() {

@@ -20,7 +20,9 @@ use common::Sandbox;
 use parapply::config::{Config, Endpoint, LagConfig};
 use parapply::decode::event::TableMap;
 use parapply::decode::value::{Row, Value};
-use parapply::heartbeat::{self, TableRef};
+use parapply::heartbeat;
+use parapply::source::TxnSourceError;
+use parapply::lag::heartbeat_row::{heartbeat_id_in, heartbeat_row_in, TableRef};
 use parapply::http::{http_get, http_get_auth, HttpServer, StatusInfo};
 use parapply::lag::{Progress, SchedulerMetrics, SourcePosition};
 use parapply::source::file::BinlogFiles;
@@ -733,7 +735,7 @@ fn heartbeat_writer_on_a_real_source_round_trips_through_its_binlog() {
     // Apply A's binlog the way the pipeline would: every transaction, in order.
     let table = TableRef::parse("parapply.heartbeat").unwrap();
     let txns = closed_binlog_transactions(&sb, "A");
-    let ids: Vec<u64> = txns.iter().filter_map(|t| heartbeat::heartbeat_id_in(t, &table)).collect();
+    let ids: Vec<u64> = txns.iter().filter_map(|t| heartbeat_id_in(t, &table)).collect();
     assert!(ids.len() >= 4, "heartbeats in the binlog: {ids:?}");
     assert_eq!(ids[0], first_id, "the first write's id is the first heartbeat in the binlog");
     assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "one transaction per write, ids consecutive: {ids:?}");
@@ -756,7 +758,7 @@ fn heartbeat_writer_on_a_real_source_round_trips_through_its_binlog() {
     // Newer heartbeats applied: it resets below the previous value.
     wait_for("newer heartbeats", 30, || (p.snapshot().heartbeat.last_written_id? > ids.last().copied()? + 2).then_some(()));
     let more = closed_binlog_transactions(&sb, "A");
-    for t in more.iter().filter(|t| heartbeat::heartbeat_id_in(t, &table).is_some_and(|id| id > *ids.last().unwrap())) {
+    for t in more.iter().filter(|t| heartbeat_id_in(t, &table).is_some_and(|id| id > *ids.last().unwrap())) {
         p.on_applied(t, 0);
     }
     let s3 = p.snapshot();
@@ -815,7 +817,7 @@ fn read_mode_takes_lag_from_pt_heartbeat_rows() {
     let p = Progress::new(&cfg);
     let txns = closed_binlog_transactions(&sb, "A");
     let table = TableRef::parse("pt.heartbeat").unwrap();
-    let rows: Vec<_> = txns.iter().filter_map(|t| heartbeat::heartbeat_row_in(t, &table)).collect();
+    let rows: Vec<_> = txns.iter().filter_map(|t| heartbeat_row_in(t, &table)).collect();
     assert!(!rows.is_empty());
     assert!(rows.iter().all(|r| r.id.is_none() && r.ts_us.is_some()), "{rows:?}");
     for t in &txns {
@@ -1001,12 +1003,12 @@ impl Iterator for LiveIter {
 /// Holds every transaction until `delay_ms` after it was received (an injected apply delay).
 /// Received times are stamped by a feeder thread, so delays do not add up.
 struct Delayed {
-    rx: crossbeam_channel::Receiver<(Instant, Result<Transaction, String>)>,
+    rx: crossbeam_channel::Receiver<(Instant, Result<Transaction, TxnSourceError>)>,
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Iterator for Delayed {
-    type Item = Result<Transaction, String>;
+    type Item = Result<Transaction, TxnSourceError>;
     fn next(&mut self) -> Option<Self::Item> {
         let (at, item) = self.rx.recv().ok()?;
         let due = at + Duration::from_millis(self.delay_ms.load(Ordering::SeqCst));
@@ -1036,9 +1038,9 @@ fn heartbeat_lag_is_accurate_through_the_real_pipeline() {
     // The stream starts before the heartbeat writer, so the heartbeat table's DDL reaches C.
     let start = StartPosition::parse(&sb.sql("A", "SELECT @@gtid_binlog_pos")).unwrap();
     let stream = BlockingTransactions::start(StreamOptions::new(ep_a.clone(), 4_000_321), start, 256).unwrap();
-    let mut monitor = parapply::lag::monitor::Monitor::start(
+    let mut monitor = parapply::commands::monitor::Monitor::start(
         &config,
-        parapply::lag::monitor::MonitorOptions { command: "run".into(), heartbeat_writer: true, report_every: Some(Duration::from_secs(2)) },
+        parapply::commands::monitor::MonitorOptions { command: "run".into(), heartbeat_writer: true, report_every: Some(Duration::from_secs(2)) },
     )
     .unwrap();
     let p = monitor.progress().clone();
@@ -1050,7 +1052,7 @@ fn heartbeat_lag_is_accurate_through_the_real_pipeline() {
     let (tx, rx) = crossbeam_channel::unbounded();
     let feeder = std::thread::spawn(move || {
         for item in observed {
-            if tx.send((Instant::now(), item.map_err(|e| e.to_string()))).is_err() {
+            if tx.send((Instant::now(), item.map_err(TxnSourceError::from))).is_err() {
                 break;
             }
         }

@@ -208,10 +208,8 @@ impl AppliedSet {
     }
 }
 
-/// The default `apply.state_schema`. Not `parapply`: that is the documented schema of the
-/// heartbeat table on the source, so a replicated `CREATE DATABASE parapply` (pt-heartbeat in
-/// read mode) would fail on a target where parapply had made its own (issue 19).
-pub const DEFAULT_STATE_SCHEMA: &str = "parapply_state";
+/// The default `apply.state_schema`, a config default (see [`crate::config`]).
+pub use crate::config::DEFAULT_STATE_SCHEMA;
 /// Where parapply kept its state before: moved to [`DEFAULT_STATE_SCHEMA`] on start (see
 /// [`CheckpointStore::setup`]), so an upgrade keeps its checkpoint.
 pub const LEGACY_STATE_SCHEMA: &str = "parapply";

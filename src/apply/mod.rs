@@ -72,7 +72,7 @@ pub enum ApplyError {
     #[error("rows do not fit the target's table: {0}")]
     Target(String),
     #[error("source: {0}")]
-    Source(String),
+    Source(crate::source::TxnSourceError),
     #[error("stopped before the transaction committed")]
     Cancelled,
 }

@@ -33,7 +33,7 @@ use crate::schedule::{spawn_dispatcher, DispatcherConfig, Done, InfoSchemaCatalo
 use crate::txn::{ChangeStream, Transaction};
 
 /// Transactions in source order; an `Err` stops the pipeline with that message.
-pub type TxnSource = Box<dyn Iterator<Item = Result<Transaction, String>> + Send>;
+pub type TxnSource = Box<dyn Iterator<Item = Result<Transaction, crate::source::TxnSourceError>> + Send>;
 
 /// What the pipeline needs to know.
 #[derive(Clone)]
@@ -314,7 +314,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         writeset_limit: cfg.writeset_limit,
         channel_capacity: cfg.channel_capacity,
         // Serial stays one transaction at a time (the baseline); logical_clock waits by prefix.
-        defer_key_deps: cfg.preserve_commit_order && matches!(cfg.mode, crate::cli::Mode::Writeset | crate::cli::Mode::WritesetSession),
+        defer_key_deps: cfg.preserve_commit_order && matches!(cfg.mode, crate::schedule::Mode::Writeset | crate::schedule::Mode::WritesetSession),
     };
     // Rule 2: unique and foreign keys are not in TABLE_MAP, so the writeset modes read them from
     // the target's information_schema; and every mode maps row images onto the target's tables
@@ -350,7 +350,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         cancel: cancel_rx.clone(),
         compound,
         separate_commits,
-        catalog: matches!(cfg.mode, crate::cli::Mode::Writeset | crate::cli::Mode::WritesetSession).then(|| catalog.clone() as Arc<dyn crate::schedule::KeyCatalog>),
+        catalog: matches!(cfg.mode, crate::schedule::Mode::Writeset | crate::schedule::Mode::WritesetSession).then(|| catalog.clone() as Arc<dyn crate::schedule::KeyCatalog>),
         max_ahead: cfg.preserve_commit_order.then(|| take_at_once.max(cfg.workers) as u64),
         sessions: Default::default(),
         tables: Some(catalog.clone()),

@@ -849,8 +849,9 @@ impl SqlBuilder {
                     // The zero TIMESTAMP is stored as 0 and shown as the zero date.
                     out.push_str("'0000-00-00 00:00:00'");
                 } else {
-                    let (y, mo, d, h, mi, s) = civil_from_unix(*secs as i64);
-                    let _ = write!(out, "'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{micros:06}'");
+                    out.push('\'');
+                    crate::utc::push_datetime(out, *secs as i64, ' ');
+                    let _ = write!(out, ".{micros:06}'");
                 }
             }
             Value::Bytes(b) => {
@@ -1146,23 +1147,6 @@ fn push_table(sql: &mut String, t: &TableMap) {
     sql.push_str(&quote_ident(&t.schema));
     sql.push('.');
     sql.push_str(&quote_ident(&t.table));
-}
-
-/// UTC calendar fields of a Unix time (Howard Hinnant's days-to-civil algorithm).
-fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = if m <= 2 { y + 1 } else { y };
-    (y, m, d, (rem / 3600) as u32, ((rem % 3600) / 60) as u32, (rem % 60) as u32)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use super::sandbox::BenchSandbox;
 use super::{ArmSpec, BenchError, BenchOptions};
 use super::report::WorkloadResult;
 use super::workload::WorkloadKind;
-use crate::cli::Mode;
+use crate::schedule::Mode;
 use crate::schedule::analyze::{AnalyzeOptions, Analyzer};
 use crate::schedule::StaticCatalog;
 use crate::source::file::BinlogFiles;

@@ -23,7 +23,7 @@ pub mod workload;
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::Mode;
+use crate::schedule::Mode;
 
 /// Errors of a bench run, with what was being done.
 #[derive(Debug, thiserror::Error)]

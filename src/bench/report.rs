@@ -447,8 +447,8 @@ fn workload_table(s: &mut String, w: &WorkloadResult) {
     let serial1 = w
         .arms
         .iter()
-        .find(|a| matches!(a.spec, ArmSpec::Parapply { mode: crate::cli::Mode::Serial, workers: 1, preserve_commit_order: true, commit_group } if commit_group > 1))
-        .or_else(|| w.arms.iter().find(|a| matches!(a.spec, ArmSpec::Parapply { mode: crate::cli::Mode::Serial, workers: 1, .. })))
+        .find(|a| matches!(a.spec, ArmSpec::Parapply { mode: crate::schedule::Mode::Serial, workers: 1, preserve_commit_order: true, commit_group } if commit_group > 1))
+        .or_else(|| w.arms.iter().find(|a| matches!(a.spec, ArmSpec::Parapply { mode: crate::schedule::Mode::Serial, workers: 1, .. })))
         .and_then(|a| a.seconds);
     let native_best = w.arms.iter().filter(|a| a.spec.is_mariadb()).filter_map(|a| a.txns_per_second).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
     s.push_str("| arm | status | runs | txn/s | min–max | vs serial w=1 | vs native best | target commits | target GTIDs | source GTIDs | parapply CPU s | server CPU s | total CPU s | CPU ms/txn | parapply RSS MiB | server RSS MiB | total RSS MiB | retries | deadlocks | barriers |\n");
@@ -582,7 +582,7 @@ fn plot(path: &Path, arms: &[ArmSummary], title: &str, y_label: &str, value: imp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Mode;
+    use crate::schedule::Mode;
 
     #[test]
     fn spread_is_median_min_max() {

@@ -36,7 +36,7 @@ use super::measure::{self, checksums};
 use super::sandbox::BenchSandbox;
 use super::workload::OltpParams;
 use super::{ArmSpec, BenchError, BenchOptions};
-use crate::cli::Mode;
+use crate::schedule::Mode;
 
 /// Schema of the experiment's tables on the source.
 const SCHEMA: &str = "lagbench";

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::apply::worker::target_opts;
-use crate::cli::{AnalyzeArgs, AnalyzeMode, Mode};
+use crate::cli::{AnalyzeArgs, AnalyzeMode};
+use crate::schedule::Mode;
 use crate::config::Endpoint;
 use crate::schedule::analyze::{AnalyzeOptions, AnalyzeReport, Analyzer};
 use crate::schedule::{InfoSchemaCatalog, KeyCatalog, StaticCatalog};

@@ -10,9 +10,9 @@ use anyhow::Context;
 use crate::cli::{FailoverAction, FailoverArgs};
 use crate::config::{Config, FailoverConfig};
 use crate::failover::log::{Entry, SwitchLog};
-use crate::failover::repoint::{apply_loop, ApplierOptions, Segment};
-use crate::source::stream::StreamOptions;
 use crate::failover::{probe, promote, watcher};
+use crate::replica::{apply_loop, ApplierOptions, Segment};
+use crate::source::stream::StreamOptions;
 
 pub fn run(args: &FailoverArgs) -> anyhow::Result<i32> {
     let path = args.config.as_ref().context("--config is required")?;

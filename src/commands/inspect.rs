@@ -635,27 +635,8 @@ pub fn txn_json(txn: &Transaction, opts: Options) -> serde_json::Value {
 
 /// Microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC).
 pub fn format_time_us(us: u64, out: &mut String) {
-    let secs = us / 1_000_000;
-    let micros = us % 1_000_000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", rem / 3600, (rem / 60) % 60, rem % 60);
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    crate::utc::push_datetime(out, (us / 1_000_000) as i64, 'T');
+    let _ = write!(out, ".{:06}Z", us % 1_000_000);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ pub mod failover;
 pub mod gen;
 pub mod inspect;
 pub mod manpage;
+pub mod monitor;
 pub mod replay;
 pub mod run;
 pub mod status;

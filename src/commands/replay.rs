@@ -34,7 +34,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<i32> {
     let reader = TransactionReader::new(files).start_gtid(start).stop_gtid(stop).stream_large(Some(args.stream_txn_rows)).stream_large_bytes(Some(args.stream_txn_bytes));
     let source: TxnSource = Box::new(
         reader
-            .map(|r| r.map_err(|e| e.to_string()))
+            .map(|r| r.map_err(crate::source::TxnSourceError::from))
             // --stop-datetime: stop at the first transaction committed at or after it.
             .take_while(move |r| match (r, stop_before_us) {
                 (Ok(t), Some(limit)) => t.commit_time_us < limit,
@@ -125,14 +125,7 @@ fn parse_utc_datetime(s: &str) -> anyhow::Result<u64> {
     if !(1..=12).contains(m) || !(1..=31).contains(day) || !(0..24).contains(hh) || !(0..60).contains(mm) || !(0..=60).contains(ss) {
         return Err(bad());
     }
-    // Days from civil (Howard Hinnant).
-    let y = if *m <= 2 { y - 1 } else { *y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = crate::utc::days_from_civil(*y, *m as u32, *day as u32);
     let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
     u64::try_from(secs).map(|s| s * 1_000_000).map_err(|_| bad())
 }

@@ -6,9 +6,9 @@
 //! and progress (a bar on a terminal, a log line every 10 s otherwise). With a `[failover]`
 //! section it also hosts the failover watcher, and the applier follows the writer it publishes.
 //!
-//! Owns only the wiring. The applier loop (segments, outages, retries) is
-//! [`crate::failover::repoint::apply_loop`], shared with `parapply failover watch --apply`; the
-//! monitoring parts are [`crate::lag::monitor::Monitor`].
+//! Owns only the wiring. The applier loop (segments, outages, retries) is the live replica,
+//! [`crate::replica`], with or without `[failover]` (shared with `parapply failover watch
+//! --apply`); the monitoring parts are [`crate::commands::monitor::Monitor`].
 //!
 //! # Shutdown
 //! SIGTERM or SIGINT: the stream stops, what was dispatched commits, state `stopped`, exit 0. A
@@ -17,7 +17,6 @@
 //! the state says `source_down` / `target_down`, the lag keeps growing, and it retries.
 
 use std::io::IsTerminal;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,9 +25,8 @@ use anyhow::Context;
 use crate::apply::pipeline::{ProgressFn, ProgressView};
 use crate::cli::RunArgs;
 use crate::config::Config;
-use crate::failover::repoint::{apply_loop, ApplierOptions, Segment};
-use crate::failover::WriterInfo;
-use crate::lag::monitor::{Monitor, MonitorOptions};
+use crate::commands::monitor::{Monitor, MonitorOptions};
+use crate::replica::{self, ApplierOptions, WriterInfo};
 use crate::source::stream::StreamOptions;
 
 pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
@@ -66,7 +64,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             None => {
                 tracing::info!(source = %cfg.source.endpoint.address(), "streaming from the source");
                 let source = cfg.source.endpoint.clone();
-                tokio::task::spawn_blocking(move || fixed_source(source, opts, stop)).await.context("applier thread")?
+                tokio::task::spawn_blocking(move || replica::fixed_source(source, opts, stop)).await.context("applier thread")?.map_err(anyhow::Error::from)
             }
         }
     });
@@ -83,13 +81,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             Err(e)
         }
     }
-}
-
-/// The applier on the fixed `[source]`: a writer channel that never changes.
-fn fixed_source(source: crate::config::Endpoint, opts: ApplierOptions, stop: Arc<AtomicBool>) -> anyhow::Result<Vec<Segment>> {
-    // `_keep` must live as long as the loop: a dropped sender reads as "the writer changed".
-    let (_keep, rx) = tokio::sync::watch::channel(WriterInfo { name: "source".into(), endpoint: source, generation: 0 });
-    Ok(apply_loop(rx, opts, stop)?)
 }
 
 /// A log line with the apply counters at most every `every`, headed by `headline(view)`: the

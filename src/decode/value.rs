@@ -1,7 +1,9 @@
 //! Typed column values decoded from row images.
 //!
-//! Owns [`Value`] and [`Row`] and the per-type decoders that turn the bytes of one column in a
-//! ROWS event into a [`Value`], given the column's type and TABLE_MAP metadata. It must not know
+//! Owns [`Value`] and [`Row`], the column definition they are decoded by ([`ColumnDef`], part
+//! of a TABLE_MAP; [`crate::decode::event`] re-exports it), and the per-type decoders that turn
+//! the bytes of one column in a ROWS event into a [`Value`], given the column's type and
+//! TABLE_MAP metadata. It must not know
 //! about events, transactions or SQL: its input is a byte slice and a column definition (whose
 //! `meta` the event decoder has already normalised, see [`ColumnDef`]). Binary JSON lives in
 //! [`crate::decode::json`].
@@ -12,8 +14,60 @@
 
 use std::fmt;
 
-use crate::decode::event::ColumnDef;
 use crate::decode::json;
+
+/// Column metadata from TABLE_MAP, including FULL optional metadata where the source sent it.
+///
+/// # `column_type`, `real_type` and `meta` (contract with the value decoder, [`decode_value`])
+///
+/// `column_type` is the byte from the TABLE_MAP column-type array, unchanged. `real_type` is the
+/// type to decode the row bytes as: equal to `column_type` for every type except
+/// MYSQL_TYPE_STRING (254), where it is recovered from the metadata (STRING 254, ENUM 247 or
+/// SET 248). `meta` is already normalised by the event decoder, so the value decoder never looks
+/// at raw metadata bytes. Per `real_type`:
+///
+/// | real_type (code)                         | `meta`                                          |
+/// |------------------------------------------|-------------------------------------------------|
+/// | FLOAT (4), DOUBLE (5)                    | pack length in bytes: 4 or 8                    |
+/// | VARCHAR (15), VAR_STRING (253)           | max length in BYTES (<256: 1-byte length prefix, else 2) |
+/// | STRING (254) (CHAR/BINARY)               | max length in BYTES, with MySQL's high-bits trick already undone (so CHAR(255) utf8mb4 gives 1020; <256: 1-byte length prefix, else 2) |
+/// | ENUM (247), SET (248) (sent as STRING)   | pack length in bytes (ENUM 1 or 2, SET 1..=8)   |
+/// | NEWDECIMAL (246)                         | `precision << 8 \| scale`                        |
+/// | TIMESTAMP2 (17), DATETIME2 (18), TIME2 (19) | fractional-seconds precision 0..=6           |
+/// | BLOB (252) and TINY/MEDIUM/LONG_BLOB (249-251), GEOMETRY (255), JSON (245), VECTOR (242) | number of length-prefix bytes: 1..=4 |
+/// | BIT (16)                                 | width in bits (`bytes * 8 + bits`), 1..=64      |
+/// | every other type (ints, YEAR, DATE, TIME, DATETIME, TIMESTAMP, NEWDATE, NULL, old DECIMAL) | 0 (no metadata) |
+///
+/// Integer types (TINY 1, SHORT 2, INT24 9, LONG 3, LONGLONG 8) decode as unsigned only when
+/// `unsigned == Some(true)`. Charset-dependent behaviour uses `collation` (63 = binary).
+/// Note: MariaDB compressed columns (types 140 VARCHAR_COMPRESSED, 141 BLOB_COMPRESSED) keep
+/// their own codes in both fields; `meta` is as for VARCHAR / BLOB respectively.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ColumnDef {
+    /// Wire type code (MYSQL_TYPE_*), as in the TABLE_MAP column type array.
+    pub column_type: u8,
+    /// The type to decode row bytes as: `column_type`, except for MYSQL_TYPE_STRING where it is
+    /// the real type (ENUM 247 / SET 248 / STRING 254) recovered from the metadata.
+    pub real_type: u8,
+    /// Normalised per-type metadata: see the table on [`ColumnDef`].
+    pub meta: u16,
+    pub nullable: bool,
+    pub name: Option<String>,
+    /// From SIGNEDNESS metadata; `None` when the source did not send it.
+    pub unsigned: Option<bool>,
+    /// Collation id from (ENUM_AND_SET_)DEFAULT_CHARSET / COLUMN_CHARSET metadata.
+    pub collation: Option<u16>,
+    pub enum_values: Vec<Vec<u8>>,
+    pub set_values: Vec<Vec<u8>>,
+    pub geometry_type: Option<u32>,
+    /// VISIBILITY metadata (MySQL 8.0.23+): false for invisible columns.
+    pub visible: bool,
+    /// The target computes this column itself (VIRTUAL or STORED generated, or a system-versioned
+    /// table's ROW START / ROW END): the row images carry its value, which key extraction uses,
+    /// but SQL must never write it (ERROR 1906) nor locate rows by it. Not in the binlog: set
+    /// from the target's schema when the TABLE_MAP is mapped onto it ([`crate::schedule::target`]).
+    pub generated: bool,
+}
 
 /// A decoded column value. Strings and blobs stay bytes; their charset is on the column.
 #[derive(Debug, Clone, PartialEq)]
@@ -699,7 +753,9 @@ fn maria_decompress(data: &[u8]) -> Result<Vec<u8>, ValueError> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Display: mysqlbinlog-like text for `inspect --rows --show-values`.
+// Display: mysqlbinlog-like text, as `analyze --show-values` shows the key values of hot rows
+// (schedule::keys). `inspect --show-values` has its own formatter (commands::inspect::format_value:
+// truncated long strings, ISO timestamps), so changing either one changes only its command.
 
 /// Write bytes as a quoted string when they are UTF-8, else as a hex literal.
 fn fmt_bytes(f: &mut fmt::Formatter<'_>, b: &[u8]) -> fmt::Result {

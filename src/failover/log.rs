@@ -181,19 +181,10 @@ impl SwitchLog {
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn rfc3339_ms(unix_ms: u64) -> String {
-    let secs = (unix_ms / 1000) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, unix_ms % 1000)
+    let mut s = String::with_capacity(24);
+    crate::utc::push_datetime(&mut s, (unix_ms / 1000) as i64, 'T');
+    let _ = std::fmt::Write::write_fmt(&mut s, format_args!(".{:03}Z", unix_ms % 1000));
+    s
 }
 
 #[cfg(test)]

@@ -15,11 +15,11 @@
 //! - [`doctor`]: dual-master configuration checks (`parapply doctor`, and at watcher start).
 //! - [`reconcile`]: when a failed writer comes back, the exact transactions it holds that its
 //!   successor never received (it stays fenced).
-//! - [`repoint`]: the applier side of a switch: follow the current writer from the target's
-//!   durable checkpoint.
 //!
-//! This module must not decode binlogs or build row SQL; it talks to servers with a handful of
-//! administrative statements and hands the applier a new source through [`SourceSwitch`].
+//! This module must not decode binlogs or build row SQL, and never drives the apply pipeline: it
+//! talks to servers with a handful of administrative statements and only publishes which server
+//! is the writer, on [`SourceSwitch`] (a `watch` channel). The live replica
+//! ([`crate::replica`]) follows that channel.
 //!
 //! # Resumption
 //! The watcher keeps nothing on disk except the switch log. On (re)start, or when it takes over
@@ -37,7 +37,6 @@ pub mod log;
 pub mod probe;
 pub mod promote;
 pub mod reconcile;
-pub mod repoint;
 pub mod watcher;
 
 use std::sync::Arc;
@@ -45,7 +44,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use crate::config::{Endpoint, FailoverServer};
+use crate::config::FailoverServer;
 
 /// Failover failures that stop a command or the watcher, naming the server or file.
 #[derive(Debug, thiserror::Error)]
@@ -64,17 +63,12 @@ pub enum FailoverError {
     Other(String),
 }
 
-/// The writer the applier should stream from. `generation` grows by one at every switch, so a
-/// consumer can tell two switches to the same server apart.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriterInfo {
-    pub name: String,
-    pub endpoint: Endpoint,
-    pub generation: u64,
-}
+/// What [`SourceSwitch`] publishes: the replica's own input type.
+pub use crate::replica::WriterInfo;
 
 /// The current writer, published by the watcher and consumed by the applier (`run`, or
-/// [`repoint::follow_writer`]): a `watch` channel, so a consumer only ever sees the newest value.
+/// [`crate::replica::follow_writer`]): a `watch` channel, so a consumer only ever sees the newest
+/// value.
 #[derive(Debug, Clone)]
 pub struct SourceSwitch {
     tx: Arc<tokio::sync::watch::Sender<WriterInfo>>,

@@ -31,6 +31,32 @@ use crate::failover::probe::{self, LinkStatus, ServerVars};
 use crate::failover::{Check, SourceSwitch};
 use crate::source::gtid::MariadbGtidPos;
 
+/// Why a read of the gate or a timed step of a switch failed; the step's detail in the switch
+/// log is its text. [`StepError::is_transient`] tells an unreachable or refusing server (the
+/// next check may pass) from a step that ran and did not reach its goal.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StepError {
+    /// Connect, a statement or a read timed out or was refused; names the server.
+    #[error(transparent)]
+    Probe(#[from] probe::ProbeError),
+    /// The target answered but its checkpoint could not be read.
+    #[error("{0}")]
+    Checkpoint(String),
+    #[error("checkpoint read timed out")]
+    CheckpointTimeout,
+    /// The candidate did not apply what it must within the bound.
+    #[error("{left} transaction(s) still not applied after {timeout_ms} ms (applied {applied}, target {target})")]
+    NotApplied { left: u64, timeout_ms: u128, applied: MariadbGtidPos, target: MariadbGtidPos },
+}
+
+impl StepError {
+    /// True when the server could not be reached or did not answer in time: the same step may
+    /// pass on the next attempt. False when it ran and did not reach its goal.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StepError::Probe(_) | StepError::CheckpointTimeout)
+    }
+}
+
 /// What the watcher knows when it asks for a promotion.
 #[derive(Debug, Clone, Default)]
 pub struct Knowledge {
@@ -173,11 +199,11 @@ pub fn choose(evals: &[Evaluation]) -> Option<usize> {
 }
 
 /// The applier's durable applied position on the target (MariaDB streams only).
-pub async fn target_applied(target: &Endpoint, schema: &str, timeout: Duration) -> Result<MariadbGtidPos, String> {
-    let mut conn = probe::connect(target, timeout).await.map_err(|e| e.to_string())?;
+pub async fn target_applied(target: &Endpoint, schema: &str, timeout: Duration) -> Result<MariadbGtidPos, StepError> {
+    let mut conn = probe::connect(target, timeout).await?;
     let set = tokio::time::timeout(timeout, CheckpointStore::new(schema).load(&mut conn)).await;
     let _ = tokio::time::timeout(timeout, conn.disconnect()).await;
-    let set = set.map_err(|_| "checkpoint read timed out".to_string())?.map_err(|e| e.to_string())?;
+    let set = set.map_err(|_| StepError::CheckpointTimeout)?.map_err(|e| StepError::Checkpoint(e.to_string()))?;
     let text = set.position();
     Ok(text.split(',').filter_map(|p| MariadbGtidPos::parse(p).ok()).fold(MariadbGtidPos::new(), |acc, p| probe::max_pos(&acc, &p)))
 }
@@ -206,17 +232,17 @@ impl Timer {
 }
 
 /// Fence: `read_only=ON`, then KILL every client connection. `Err` when unreachable.
-async fn fence(ep: &Endpoint, t: Duration) -> Result<String, String> {
-    let mut conn = probe::connect(ep, t).await.map_err(|e| e.to_string())?;
+async fn fence(ep: &Endpoint, t: Duration) -> Result<String, StepError> {
+    let mut conn = probe::connect(ep, t).await?;
     let r = fence_on(&mut conn, ep, t).await;
     let _ = tokio::time::timeout(t, conn.disconnect()).await;
     r
 }
 
 /// [`fence`] on an open connection (also used by [`crate::failover::reconcile`]).
-pub(crate) async fn fence_on(conn: &mut Conn, ep: &Endpoint, t: Duration) -> Result<String, String> {
-    probe::exec(conn, ep, "SET GLOBAL read_only = ON", t * 5).await.map_err(|e| e.to_string())?;
-    let ids = probe::client_connection_ids(conn, ep, t).await.map_err(|e| e.to_string())?;
+pub(crate) async fn fence_on(conn: &mut Conn, ep: &Endpoint, t: Duration) -> Result<String, StepError> {
+    probe::exec(conn, ep, "SET GLOBAL read_only = ON", t * 5).await?;
+    let ids = probe::client_connection_ids(conn, ep, t).await?;
     let mut killed = 0;
     for id in &ids {
         // A connection may end on its own between the listing and the KILL: not an error.
@@ -228,12 +254,12 @@ pub(crate) async fn fence_on(conn: &mut Conn, ep: &Endpoint, t: Duration) -> Res
 }
 
 /// Poll until the candidate applied `want` (every domain of it), or `timeout`.
-async fn wait_applied(ep: &Endpoint, want: Option<&MariadbGtidPos>, skip_domain: u32, t: Duration, timeout: Duration) -> Result<String, String> {
+async fn wait_applied(ep: &Endpoint, want: Option<&MariadbGtidPos>, skip_domain: u32, t: Duration, timeout: Duration) -> Result<String, StepError> {
     let deadline = Instant::now() + timeout;
-    let mut conn = probe::connect(ep, t).await.map_err(|e| e.to_string())?;
+    let mut conn = probe::connect(ep, t).await?;
     let result = loop {
-        let vars = probe::server_vars(&mut conn, ep, t).await.map_err(|e| e.to_string())?;
-        let link = probe::link_status(&mut conn, ep, t).await.map_err(|e| e.to_string())?;
+        let vars = probe::server_vars(&mut conn, ep, t).await?;
+        let link = probe::link_status(&mut conn, ep, t).await?;
         let received = link.as_ref().map(|l| l.gtid_io_pos.clone()).unwrap_or_default();
         let target = match want {
             Some(w) => probe::max_pos(w, &received),
@@ -244,7 +270,7 @@ async fn wait_applied(ep: &Endpoint, want: Option<&MariadbGtidPos>, skip_domain:
             break Ok(format!("applied {}", vars.gtid_slave_pos));
         }
         if Instant::now() >= deadline {
-            break Err(format!("{left} transaction(s) still not applied after {} ms (applied {}, target {target})", timeout.as_millis(), vars.gtid_slave_pos));
+            break Err(StepError::NotApplied { left, timeout_ms: timeout.as_millis(), applied: vars.gtid_slave_pos, target });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
@@ -319,7 +345,7 @@ pub async fn failover(req: Request<'_>) -> (Entry, Option<String>) {
         Some((ep, schema)) => match target_applied(ep, schema, t).await {
             Ok(p) => Some(p),
             Err(e) => {
-                entry.checks.push(Check::warn("target_checkpoint", e));
+                entry.checks.push(Check::warn("target_checkpoint", e.to_string()));
                 None
             }
         },
@@ -351,7 +377,7 @@ pub async fn failover(req: Request<'_>) -> (Entry, Option<String>) {
         Ok(d) => entry.steps.push(timer.step("wait_relay_applied", "ok", d)),
         Err(e) if req.force => entry.steps.push(timer.step("wait_relay_applied", "fail", format!("{e} (continuing: --force)"))),
         Err(e) => {
-            entry.steps.push(timer.step("wait_relay_applied", "fail", e.clone()));
+            entry.steps.push(timer.step("wait_relay_applied", "fail", e.to_string()));
             entry.event = "promotion_failed".into();
             entry.reasons.push(format!("{}: relay log not applied: {e}", cand.name));
             entry.total_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
@@ -362,17 +388,17 @@ pub async fn failover(req: Request<'_>) -> (Entry, Option<String>) {
     // Step 3: make the candidate the writer.
     let timer = Timer::start();
     let promote_result = async {
-        let mut conn = probe::connect(&cand.endpoint, t).await.map_err(|e| e.to_string())?;
+        let mut conn = probe::connect(&cand.endpoint, t).await?;
         let mut done = Vec::new();
         if cfg.stop_slave_on_promote {
-            probe::exec(&mut conn, &cand.endpoint, "STOP SLAVE", t * 5).await.map_err(|e| e.to_string())?;
+            probe::exec(&mut conn, &cand.endpoint, "STOP SLAVE", t * 5).await?;
             done.push("STOP SLAVE");
         }
-        probe::exec(&mut conn, &cand.endpoint, "SET GLOBAL read_only = OFF", t * 5).await.map_err(|e| e.to_string())?;
+        probe::exec(&mut conn, &cand.endpoint, "SET GLOBAL read_only = OFF", t * 5).await?;
         done.push("read_only=OFF");
-        let vars = probe::server_vars(&mut conn, &cand.endpoint, t).await.map_err(|e| e.to_string())?;
+        let vars = probe::server_vars(&mut conn, &cand.endpoint, t).await?;
         let _ = tokio::time::timeout(t, conn.disconnect()).await;
-        Ok::<_, String>((done.join(", "), vars))
+        Ok::<_, StepError>((done.join(", "), vars))
     }
     .await;
     let new_vars = match promote_result {
@@ -381,7 +407,7 @@ pub async fn failover(req: Request<'_>) -> (Entry, Option<String>) {
             v
         }
         Err(e) => {
-            entry.steps.push(timer.step("promote_candidate", "fail", e.clone()));
+            entry.steps.push(timer.step("promote_candidate", "fail", e.to_string()));
             entry.event = "promotion_failed".into();
             entry.reasons.push(format!("{}: {e}", cand.name));
             entry.total_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
@@ -452,7 +478,7 @@ pub async fn switchover(cfg: &FailoverConfig, old: &FailoverServer, cand: &Failo
     match fence(&old.endpoint, t).await {
         Ok(d) => entry.steps.push(timer.step("fence_old_writer", "ok", d)),
         Err(e) => {
-            entry.steps.push(timer.step("fence_old_writer", "fail", e.clone()));
+            entry.steps.push(timer.step("fence_old_writer", "fail", e.to_string()));
             entry.event = "switchover_failed".into();
             entry.reasons.push(format!("cannot fence {}: {e}", old.name));
             return (entry, false);
@@ -474,9 +500,9 @@ pub async fn switchover(cfg: &FailoverConfig, old: &FailoverServer, cand: &Failo
     match wait_applied(&cand.endpoint, Some(&final_pos), cand_domain, t, Duration::from_millis(cfg.relay_apply_timeout_ms)).await {
         Ok(d) => entry.steps.push(timer.step("wait_candidate_applied_all", "ok", d)),
         Err(e) => {
-            entry.steps.push(timer.step("wait_candidate_applied_all", "fail", e.clone()));
+            entry.steps.push(timer.step("wait_candidate_applied_all", "fail", e.to_string()));
             entry.event = "switchover_failed".into();
-            entry.reasons.push(e);
+            entry.reasons.push(e.to_string());
             unfence(&old.endpoint, t).await;
             entry.steps.push(Timer::start().step("unfence_old_writer", "ok", "read_only=OFF again"));
             return (entry, false);
@@ -484,11 +510,11 @@ pub async fn switchover(cfg: &FailoverConfig, old: &FailoverServer, cand: &Failo
     }
     let timer = Timer::start();
     let new_vars = async {
-        let mut conn = probe::connect(&cand.endpoint, t).await.map_err(|e| e.to_string())?;
-        probe::exec(&mut conn, &cand.endpoint, "SET GLOBAL read_only = OFF", t * 5).await.map_err(|e| e.to_string())?;
-        let v = probe::server_vars(&mut conn, &cand.endpoint, t).await.map_err(|e| e.to_string())?;
+        let mut conn = probe::connect(&cand.endpoint, t).await?;
+        probe::exec(&mut conn, &cand.endpoint, "SET GLOBAL read_only = OFF", t * 5).await?;
+        let v = probe::server_vars(&mut conn, &cand.endpoint, t).await?;
         let _ = tokio::time::timeout(t, conn.disconnect()).await;
-        Ok::<_, String>(v)
+        Ok::<_, StepError>(v)
     }
     .await;
     let new_vars = match new_vars {
@@ -497,9 +523,9 @@ pub async fn switchover(cfg: &FailoverConfig, old: &FailoverServer, cand: &Failo
             v
         }
         Err(e) => {
-            entry.steps.push(timer.step("promote_candidate", "fail", e.clone()));
+            entry.steps.push(timer.step("promote_candidate", "fail", e.to_string()));
             entry.event = "switchover_failed".into();
-            entry.reasons.push(e);
+            entry.reasons.push(e.to_string());
             unfence(&old.endpoint, t).await;
             return (entry, false);
         }

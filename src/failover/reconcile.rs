@@ -33,7 +33,7 @@ use crate::failover::log::{DataLoss, Entry, LostRows, PassiveMark, Reconcile, St
 use crate::failover::probe::{self, ServerVars};
 use crate::failover::{promote, FailoverError, ReconcileView};
 use crate::source::gtid::{GtidPosition, MariadbGtidPos};
-use crate::source::stream::{StartPosition, StreamOptions, TransactionStream};
+use crate::source::stream::{StartPosition, StreamError, StreamOptions, TransactionStream};
 use crate::txn::{Change, Gtid, RowKind};
 
 /// server_id the reconciliation's binlog dump registers with. A master drops an older dump
@@ -129,6 +129,18 @@ pub fn ranges(gtids: &[(u32, u32, u64)]) -> Vec<String> {
     out
 }
 
+/// Why the old writer's binlog could not be read to the end of what was lost; the reconcile
+/// entry then falls back to positions only.
+#[derive(Debug, thiserror::Error)]
+enum ReadLostError {
+    /// Transient: the binlog did not reach the lost positions in time.
+    #[error("binlog read timed out after {timeout_ms} ms before reaching {missing}")]
+    Timeout { timeout_ms: u128, missing: String },
+    /// Transient or definite as [`crate::source::stream::StreamError::is_transient`] says.
+    #[error("binlog read: {0}")]
+    Stream(StreamError),
+}
+
 /// What reading the old writer's binlog found.
 #[derive(Debug, Default)]
 struct Found {
@@ -137,7 +149,7 @@ struct Found {
 }
 
 /// Read the transactions of `want` (domain -> (after seq, up to seq)) from `old`'s binlog.
-async fn read_lost(old: &FailoverServer, start: MariadbGtidPos, want: &BTreeMap<u32, (u32, u64, u64)>, timeout: Duration) -> Result<Found, String> {
+async fn read_lost(old: &FailoverServer, start: MariadbGtidPos, want: &BTreeMap<u32, (u32, u64, u64)>, timeout: Duration) -> Result<Found, ReadLostError> {
     let mut opts = StreamOptions::new(old.endpoint.clone(), RECONCILE_SERVER_ID);
     opts.max_attempts = Some(2);
     let mut stream = TransactionStream::new(opts, StartPosition::Gtid(GtidPosition::Mariadb(start)));
@@ -149,9 +161,9 @@ async fn read_lost(old: &FailoverServer, start: MariadbGtidPos, want: &BTreeMap<
         let txn = match tokio::time::timeout(left, stream.next()).await {
             Err(_) => {
                 let missing: Vec<String> = reached.iter().filter(|(_, r)| !**r).map(|(d, _)| format!("domain {d} up to seq {}", want.get(d).map(|w| w.2).unwrap_or(0))).collect();
-                return Err(format!("binlog read timed out after {} ms before reaching {}", timeout.as_millis(), missing.join(", ")));
+                return Err(ReadLostError::Timeout { timeout_ms: timeout.as_millis(), missing: missing.join(", ") });
             }
-            Ok(Err(e)) => return Err(format!("binlog read: {e}")),
+            Ok(Err(e)) => return Err(ReadLostError::Stream(e)),
             Ok(Ok(t)) => t,
         };
         let Some(Gtid::Mariadb { domain, server_id, seq }) = txn.gtid else { continue };
@@ -221,7 +233,7 @@ pub async fn reconcile(cfg: &FailoverConfig, old: &FailoverServer, new: &Failove
     let old_vars = old_vars.map_err(|e| server_err(old, e.to_string()))?;
     entry.steps.push(match &fenced {
         Ok(d) => step(timer, "fence_old_writer", "ok", d.clone()),
-        Err(e) => step(timer, "fence_old_writer", "fail", e.clone()),
+        Err(e) => step(timer, "fence_old_writer", "fail", e.to_string()),
     });
 
     // 2. The new writer's positions (read only).
@@ -268,7 +280,7 @@ pub async fn reconcile(cfg: &FailoverConfig, old: &FailoverServer, new: &Failove
                 rec.basis = format!("positions only ({} on return minus {}): {e}", old.name, new.name);
                 rec.lost_gtids = by_positions;
                 rec.lost_per_domain = by_positions_count;
-                entry.steps.push(step(timer, "read_old_binlog", "fail", e));
+                entry.steps.push(step(timer, "read_old_binlog", "fail", e.to_string()));
             }
         }
     }
@@ -277,7 +289,7 @@ pub async fn reconcile(cfg: &FailoverConfig, old: &FailoverServer, new: &Failove
     // master (a dual-write hazard), not the loss settled here.
     entry.new_passive = Some(PassiveMark { name: old.name.clone(), domain: old_vars.gtid_domain_id, seq: probe::seq_of(&old_vars.gtid_binlog_pos, old_vars.gtid_domain_id) });
     if !old_vars.read_only {
-        entry.reasons.push(format!("{} could not be fenced and is still writable: {}", old.name, fenced.as_ref().err().cloned().unwrap_or_default()));
+        entry.reasons.push(format!("{} could not be fenced and is still writable: {}", old.name, fenced.as_ref().err().map(ToString::to_string).unwrap_or_default()));
     }
     if rec.lost_transactions > 0 {
         entry.reasons.push(format!(

@@ -2,8 +2,11 @@
 //!
 //! Owns [`Progress`], the cheap thread-safe registry every pipeline stage reports into, and the
 //! consistent [`LagSnapshot`] that monitors read ([`crate::http`], `parapply status`, the terminal
-//! [`reporter`]). It must not talk to any server, build SQL or decide scheduling; the heartbeat
-//! writer that feeds it lives in [`crate::heartbeat`].
+//! [`reporter`]), plus recognising heartbeat rows in applied transactions ([`heartbeat_row`])
+//! and the pipeline-progress adapter ([`bridge`]). It must not talk to any server, start
+//! servers or writers, build SQL or decide scheduling: the heartbeat writer that feeds it lives
+//! in [`crate::heartbeat`] (which depends on lag, not the reverse), and the endpoints, the writer
+//! thread and the target probe are started by [`crate::commands::monitor`].
 //!
 //! # API for the pipeline (stable; every stage holds an `Arc<Progress>` clone)
 //!
@@ -57,7 +60,7 @@
 //! callers may call these hooks while holding their own locks.
 
 pub mod bridge;
-pub mod monitor;
+pub mod heartbeat_row;
 pub mod reporter;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -68,7 +71,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::config::LagConfig;
-use crate::heartbeat::{self, TableRef};
+use crate::lag::heartbeat_row::TableRef;
 use crate::txn::{Gtid, Transaction};
 
 /// Pipeline state as shown by `/lag`, `/metrics` (`parapply_state{state}`) and `parapply status`.
@@ -167,7 +170,7 @@ pub struct AppliedTxn {
     /// Source binlog file and end position.
     pub end_pos: Option<(String, u64)>,
     /// Set when the transaction writes the heartbeat table.
-    pub heartbeat: Option<heartbeat::HeartbeatRow>,
+    pub heartbeat: Option<heartbeat_row::HeartbeatRow>,
 }
 
 impl AppliedTxn {
@@ -182,7 +185,7 @@ impl AppliedTxn {
                 let file = if txn.pos.end_file.is_empty() { &txn.pos.file } else { &txn.pos.end_file };
                 (file.clone(), txn.pos.end)
             }),
-            heartbeat: heartbeat_table.and_then(|t| heartbeat::heartbeat_row_in(txn, t)),
+            heartbeat: heartbeat_table.and_then(|t| heartbeat_row::heartbeat_row_in(txn, t)),
         }
     }
 }

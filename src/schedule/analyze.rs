@@ -30,7 +30,7 @@ use super::core::SchedulerCore;
 use super::keys::{KeyExtractor, KeyLabel, TxnFacts};
 use super::stats::SchedulerStats;
 use super::{rule_for, BarrierReason, Plan};
-use crate::cli::{CostModel, Mode};
+use crate::schedule::mode::{CostModel, Mode};
 use crate::txn::Transaction;
 
 /// What to analyse.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::stats::SchedulerStats;
 use super::{BarrierReason, DependencyRule, Plan, ScheduleError, TxnFacts};
-use crate::cli::Mode;
+use crate::schedule::mode::Mode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SlotState {

@@ -18,7 +18,7 @@ use super::core::SchedulerCore;
 use super::keys::{KeyExtractor, TxnFacts};
 use super::stats::{SchedulerStats, SchedulerSummary};
 use super::{rule_for, DispatcherConfig, Done, Ready, ScheduleError};
-use crate::cli::Mode;
+use crate::schedule::mode::Mode;
 use crate::txn::Transaction;
 
 /// The applier's side of a running dispatcher (see the module doc of [`crate::schedule`]).

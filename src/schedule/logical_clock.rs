@@ -40,7 +40,7 @@
 use std::collections::VecDeque;
 
 use super::{BarrierReason, DependencyRule, Plan, TxnFacts};
-use crate::cli::Mode;
+use crate::schedule::mode::Mode;
 use crate::txn::{mariadb_flags2 as f2, CommitDeps};
 
 #[derive(Debug, Default)]

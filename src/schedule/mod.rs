@@ -59,7 +59,6 @@
 
 use std::sync::Arc;
 
-use crate::cli::Mode;
 use crate::txn::Transaction;
 
 pub mod analyze;
@@ -72,6 +71,7 @@ mod fold_table;
 pub mod infoschema;
 pub mod keys;
 pub mod logical_clock;
+pub mod mode;
 pub mod serial;
 mod stats;
 pub mod synth;
@@ -86,6 +86,7 @@ pub use self::dispatcher::{spawn_dispatcher, DispatcherHandle};
 pub use self::infoschema::{CatalogError, InfoSchemaCatalog, TargetError};
 pub use self::target::{MapError, TargetTable};
 pub use self::keys::{KeyExtractor, TxnFacts};
+pub use self::mode::{CostModel, Mode};
 pub use self::stats::{SchedulerSnapshot, SchedulerStats, SchedulerSummary};
 
 /// How the dispatcher runs. Mirrors `[apply]` in the config.

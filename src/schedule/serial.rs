@@ -8,7 +8,7 @@
 //! Waiting for the previous one is enough: it, in turn, waited for its own predecessor.
 
 use super::{DependencyRule, Plan, TxnFacts};
-use crate::cli::Mode;
+use crate::schedule::mode::Mode;
 
 #[derive(Debug, Default)]
 pub struct SerialRule;

@@ -39,7 +39,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{DependencyRule, Plan, TxnFacts};
-use crate::cli::Mode;
+use crate::schedule::mode::Mode;
 
 /// Keys are already xxh3 hashes: hashing them again would only cost time.
 #[derive(Default, Clone, Copy)]

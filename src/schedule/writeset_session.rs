@@ -14,7 +14,7 @@
 
 use super::writeset::{LastTouch, WritesetRule};
 use super::{DependencyRule, Plan, TxnFacts};
-use crate::cli::Mode;
+use crate::schedule::mode::Mode;
 
 #[derive(Debug, Default)]
 pub struct WritesetSessionRule {

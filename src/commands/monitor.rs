@@ -3,15 +3,18 @@
 //! runs; re-pointed by [`Monitor::set_heartbeat_source`] when a failover moves the writer), and
 //! the terminal/log progress reporter, and (on request) a reachability probe of the target.
 //!
-//! Owns only the lifetimes of those parts (threads, runtimes, stop signals). Commands such as
-//! `run` and `replay` create a [`Monitor`], hand [`Monitor::progress`] to the pipeline stages,
-//! and call [`Monitor::finish`] when the pipeline ends. It must not touch the pipeline itself.
+//! Owns only the lifetimes of those parts (threads, runtimes, stop signals) and the target
+//! probe; the parts themselves are [`crate::lag`] (registry, clocks, reporter), [`crate::http`]
+//! and [`crate::heartbeat`]. It lives with the commands, above all of them, because it starts
+//! servers and writers: [`crate::lag`] itself talks to no server. Commands such as `run`
+//! create a [`Monitor`], hand [`Monitor::progress`] to the pipeline stages, and call
+//! [`Monitor::finish`] when the pipeline ends. It must not touch the pipeline itself.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Config, Endpoint, LagConfig};
+use crate::config::{Config, Endpoint};
 use crate::http::{HttpError, HttpServer, StatusInfo};
 use crate::lag::reporter::Reporter;
 use crate::lag::Progress;
@@ -46,41 +49,6 @@ struct HeartbeatThread {
     handle: std::thread::JoinHandle<()>,
 }
 
-/// The heartbeat writer on `source`, restarted on the new endpoint whenever `source` changes
-/// (a failover moved the writer), until `stop`. A writer that ends with an error (it logs why)
-/// waits for a new source or the stop; the lag keeps growing meanwhile, which is the truth.
-async fn heartbeat_loop(mut source: tokio::sync::watch::Receiver<Endpoint>, lag: LagConfig, progress: Arc<Progress>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        let ep = source.borrow_and_update().clone();
-        let (inner_tx, inner_rx) = tokio::sync::watch::channel(false);
-        let writer = crate::heartbeat::run(ep.clone(), lag.clone(), progress.clone(), inner_rx);
-        tokio::pin!(writer);
-        let mut ended = false;
-        let stopping = tokio::select! {
-            r = &mut writer => {
-                ended = true;
-                if let Err(e) = r {
-                    tracing::error!(error = %e, source = %ep.address(), "heartbeat writer stopped; heartbeat lag will keep growing");
-                }
-                tokio::select! {
-                    changed = source.changed() => changed.is_err(),
-                    _ = stop.changed() => true,
-                }
-            }
-            changed = source.changed() => changed.is_err(),
-            _ = stop.changed() => true,
-        };
-        if !ended {
-            let _ = inner_tx.send(true);
-            let _ = writer.await;
-        }
-        if stopping || *stop.borrow() {
-            return;
-        }
-        tracing::info!(source = %source.borrow().address(), "heartbeat writer moves to the new source");
-    }
-}
-
 /// A running monitoring side; [`Monitor::finish`] (or drop) stops it.
 pub struct Monitor {
     progress: Arc<Progress>,
@@ -110,7 +78,7 @@ async fn probe_loop(target: Endpoint, every: Duration, progress: Arc<Progress>, 
         let bound = every.max(target.connect_timeout());
         let up = tokio::time::timeout(bound, async {
             if conn.is_none() {
-                conn = Some(crate::net::connect(crate::heartbeat::opts_for(&target)).await?);
+                conn = Some(crate::net::connect(crate::net::opts(&target)).await?);
             }
             match conn.as_mut() {
                 Some(c) => c.query_drop("DO 1").await,
@@ -173,7 +141,7 @@ impl Monitor {
                             return;
                         }
                     };
-                    rt.block_on(heartbeat_loop(source_rx, lag, p, rx));
+                    rt.block_on(crate::heartbeat::follow(source_rx, lag, p, rx));
                 })
                 .map_err(MonitorError::Thread)?;
             Some(HeartbeatThread { stop: tx, source: Arc::new(source_tx), handle })

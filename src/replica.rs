@@ -1,11 +1,15 @@
-//! The applier's side of a switch: stream from whichever server is the writer, and after every
-//! switch resume from the target's durable checkpoint on the new writer.
+//! The live replica: stream from whichever server is the writer into the apply pipeline, from
+//! the target's durable checkpoint, and start again from the checkpoint whenever the writer
+//! changes.
 //!
 //! Owns the loop "writer -> start position from the checkpoint -> live stream -> apply pipeline
-//! until the writer changes" ([`apply_loop`]), shared by `parapply run` (a fixed source, or the
-//! writer published by a hosted watcher) and `parapply failover watch --apply`. It must not decide when to switch (the watcher publishes that on
-//! [`crate::failover::SourceSwitch`]) and must not apply rows itself (that is
-//! [`crate::apply::pipeline`]).
+//! until the writer changes" ([`apply_loop`]), for `parapply run` with a fixed `[source]`
+//! ([`fixed_source`]: a writer channel that never changes), `parapply run` with a `[failover]`
+//! section and `parapply failover watch --apply` (the writer the hosted watcher publishes). Its
+//! input is a `tokio::sync::watch` channel of [`WriterInfo`]; who publishes it (nobody, or the
+//! failover watcher through [`crate::failover::SourceSwitch`]) is not its business, and the
+//! failover module never drives the pipeline. It must not decide when to switch, and must not
+//! apply rows itself (that is [`crate::apply::pipeline`]).
 //!
 //! # Resumption
 //! MariaDB GTIDs are global: the new writer holds the old writer's transactions under the same
@@ -14,19 +18,53 @@
 //! and skipped by the pipeline, which loads the same checkpoint. So the switch has no gap (the
 //! watermark is never past an unapplied transaction) and no duplicate (the checkpoint commits
 //! with the rows).
+//!
+//! # Error handling
+//! Outages (writer or target unreachable) and target errors a fresh start may cure are retried
+//! here, segment after segment; what reaches the caller is a [`ReplicaError`], always definite.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::apply::checkpoint::CheckpointStore;
 use crate::apply::pipeline::{self, ApplySummary, PipelineOptions, ProgressFn, ProgressView, TxnSource};
 use crate::apply::ApplyError;
 use crate::config::{ApplyConfig, Endpoint};
-use crate::failover::{probe, FailoverError, WriterInfo};
 use crate::lag::Progress;
-use crate::source::gtid::{GtidPosition, MariadbGtidPos};
+use crate::source::gtid::GtidPosition;
 use crate::source::stream::{BlockingTransactions, StartPosition, StreamError, StreamOptions};
+use crate::source::TxnSourceError;
+
+/// The writer the applier should stream from. `generation` grows by one at every switch, so a
+/// consumer can tell two switches to the same server apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterInfo {
+    pub name: String,
+    pub endpoint: Endpoint,
+    pub generation: u64,
+}
+
+/// Why the replica stopped. Every variant is definite: outages and retryable target errors are
+/// retried inside [`apply_loop`] and never reach the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// The target answered but its checkpoint could not be read or set up.
+    #[error("target checkpoint: {0}")]
+    Checkpoint(Box<ApplyError>),
+    /// Neither the checkpoint nor `--from` is a position the stream understands.
+    #[error("start position {text:?}: {cause}")]
+    StartPosition { text: String, cause: Box<StreamError> },
+    /// The writer refused the dump for a reason a reconnect cannot cure (purged binlog, ...).
+    #[error("stream from {writer}: {cause}")]
+    Stream { writer: String, cause: Box<StreamError> },
+    /// The pipeline stopped on the data or the input (a conflict with `on_conflict = stop`, a
+    /// row that cannot become SQL, an unsupported event, a definite stream error).
+    #[error("apply from {writer}: {cause}")]
+    Apply { writer: String, cause: Box<ApplyError> },
+    /// The target kept failing with the target reachable.
+    #[error("apply from {writer}: {cause} ({attempts} failed attempts in a row)")]
+    GaveUp { writer: String, cause: Box<ApplyError>, attempts: u32 },
+}
 
 /// What the follower needs.
 #[derive(Debug, Clone)]
@@ -47,36 +85,28 @@ pub struct Segment {
     pub summary: ApplySummary,
 }
 
-/// The start position: the checkpoint watermark of every MariaDB domain.
-pub async fn checkpoint_start(target: &Endpoint, schema: &str) -> Result<MariadbGtidPos, FailoverError> {
-    let t = target.connect_timeout();
-    let mut conn = probe::connect(target, t).await.map_err(|e| FailoverError::Other(format!("target: {e}")))?;
-    let store = CheckpointStore::new(schema);
-    store.setup(&mut conn).await.map_err(|e| FailoverError::Other(format!("target checkpoint: {e}")))?;
-    let set = store.load(&mut conn).await.map_err(|e| FailoverError::Other(format!("target checkpoint: {e}")))?;
-    let _ = conn.disconnect().await;
-    let mut pos = MariadbGtidPos::new();
-    for (stream, (_, gtid)) in &set.watermark {
-        if stream.starts_with("mariadb:") {
-            if let Ok(p) = MariadbGtidPos::parse(gtid) {
-                pos = probe::max_pos(&pos, &p);
-            }
-        }
-    }
-    Ok(pos)
-}
-
 /// Apply from the current writer until `stop` is set, switching writers whenever `writers`
 /// changes. Blocks; returns the segments applied. Each segment's pipeline ends cleanly (all it
 /// dispatched committed) before the next starts. This is [`apply_loop`] with the stream
 /// settings of [`StreamOptions::new`] and nothing fed to a lag registry.
-pub fn follow_writer(writers: tokio::sync::watch::Receiver<WriterInfo>, opts: FollowOptions, stop: Arc<AtomicBool>) -> Result<Vec<Segment>, FailoverError> {
+pub fn follow_writer(writers: tokio::sync::watch::Receiver<WriterInfo>, opts: FollowOptions, stop: Arc<AtomicBool>) -> Result<Vec<Segment>, ReplicaError> {
     let stream = StreamOptions::new(opts.target.clone(), opts.server_id);
     apply_loop(writers, ApplierOptions::new(opts.target, opts.apply, stream), stop)
 }
 
+/// The applier on a fixed `source` (`parapply run` without `[failover]`): a writer channel
+/// that never changes.
+pub fn fixed_source(source: Endpoint, opts: ApplierOptions, stop: Arc<AtomicBool>) -> Result<Vec<Segment>, ReplicaError> {
+    // `_keep` must live as long as the loop: a dropped sender reads as "the writer changed".
+    let (_keep, rx) = tokio::sync::watch::channel(WriterInfo { name: "source".into(), endpoint: source, generation: 0 });
+    apply_loop(rx, opts, stop)
+}
+
 /// A per-segment callback factory (the pipeline's progress callback is consumed by each run).
 pub type ProgressFnFactory = Arc<dyn Fn() -> ProgressFn + Send + Sync>;
+
+/// Called when a segment starts streaming from a writer.
+pub type OnWriter = Arc<dyn Fn(&WriterInfo) + Send + Sync>;
 
 /// Everything [`apply_loop`] needs besides the writer channel.
 #[derive(Clone)]
@@ -95,7 +125,7 @@ pub struct ApplierOptions {
     /// An extra progress callback made for each segment (e.g. the throttled log line).
     pub progress_log: Option<ProgressFnFactory>,
     /// Called when a segment starts streaming from a writer (e.g. to move the heartbeat writer).
-    pub on_writer: Option<Arc<dyn Fn(&WriterInfo) + Send + Sync>>,
+    pub on_writer: Option<OnWriter>,
     /// Pause between attempts while the target or the writer cannot be reached. Default 1 s.
     pub retry_pause: Duration,
     /// Consecutive failed segments, with the target reachable, before a target error counts as
@@ -115,22 +145,15 @@ impl ApplierOptions {
 /// looks at the writer channel (and the stop flag) again.
 const STREAM_ATTEMPTS: u32 = 5;
 
-/// How a segment's failure is handled.
-enum Failure {
-    /// Stop the loop with this error.
-    Definite(String),
-    /// Outage (target or writer unreachable, or a target error that a fresh start may cure):
-    /// pause and start a new segment from the checkpoint.
-    Retry(String),
-}
-
-fn classify(e: &ApplyError) -> Failure {
+/// Whether a segment's failure stops the loop (true) or starts a new segment from the
+/// checkpoint after a pause (false: an outage, or a target error a fresh start may cure).
+fn is_definite(e: &ApplyError) -> bool {
     match e {
         // The data or the input is the problem: a restart would fail the same way.
-        ApplyError::Conflict { .. } | ApplyError::Build { .. } | ApplyError::Unsupported { .. } | ApplyError::TooLarge { .. } | ApplyError::Source(_) | ApplyError::Schedule(_) => Failure::Definite(e.to_string()),
+        ApplyError::Conflict { .. } | ApplyError::Build { .. } | ApplyError::Unsupported { .. } | ApplyError::TooLarge { .. } | ApplyError::Source(_) | ApplyError::Schedule(_) => true,
         // The target (connection lost, retries used up, checkpoint or setup statements failed):
         // the next segment's checkpoint read tells an outage from a reachable target.
-        _ => Failure::Retry(e.to_string()),
+        _ => false,
     }
 }
 
@@ -151,7 +174,7 @@ fn classify(e: &ApplyError) -> Failure {
 ///   row, then definite.
 /// - Conflicts (`on_conflict = stop`), rows that cannot be turned into SQL, unsupported events,
 ///   definite stream errors (purged binlog, CRC mismatch): stop with the error.
-pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: ApplierOptions, stop: Arc<AtomicBool>) -> Result<Vec<Segment>, FailoverError> {
+pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: ApplierOptions, stop: Arc<AtomicBool>) -> Result<Vec<Segment>, ReplicaError> {
     let mut segments = Vec::new();
     let mut failed_in_row = 0u32;
     let mut target_down_logged = false;
@@ -179,14 +202,14 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
                 pause(&stop);
                 continue;
             }
-            Err(e) => return Err(definite(&progress, format!("target checkpoint: {e}"))),
+            Err(e) => return Err(definite(&progress, ReplicaError::Checkpoint(Box::new(e)))),
         };
         if let Some(p) = &progress {
             p.set_target_up(true);
         }
         target_down_logged = false;
         let start_text = applied.resume_position().or_else(|| opts.from.clone()).unwrap_or_default();
-        let start = StartPosition::parse(&start_text).map_err(|e| definite(&progress, format!("start position {start_text:?}: {e}")))?;
+        let start = StartPosition::parse(&start_text).map_err(|e| definite(&progress, ReplicaError::StartPosition { text: start_text.clone(), cause: Box::new(e) }))?;
         if let (Some(p), StartPosition::Gtid(GtidPosition::Mariadb(pos))) = (&progress, &start) {
             p.seed_applied_gtids(&pos.gtids());
         }
@@ -214,7 +237,7 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
                 pause(&stop);
                 continue;
             }
-            Err(e) => return Err(definite(&progress, format!("stream from {}: {e}", writer.name))),
+            Err(e) => return Err(definite(&progress, ReplicaError::Stream { writer: writer.name.clone(), cause: Box::new(e) })),
         };
         let lost = Arc::new(AtomicBool::new(false));
         let segment_source = SegmentSource { stream, writers: writers.clone(), stop: stop.clone(), lost: lost.clone() };
@@ -263,28 +286,26 @@ pub fn apply_loop(mut writers: tokio::sync::watch::Receiver<WriterInfo>, opts: A
                     pause(&stop);
                 }
             }
-            Err(e) => match classify(&e) {
-                Failure::Definite(why) => return Err(definite(&progress, format!("apply from {}: {why}", writer.name))),
-                Failure::Retry(why) => {
-                    failed_in_row += 1;
-                    if failed_in_row > opts.max_failed_segments {
-                        return Err(definite(&progress, format!("apply from {}: {why} ({failed_in_row} failed attempts in a row)", writer.name)));
-                    }
-                    tracing::warn!(writer = %writer.name, error = %why, attempt = failed_in_row, "apply stopped; restarting from the checkpoint");
-                    pause(&stop);
+            Err(e) if is_definite(&e) => return Err(definite(&progress, ReplicaError::Apply { writer: writer.name.clone(), cause: Box::new(e) })),
+            Err(e) => {
+                failed_in_row += 1;
+                if failed_in_row > opts.max_failed_segments {
+                    return Err(definite(&progress, ReplicaError::GaveUp { writer: writer.name.clone(), cause: Box::new(e), attempts: failed_in_row }));
                 }
-            },
+                tracing::warn!(writer = %writer.name, error = %e, attempt = failed_in_row, "apply stopped; restarting from the checkpoint");
+                pause(&stop);
+            }
         }
     }
     Ok(segments)
 }
 
 /// Count a definite error on the registry and build the loop's error.
-fn definite(progress: &Option<Arc<Progress>>, why: String) -> FailoverError {
+fn definite(progress: &Option<Arc<Progress>>, e: ReplicaError) -> ReplicaError {
     if let Some(p) = progress {
         p.on_error();
     }
-    FailoverError::Other(why)
+    e
 }
 
 /// The live stream of one segment: ends (cleanly) when the writer changes, `stop` is set, or
@@ -298,7 +319,7 @@ struct SegmentSource {
 }
 
 impl Iterator for SegmentSource {
-    type Item = Result<crate::txn::Transaction, String>;
+    type Item = Result<crate::txn::Transaction, TxnSourceError>;
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if self.stop.load(Ordering::Relaxed) || self.writers.has_changed().unwrap_or(true) {
@@ -312,7 +333,7 @@ impl Iterator for SegmentSource {
                     self.lost.store(true, Ordering::Relaxed);
                     return None;
                 }
-                Some(Err(e)) => return Some(Err(e.to_string())),
+                Some(Err(e)) => return Some(Err(TxnSourceError::from(e))),
             }
         }
     }
