@@ -134,8 +134,12 @@ fn bench_quick_writes_a_complete_report_with_matching_checksums() {
                 assert!(source_gtids < 500, "commit groups formed: {a:#}");
             }
         } else {
-            // The native replica: one commit and one GTID per source transaction, nothing else.
-            assert_eq!((commits, gtids, source_gtids), (1000, 1000, 1000), "{a:#}");
+            // The native replica: one GTID per source transaction, nothing else, and one commit
+            // each, plus one for a transaction the optimistic replica killed in its commit wait
+            // and retried (seen once: 1 retry, 1,001 commits).
+            let retries = a["retries"].as_u64().expect("retries");
+            assert_eq!((gtids, source_gtids), (1000, 1000), "{a:#}");
+            assert!((1000..=1000 + retries).contains(&commits), "{a:#}");
             assert!(a["applier_cpu_seconds"].is_null() && a["peak_rss_bytes"].is_null(), "{a:#}");
             assert_eq!(a["total_cpu_seconds"], a["target_cpu_seconds"], "{a:#}");
         }
