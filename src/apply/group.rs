@@ -52,7 +52,9 @@ pub struct CommitGroup {
     rows: usize,
 }
 
-fn can_group(txn: &Transaction) -> bool {
+/// Whether `txn` may share a round trip with others at all: the rules above. Round-trip
+/// batches of separate commits (`Worker::apply_trip`) use the same ones.
+pub(crate) fn can_group(txn: &Transaction) -> bool {
     // A transaction tied to its source session runs on that session's connection; XA parts:
     // the prepared rows go in an XA branch, not a plain transaction, and `XA COMMIT` cannot run
     // inside one (the worker's XA path applies each alone).

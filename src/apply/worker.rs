@@ -95,9 +95,9 @@ pub struct WorkerShared {
     /// END`): one statement, one result packet, found-row checks inside (see
     /// [`Worker::run_compound`]). Off for targets without compound statements (MySQL).
     pub compound: bool,
-    /// Commit groups are off (every source GTID kept on the target) and compound statements
-    /// run: the transactions a worker takes together are sent in one round trip, each still
-    /// its own target transaction (see `trip`).
+    /// Commit groups and commit order are off (every source GTID kept on the target) and
+    /// compound statements run: the transactions a worker takes together are sent in one round
+    /// trip, each still its own target transaction (see `trip`).
     pub separate_commits: bool,
     /// Key layouts the scheduler resolved (writeset modes): commit groups' row changes are
     /// then coalesced into few statements (see [`crate::apply::coalesce`]).

@@ -29,11 +29,10 @@ use mysql_async::prelude::Queryable;
 
 use super::{push_checked_statements, Failure, Worker};
 use crate::apply::checkpoint::StreamPos;
-use crate::apply::sessions::session_of;
+use crate::apply::group::can_group;
 use crate::apply::sql::{PlanStyle, Stmt};
 use crate::apply::ApplyError;
 use crate::schedule::Ready;
-use crate::txn::TxnEnd;
 
 /// One member of a trip: its place in its stream and its statements.
 struct Member {
@@ -67,7 +66,7 @@ impl Worker {
         let mut bytes = 64;
         for m in members {
             let txn = &m.txn;
-            if txn.is_ddl || txn.stream.is_some() || txn.xa.is_some() || txn.end != TxnEnd::Xid || session_of(txn).is_some() || self.shared.row_path.binlog_for(&txn.changes) {
+            if !can_group(txn) || self.shared.row_path.binlog_for(&txn.changes) {
                 break;
             }
             let Ok(pos) = StreamPos::of(txn) else { break };

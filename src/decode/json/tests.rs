@@ -1,3 +1,6 @@
+//! Tests of the JSON module: the JSONB reader against MySQL's printed text, the text tree and
+//! paths, and diffs applied to before images and written as SQL (with property tests).
+
 use super::binary::*;
 use super::diff::*;
 use super::text::*;
