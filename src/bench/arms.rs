@@ -20,6 +20,7 @@ use super::sandbox::BenchSandbox;
 use super::{ArmSpec, BenchError, BenchOptions};
 use super::report::WorkloadResult;
 use super::workload::WorkloadKind;
+use crate::net::quote_ident;
 use crate::schedule::Mode;
 use crate::schedule::analyze::{AnalyzeOptions, Analyzer};
 use crate::schedule::StaticCatalog;
@@ -300,9 +301,9 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox, kind: WorkloadKind, pre
         let mut a = connect(&url).await?;
         // The binlog then holds exactly the schema and the workload.
         if let Some(prev) = previous_schema {
-            a.query_drop(format!("DROP DATABASE IF EXISTS {}", q(&prev))).await.map_err(BenchError::sql("dropping the previous workload on the source"))?;
+            a.query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(&prev))).await.map_err(BenchError::sql("dropping the previous workload on the source"))?;
         }
-        a.query_drop(format!("DROP DATABASE IF EXISTS {}", q(&schema))).await.map_err(BenchError::sql("dropping the workload schema on the source"))?;
+        a.query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(&schema))).await.map_err(BenchError::sql("dropping the workload schema on the source"))?;
         a.query_drop("RESET MASTER").await.map_err(BenchError::sql("RESET MASTER on the source"))?;
         // Setup (tables and seed rows), then the snapshot point, then the backlog.
         let sysbench = |phase| {
@@ -316,7 +317,7 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox, kind: WorkloadKind, pre
             }
         };
         if kind.is_sysbench() {
-            a.query_drop(format!("CREATE DATABASE {}", q(&schema))).await.map_err(BenchError::sql("creating the sysbench schema"))?;
+            a.query_drop(format!("CREATE DATABASE {}", quote_ident(&schema))).await.map_err(BenchError::sql("creating the sysbench schema"))?;
             sysbench(SysbenchPhase::Prepare).await?;
         } else if kind == WorkloadKind::Oltp {
             super::workload::prepare_oltp(&url, &opts.workload).await.map_err(BenchError::sql("preparing the workload on the source"))?;
@@ -400,10 +401,6 @@ async fn capture(opts: &BenchOptions, sb: &BenchSandbox, kind: WorkloadKind, pre
     })
 }
 
-fn q(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 /// One repetition of an arm; never fails as a whole: an error or a checksum mismatch makes it
 /// FAILED.
 fn run_arm(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &mut Capture, spec: &ArmSpec, round: usize) -> ArmResult {
@@ -484,7 +481,7 @@ fn run_parapply(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, 
     let url = sb.url("C");
     rt.block_on(async {
         let mut c = connect(&url).await?;
-        for s in [format!("DROP DATABASE IF EXISTS {}", q(&cap.schema)), format!("DROP DATABASE IF EXISTS {}", q(STATE_SCHEMA)), "RESET MASTER".into()] {
+        for s in [format!("DROP DATABASE IF EXISTS {}", quote_ident(&cap.schema)), format!("DROP DATABASE IF EXISTS {}", quote_ident(STATE_SCHEMA)), "RESET MASTER".into()] {
             c.query_drop(&s).await.map_err(BenchError::sql(format!("target reset: {s}")))?;
         }
         Ok::<_, BenchError>(())
@@ -576,7 +573,7 @@ fn run_mariadb(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, s
         let setup = [
             "STOP SLAVE".to_string(),
             "RESET SLAVE ALL".into(),
-            format!("DROP DATABASE IF EXISTS {}", q(&cap.schema)),
+            format!("DROP DATABASE IF EXISTS {}", quote_ident(&cap.schema)),
             "RESET MASTER".into(),
             "SET GLOBAL gtid_slave_pos=''".into(),
             format!("SET GLOBAL slave_parallel_threads={threads_setting}"),

@@ -40,7 +40,7 @@ pub async fn run_oltp(url: &str, p: &OltpParams) -> Result<u64, mysql_async::Err
 pub async fn prepare_oltp(url: &str, p: &OltpParams) -> Result<(), mysql_async::Error> {
     let opts = mysql_async::Opts::from_url(url).map_err(mysql_async::Error::Url)?;
     let mut admin = mysql_async::Conn::new(opts).await?;
-    let schema = format!("`{}`", p.schema.replace('`', "``"));
+    let schema = crate::net::quote_ident(&p.schema);
     admin.query_drop(format!("CREATE DATABASE IF NOT EXISTS {schema}")).await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(p.seed);
     for t in p.table_names() {
@@ -66,7 +66,7 @@ pub async fn prepare_oltp(url: &str, p: &OltpParams) -> Result<(), mysql_async::
 /// The built-in workload's clients: returns the transactions they committed.
 pub async fn load_oltp(url: &str, p: &OltpParams) -> Result<u64, mysql_async::Error> {
     let opts = mysql_async::Opts::from_url(url).map_err(mysql_async::Error::Url)?;
-    let schema = format!("`{}`", p.schema.replace('`', "``"));
+    let schema = crate::net::quote_ident(&p.schema);
     let mut clients = Vec::new();
     for client in 0..p.clients {
         let opts = opts.clone();
@@ -449,7 +449,7 @@ fn custom_txn(kind: WorkloadKind, s: &str, client: u32, i: u32, rng: &mut impl R
 /// A custom workload's schema and seed rows (the pre-workload snapshot).
 pub async fn setup_custom(url: &str, kind: WorkloadKind, schema: &str, scale: CustomScale) -> Result<(), mysql_async::Error> {
     let opts = mysql_async::Opts::from_url(url).map_err(mysql_async::Error::Url)?;
-    let s = format!("`{}`", schema.replace('`', "``"));
+    let s = crate::net::quote_ident(schema);
     let mut admin = mysql_async::Conn::new(opts).await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(scale.seed);
     for stmt in custom_setup(kind, &s, &mut rng) {
@@ -462,7 +462,7 @@ pub async fn setup_custom(url: &str, kind: WorkloadKind, schema: &str, scale: Cu
 /// A custom workload's concurrent sessions. Returns the transactions the clients committed.
 pub async fn load_custom(url: &str, kind: WorkloadKind, schema: &str, scale: CustomScale) -> Result<u64, mysql_async::Error> {
     let opts = mysql_async::Opts::from_url(url).map_err(mysql_async::Error::Url)?;
-    let s = format!("`{}`", schema.replace('`', "``"));
+    let s = crate::net::quote_ident(schema);
     let mut clients = Vec::new();
     for client in 0..scale.clients {
         let (opts, s) = (opts.clone(), s.clone());
