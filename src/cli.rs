@@ -179,8 +179,12 @@ pub struct BenchArgs {
     pub commit_group: usize,
     /// Worker counts of the per-transaction arms (`--commit-group 1`, with and without commit
     /// order, every mode) (default 8; quick 4).
-    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    #[arg(long, value_delimiter = ',', value_name = "N,...", conflicts_with = "no_per_txn")]
     pub per_txn_workers: Option<Vec<usize>>,
+    /// Skip the per-transaction (`cg=1`) arms: only the default parapply arms and the MariaDB
+    /// arms run (a shorter run that answers "default settings vs native" alone).
+    #[arg(long)]
+    pub no_per_txn: bool,
     /// Run every arm N times, interleaved (round r runs every arm once before round r+1), and
     /// report the median with min and max (default 3; quick 1).
     #[arg(long, value_name = "N")]

@@ -205,13 +205,16 @@ pub fn read_secret_file(path: &Path, key: &str) -> Result<Secret, ConfigError> {
 
 /// Warn when `path`'s mode lets group or others read, write or run it (`mode & 0o077`).
 fn warn_if_readable_by_others(path: &Path, key: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            tracing::warn!(key, file = %path.display(), mode = %format!("{mode:o}"), "{key}: {} is accessible to group or others (mode {mode:o}); run `chmod 600 {}`", path.display(), path.display());
-        }
+    if let Some(mode) = mode_open_to_others(path) {
+        tracing::warn!(key, file = %path.display(), mode = %format!("{mode:o}"), "{key}: {} is accessible to group or others (mode {mode:o}); run `chmod 600 {}`", path.display(), path.display());
     }
+}
+
+/// `path`'s permission bits when they let group or others in (`mode & 0o077`), else `None`.
+fn mode_open_to_others(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
 }
 
 /// `[source]`: the master whose binlog is streamed.
@@ -727,7 +730,42 @@ impl Config {
     /// Load, resolve secrets and validate.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), cause: source })?;
-        Self::from_toml(&text, &path.display().to_string())
+        let cfg = Self::from_toml(&text, &path.display().to_string())?;
+        // A password written into the config is as private as the file; the sections that carry
+        // one are named (never the value) when group or others can read it.
+        let inline = cfg.inline_secret_keys();
+        if !inline.is_empty() && mode_open_to_others(path).is_some() {
+            let keys = inline.join(", ");
+            tracing::warn!(keys = %keys, file = %path.display(), "{keys} written in {}, which group or others can read; run `chmod 600 {}` or move the secret to the key's `_env` or `_file` form", path.display(), path.display());
+        }
+        Ok(cfg)
+    }
+
+    /// The config keys whose secret is written inline in the file (a `password` or
+    /// `status_token` given as text rather than through `_env` or `_file`).
+    pub fn inline_secret_keys(&self) -> Vec<String> {
+        let inline = |e: &Endpoint| e.password_file.is_none() && e.password_env.is_none() && !e.password.is_empty();
+        let mut keys = Vec::new();
+        if inline(&self.source.endpoint) {
+            keys.push("source.password".to_string());
+        }
+        if inline(&self.target) {
+            keys.push("target.password".to_string());
+        }
+        if let Some(f) = &self.failover {
+            for (i, s) in f.servers.iter().enumerate() {
+                if inline(&s.endpoint) {
+                    keys.push(format!("failover.servers[{i}].password"));
+                }
+            }
+            if f.witness.as_ref().is_some_and(inline) {
+                keys.push("failover.witness.password".to_string());
+            }
+        }
+        if self.http.status_token_file.is_none() && self.http.status_token_env.is_none() && !self.http.status_token.is_empty() {
+            keys.push("http.status_token".to_string());
+        }
+        keys
     }
 
     /// Parse from TOML text (`origin` names it in errors).
@@ -897,6 +935,25 @@ mod tests {
                     [failover]\n[[failover.servers]]\nname='A'\npassword_env='PARAPPLY_T_SRC'\n[[failover.servers]]\nname='B'\npassword_env='PARAPPLY_T_B'\n[failover.witness]\npassword_env='PARAPPLY_T_W'\n";
         let c = Config::from_toml(text, "t").unwrap();
         assert_eq!(c.failover.unwrap().hook_env_remove, vec!["PARAPPLY_T_B", "PARAPPLY_T_SRC", "PARAPPLY_T_TGT", "PARAPPLY_T_TOK", "PARAPPLY_T_W"]);
+    }
+
+    #[test]
+    fn inline_secrets_are_named_and_a_config_open_to_others_is_noticed() {
+        std::env::set_var("PARAPPLY_T_INLINE", "x");
+        let text = "[source]\npassword='s'\n[target]\npassword='t'\npassword_env='PARAPPLY_T_INLINE'\n[http]\nstatus_token='tok'\n\
+                    [failover]\n[[failover.servers]]\nname='A'\n[[failover.servers]]\nname='B'\npassword='b'\n[failover.witness]\npassword='w'\n";
+        let c = Config::from_toml(text, "t").unwrap();
+        assert_eq!(c.inline_secret_keys(), vec!["source.password", "failover.servers[1].password", "failover.witness.password", "http.status_token"]);
+        assert!(Config::from_toml(MINIMAL, "t").unwrap().inline_secret_keys().is_empty());
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.toml");
+        std::fs::write(&f, text).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(mode_open_to_others(&f), Some(0o640));
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(mode_open_to_others(&f), None);
+        assert_eq!(Config::load(&f).unwrap().inline_secret_keys().len(), 4);
     }
 
     #[test]

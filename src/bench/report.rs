@@ -426,13 +426,17 @@ fn settings_section(s: &mut String, r: &BenchReport) {
         st.repeat
     );
     let join = |v: &[usize]| v.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(", ");
+    let per_txn = if st.per_txn_workers.is_empty() {
+        "none (`--no-per-txn`)".to_string()
+    } else {
+        format!("at workers {}", join(&st.per_txn_workers))
+    };
     let _ = writeln!(
         s,
-        "- parapply arms: modes {} at workers {}, `--commit-group {}`; per-transaction arms (`cg=1`, with and without commit order) at workers {}",
+        "- parapply arms: modes {} at workers {}, `--commit-group {}`; per-transaction arms (`cg=1`, with and without commit order) {per_txn}",
         st.modes.join(", "),
         join(&st.workers),
         st.commit_group,
-        join(&st.per_txn_workers)
     );
     let _ = writeln!(s, "- MariaDB arms: slave_parallel_mode {}", st.mariadb_modes.join(", "));
     let _ = writeln!(s, "- Workload scale: {}× the per-workload default (sizes below)", st.scale);

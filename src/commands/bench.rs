@@ -43,6 +43,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
     if let Some(w) = &args.per_txn_workers {
         opts.per_txn_workers = w.clone();
     }
+    if args.no_per_txn {
+        opts.per_txn_workers.clear();
+    }
     if let Some(r) = args.repeat {
         if r == 0 {
             anyhow::bail!("--repeat must be at least 1");

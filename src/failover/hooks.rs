@@ -275,14 +275,17 @@ pub async fn run_hooks(cmds: &[String], env: &[(String, String)], opts: &HookOpt
             tracing::warn!(hook = %name, "hook output {n}");
         }
         let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
+        // The detail goes to the switch log and the process log, so it never repeats the
+        // command line (it may carry a token or a password); the step's name points at the
+        // config entry instead.
         let (result, detail) = match &run.status {
-            Ok(st) if st.success() => ("ok", format!("{cmd}: {}{notes}", tail(&run.stdout.kept))),
-            Ok(st) => ("fail", format!("{cmd}: exit {:?}: {}{notes}", st.code(), tail(&run.stderr.kept))),
+            Ok(st) if st.success() => ("ok", tail(&run.stdout.kept) + &notes),
+            Ok(st) => ("fail", format!("exit {:?}: {}{notes}", st.code(), tail(&run.stderr.kept))),
             Err(e @ HookError::TimedOut { .. }) => {
                 tracing::warn!(hook = %name, error = %e, "hook timed out");
-                ("fail", format!("{cmd}: {e}{notes}"))
+                ("fail", format!("{e}{notes}"))
             }
-            Err(e) => ("fail", format!("{cmd}: {e}")),
+            Err(e) => ("fail", e.to_string()),
         };
         steps.push(Step { name, result: result.into(), ms: t0.elapsed().as_secs_f64() * 1000.0, detail });
     }
