@@ -310,7 +310,12 @@ impl Worker {
                 self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
                 plan
             }
-            _ => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(fail_build)?,
+            // Coalesced like a commit group of one: a source statement that changed many rows
+            // becomes batched statements instead of one statement per row.
+            _ => match self.coalescer.as_mut().and_then(|c| c.plan(&self.shared.builder, std::iter::once(txn))) {
+                Some(plan) => plan.map_err(fail_build)?,
+                None => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(fail_build)?,
+            },
         };
         let mut careful_plan: Option<Vec<Stmt>> = None;
         let mut attempt = 0u32;
@@ -677,7 +682,13 @@ impl Worker {
                         self.binlog_plan(&[&chunk], &mut plan).map_err(Failure::Stopped)?;
                         plan
                     } else {
-                        self.shared.builder.plan(&chunk, PlanStyle::Batched).map_err(|e| Failure::Stopped(format!("cannot build SQL: {e}")))?
+                        let unbuildable = |e| Failure::Stopped(format!("cannot build SQL: {e}"));
+                        // A chunk is a prefix of one target transaction: its changes may be
+                        // coalesced among themselves as a commit group's are.
+                        match self.coalescer.as_mut().and_then(|c| c.plan(&self.shared.builder, std::iter::once(&chunk))) {
+                            Some(plan) => plan.map_err(unbuildable)?,
+                            None => self.shared.builder.plan(&chunk, PlanStyle::Batched).map_err(unbuildable)?,
+                        }
                     };
                     self.run_checked(&plan).await?;
                 }
