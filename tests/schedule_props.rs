@@ -377,6 +377,7 @@ fn info_schema_catalog_reads_keys_from_a_live_server() {
     assert_eq!(customer.def.columns[0], ("id".to_string(), None));
     assert_eq!(customer.referencing.len(), 1);
     assert_eq!(customer.referencing[0].columns, vec!["customer_id".to_string()]);
+    assert!(!customer.referencing[0].child_columns_referenced);
     let orders = cat.cached("shop", "orders").unwrap();
     assert_eq!(orders.def.foreign_keys.len(), 1);
     assert_eq!(
@@ -423,6 +424,19 @@ fn info_schema_catalog_reads_keys_from_a_live_server() {
     // An unknown table is unknown, not an error.
     let ghost = synth::table(72, "shop", "ghost", &[("id", TYPE_LONGLONG, None)], &[0]);
     assert!(cat.table_keys(&ghost).is_none());
+
+    // A foreign key added by DDL (here in another schema, onto the child's FK column) shows after
+    // the invalidation that follows it: the instance-wide FK snapshot is read again.
+    assert!(cat.table_keys(&cust_tm).is_some());
+    sb.sql("C", "CREATE DATABASE audit; CREATE TABLE audit.trail (id INT PRIMARY KEY, cid INT, CONSTRAINT fk_t FOREIGN KEY (cid) REFERENCES shop.orders (customer_id)) ENGINE=InnoDB;");
+    assert!(!cat.cached("shop", "customer").unwrap().referencing[0].child_columns_referenced, "no invalidation yet");
+    cat.invalidate();
+    assert!(cat.table_keys(&cust_tm).is_some());
+    let customer = cat.cached("shop", "customer").unwrap();
+    assert_eq!((customer.referencing.len(), customer.referencing[0].child_columns_referenced), (1, true));
+    assert!(cat.table_keys(&orders_tm).is_some());
+    let orders = cat.cached("shop", "orders").unwrap();
+    assert_eq!(orders.referencing.iter().map(|f| (f.name.as_str(), f.columns.clone())).collect::<Vec<_>>(), vec![("fk_t", vec!["cid".to_string()])]);
 }
 
 /// One step of the key-table model test: a transaction's keys (with repeats, as the rule must
