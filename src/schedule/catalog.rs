@@ -149,9 +149,19 @@ impl CascadeReach {
 }
 
 impl TableKeys {
-    /// True when a row can be identified (else every change to it is a `NoKey` barrier).
+    /// True when a row can be identified by a unique key (else the table as a whole is the key:
+    /// see [`TableKeys::table_key`]).
     pub fn has_unique_key(&self) -> bool {
         !self.unique_keys.is_empty()
+    }
+
+    /// The key of the whole table, which every change to a table without a unique key carries
+    /// (so such changes run one after another, in source order, and never beside each other)
+    /// instead of making its transaction a barrier: transactions on other tables still run
+    /// beside them, and they still join commit groups.
+    pub fn table_key(&self) -> u64 {
+        let s = format!("table\0{}\0{}", self.schema.to_lowercase(), self.table.to_lowercase());
+        xxh3_64(s.as_bytes())
     }
 }
 

@@ -150,7 +150,13 @@ impl KeyExtractor {
     fn rows_change_keys(&mut self, rc: &RowsChange, out: &mut Vec<u64>, mut labels: Option<(&mut Vec<KeyLabel>, bool)>) -> Result<(), BarrierReason> {
         let tk = self.catalog.table_keys(&rc.table).ok_or(BarrierReason::UnknownSchema)?;
         if !tk.has_unique_key() {
-            return Err(BarrierReason::NoKey);
+            // Rows without a unique key are found by their whole image on the target: changes
+            // to the same table must keep their order, so the table itself is their key.
+            let key = tk.table_key();
+            out.push(key);
+            if let Some((labels, with_values)) = labels.as_mut() {
+                labels.push(KeyLabel { hash: key, table: format!("{}.{}", tk.schema, tk.table), index: "(whole table: no unique key)".into(), values: with_values.then(String::new) });
+            }
         }
         for row in &rc.rows {
             self.row_keys(&tk, rc.kind, row, out, labels.as_mut().map(|(l, v)| (&mut **l, *v)))?;
@@ -189,7 +195,7 @@ impl KeyExtractor {
             let label = if labels.is_some() { format!("{} -> {}.{}", fk.name, fk.parent_schema, fk.parent_table) } else { String::new() };
             self.index_keys(tk, kind, row, fk.id, &fk.columns, &[], out, &label, labels.as_mut().map(|(l, v)| (&mut **l, *v)))?;
         }
-        if identified {
+        if identified || !tk.has_unique_key() {
             Ok(())
         } else {
             // Every unique key is NULL or unchanged-and-absent in every image: the row cannot be
@@ -794,12 +800,18 @@ mod tests {
         let t = Arc::new(no_meta);
         let f = x.facts(&synth::txn(vec![synth::rows(&t, Insert, vec![(None, Some(row(vec![Value::Int(1)])))])]), true);
         assert_eq!(f.key_barrier, Some(BarrierReason::UnknownSchema));
-        // A definition without any key: NoKey.
-        let cat = StaticCatalog::new().with_table(TableDef::new("a", "heap").column("v", None));
+        // A definition without any key: the whole table is the key of every change to it, so
+        // two changes to different rows still conflict, and a change elsewhere does not.
+        let cat = StaticCatalog::new().with_table(TableDef::new("a", "heap").column("v", None)).with_table(TableDef::new("a", "k").column("id", None).primary_key(&["id"]));
         let mut x = extractor(cat);
         let heap = synth::table(4, "a", "heap", &[("v", TYPE_LONGLONG, None)], &[]);
-        let f = x.facts(&synth::txn(vec![synth::rows(&heap, Insert, vec![(None, Some(row(vec![Value::Int(1)])))])]), true);
-        assert_eq!(f.key_barrier, Some(BarrierReason::NoKey));
+        let keyed = synth::table(5, "a", "k", &[("id", TYPE_LONGLONG, None)], &[0]);
+        let ins = |t: &Arc<crate::decode::event::TableMap>, v: i64| synth::txn(vec![synth::rows(t, Insert, vec![(None, Some(row(vec![Value::Int(v)])))])]);
+        let (h1, h2, k1) = (x.facts(&ins(&heap, 1), true), x.facts(&ins(&heap, 2), true), x.facts(&ins(&keyed, 1), true));
+        assert_eq!((h1.key_barrier, h2.key_barrier), (None, None));
+        assert_eq!(h1.keys, vec![xxhash_rust::xxh3::xxh3_64(b"table\0a\0heap")]);
+        assert_eq!(h1.keys, h2.keys);
+        assert!(!k1.keys.iter().any(|k| h1.keys.contains(k)));
         // TABLE_MAP with FULL metadata but no primary key and no definition: unknown layout.
         let mut x = extractor(StaticCatalog::new());
         let f = x.facts(&synth::txn(vec![synth::rows(&heap, Insert, vec![(None, Some(row(vec![Value::Int(1)])))])]), true);
