@@ -61,12 +61,10 @@ use crate::schedule::{CommitOrder, InfoSchemaCatalog, KeyCatalog, Ready};
 use crate::txn::{Change, ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
 
 mod trip;
+mod turn;
 mod xa;
 
-/// How long a worker waits for its commit turn with its transaction open before it rolls back
-/// and gives way (see [`Worker::take_turn_holding`]). Far above a normal turn wait (a few ms),
-/// far below `innodb_lock_wait_timeout` (50 s by default).
-const TURN_YIELD_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+use self::turn::{Turn, TURN_YIELD_AFTER};
 
 /// Everything workers share. Built once by the pipeline.
 pub struct WorkerShared {
@@ -197,7 +195,7 @@ enum Failure {
     /// A streamed transaction's source broke off before its end (see [`StreamPiece::Interrupted`]).
     Interrupted(String),
     /// Waited [`TURN_YIELD_AFTER`] for the commit turn with the transaction open: roll back,
-    /// wait for the turn holding no locks, then run it again (see [`Worker::take_turn_holding`]).
+    /// wait for the turn holding no locks, then run it again (see [`Turn::take_holding`]).
     YieldTurn,
     /// One statement of `bytes` on `table` is larger than a round trip may be.
     TooLarge { table: String, bytes: usize },
@@ -283,8 +281,6 @@ impl Worker {
         let pos = StreamPos::of(txn).map_err(ApplyError::Checkpoint)?;
         let gtid = pos.gtid.clone();
         let fail_build = |source| ApplyError::Build { gtid: gtid.clone(), cause: source };
-        let ordered = self.shared.preserve_commit_order;
-        let mut have_turn = !ordered;
         if let Some(stream) = &txn.stream {
             return self.apply_streamed(seq, txn, stream).await;
         }
@@ -318,15 +314,18 @@ impl Worker {
             },
         };
         let mut careful_plan: Option<Vec<Stmt>> = None;
+        // Taken at most once: a re-run after giving way (or a retry after its COMMIT failed)
+        // keeps it.
+        let mut turn = self.turn(seq);
         let mut attempt = 0u32;
         let conflicts;
         loop {
             let result = if txn.is_ddl {
-                self.run_ddl(seq, &pos, &plan, created_rows.map(|first| (txn, first)), &mut have_turn).await.map(|()| BTreeMap::new())
+                self.run_ddl(&pos, &plan, created_rows.map(|first| (txn, first)), &mut turn).await.map(|()| BTreeMap::new())
             } else if let Some(cp) = &careful_plan {
-                self.run_careful(seq, &pos, cp, &mut have_turn).await
+                self.run_careful(&pos, cp, &mut turn).await
             } else {
-                self.run_fast(seq, std::slice::from_ref(&pos), &plan, &mut have_turn).await.map(|()| BTreeMap::new())
+                self.run_fast(std::slice::from_ref(&pos), &plan, &mut turn).await.map(|()| BTreeMap::new())
             };
             match result {
                 Ok(c) => {
@@ -394,7 +393,7 @@ impl Worker {
                     self.rollback().await;
                     self.shared.stats.retries.fetch_add(1, Relaxed);
                     tracing::debug!(worker = self.id, gtid = %gtid, "commit turn not reached in {TURN_YIELD_AFTER:?} with locks held; rolled back, running again in turn");
-                    if let Err(f) = self.take_turn(seq, &mut have_turn).await {
+                    if let Err(f) = turn.take().await {
                         debug_assert!(matches!(f, Failure::Cancelled));
                         return Err(ApplyError::Cancelled);
                     }
@@ -519,26 +518,14 @@ impl Worker {
     /// Wait (cancellably) until every seq up to `seq` has committed; `give_way_after`: with
     /// the target transaction open, fail with [`Failure::YieldTurn`] after that long (the
     /// earlier transaction may be waiting for a lock this one holds, see
-    /// [`Worker::take_turn_holding`]).
+    /// [`Turn::take_holding`]).
     async fn wait_committed(&self, seq: u64, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
-        self.wait_prefix(seq + 1, give_way_after).await
+        turn::wait_prefix(&self.shared.commit_order, &self.shared.cancel, seq + 1, give_way_after).await
     }
 
-    /// Wait (cancellably) until every seq below `prefix` has committed, giving way after
-    /// `give_way_after` if set (see [`Worker::wait_committed`]).
-    async fn wait_prefix(&self, prefix: u64, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
-        let mut cancel = self.shared.cancel.clone();
-        let give_way = async {
-            match give_way_after {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = self.shared.commit_order.wait_turn(prefix) => Ok(()),
-            _ = cancel.wait_for(|c| *c) => Err(Failure::Cancelled),
-            _ = give_way => Err(Failure::YieldTurn),
-        }
+    /// The commit turn of dispatcher sequence `seq` (held from the start without commit order).
+    fn turn(&self, seq: u64) -> Turn {
+        Turn::new(self.shared.commit_order.clone(), self.shared.cancel.clone(), self.shared.preserve_commit_order, seq)
     }
 
     /// One attempt at a whole group. Returns each member's position once committed.
@@ -575,14 +562,14 @@ impl Worker {
         }
         let mut free_plan = self.group_plan(&free)?;
         let held_plan = self.group_plan(&held_txns)?;
-        let mut have_turn = !self.shared.preserve_commit_order;
+        let mut turn = self.turn(members[0].seq);
         match last_outside {
-            None => self.run_fast(members[0].seq, &positions, &free_plan, &mut have_turn).await?,
+            None => self.run_fast(&positions, &free_plan, &mut turn).await?,
             Some(dep) => {
                 self.shared.stats.held_back.fetch_add(held.iter().filter(|h| **h).count() as u64, Relaxed);
                 let split = free_plan.len();
                 free_plan.extend(held_plan);
-                self.run_segmented(members[0].seq, &positions, &free_plan, split, dep, &mut have_turn).await?;
+                self.run_segmented(&positions, &free_plan, split, dep, &mut turn).await?;
             }
         }
         Ok(positions)
@@ -619,9 +606,9 @@ impl Worker {
     async fn apply_streamed(&mut self, seq: u64, head: &Transaction, stream: &ChangeStream) -> Result<(), ApplyError> {
         let pos = StreamPos::of(head).map_err(ApplyError::Checkpoint)?;
         let gtid = pos.gtid.clone();
-        let mut have_turn = !self.shared.preserve_commit_order;
+        let mut turn = self.turn(seq);
         let mut rows = 0u64;
-        let outcome = self.run_streamed(seq, &pos, head, stream, &mut have_turn, &mut rows).await;
+        let outcome = self.run_streamed(&pos, head, stream, &mut turn, &mut rows).await;
         let end = match outcome {
             Ok(end) => end,
             Err(failure) => {
@@ -648,11 +635,10 @@ impl Worker {
 
     async fn run_streamed(
         &mut self,
-        seq: u64,
         pos: &StreamPos,
         head: &Transaction,
         stream: &ChangeStream,
-        have_turn: &mut bool,
+        turn: &mut Turn,
         rows: &mut u64,
     ) -> Result<StreamEnd, Failure> {
         let mut begin = self.gtid_prefix(pos).map(|p| p + ";").unwrap_or_default();
@@ -712,7 +698,7 @@ impl Worker {
                         TxnEnd::Xid | TxnEnd::Commit => {}
                     }
                     self.exec(&self.shared.store.record_sql(pos), None, &[]).await?;
-                    self.take_turn(seq, have_turn).await?;
+                    turn.take().await?;
                     self.exec("COMMIT", None, &[]).await?;
                     return Ok(end);
                 }
@@ -776,7 +762,7 @@ impl Worker {
     /// A transaction (or commit group) whose single text would exceed the target's
     /// `max_allowed_packet`: `BEGIN`, the statements in byte-bounded round trips (each checked),
     /// then the checkpoint and, in its turn, `COMMIT`, all one target transaction.
-    async fn run_split(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], checkpoint: &str, have_turn: &mut bool) -> Result<(), Failure> {
+    async fn run_split(&mut self, positions: &[StreamPos], plan: &[Stmt], checkpoint: &str, turn: &mut Turn) -> Result<(), Failure> {
         // Refuse before sending anything when a statement can never be sent.
         self.batches(plan)?;
         let mut begin = positions.last().and_then(|last| self.gtid_prefix(last)).map(|p| p + ";").unwrap_or_default();
@@ -786,7 +772,7 @@ impl Worker {
         }
         self.run_checked(plan).await?;
         self.exec(checkpoint, None, plan).await?;
-        self.take_turn_holding(seq, have_turn).await?;
+        turn.take_holding().await?;
         self.exec("COMMIT", None, plan).await
     }
 
@@ -796,7 +782,7 @@ impl Worker {
     /// members' statements, the checkpoint and, in its turn, COMMIT. No member runs beside a
     /// transaction it conflicts with: its dependencies have committed, or ran before it in this
     /// same target transaction.
-    async fn run_segmented(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], split: usize, dep: u64, have_turn: &mut bool) -> Result<(), Failure> {
+    async fn run_segmented(&mut self, positions: &[StreamPos], plan: &[Stmt], split: usize, dep: u64, turn: &mut Turn) -> Result<(), Failure> {
         let checkpoint = self.shared.store.record_many_sql(positions);
         // With rows written, this transaction holds locks an earlier one may wait for.
         let give_way = (split > 0).then_some(TURN_YIELD_AFTER);
@@ -809,7 +795,7 @@ impl Worker {
                 head.clear();
             }
             self.wait_committed(dep, give_way).await?;
-            return self.compound_finish(seq, plan, split, &head, &checkpoint, have_turn).await;
+            return self.compound_finish(plan, split, &head, &checkpoint, turn).await;
         }
         self.batches(plan)?;
         let mut begin = positions.last().and_then(|last| self.gtid_prefix(last)).map(|p| p + ";").unwrap_or_default();
@@ -825,36 +811,8 @@ impl Worker {
             self.run_checked(&plan[split..]).await?;
         }
         self.exec(&checkpoint, None, plan).await?;
-        self.take_turn_holding(seq, have_turn).await?;
+        turn.take_holding().await?;
         self.exec("COMMIT", None, plan).await
-    }
-
-    /// Wait (cancellably) until every earlier transaction has committed.
-    async fn take_turn(&mut self, seq: u64, have_turn: &mut bool) -> Result<(), Failure> {
-        self.await_turn(seq, have_turn, None).await
-    }
-
-    /// [`Worker::take_turn`] for a worker whose target transaction is open and holds row locks.
-    /// Transactions the scheduler calls independent can still meet on the target through
-    /// InnoDB gap locks (a unique-index duplicate check takes a next-key lock even in READ
-    /// COMMITTED): then an earlier transaction may wait for a lock this later one holds while
-    /// this one waits for the earlier one's commit, a wait cycle InnoDB cannot see, broken
-    /// only by `innodb_lock_wait_timeout` (seen on the MySQL 8 generator's backlog with 4
-    /// workers: 50 s stalls, then a failed checkpoint compaction). Like MySQL's commit-order
-    /// deadlock handling and MariaDB's optimistic mode, the later transaction gives way: after
-    /// [`TURN_YIELD_AFTER`] it rolls back and runs again once its turn has come.
-    async fn take_turn_holding(&mut self, seq: u64, have_turn: &mut bool) -> Result<(), Failure> {
-        self.await_turn(seq, have_turn, Some(TURN_YIELD_AFTER)).await
-    }
-
-    /// The turn wait itself; `give_way_after`: fail with [`Failure::YieldTurn`] after that long.
-    async fn await_turn(&mut self, seq: u64, have_turn: &mut bool, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
-        if *have_turn {
-            return Ok(());
-        }
-        self.wait_prefix(seq, give_way_after).await?;
-        *have_turn = true;
-        Ok(())
     }
 
     /// `SET gtid_*` so the target logs the transaction under the source's GTID.
@@ -868,26 +826,24 @@ impl Worker {
     /// The fast path: whole transaction in one (or, when waiting for the turn, two) round trips.
     /// `positions` are the source transactions whose rows `plan` holds (several for a commit
     /// group, which is logged under the last one's GTID); `seq` is the first one's.
-    async fn run_fast(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], have_turn: &mut bool) -> Result<(), Failure> {
-        if !*have_turn && self.shared.commit_order.is_turn(seq) {
-            *have_turn = true;
-        }
+    async fn run_fast(&mut self, positions: &[StreamPos], plan: &[Stmt], turn: &mut Turn) -> Result<(), Failure> {
+        turn.try_take_now();
         let checkpoint = self.shared.store.record_many_sql(positions);
         let compound = self.compound_for(plan);
         // Statement events and BINLOG statements go alone in their round trips (see
         // `run_alone`): the split path.
         if plan.iter().any(Stmt::goes_alone) || fast_text_len(plan, compound) + checkpoint.len() > self.budget {
-            return self.run_split(seq, positions, plan, &checkpoint, have_turn).await;
+            return self.run_split(positions, plan, &checkpoint, turn).await;
         }
         if compound {
-            match self.run_compound(seq, positions, plan, &checkpoint, have_turn).await {
+            match self.run_compound(positions, plan, &checkpoint, turn).await {
                 // A compound statement's error does not say which statement raised it: roll
                 // back and run the statements one result each, which names it.
                 Err(Failure::Fatal { .. }) => self.rollback().await,
                 other => return other,
             }
         }
-        let single_trip = *have_turn && !plan.iter().any(|s| matches!(s.kind, StmtKind::Update | StmtKind::Delete));
+        let single_trip = turn.held() && !plan.iter().any(|s| matches!(s.kind, StmtKind::Update | StmtKind::Delete));
         let mut text = String::with_capacity(plan.iter().map(|s| s.sql.len() + 2).sum::<usize>() + 256);
         let mut pieces = Vec::with_capacity(plan.len() * 2 + 4);
         if let Some(p) = positions.last().and_then(|last| self.gtid_prefix(last)) {
@@ -911,7 +867,7 @@ impl Worker {
         }
         // Two-trip: check every row statement found its row before committing.
         check_found_rows(&pieces, &batch.counts, plan)?;
-        self.take_turn_holding(seq, have_turn).await?;
+        turn.take_holding().await?;
         if let Err(e) = self.conn.query_drop("COMMIT").await {
             return Err(self.interpret_error(Some(Piece::Commit), e, plan));
         }
@@ -925,24 +881,21 @@ impl Worker {
     /// with one packet, where a multi-statement text gets one result packet (and one flush) per
     /// statement; and since the checks run inside, UPDATE/DELETE transactions commit in the
     /// same round trip too. A SIGNAL leaves the transaction open: the caller rolls back.
-    async fn run_compound(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], checkpoint: &str, have_turn: &mut bool) -> Result<(), Failure> {
+    async fn run_compound(&mut self, positions: &[StreamPos], plan: &[Stmt], checkpoint: &str, turn: &mut Turn) -> Result<(), Failure> {
         let head = self.compound_head(positions);
-        self.compound_finish(seq, plan, 0, &head, checkpoint, have_turn).await
+        self.compound_finish(plan, 0, &head, checkpoint, turn).await
     }
 
     /// The last compound statement of a transaction: `head`, `plan[start..]`, the checkpoint
     /// and, when it is already this transaction's turn, COMMIT; else COMMIT in its turn.
-    async fn compound_finish(&mut self, seq: u64, plan: &[Stmt], start: usize, head: &str, checkpoint: &str, have_turn: &mut bool) -> Result<(), Failure> {
-        if !*have_turn && self.shared.commit_order.is_turn(seq) {
-            *have_turn = true;
-        }
-        let single_trip = *have_turn;
+    async fn compound_finish(&mut self, plan: &[Stmt], start: usize, head: &str, checkpoint: &str, turn: &mut Turn) -> Result<(), Failure> {
+        let single_trip = turn.try_take_now();
         let tail = if single_trip { format!("{checkpoint}; COMMIT; ") } else { format!("{checkpoint}; ") };
         self.compound_trip(&plan[start..], head, &tail).await?;
         if single_trip {
             return Ok(());
         }
-        self.take_turn_holding(seq, have_turn).await?;
+        turn.take_holding().await?;
         if let Err(e) = self.conn.query_drop("COMMIT").await {
             return Err(self.interpret_error(Some(Piece::Commit), e, plan));
         }
@@ -997,7 +950,7 @@ impl Worker {
     }
 
     /// Row by row, handling each divergence per `on_conflict`. Returns conflicts per table.
-    async fn run_careful(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], have_turn: &mut bool) -> Result<BTreeMap<String, u64>, Failure> {
+    async fn run_careful(&mut self, pos: &StreamPos, plan: &[Stmt], turn: &mut Turn) -> Result<BTreeMap<String, u64>, Failure> {
         let mut conflicts: BTreeMap<String, u64> = BTreeMap::new();
         // Each statement is its own round trip here: refuse one that can never be sent.
         if let Some(s) = plan.iter().find(|s| s.len().max(s.overwrite_sql.as_ref().map_or(0, String::len)) > self.budget) {
@@ -1036,7 +989,7 @@ impl Worker {
             }
         }
         self.exec(&self.shared.store.record_sql(pos), None, plan).await?;
-        self.take_turn(seq, have_turn).await?;
+        turn.take().await?;
         self.exec("COMMIT", None, plan).await?;
         Ok(conflicts)
     }
@@ -1049,8 +1002,8 @@ impl Worker {
     /// transaction and its first row change): those are mapped onto the table the CREATE made
     /// (which alone says which columns the target computes), then run in the checkpoint's
     /// transaction.
-    async fn run_ddl(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], created_rows: Option<(&Transaction, usize)>, have_turn: &mut bool) -> Result<(), Failure> {
-        self.take_turn(seq, have_turn).await?;
+    async fn run_ddl(&mut self, pos: &StreamPos, plan: &[Stmt], created_rows: Option<(&Transaction, usize)>, turn: &mut Turn) -> Result<(), Failure> {
+        turn.take().await?;
         // The target's last GTID in the domain being this DDL's is not enough on its own: a
         // transaction on a non-transactional table (MyISAM, Aria) is logged on the target as
         // two event groups, its rows under the source GTID and its checkpoint under the next
