@@ -42,7 +42,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use mysql_async::prelude::Queryable;
 
-use super::{run_batch, Failure, Piece, Turn, Worker};
+use super::send::{push_piece, run_batch, Piece};
+use super::{Failure, Turn, Worker};
 use crate::apply::checkpoint::StreamPos;
 use crate::apply::sql::{PlanStyle, Stmt};
 use crate::apply::ApplyError;
@@ -176,9 +177,9 @@ impl Worker {
         let mut text = String::new();
         let mut pieces = Vec::new();
         if let Some(p) = self.gtid_prefix(pos) {
-            super::push_piece(&mut text, &mut pieces, &p, Piece::Control);
+            push_piece(&mut text, &mut pieces, &p, Piece::Control);
         }
-        super::push_piece(&mut text, &mut pieces, sql, Piece::Commit);
+        push_piece(&mut text, &mut pieces, sql, Piece::Commit);
         if let Some((idx, error)) = run_batch(&mut self.conn, &text).await.error {
             return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
         }
