@@ -197,7 +197,7 @@ enum Failure {
     /// Cannot go on and cannot be retried (a streamed transaction's source failed, SQL could
     /// not be built, XA PREPARE); the message says why.
     Stopped(String),
-    /// A streamed transaction's source broke off before its end (see [`StreamPiece::Interrupted`]).
+    /// A streamed transaction's source broke off before its end (see [`crate::txn::StreamPiece::Interrupted`]).
     Interrupted(String),
     /// Waited [`TURN_YIELD_AFTER`] for the commit turn with the transaction open: roll back,
     /// wait for the turn holding no locks, then run it again (see [`Turn::take_holding`]).
