@@ -12,7 +12,10 @@
 //! - [`schedule`]: which transactions may run side by side (the [`schedule::Mode`]s serial,
 //!   logical_clock, writeset, writeset_session) and the offline `analyze` simulator.
 //! - [`apply`]: worker pool on the target, SQL generation, retries, and the exactly-once
-//!   checkpoint ([`apply::checkpoint`]: applied GTIDs committed with the rows).
+//!   checkpoint ([`apply::checkpoint`]: applied GTIDs committed with the rows). One worker
+//!   ([`apply::worker`]) is `apply/worker.rs` (the worker, its retry loop and dispatch) and one
+//!   file per execution path under `apply/worker/` (fast, careful, ddl, streamed, xa, trip),
+//!   with the commit-order turn in `apply/worker/turn.rs`.
 //! - [`replica`]: the live replica loop: source -> pipeline from the checkpoint, restarted on a
 //!   new writer (`run`, with or without `[failover]`).
 //! - [`lag`]: the registry every stage reports into, the three clocks, heartbeat-row detection;

@@ -8,7 +8,10 @@
 //!   (no triggers fired for replicated rows, as MariaDB's replica).
 //! - [`checkpoint`]: the applied-transaction record on the target and its compaction.
 //! - [`retry`]: which target errors are transient, and the backoff.
-//! - [`worker`]: one connection applying whole transactions (or commit groups) exactly once.
+//! - [`worker`]: one connection applying whole transactions (or commit groups) exactly once:
+//!   the worker and its retry loop in `worker.rs`, each execution path in its own file under
+//!   `worker/` (`fast`, `careful`, `ddl`, `streamed`, `xa`, `trip`), and under them `turn`
+//!   (the commit-order turn), `send` (round trips and results), `plan` and `probe`.
 //! - [`packet`]: round trips that fit the target's `max_allowed_packet`.
 //! - [`group`]: which ready transactions may share one target COMMIT (group commit).
 //! - [`coalesce`]: a commit group's row changes as few statements as key conflicts allow.

@@ -6,22 +6,21 @@
 //! connection. It must not choose which transaction runs next (the scheduler does) nor build
 //! SQL for values (see [`crate::apply::sql`]).
 //!
-//! # One round trip
-//! The fast path sends `[SET gtid_*;] BEGIN; rows...; checkpoint; COMMIT` as one multi-statement
-//! query when nothing needs checking before COMMIT (INSERTs report a duplicate as an error).
-//! An UPDATE/DELETE must find exactly one row: then everything but the COMMIT goes in one trip,
-//! the affected-row counts are checked, the worker waits for its commit turn if
-//! `preserve_commit_order` asks for it, and COMMIT is the second trip. (An in-batch assertion
-//! after every UPDATE/DELETE would save that trip but costs the server far more: measured on
-//! serial replay of sysbench oltp_write_only, 0.70 ms vs 0.50-0.58 ms of target CPU per
-//! transaction.)
+//! # Files
+//! This file holds the worker, its shared state and the loop around one attempt
+//! ([`Worker::apply`], [`Worker::apply_group`]): retries, divergence, in-doubt resolution and
+//! the bookkeeping after COMMIT. Each attempt runs one path, in its own file:
+//! - `fast`: one round trip (or a few under `max_allowed_packet`), multi-statement text or a
+//!   compound statement; a commit group in two segments around a dependency outside it.
+//! - `careful`: statement by statement after a divergence, per `on_conflict`.
+//! - `ddl`: a DDL alone, then its checkpoint (and a `CREATE TABLE ... SELECT`'s rows).
+//! - `streamed`: a transaction too large to hold, chunk by chunk.
+//! - `xa`: one part of an XA transaction.
+//! - `trip`: several transactions, each its own target transaction, in one round trip.
 //!
-//! # Larger than one packet
-//! No round trip is larger than the target's `max_allowed_packet` (read once per connection,
-//! see [`crate::apply::packet`]): a transaction whose text would be is sent as `BEGIN`, its
-//! statements in as many byte-bounded batches as needed (results checked after each), then the
-//! checkpoint and `COMMIT`, all in the same target transaction. A single statement larger than
-//! the packet stops the pipeline with [`ApplyError::TooLarge`] naming GTID, table and sizes.
+//! Under them: `turn` (the commit-order turn and its cancellable waits), `send` (round trips,
+//! results, what a target error means), `plan` (BINLOG-statement plans, a commit group's plan)
+//! and `probe` (what the target allows, asked once at start).
 //!
 //! # Commit groups
 //! [`Worker::apply_group`] applies several independent, consecutive source transactions as one
@@ -37,36 +36,40 @@
 //!   its COMMIT landed; otherwise run it again.
 //! - Anything else: ROLLBACK and fail with the GTID, table, SQL error and statement.
 
-use std::fmt::Write as _;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use parking_lot::Mutex;
 
-use crate::apply::binlog_stmt::{describe_triggers, BinlogStatement, RowEvents, TriggerRow, TriggerTables, TRIGGERS_SQL};
+use crate::apply::binlog_stmt::{RowEvents, TriggerTables};
 use crate::apply::checkpoint::{CheckpointStore, Progress, StreamPos};
 use crate::apply::coalesce::Coalescer;
-use crate::apply::versioning;
 use crate::apply::packet;
-use crate::apply::retry::{classify, classify_code, Backoff, ErrorClass};
+use crate::apply::retry::Backoff;
 use crate::apply::sessions::{session_of, SessionConns};
-use crate::apply::sql::{PlanStyle, SqlBuilder, SqlError, Stmt, StmtKind, SESSION_DEFAULTS};
+use crate::apply::sql::{PlanStyle, SqlBuilder, Stmt, SESSION_DEFAULTS};
 use crate::apply::stats::ApplyStats;
 use crate::apply::ApplyError;
 use crate::config::{Endpoint, OnConflict};
 use crate::schedule::{CommitOrder, InfoSchemaCatalog, KeyCatalog, Ready};
-use crate::txn::{Change, ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
+use crate::txn::{Change, Transaction, TxnEnd};
 
+mod careful;
+mod ddl;
+mod fast;
+mod plan;
+mod probe;
+mod send;
+mod streamed;
 mod trip;
+mod turn;
 mod xa;
 
-/// How long a worker waits for its commit turn with its transaction open before it rolls back
-/// and gives way (see [`Worker::take_turn_holding`]). Far above a normal turn wait (a few ms),
-/// far below `innodb_lock_wait_timeout` (50 s by default).
-const TURN_YIELD_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+pub use self::probe::{probe_binlog_statement, probe_compound, probe_keep_gtid};
+pub use self::send::run_batch_for_test;
+use self::turn::{Turn, TURN_YIELD_AFTER};
 
 /// Everything workers share. Built once by the pipeline.
 pub struct WorkerShared {
@@ -194,30 +197,13 @@ enum Failure {
     /// Cannot go on and cannot be retried (a streamed transaction's source failed, SQL could
     /// not be built, XA PREPARE); the message says why.
     Stopped(String),
-    /// A streamed transaction's source broke off before its end (see [`StreamPiece::Interrupted`]).
+    /// A streamed transaction's source broke off before its end (see [`crate::txn::StreamPiece::Interrupted`]).
     Interrupted(String),
     /// Waited [`TURN_YIELD_AFTER`] for the commit turn with the transaction open: roll back,
-    /// wait for the turn holding no locks, then run it again (see [`Worker::take_turn_holding`]).
+    /// wait for the turn holding no locks, then run it again (see [`Turn::take_holding`]).
     YieldTurn,
     /// One statement of `bytes` on `table` is larger than a round trip may be.
     TooLarge { table: String, bytes: usize },
-}
-
-/// The result of one multi-statement round trip.
-struct Batch {
-    /// Affected (found) rows of each statement that completed, in order.
-    counts: Vec<u64>,
-    /// The error and the index of the statement that raised it.
-    error: Option<(usize, mysql_async::Error)>,
-}
-
-/// What each statement of a sent text is, to map results back to the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Piece {
-    Control,
-    Stmt(usize),
-    Checkpoint,
-    Commit,
 }
 
 /// One worker and its connection.
@@ -283,8 +269,6 @@ impl Worker {
         let pos = StreamPos::of(txn).map_err(ApplyError::Checkpoint)?;
         let gtid = pos.gtid.clone();
         let fail_build = |source| ApplyError::Build { gtid: gtid.clone(), cause: source };
-        let ordered = self.shared.preserve_commit_order;
-        let mut have_turn = !ordered;
         if let Some(stream) = &txn.stream {
             return self.apply_streamed(seq, txn, stream).await;
         }
@@ -293,7 +277,7 @@ impl Worker {
         }
         // CREATE TABLE ... SELECT: its first row change; the rows run after the CREATE, mapped
         // onto the table it made, in one transaction with the checkpoint (see `run_ddl`).
-        let created_rows = if txn.is_ddl { first_rows(txn) } else { None };
+        let created_rows = if txn.is_ddl { ddl::first_rows(txn) } else { None };
         let plan = match txn.end {
             // A rolled-back transaction changed nothing transactional: record it only.
             TxnEnd::Rollback => Vec::new(),
@@ -318,15 +302,18 @@ impl Worker {
             },
         };
         let mut careful_plan: Option<Vec<Stmt>> = None;
+        // Taken at most once: a re-run after giving way (or a retry after its COMMIT failed)
+        // keeps it.
+        let mut turn = self.turn(seq);
         let mut attempt = 0u32;
         let conflicts;
         loop {
             let result = if txn.is_ddl {
-                self.run_ddl(seq, &pos, &plan, created_rows.map(|first| (txn, first)), &mut have_turn).await.map(|()| BTreeMap::new())
+                self.run_ddl(&pos, &plan, created_rows.map(|first| (txn, first)), &mut turn).await.map(|()| BTreeMap::new())
             } else if let Some(cp) = &careful_plan {
-                self.run_careful(seq, &pos, cp, &mut have_turn).await
+                self.run_careful(&pos, cp, &mut turn).await
             } else {
-                self.run_fast(seq, std::slice::from_ref(&pos), &plan, &mut have_turn).await.map(|()| BTreeMap::new())
+                self.run_fast(std::slice::from_ref(&pos), &plan, &mut turn).await.map(|()| BTreeMap::new())
             };
             match result {
                 Ok(c) => {
@@ -394,7 +381,7 @@ impl Worker {
                     self.rollback().await;
                     self.shared.stats.retries.fetch_add(1, Relaxed);
                     tracing::debug!(worker = self.id, gtid = %gtid, "commit turn not reached in {TURN_YIELD_AFTER:?} with locks held; rolled back, running again in turn");
-                    if let Err(f) = self.take_turn(seq, &mut have_turn).await {
+                    if let Err(f) = turn.take().await {
                         debug_assert!(matches!(f, Failure::Cancelled));
                         return Err(ApplyError::Cancelled);
                     }
@@ -519,26 +506,14 @@ impl Worker {
     /// Wait (cancellably) until every seq up to `seq` has committed; `give_way_after`: with
     /// the target transaction open, fail with [`Failure::YieldTurn`] after that long (the
     /// earlier transaction may be waiting for a lock this one holds, see
-    /// [`Worker::take_turn_holding`]).
+    /// [`Turn::take_holding`]).
     async fn wait_committed(&self, seq: u64, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
-        self.wait_prefix(seq + 1, give_way_after).await
+        turn::wait_prefix(&self.shared.commit_order, &self.shared.cancel, seq + 1, give_way_after).await
     }
 
-    /// Wait (cancellably) until every seq below `prefix` has committed, giving way after
-    /// `give_way_after` if set (see [`Worker::wait_committed`]).
-    async fn wait_prefix(&self, prefix: u64, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
-        let mut cancel = self.shared.cancel.clone();
-        let give_way = async {
-            match give_way_after {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = self.shared.commit_order.wait_turn(prefix) => Ok(()),
-            _ = cancel.wait_for(|c| *c) => Err(Failure::Cancelled),
-            _ = give_way => Err(Failure::YieldTurn),
-        }
+    /// The commit turn of dispatcher sequence `seq` (held from the start without commit order).
+    fn turn(&self, seq: u64) -> Turn {
+        Turn::new(self.shared.commit_order.clone(), self.shared.cancel.clone(), self.shared.preserve_commit_order, seq)
     }
 
     /// One attempt at a whole group. Returns each member's position once committed.
@@ -575,729 +550,17 @@ impl Worker {
         }
         let mut free_plan = self.group_plan(&free)?;
         let held_plan = self.group_plan(&held_txns)?;
-        let mut have_turn = !self.shared.preserve_commit_order;
+        let mut turn = self.turn(members[0].seq);
         match last_outside {
-            None => self.run_fast(members[0].seq, &positions, &free_plan, &mut have_turn).await?,
+            None => self.run_fast(&positions, &free_plan, &mut turn).await?,
             Some(dep) => {
                 self.shared.stats.held_back.fetch_add(held.iter().filter(|h| **h).count() as u64, Relaxed);
                 let split = free_plan.len();
                 free_plan.extend(held_plan);
-                self.run_segmented(members[0].seq, &positions, &free_plan, split, dep, &mut have_turn).await?;
+                self.run_segmented(&positions, &free_plan, split, dep, &mut turn).await?;
             }
         }
         Ok(positions)
-    }
-
-    /// The statements of `txns` (part of a commit group, in source order): coalesced when the
-    /// coalescer can place every change, else each transaction's own plan one after another.
-    fn group_plan(&mut self, txns: &[&Transaction]) -> Result<Vec<Stmt>, Failure> {
-        // Unbuildable SQL: the member path reports it properly.
-        let unbuildable = |e: SqlError| Failure::Stopped(e.to_string());
-        if txns.iter().any(|t| self.shared.row_path.binlog_for(&t.changes)) {
-            let mut plan = Vec::new();
-            self.binlog_plan(txns, &mut plan).map_err(Failure::Stopped)?;
-            return Ok(plan);
-        }
-        if let Some(plan) = self.coalescer.as_mut().and_then(|c| c.plan(&self.shared.builder, txns.iter().copied())) {
-            return plan.map_err(unbuildable);
-        }
-        let mut plan = Vec::new();
-        for txn in txns {
-            if txn.end != TxnEnd::Rollback {
-                plan.extend(self.shared.builder.plan(txn, PlanStyle::Batched).map_err(unbuildable)?);
-            }
-        }
-        Ok(plan)
-    }
-
-    /// A streamed large transaction (see [`crate::txn::TransactionReader::stream_large`]): BEGIN,
-    /// then each chunk of row changes as it arrives (one round trip per chunk, every
-    /// UPDATE/DELETE checked to have found its row), then the checkpoint row and COMMIT in its
-    /// turn. Memory stays at one chunk. It cannot be retried (the chunks are gone), so any
-    /// failure rolls back and stops the pipeline; a rerun streams it again from the source and
-    /// nothing was committed twice or lost.
-    async fn apply_streamed(&mut self, seq: u64, head: &Transaction, stream: &ChangeStream) -> Result<(), ApplyError> {
-        let pos = StreamPos::of(head).map_err(ApplyError::Checkpoint)?;
-        let gtid = pos.gtid.clone();
-        let mut have_turn = !self.shared.preserve_commit_order;
-        let mut rows = 0u64;
-        let outcome = self.run_streamed(seq, &pos, head, stream, &mut have_turn, &mut rows).await;
-        let end = match outcome {
-            Ok(end) => end,
-            Err(failure) => {
-                stream.abandon();
-                self.rollback().await;
-                return Err(match failure {
-                    Failure::Cancelled => ApplyError::Cancelled,
-                    Failure::Diverged { what, .. } => ApplyError::Conflict { gtid, table: "-".into(), what: format!("{what} (in a streamed large transaction: on_conflict skip/overwrite do not apply to it)") },
-                    Failure::Transient(source) | Failure::Connection(source) | Failure::Fatal { error: source, .. } => {
-                        ApplyError::Sql { gtid, table: "-".into(), sql: "(streamed large transaction; rolled back, a rerun applies it again)".into(), cause: source }
-                    }
-                    Failure::Stopped(what) => ApplyError::Unsupported { gtid, what },
-                    Failure::Interrupted(why) => ApplyError::Interrupted { gtid, why },
-                    Failure::TooLarge { table, bytes } => self.too_large(gtid, table, bytes),
-                    // A streamed transaction is a barrier: every earlier one has committed.
-                    Failure::YieldTurn => ApplyError::Unsupported { gtid, what: "streamed transaction yielded its commit turn".into() },
-                });
-            }
-        };
-        self.shared.stats.target_commits.fetch_add(1, Relaxed);
-        self.committed_counts(seq, &pos, rows, end.size, end.commit_time_us, &BTreeMap::new());
-        Ok(())
-    }
-
-    async fn run_streamed(
-        &mut self,
-        seq: u64,
-        pos: &StreamPos,
-        head: &Transaction,
-        stream: &ChangeStream,
-        have_turn: &mut bool,
-        rows: &mut u64,
-    ) -> Result<StreamEnd, Failure> {
-        let mut begin = self.gtid_prefix(pos).map(|p| p + ";").unwrap_or_default();
-        begin.push_str("BEGIN");
-        self.exec(&begin, None, &[]).await?;
-        loop {
-            let piece = loop {
-                if *self.shared.cancel.borrow() {
-                    return Err(Failure::Cancelled);
-                }
-                let s = stream.clone();
-                let got = tokio::task::spawn_blocking(move || s.next_piece(Duration::from_millis(100)))
-                    .await
-                    .map_err(|e| Failure::Stopped(format!("waiting for the next chunk: {e}")))?;
-                if let Some(p) = got {
-                    break p;
-                }
-            };
-            match piece {
-                StreamPiece::Changes(mut changes) => {
-                    self.onto_target(&mut changes).await?;
-                    let chunk = Transaction { gtid: head.gtid.clone(), server_id: head.server_id, thread_id: head.thread_id, changes, ..Transaction::default() };
-                    let (i, u, d) = chunk.row_counts();
-                    *rows += (i + u + d) as u64;
-                    let plan = if self.shared.row_path.binlog_for(&chunk.changes) {
-                        let mut plan = Vec::new();
-                        self.binlog_plan(&[&chunk], &mut plan).map_err(Failure::Stopped)?;
-                        plan
-                    } else {
-                        let unbuildable = |e| Failure::Stopped(format!("cannot build SQL: {e}"));
-                        // A chunk is a prefix of one target transaction: its changes may be
-                        // coalesced among themselves as a commit group's are.
-                        match self.coalescer.as_mut().and_then(|c| c.plan(&self.shared.builder, std::iter::once(&chunk))) {
-                            Some(plan) => plan.map_err(unbuildable)?,
-                            None => self.shared.builder.plan(&chunk, PlanStyle::Batched).map_err(unbuildable)?,
-                        }
-                    };
-                    self.run_checked(&plan).await?;
-                }
-                StreamPiece::Failed(why) => return Err(Failure::Stopped(format!("the source failed inside the transaction: {why}"))),
-                StreamPiece::Interrupted(why) => return Err(Failure::Interrupted(format!("the source broke off inside the transaction: {why}"))),
-                StreamPiece::End(end) => {
-                    match end.end {
-                        // Its rows went into a plain transaction: an XA branch starts with XA
-                        // START, and that the transaction prepares shows only here.
-                        TxnEnd::XaPrepare => {
-                            return Err(Failure::Stopped(
-                                "XA PREPARE of a transaction too large to hold whole is not applied (it was streamed); raise the reader's large-transaction limits".into(),
-                            ))
-                        }
-                        // Rolled back on the source: nothing of it may stay; only its record.
-                        TxnEnd::Rollback => {
-                            self.exec("ROLLBACK", None, &[]).await?;
-                            self.exec(&begin, None, &[]).await?;
-                            *rows = 0;
-                        }
-                        TxnEnd::Xid | TxnEnd::Commit => {}
-                    }
-                    self.exec(&self.shared.store.record_sql(pos), None, &[]).await?;
-                    self.take_turn(seq, have_turn).await?;
-                    self.exec("COMMIT", None, &[]).await?;
-                    return Ok(end);
-                }
-            }
-        }
-    }
-
-    /// A streamed chunk's row changes mapped onto the target's tables, as the dispatcher maps
-    /// whole transactions (see [`crate::schedule::target`]).
-    async fn onto_target(&self, changes: &mut [crate::txn::Change]) -> Result<(), Failure> {
-        let Some(tables) = &self.shared.tables else { return Ok(()) };
-        for change in changes {
-            let crate::txn::Change::Rows(rc) = change else { continue };
-            let target = match tables.target_table_async(&rc.table).await {
-                Ok(t) => t,
-                // Named columns and no such table yet: as logged (see `schedule::onto_target`).
-                Err(crate::schedule::TargetError::Map(crate::schedule::MapError::NoTable { .. })) if rc.table.columns.iter().all(|c| c.name.is_some()) => continue,
-                Err(e) => return Err(Failure::Stopped(e.to_string())),
-            };
-            rc.table = target.map.clone();
-            target.fix_rows(&mut rc.rows);
-        }
-        Ok(())
-    }
-
-    /// Run `plan`'s statements inside the open transaction, in as few round trips as fit the
-    /// target's `max_allowed_packet` (one when it can); every UPDATE/DELETE must have found
-    /// exactly one row. Nothing is sent when a statement is too large to send at all.
-    async fn run_checked(&mut self, plan: &[Stmt]) -> Result<(), Failure> {
-        let ranges = self.batches(plan)?;
-        for range in ranges {
-            if let [s] = &plan[range.clone()] {
-                if s.goes_alone() {
-                    self.run_alone(range.start, plan).await?;
-                    continue;
-                }
-            }
-            let mut text = String::with_capacity(plan[range.clone()].iter().map(|s| s.sql.len() + packet::SEPARATOR).sum::<usize>());
-            let mut pieces = Vec::with_capacity(range.len());
-            for i in range {
-                push_piece(&mut text, &mut pieces, &plan[i].sql, Piece::Stmt(i));
-            }
-            let batch = run_batch(&mut self.conn, &text).await;
-            drop(text);
-            if let Some((idx, error)) = batch.error {
-                return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
-            }
-            check_found_rows(&pieces, &batch.counts, plan)?;
-        }
-        Ok(())
-    }
-
-    /// `plan` cut into round trips under the budget, or the statement that fits none.
-    fn batches(&self, plan: &[Stmt]) -> Result<Vec<std::ops::Range<usize>>, Failure> {
-        let alone = |i: usize| plan.get(i).is_some_and(Stmt::goes_alone);
-        packet::batches(plan.iter().map(Stmt::len), self.budget)
-            .map(|ranges| ranges.into_iter().flat_map(|r| split_around(r, alone)).collect())
-            .map_err(|o| Failure::TooLarge { table: plan.get(o.index).map(Stmt::table_name).unwrap_or_else(|| "-".into()), bytes: o.bytes })
-    }
-
-    /// A transaction (or commit group) whose single text would exceed the target's
-    /// `max_allowed_packet`: `BEGIN`, the statements in byte-bounded round trips (each checked),
-    /// then the checkpoint and, in its turn, `COMMIT`, all one target transaction.
-    async fn run_split(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], checkpoint: &str, have_turn: &mut bool) -> Result<(), Failure> {
-        // Refuse before sending anything when a statement can never be sent.
-        self.batches(plan)?;
-        let mut begin = positions.last().and_then(|last| self.gtid_prefix(last)).map(|p| p + ";").unwrap_or_default();
-        begin.push_str("BEGIN");
-        if let Some((_, error)) = run_batch(&mut self.conn, &begin).await.error {
-            return Err(self.interpret_error(Some(Piece::Control), error, plan));
-        }
-        self.run_checked(plan).await?;
-        self.exec(checkpoint, None, plan).await?;
-        self.take_turn_holding(seq, have_turn).await?;
-        self.exec("COMMIT", None, plan).await
-    }
-
-    /// A commit group whose held members (`plan[split..]`) depend by key on transactions
-    /// outside it that have not committed yet (the last of them: `dep`, see [`Ready::after`]):
-    /// BEGIN and the free members' statements, then, once `dep` has committed, the held
-    /// members' statements, the checkpoint and, in its turn, COMMIT. No member runs beside a
-    /// transaction it conflicts with: its dependencies have committed, or ran before it in this
-    /// same target transaction.
-    async fn run_segmented(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], split: usize, dep: u64, have_turn: &mut bool) -> Result<(), Failure> {
-        let checkpoint = self.shared.store.record_many_sql(positions);
-        // With rows written, this transaction holds locks an earlier one may wait for.
-        let give_way = (split > 0).then_some(TURN_YIELD_AFTER);
-        if self.compound_fits(plan, &checkpoint) {
-            // Two compound statements: the first opens the transaction, the second carries the
-            // checkpoint (and COMMIT when it is already this group's turn).
-            let mut head = self.compound_head(positions);
-            if split > 0 {
-                self.compound_trip(&plan[..split], &head, "").await?;
-                head.clear();
-            }
-            self.wait_committed(dep, give_way).await?;
-            return self.compound_finish(seq, plan, split, &head, &checkpoint, have_turn).await;
-        }
-        self.batches(plan)?;
-        let mut begin = positions.last().and_then(|last| self.gtid_prefix(last)).map(|p| p + ";").unwrap_or_default();
-        begin.push_str("BEGIN");
-        if let Some((_, error)) = run_batch(&mut self.conn, &begin).await.error {
-            return Err(self.interpret_error(Some(Piece::Control), error, plan));
-        }
-        if split > 0 {
-            self.run_checked(&plan[..split]).await?;
-        }
-        self.wait_committed(dep, give_way).await?;
-        if split < plan.len() {
-            self.run_checked(&plan[split..]).await?;
-        }
-        self.exec(&checkpoint, None, plan).await?;
-        self.take_turn_holding(seq, have_turn).await?;
-        self.exec("COMMIT", None, plan).await
-    }
-
-    /// Wait (cancellably) until every earlier transaction has committed.
-    async fn take_turn(&mut self, seq: u64, have_turn: &mut bool) -> Result<(), Failure> {
-        self.await_turn(seq, have_turn, None).await
-    }
-
-    /// [`Worker::take_turn`] for a worker whose target transaction is open and holds row locks.
-    /// Transactions the scheduler calls independent can still meet on the target through
-    /// InnoDB gap locks (a unique-index duplicate check takes a next-key lock even in READ
-    /// COMMITTED): then an earlier transaction may wait for a lock this later one holds while
-    /// this one waits for the earlier one's commit, a wait cycle InnoDB cannot see, broken
-    /// only by `innodb_lock_wait_timeout` (seen on the MySQL 8 generator's backlog with 4
-    /// workers: 50 s stalls, then a failed checkpoint compaction). Like MySQL's commit-order
-    /// deadlock handling and MariaDB's optimistic mode, the later transaction gives way: after
-    /// [`TURN_YIELD_AFTER`] it rolls back and runs again once its turn has come.
-    async fn take_turn_holding(&mut self, seq: u64, have_turn: &mut bool) -> Result<(), Failure> {
-        self.await_turn(seq, have_turn, Some(TURN_YIELD_AFTER)).await
-    }
-
-    /// The turn wait itself; `give_way_after`: fail with [`Failure::YieldTurn`] after that long.
-    async fn await_turn(&mut self, seq: u64, have_turn: &mut bool, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
-        if *have_turn {
-            return Ok(());
-        }
-        self.wait_prefix(seq, give_way_after).await?;
-        *have_turn = true;
-        Ok(())
-    }
-
-    /// `SET gtid_*` so the target logs the transaction under the source's GTID.
-    fn gtid_prefix(&self, pos: &StreamPos) -> Option<String> {
-        if !self.shared.keep_gtid.load(Relaxed) {
-            return None;
-        }
-        pos.mariadb.map(|(d, s, n)| format!("SET SESSION gtid_domain_id={d}, server_id={s}, gtid_seq_no={n}"))
-    }
-
-    /// The fast path: whole transaction in one (or, when waiting for the turn, two) round trips.
-    /// `positions` are the source transactions whose rows `plan` holds (several for a commit
-    /// group, which is logged under the last one's GTID); `seq` is the first one's.
-    async fn run_fast(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], have_turn: &mut bool) -> Result<(), Failure> {
-        if !*have_turn && self.shared.commit_order.is_turn(seq) {
-            *have_turn = true;
-        }
-        let checkpoint = self.shared.store.record_many_sql(positions);
-        let compound = self.compound_for(plan);
-        // Statement events and BINLOG statements go alone in their round trips (see
-        // `run_alone`): the split path.
-        if plan.iter().any(Stmt::goes_alone) || fast_text_len(plan, compound) + checkpoint.len() > self.budget {
-            return self.run_split(seq, positions, plan, &checkpoint, have_turn).await;
-        }
-        if compound {
-            match self.run_compound(seq, positions, plan, &checkpoint, have_turn).await {
-                // A compound statement's error does not say which statement raised it: roll
-                // back and run the statements one result each, which names it.
-                Err(Failure::Fatal { .. }) => self.rollback().await,
-                other => return other,
-            }
-        }
-        let single_trip = *have_turn && !plan.iter().any(|s| matches!(s.kind, StmtKind::Update | StmtKind::Delete));
-        let mut text = String::with_capacity(plan.iter().map(|s| s.sql.len() + 2).sum::<usize>() + 256);
-        let mut pieces = Vec::with_capacity(plan.len() * 2 + 4);
-        if let Some(p) = positions.last().and_then(|last| self.gtid_prefix(last)) {
-            push_piece(&mut text, &mut pieces, &p, Piece::Control);
-        }
-        push_piece(&mut text, &mut pieces, "BEGIN", Piece::Control);
-        for (i, s) in plan.iter().enumerate() {
-            push_piece(&mut text, &mut pieces, &s.sql, Piece::Stmt(i));
-        }
-        push_piece(&mut text, &mut pieces, &checkpoint, Piece::Checkpoint);
-        if single_trip {
-            push_piece(&mut text, &mut pieces, "COMMIT", Piece::Commit);
-        }
-        let batch = run_batch(&mut self.conn, &text).await;
-        if let Some((idx, error)) = batch.error {
-            return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
-        }
-        if single_trip {
-            // Committed; only INSERTs, whose divergence (a duplicate key) is an error.
-            return Ok(());
-        }
-        // Two-trip: check every row statement found its row before committing.
-        check_found_rows(&pieces, &batch.counts, plan)?;
-        self.take_turn_holding(seq, have_turn).await?;
-        if let Err(e) = self.conn.query_drop("COMMIT").await {
-            return Err(self.interpret_error(Some(Piece::Commit), e, plan));
-        }
-        Ok(())
-    }
-
-    /// The fast path as one MariaDB compound statement: `BEGIN NOT ATOMIC`, the GTID, `START
-    /// TRANSACTION`, each row statement followed by a found-row check that SIGNALs
-    /// [`DIVERGED_SIGNAL`] with the statement's index, the checkpoint row and, when it is
-    /// already this transaction's turn, `COMMIT`; `END`. The server parses it once and answers
-    /// with one packet, where a multi-statement text gets one result packet (and one flush) per
-    /// statement; and since the checks run inside, UPDATE/DELETE transactions commit in the
-    /// same round trip too. A SIGNAL leaves the transaction open: the caller rolls back.
-    async fn run_compound(&mut self, seq: u64, positions: &[StreamPos], plan: &[Stmt], checkpoint: &str, have_turn: &mut bool) -> Result<(), Failure> {
-        let head = self.compound_head(positions);
-        self.compound_finish(seq, plan, 0, &head, checkpoint, have_turn).await
-    }
-
-    /// The last compound statement of a transaction: `head`, `plan[start..]`, the checkpoint
-    /// and, when it is already this transaction's turn, COMMIT; else COMMIT in its turn.
-    async fn compound_finish(&mut self, seq: u64, plan: &[Stmt], start: usize, head: &str, checkpoint: &str, have_turn: &mut bool) -> Result<(), Failure> {
-        if !*have_turn && self.shared.commit_order.is_turn(seq) {
-            *have_turn = true;
-        }
-        let single_trip = *have_turn;
-        let tail = if single_trip { format!("{checkpoint}; COMMIT; ") } else { format!("{checkpoint}; ") };
-        self.compound_trip(&plan[start..], head, &tail).await?;
-        if single_trip {
-            return Ok(());
-        }
-        self.take_turn_holding(seq, have_turn).await?;
-        if let Err(e) = self.conn.query_drop("COMMIT").await {
-            return Err(self.interpret_error(Some(Piece::Commit), e, plan));
-        }
-        Ok(())
-    }
-
-    /// Whether `plan` goes as compound statements: the target runs them and the plan has only
-    /// row statements (session changes and statement events keep multi-statement text).
-    fn compound_for(&self, plan: &[Stmt]) -> bool {
-        self.shared.compound && plan.iter().all(|s| matches!(s.kind, StmtKind::Insert | StmtKind::Update | StmtKind::Delete))
-    }
-
-    /// [`Worker::compound_for`] and within one round trip's budget with `checkpoint`.
-    fn compound_fits(&self, plan: &[Stmt], checkpoint: &str) -> bool {
-        self.compound_for(plan) && fast_text_len(plan, true) + checkpoint.len() <= self.budget
-    }
-
-    /// What opens the target transaction inside a compound statement: the GTID, START
-    /// TRANSACTION.
-    fn compound_head(&self, positions: &[StreamPos]) -> String {
-        let mut head = positions.last().and_then(|last| self.gtid_prefix(last)).map(|p| p + "; ").unwrap_or_default();
-        head.push_str("START TRANSACTION; ");
-        head
-    }
-
-    /// One compound statement: `head`, the statements of `plan`, `tail`. Each UPDATE/DELETE
-    /// adds whether it found all its rows (one, or a coalesced batch's count) to a local
-    /// counter, and one check before `tail` SIGNALs [`DIVERGED_SIGNAL`] unless all did. A check per statement (`IF ROW_COUNT() <> 1
-    /// THEN SIGNAL ...`) costs the server a parsed SIGNAL statement each, and its parser
-    /// back-patches every IF's jump by scanning all earlier ones, quadratic in a commit group's
-    /// size: a third of the target's CPU went to parsing. The signal does not say which
-    /// statement diverged; the caller re-runs the statements one result each, which names it.
-    async fn compound_trip(&mut self, plan: &[Stmt], head: &str, tail: &str) -> Result<(), Failure> {
-        let checked = plan.iter().filter(|s| matches!(s.kind, StmtKind::Update | StmtKind::Delete)).count();
-        let mut text = String::with_capacity(fast_text_len(plan, true) + head.len() + tail.len());
-        text.push_str("BEGIN NOT ATOMIC ");
-        if checked > 0 {
-            text.push_str("DECLARE parapply_found INT UNSIGNED DEFAULT 0; ");
-        }
-        text.push_str(head);
-        push_checked_statements(&mut text, plan, 0);
-        text.push_str(tail);
-        text.push_str("END");
-        if let Err(error) = self.conn.query_drop(text).await {
-            if matches!(&error, mysql_async::Error::Server(se) if se.message == DIVERGED_SIGNAL) {
-                // Some UPDATE/DELETE found no row; which one, the re-run says.
-                return Err(Failure::Fatal { stmt: None, error });
-            }
-            return Err(self.interpret_error(None, error, plan));
-        }
-        Ok(())
-    }
-
-    /// Row by row, handling each divergence per `on_conflict`. Returns conflicts per table.
-    async fn run_careful(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], have_turn: &mut bool) -> Result<BTreeMap<String, u64>, Failure> {
-        let mut conflicts: BTreeMap<String, u64> = BTreeMap::new();
-        // Each statement is its own round trip here: refuse one that can never be sent.
-        if let Some(s) = plan.iter().find(|s| s.len().max(s.overwrite_sql.as_ref().map_or(0, String::len)) > self.budget) {
-            return Err(Failure::TooLarge { table: s.table_name(), bytes: s.len().max(s.overwrite_sql.as_ref().map_or(0, String::len)) });
-        }
-        let mut begin = String::new();
-        if let Some(p) = self.gtid_prefix(pos) {
-            begin.push_str(&p);
-            begin.push(';');
-        }
-        begin.push_str("BEGIN");
-        self.exec(&begin, None, plan).await?;
-        let overwrite = self.shared.on_conflict == OnConflict::Overwrite;
-        for (i, s) in plan.iter().enumerate() {
-            if s.goes_alone() {
-                self.run_alone(i, plan).await?;
-                continue;
-            }
-            let diverged = match self.conn.query_iter(s.sql.as_str()).await {
-                Ok(r) => {
-                    let n = r.affected_rows();
-                    r.drop_result().await.map_err(|e| self.interpret_error(Some(Piece::Stmt(i)), e, plan))?;
-                    matches!(s.kind, StmtKind::Update | StmtKind::Delete) && n != 1
-                }
-                Err(mysql_async::Error::Server(e)) if s.kind == StmtKind::Insert && classify_code(e.code) == ErrorClass::Duplicate => true,
-                Err(e) => return Err(self.interpret_error(Some(Piece::Stmt(i)), e, plan)),
-            };
-            if !diverged {
-                continue;
-            }
-            *conflicts.entry(s.table_name()).or_default() += 1;
-            if overwrite {
-                if let Some(alt) = &s.overwrite_sql {
-                    self.exec(alt, Some(i), plan).await?;
-                }
-            }
-        }
-        self.exec(&self.shared.store.record_sql(pos), None, plan).await?;
-        self.take_turn(seq, have_turn).await?;
-        self.exec("COMMIT", None, plan).await?;
-        Ok(conflicts)
-    }
-
-    /// DDL: it commits implicitly, so it cannot share a transaction with its checkpoint. When the
-    /// source GTID is kept on the target, a DDL whose GTID the target already logged (crash
-    /// between the DDL and its checkpoint) is not run again.
-    ///
-    /// For `CREATE TABLE ... SELECT`, `plan` stops before the rows (`created_rows`: the
-    /// transaction and its first row change): those are mapped onto the table the CREATE made
-    /// (which alone says which columns the target computes), then run in the checkpoint's
-    /// transaction.
-    async fn run_ddl(&mut self, seq: u64, pos: &StreamPos, plan: &[Stmt], created_rows: Option<(&Transaction, usize)>, have_turn: &mut bool) -> Result<(), Failure> {
-        self.take_turn(seq, have_turn).await?;
-        // The target's last GTID in the domain being this DDL's is not enough on its own: a
-        // transaction on a non-transactional table (MyISAM, Aria) is logged on the target as
-        // two event groups, its rows under the source GTID and its checkpoint under the next
-        // seq, which is the next source transaction's. Only a GTID the target had when the run
-        // started, or a DDL this run started, can be one that ran before its checkpoint.
-        let already = match (self.gtid_prefix(pos), pos.mariadb) {
-            (Some(_), Some((d, s, n))) => {
-                let gtid = format!("{d}-{s}-{n}");
-                let maybe = !self.shared.ddl_maybe_applied.lock().insert(gtid.clone());
-                maybe && {
-                    let logged: Option<String> = self.conn.query_first("SELECT @@GLOBAL.gtid_binlog_pos").await.map_err(|e| self.interpret_error(None, e, plan))?;
-                    logged.unwrap_or_default().split(',').any(|g| g.trim() == gtid)
-                }
-            }
-            _ => false,
-        };
-        if already {
-            tracing::info!(worker = self.id, gtid = %pos.gtid, "DDL already on the target (its GTID is logged there); recording checkpoint only");
-        } else {
-            if let Some(p) = self.gtid_prefix(pos) {
-                if let Some((_, error)) = run_batch(&mut self.conn, &p).await.error {
-                    return Err(self.interpret_error(Some(Piece::Control), error, plan));
-                }
-            }
-            // The statement event alone in its round trip, its context before it.
-            self.run_checked(plan).await?;
-        }
-        // The checkpoint goes in its own transaction, logged under the target's own GTID domain
-        // (not the source's: that seq belongs to the DDL). A CREATE TABLE ... SELECT's rows go in
-        // that transaction too: a crash between the CREATE and its rows leaves the checkpoint
-        // unrecorded and the rows uncommitted, and the rerun (which finds the CREATE's GTID
-        // logged and skips it) applies them exactly once.
-        let mut text = String::new();
-        if pos.mariadb.is_some() && self.shared.keep_gtid.load(Relaxed) {
-            text.push_str("SET SESSION gtid_domain_id=@@GLOBAL.gtid_domain_id, server_id=@@GLOBAL.server_id;");
-        }
-        // A replicated event must not run on the target: MariaDB's SQL thread creates it
-        // SLAVESIDE_DISABLED (Event_parse_data::check_if_in_the_past / check_originator_id);
-        // parapply disables it right after, under the target's own GTID (also after a crash
-        // between the DDL and its checkpoint, when the DDL itself is not run again).
-        for s in plan.iter() {
-            let StmtKind::Logged(bytes) = &s.kind else { continue };
-            if let Some(name) = crate::apply::events::replicated_event_to_disable(&String::from_utf8_lossy(bytes), &self.ddl_schema(plan)) {
-                let _ = write!(text, "ALTER EVENT {name} DISABLE ON SLAVE;");
-            }
-        }
-        text.push_str("BEGIN");
-        self.exec(&text, None, plan).await?;
-        if let Some((txn, first)) = created_rows {
-            self.run_created_rows(txn, first).await?;
-        }
-        let text = format!("{};COMMIT", self.shared.store.record_sql(pos));
-        self.exec(&text, None, plan).await?;
-        self.reload_after_ddl().await
-    }
-
-    /// The rows of a `CREATE TABLE ... SELECT` (from change `first` on), mapped by position onto
-    /// the table its CREATE has just made, as the native replica applies them.
-    async fn run_created_rows(&mut self, txn: &Transaction, first: usize) -> Result<(), Failure> {
-        if let Some(tables) = &self.shared.tables {
-            tables.invalidate();
-        }
-        let mut rest = Transaction { changes: txn.changes[first..].to_vec(), is_ddl: false, ..txn.clone() };
-        self.onto_target(&mut rest.changes).await?;
-        let what = |e: String| Failure::Stopped(format!("GTID {}: rows of CREATE TABLE ... SELECT: {e}", txn.gtid.as_ref().map(|g| g.to_string()).unwrap_or_default()));
-        // A table created system-versioned (mapped just now) takes the BINLOG path too.
-        let plan = if self.shared.row_path.binlog_for(&rest.changes) {
-            let mut plan = Vec::new();
-            self.binlog_plan(&[&rest], &mut plan).map_err(what)?;
-            plan
-        } else {
-            self.shared.builder.plan(&rest, PlanStyle::Batched).map_err(|e| what(e.to_string()))?
-        };
-        self.run_checked(&plan).await
-    }
-
-    /// The default schema a DDL plan ran in (its `USE`), for unqualified names.
-    fn ddl_schema(&self, plan: &[Stmt]) -> String {
-        plan.iter()
-            .rev()
-            .find_map(|s| s.sql.strip_prefix("USE ").map(|n| n.trim().trim_matches('`').replace("``", "`")))
-            .unwrap_or_default()
-    }
-
-    /// Re-read the target's triggers and system-versioned tables after a DDL (it may have
-    /// created a trigger, or a table that has one, or a versioned table). With `row_events =
-    /// auto` and no BINLOG path, a trigger on the target stops the pipeline: its rows would be
-    /// applied twice; so does a table versioned by transaction id, in any mode.
-    async fn reload_after_ddl(&mut self) -> Result<(), Failure> {
-        // A DDL may have created a table versioned by transaction id: refused before any of its
-        // changes run (see `crate::apply::versioning`).
-        let versioned = match versioning::versioned_tables(&mut self.conn).await {
-            Ok(v) => v,
-            Err(e) => return Err(self.interpret_error(None, e, &[])),
-        };
-        if !versioned.is_empty() {
-            let trx = match versioning::trx_versioned(&mut self.conn, &versioned).await {
-                Ok(t) => t,
-                Err(e) => return Err(self.interpret_error(None, e, &[])),
-            };
-            if !trx.is_empty() {
-                return Err(Failure::Stopped(format!("the target now has tables {}", versioning::trx_refusal(&trx))));
-            }
-        }
-        self.shared.row_path.versioned.store(!versioned.is_empty(), Relaxed);
-        self.shared.row_path.settle_raw_rows();
-        let path = &self.shared.row_path;
-        if path.mode == RowEvents::Sql || (path.mode == RowEvents::Binlog && path.binlog_available) {
-            return Ok(());
-        }
-        let rows: Vec<TriggerRow> = match self.conn.query(TRIGGERS_SQL).await {
-            Ok(r) => r,
-            Err(e) => return Err(self.interpret_error(None, e, &[])),
-        };
-        self.shared.row_path.triggers.replace(&rows);
-        self.shared.row_path.settle_raw_rows();
-        if !rows.is_empty() && !self.shared.row_path.binlog_available {
-            return Err(Failure::Stopped(format!(
-                "the target now has triggers ({}) and no BINLOG statement path (needs a MariaDB target and the BINLOG REPLAY privilege): applying rows as SQL would fire them for rows the source already logged",
-                describe_triggers(&rows)
-            )));
-        }
-        Ok(())
-    }
-
-    /// Row changes of `txns` (in order) as BINLOG statements; their other changes (statement
-    /// events, session context) as SQL in between, in source order. Consecutive row changes,
-    /// across transactions too, share one statement up to a quarter of a round trip.
-    fn binlog_plan(&self, txns: &[&Transaction], out: &mut Vec<Stmt>) -> Result<(), String> {
-        let cap = (self.budget / 4).max(64 * 1024);
-        let mut cur = BinlogStatement::new();
-        let finish = |cur: BinlogStatement, out: &mut Vec<Stmt>| {
-            if !cur.is_empty() {
-                let (table, rows) = (cur.first_table().cloned(), cur.rows());
-                out.push(Stmt { sql: cur.finish(), kind: StmtKind::Binlog, table, rows, overwrite_sql: None });
-            }
-        };
-        for txn in txns {
-            if txn.end == TxnEnd::Rollback {
-                continue;
-            }
-            let mut other: Vec<Change> = Vec::new();
-            for c in &txn.changes {
-                match c {
-                    // A sequence's row as SQL: a NEXTVAL logged with a partial image is ERROR
-                    // 4085 in the server's row code (see `SqlBuilder::sequence_setval`).
-                    Change::Rows(rc) if !rc.table.sequence => {
-                        if !other.is_empty() {
-                            finish(std::mem::take(&mut cur), out);
-                            self.sql_part(txn, std::mem::take(&mut other), out)?;
-                        }
-                        cur.push(rc).map_err(|e| e.to_string())?;
-                        if cur.len() >= cap {
-                            finish(std::mem::take(&mut cur), out);
-                        }
-                    }
-                    other_change => other.push(other_change.clone()),
-                }
-            }
-            if !other.is_empty() {
-                finish(std::mem::take(&mut cur), out);
-                self.sql_part(txn, other, out)?;
-            }
-        }
-        finish(cur, out);
-        Ok(())
-    }
-
-    /// Statement events and context of `txn` (no row changes) as SQL.
-    fn sql_part(&self, txn: &Transaction, changes: Vec<Change>, out: &mut Vec<Stmt>) -> Result<(), String> {
-        let part = Transaction { gtid: txn.gtid.clone(), server_id: txn.server_id, thread_id: txn.thread_id, changes, is_ddl: txn.is_ddl, ..Transaction::default() };
-        out.extend(self.shared.builder.plan(&part, PlanStyle::Batched).map_err(|e| format!("cannot build SQL: {e}"))?);
-        Ok(())
-    }
-
-    /// A statement event: its logged bytes, unchanged and alone in one COM_QUERY, so the target
-    /// parses exactly what the source parsed, in the charset the statements before it set
-    /// (never joined with parapply's own SQL, whose `;` would let a literal that ends
-    /// differently spill into the next statement). One statement answers with one result;
-    /// more means the target split the text into several statements, which the source did
-    /// not: stop rather than go on (nothing of a transactional statement commits then).
-    /// A `LOAD DATA` reads its file through the one-shot LOCAL INFILE handler set here, which
-    /// answers whatever name the server asks for with the logged bytes and nothing else. A
-    /// BINLOG statement goes the same way (see [`Stmt::goes_alone`]).
-    async fn run_alone(&mut self, i: usize, plan: &[Stmt]) -> Result<(), Failure> {
-        let bytes: &[u8] = match plan.get(i).map(|s| (&s.kind, s)) {
-            Some((StmtKind::Binlog, s)) => s.sql.as_bytes(),
-            Some((StmtKind::Logged(bytes), _)) => bytes,
-            Some((StmtKind::LoadData { sql, data }, _)) => {
-                let data = bytes::Bytes::copy_from_slice(data);
-                self.conn.set_infile_handler(async move {
-                    let chunks: mysql_async::InfileData = Box::pin(futures_util::stream::once(async move { Ok(data) }));
-                    Ok(chunks)
-                });
-                sql
-            }
-            _ => return Err(Failure::Stopped(format!("statement {i} does not go alone"))),
-        };
-        let batch = run_batch(&mut self.conn, bytes).await;
-        if let Some((_, error)) = batch.error {
-            return Err(self.interpret_error(Some(Piece::Stmt(i)), error, plan));
-        }
-        if batch.counts.len() > 1 {
-            return Err(Failure::Stopped(format!(
-                "the target ran a logged statement as {} statements (the source ran one): {}",
-                batch.counts.len(),
-                plan.get(i).map(Stmt::shown).unwrap_or_default()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Run `sql` (possibly multi-statement) and discard results.
-    async fn exec(&mut self, sql: &str, stmt: Option<usize>, plan: &[Stmt]) -> Result<(), Failure> {
-        match self.conn.query_iter(sql).await {
-            Ok(r) => r.drop_result().await.map_err(|e| self.interpret_error(stmt.map(Piece::Stmt), e, plan)),
-            Err(e) => Err(self.interpret_error(stmt.map(Piece::Stmt), e, plan)),
-        }
-    }
-
-    fn interpret_error(&self, piece: Option<Piece>, error: mysql_async::Error, plan: &[Stmt]) -> Failure {
-        // The target refused to log the source GTID (gtid_strict_mode out-of-order 1950, or no
-        // privilege 1227): stop keeping GTIDs and run the transaction again without them.
-        if let (Some(Piece::Control), mysql_async::Error::Server(s)) = (piece, &error) {
-            if matches!(s.code, 1950 | 1227) && self.shared.keep_gtid.swap(false, Relaxed) {
-                tracing::warn!(worker = self.id, error = %error, "target refuses SET gtid_seq_no; source GTIDs are no longer kept on the target (checkpoint table only)");
-                return Failure::Transient(error);
-            }
-        }
-        if let (Some(Piece::Stmt(i)), mysql_async::Error::Server(se)) = (piece, &error) {
-            // The server's row code reports a row it cannot find (1032, HA_ERR_KEY_NOT_FOUND)
-            // or a duplicate key (1062) as errors: the same divergence the SQL path's found-row
-            // checks detect.
-            if plan.get(i).is_some_and(|s| s.kind == StmtKind::Binlog) && matches!(se.code, 1032 | 1062) {
-                return Failure::Diverged { stmt: i, what: format!("row event not applicable ({error})") };
-            }
-        }
-        let class = classify(&error);
-        match (class, piece) {
-            (ErrorClass::Transient, _) => Failure::Transient(error),
-            (ErrorClass::Connection, _) => Failure::Connection(error),
-            (ErrorClass::Duplicate, Some(Piece::Stmt(i))) if plan.get(i).is_some_and(|s| s.kind == StmtKind::Insert) => {
-                Failure::Diverged { stmt: i, what: format!("INSERT hit a duplicate key ({error})") }
-            }
-            (_, Some(Piece::Stmt(i))) => Failure::Fatal { stmt: Some(i), error },
-            _ => Failure::Fatal { stmt: None, error },
-        }
     }
 
     async fn rollback(&mut self) {
@@ -1323,167 +586,3 @@ impl Worker {
     }
 }
 
-/// Try `SET gtid_domain_id` on `conn`: true when the target lets parapply keep source GTIDs.
-pub async fn probe_keep_gtid(conn: &mut mysql_async::Conn) -> bool {
-    match conn.query_drop("SET SESSION gtid_domain_id=@@GLOBAL.gtid_domain_id, server_id=@@GLOBAL.server_id").await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(error = %e, "target refuses SET gtid_domain_id/server_id (needs MariaDB and SUPER); source GTIDs will not be kept on the target, only in the checkpoint table");
-            false
-        }
-    }
-}
-
-/// Whether the target runs BINLOG statements for this user: `BINLOG ''` is refused with 1227
-/// without BINLOG REPLAY (or SUPER), and with it fails as an empty statement (ER_SYNTAX_ERROR
-/// 1149, seen on MariaDB 10.11; 1064 accepted too); other answers mean no BINLOG path.
-pub async fn probe_binlog_statement(conn: &mut mysql_async::Conn) -> Result<(), String> {
-    match conn.query_drop("BINLOG ''").await {
-        Ok(()) => Ok(()),
-        Err(mysql_async::Error::Server(e)) if matches!(e.code, 1149 | 1064) => Ok(()),
-        Err(mysql_async::Error::Server(e)) if e.code == 1227 => Err(format!("the target user lacks the BINLOG REPLAY privilege (or SUPER): {}", e.message)),
-        Err(e) => Err(format!("the target does not run BINLOG statements: {e}")),
-    }
-}
-
-/// Whether the target runs compound statements outside stored programs (MariaDB 10.1+).
-pub async fn probe_compound(conn: &mut mysql_async::Conn) -> bool {
-    match conn.query_drop("BEGIN NOT ATOMIC DO 1; END").await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::info!(error = %e, "target has no compound statements; transactions go as multi-statement text");
-            false
-        }
-    }
-}
-
-/// Every UPDATE/DELETE among `pieces` must have found exactly one row (`counts` are the
-/// statements' found-row counts, in piece order).
-/// `plan`'s statements for a compound statement that DECLAREd `parapply_found`: each
-/// UPDATE/DELETE adds whether it found all its rows, and one check after them SIGNALs
-/// [`DIVERGED_SIGNAL`] unless the count reached `found_before` plus this plan's checks (several
-/// plans share the counter, see `trip`). Returns that total.
-fn push_checked_statements(text: &mut String, plan: &[Stmt], found_before: usize) -> usize {
-    let mut expected = found_before;
-    for s in plan {
-        text.push_str(&s.sql);
-        text.push_str("; ");
-        if matches!(s.kind, StmtKind::Update | StmtKind::Delete) {
-            let _ = write!(text, "SET parapply_found = parapply_found + (ROW_COUNT() = {}); ", s.rows);
-            expected += 1;
-        }
-    }
-    if expected > found_before {
-        let _ = write!(text, "IF parapply_found <> {expected} THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{DIVERGED_SIGNAL}'; END IF; ");
-    }
-    expected
-}
-
-fn check_found_rows(pieces: &[Piece], counts: &[u64], plan: &[Stmt]) -> Result<(), Failure> {
-    for (k, piece) in pieces.iter().enumerate() {
-        if let Piece::Stmt(i) = piece {
-            let Some(s) = plan.get(*i) else { continue };
-            let got = counts.get(k).copied().unwrap_or(0);
-            if matches!(s.kind, StmtKind::Update | StmtKind::Delete) && got != s.rows {
-                let what = match (got, s.rows) {
-                    (0, 1) => format!("{:?} found no row (row missing on target)", s.kind),
-                    (n, want) => format!("{:?} found {n} rows, expected {want}", s.kind),
-                };
-                return Err(Failure::Diverged { stmt: *i, what });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Bytes of [`Worker::run_fast`]'s text for `plan` without its checkpoint: statements,
-/// separators, and room for `SET gtid_*`, `BEGIN` and `COMMIT` (and a compound statement's
-/// frame, counter and final check).
-fn fast_text_len(plan: &[Stmt], compound: bool) -> usize {
-    let (per_stmt, fixed) = if compound { (COMPOUND_CHECK_LEN, 512) } else { (packet::SEPARATOR, 256) };
-    plan.iter().map(|s| s.len() + per_stmt).sum::<usize>() + fixed
-}
-
-/// Upper bound of what a compound statement adds per statement: `SET parapply_found =
-/// parapply_found + (ROW_COUNT() = N); `.
-const COMPOUND_CHECK_LEN: usize = 80;
-
-/// MESSAGE_TEXT of a compound statement's found-row check.
-const DIVERGED_SIGNAL: &str = "parapply: an UPDATE or DELETE found no row";
-
-
-/// `range` cut so every index for which `alone` holds is a range of its own.
-fn split_around(range: std::ops::Range<usize>, alone: impl Fn(usize) -> bool) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let mut start = range.start;
-    for i in range.clone() {
-        if alone(i) {
-            if start < i {
-                out.push(start..i);
-            }
-            out.push(i..i + 1);
-            start = i + 1;
-        }
-    }
-    if start < range.end {
-        out.push(start..range.end);
-    }
-    out
-}
-
-fn push_piece(text: &mut String, pieces: &mut Vec<Piece>, sql: &str, piece: Piece) {
-    if !text.is_empty() {
-        text.push_str(";\n");
-    }
-    text.push_str(sql);
-    pieces.push(piece);
-}
-
-/// Send a multi-statement text and collect each statement's affected rows, stopping at the
-/// first error (the server executes nothing after it).
-async fn run_batch(conn: &mut mysql_async::Conn, sql: impl AsRef<[u8]>) -> Batch {
-    let sql = sql.as_ref();
-    let mut counts = Vec::new();
-    let mut qr = match conn.query_iter(sql).await {
-        Ok(q) => q,
-        Err(e) => return Batch { counts, error: Some((0, e)) },
-    };
-    loop {
-        counts.push(qr.affected_rows());
-        // `is_empty` is also true when the next result is an error: `drop_result` below
-        // surfaces it, and it belongs to the statement whose count was just pushed.
-        if qr.is_empty() {
-            break;
-        }
-        loop {
-            match qr.next().await {
-                Ok(Some(_)) => continue,
-                Ok(None) => break,
-                Err(e) => return Batch { error: Some((counts.len(), e)), counts },
-            }
-        }
-    }
-    match qr.drop_result().await {
-        Ok(()) => Batch { counts, error: None },
-        Err(e) => {
-            let idx = counts.len().saturating_sub(1);
-            counts.truncate(idx);
-            Batch { counts, error: Some((idx, e)) }
-        }
-    }
-}
-
-/// Run every worker's `is_turn` probe sanity: exposed for tests of the batch reader.
-#[doc(hidden)]
-pub async fn run_batch_for_test(conn: &mut mysql_async::Conn, sql: &str) -> (Vec<u64>, Option<(usize, u16)>) {
-    let b = run_batch(conn, sql).await;
-    let err = b.error.map(|(i, e)| (i, if let mysql_async::Error::Server(s) = &e { s.code } else { 0 }));
-    (b.counts, err)
-}
-
-/// Index of the first row change of a DDL transaction: the rows of a `CREATE TABLE ...
-/// SELECT`, which the dispatcher could not map because their table did not exist yet (named or
-/// not, only the created table says which columns the target computes).
-fn first_rows(txn: &Transaction) -> Option<usize> {
-    txn.changes.iter().position(|c| matches!(c, Change::Rows(_)))
-}

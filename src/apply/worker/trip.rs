@@ -27,7 +27,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use mysql_async::prelude::Queryable;
 
-use super::{push_checked_statements, Failure, Worker};
+use super::fast::{fast_text_len, push_checked_statements};
+use super::{Failure, Worker};
 use crate::apply::checkpoint::StreamPos;
 use crate::apply::group::can_group;
 use crate::apply::sql::{PlanStyle, Stmt};
@@ -74,7 +75,7 @@ impl Worker {
             if !self.compound_for(&plan) {
                 break;
             }
-            bytes += super::fast_text_len(&plan, true) + 256 + pos.stream.len() + pos.gtid.len();
+            bytes += fast_text_len(&plan, true) + 256 + pos.stream.len() + pos.gtid.len();
             if bytes > self.budget {
                 break;
             }
@@ -146,7 +147,7 @@ impl Worker {
     /// `BEGIN NOT ATOMIC`, then per member its GTID, `START TRANSACTION`, its statements with
     /// their found-row check, its checkpoint row and `COMMIT`; `END`.
     fn trip_text(&self, members: &[Member]) -> String {
-        let len: usize = members.iter().map(|m| super::fast_text_len(&m.plan, true) + 256).sum();
+        let len: usize = members.iter().map(|m| fast_text_len(&m.plan, true) + 256).sum();
         let mut text = String::with_capacity(len + 128);
         text.push_str("BEGIN NOT ATOMIC DECLARE parapply_found INT UNSIGNED DEFAULT 0; ");
         let mut found = 0;

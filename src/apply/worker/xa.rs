@@ -42,7 +42,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use mysql_async::prelude::Queryable;
 
-use super::{run_batch, Failure, Piece, Worker};
+use super::send::{push_piece, run_batch, Piece};
+use super::{Failure, Turn, Worker};
 use crate::apply::checkpoint::StreamPos;
 use crate::apply::sql::{PlanStyle, Stmt};
 use crate::apply::ApplyError;
@@ -68,10 +69,10 @@ impl Worker {
             XaPart::Prepare(_) => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(|source| ApplyError::Build { gtid: gtid.clone(), cause: source })?,
             XaPart::Commit(_) | XaPart::Rollback(_) => Vec::new(),
         };
-        let mut have_turn = !self.shared.preserve_commit_order;
+        let mut turn = self.turn(seq);
         let mut attempt = 0u32;
         loop {
-            let failure = match self.try_xa(seq, &pos, part, &plan, &mut have_turn).await {
+            let failure = match self.try_xa(&pos, part, &plan, &mut turn).await {
                 Ok(()) => break,
                 Err(f) => f,
             };
@@ -113,9 +114,9 @@ impl Worker {
     }
 
     /// One attempt at `part` (see the module doc).
-    async fn try_xa(&mut self, seq: u64, pos: &StreamPos, part: &XaPart, plan: &[Stmt], have_turn: &mut bool) -> Result<(), Failure> {
+    async fn try_xa(&mut self, pos: &StreamPos, part: &XaPart, plan: &[Stmt], turn: &mut Turn) -> Result<(), Failure> {
         // A barrier: every earlier transaction has finished. In commit order, also its turn.
-        self.take_turn(seq, have_turn).await?;
+        turn.take().await?;
         let xid = part.xid();
         let x = xid_sql(xid);
         let listed = self.xa_listed(xid).await?;
@@ -176,9 +177,9 @@ impl Worker {
         let mut text = String::new();
         let mut pieces = Vec::new();
         if let Some(p) = self.gtid_prefix(pos) {
-            super::push_piece(&mut text, &mut pieces, &p, Piece::Control);
+            push_piece(&mut text, &mut pieces, &p, Piece::Control);
         }
-        super::push_piece(&mut text, &mut pieces, sql, Piece::Commit);
+        push_piece(&mut text, &mut pieces, sql, Piece::Commit);
         if let Some((idx, error)) = run_batch(&mut self.conn, &text).await.error {
             return Err(self.interpret_error(pieces.get(idx).copied(), error, plan));
         }
