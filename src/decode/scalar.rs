@@ -10,6 +10,8 @@
 //! else in `decode`, only bytes in and numbers or text out. Every read is bounds-checked and a
 //! malformed value ends in a [`ValueError`], never a panic.
 
+use column_type as ct;
+
 /// A column value that could not be decoded; carries what was wrong (type, lengths).
 #[derive(Debug, thiserror::Error)]
 #[error("{what}")]
@@ -20,6 +22,48 @@ pub struct ValueError {
 impl ValueError {
     pub(crate) fn new(what: impl Into<String>) -> Self {
         ValueError { what: what.into() }
+    }
+}
+
+/// Human name of a type code, for error messages.
+pub fn type_name(code: u8) -> &'static str {
+    match code {
+        ct::DECIMAL => "DECIMAL",
+        ct::TINY => "TINY",
+        ct::SHORT => "SHORT",
+        ct::LONG => "LONG",
+        ct::FLOAT => "FLOAT",
+        ct::DOUBLE => "DOUBLE",
+        ct::NULL => "NULL",
+        ct::TIMESTAMP => "TIMESTAMP",
+        ct::LONGLONG => "LONGLONG",
+        ct::INT24 => "INT24",
+        ct::DATE => "DATE",
+        ct::TIME => "TIME",
+        ct::DATETIME => "DATETIME",
+        ct::YEAR => "YEAR",
+        ct::NEWDATE => "NEWDATE",
+        ct::VARCHAR => "VARCHAR",
+        ct::BIT => "BIT",
+        ct::TIMESTAMP2 => "TIMESTAMP2",
+        ct::DATETIME2 => "DATETIME2",
+        ct::TIME2 => "TIME2",
+        ct::MARIA_VARCHAR_COMPRESSED => "VARCHAR_COMPRESSED",
+        ct::MARIA_BLOB_COMPRESSED => "BLOB_COMPRESSED",
+        ct::VECTOR => "VECTOR",
+        ct::TYPED_ARRAY => "TYPED_ARRAY",
+        ct::JSON => "JSON",
+        ct::NEWDECIMAL => "NEWDECIMAL",
+        ct::ENUM => "ENUM",
+        ct::SET => "SET",
+        ct::TINY_BLOB => "TINY_BLOB",
+        ct::MEDIUM_BLOB => "MEDIUM_BLOB",
+        ct::LONG_BLOB => "LONG_BLOB",
+        ct::BLOB => "BLOB",
+        ct::VAR_STRING => "VAR_STRING",
+        ct::STRING => "STRING",
+        ct::GEOMETRY => "GEOMETRY",
+        _ => "UNKNOWN",
     }
 }
 
@@ -64,49 +108,6 @@ pub mod column_type {
     pub const GEOMETRY: u8 = 255;
 }
 
-use column_type as ct;
-
-/// Human name of a type code, for error messages.
-pub fn type_name(code: u8) -> &'static str {
-    match code {
-        ct::DECIMAL => "DECIMAL",
-        ct::TINY => "TINY",
-        ct::SHORT => "SHORT",
-        ct::LONG => "LONG",
-        ct::FLOAT => "FLOAT",
-        ct::DOUBLE => "DOUBLE",
-        ct::NULL => "NULL",
-        ct::TIMESTAMP => "TIMESTAMP",
-        ct::LONGLONG => "LONGLONG",
-        ct::INT24 => "INT24",
-        ct::DATE => "DATE",
-        ct::TIME => "TIME",
-        ct::DATETIME => "DATETIME",
-        ct::YEAR => "YEAR",
-        ct::NEWDATE => "NEWDATE",
-        ct::VARCHAR => "VARCHAR",
-        ct::BIT => "BIT",
-        ct::TIMESTAMP2 => "TIMESTAMP2",
-        ct::DATETIME2 => "DATETIME2",
-        ct::TIME2 => "TIME2",
-        ct::MARIA_VARCHAR_COMPRESSED => "VARCHAR_COMPRESSED",
-        ct::MARIA_BLOB_COMPRESSED => "BLOB_COMPRESSED",
-        ct::VECTOR => "VECTOR",
-        ct::TYPED_ARRAY => "TYPED_ARRAY",
-        ct::JSON => "JSON",
-        ct::NEWDECIMAL => "NEWDECIMAL",
-        ct::ENUM => "ENUM",
-        ct::SET => "SET",
-        ct::TINY_BLOB => "TINY_BLOB",
-        ct::MEDIUM_BLOB => "MEDIUM_BLOB",
-        ct::LONG_BLOB => "LONG_BLOB",
-        ct::BLOB => "BLOB",
-        ct::VAR_STRING => "VAR_STRING",
-        ct::STRING => "STRING",
-        ct::GEOMETRY => "GEOMETRY",
-        _ => "UNKNOWN",
-    }
-}
 
 /// The error for a value that needs more bytes than are left.
 #[inline]
@@ -240,27 +241,14 @@ pub fn decode_newdecimal(precision: u8, scale: u8, buf: &[u8]) -> Result<(String
 // ---------------------------------------------------------------------------------------------
 // Packed temporal integers
 
-/// TIME fields, as MySQL's packed time integer holds them.
+/// TIME fields, as MySQL's packed time integer holds them (`Value::Time`'s, which this file
+/// must not name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeFields {
-    pub negative: bool,
-    pub hours: u32,
-    pub minutes: u8,
-    pub seconds: u8,
-    pub micros: u32,
-}
+pub struct TimeFields { pub negative: bool, pub hours: u32, pub minutes: u8, pub seconds: u8, pub micros: u32 }
 
-/// DATETIME fields, as MySQL's packed datetime integer holds them.
+/// DATETIME fields, as MySQL's packed datetime integer holds them (`Value::DateTime`'s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateTimeFields {
-    pub year: u16,
-    pub month: u8,
-    pub day: u8,
-    pub hour: u8,
-    pub minute: u8,
-    pub second: u8,
-    pub micros: u32,
-}
+pub struct DateTimeFields { pub year: u16, pub month: u8, pub day: u8, pub hour: u8, pub minute: u8, pub second: u8, pub micros: u32 }
 
 /// Packed time integer -> TIME fields (`TIME_from_longlong_time_packed`).
 pub fn unpack_time(packed: i64) -> TimeFields {
