@@ -8,7 +8,9 @@
 //!
 //! - [`source`]: live binlog stream or binlog files; GTID sets and positions.
 //! - [`decode`]: binlog bytes to typed events and row values.
-//! - [`txn`]: events grouped into [`txn::Transaction`]s.
+//! - [`txn`]: events grouped into [`txn::Transaction`]s: the types in `txn/mod.rs`, the
+//!   assembler in `assemble.rs`, the readers in `reader.rs` (any event source, GTID filters) and
+//!   large transactions streamed in chunks in `stream.rs`.
 //! - [`schedule`]: which transactions may run side by side (the [`schedule::Mode`]s serial,
 //!   logical_clock, writeset, writeset_session) and the offline `analyze` simulator.
 //! - [`apply`]: worker pool on the target, SQL generation, retries, and the exactly-once

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use apply_support::*;
 use parapply::apply::sql::{Charsets, PlanStyle, SqlBuilder};
 use parapply::decode::event::{ColumnDef, TableMap};
-use parapply::decode::json::{apply_json_diff, JsonDiff, JsonDiffOp};
-use parapply::decode::value::{Row, Value};
+use parapply::decode::json::{JsonDiff, JsonDiffOp};
+use parapply::decode::value::{apply_json_diff, Row, Value};
 use parapply::gen::encode::{self, EventHeader, GtidFields, Placement, QueryFields};
 use parapply::txn::{Change, RowChange, RowKind, RowsChange, Transaction};
 

@@ -13,8 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use parapply::decode::event::{EventData, RowsEvent, RowsEventKind};
-use parapply::decode::json::apply_json_diff;
-use parapply::decode::value::Value;
+use parapply::decode::value::{apply_json_diff, Value};
 use parapply::decode::Decoder;
 
 /// Every decodable event of a binlog file (TRANSACTION_PAYLOAD expanded); panics on any decode

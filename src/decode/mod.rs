@@ -13,6 +13,8 @@
 pub mod event;
 pub mod json;
 pub mod value;
+// Below both value and json: the scalar decoders they share (value re-exports its public part).
+mod scalar;
 
 // Event decoder (framing, state, dispatch) and its per-event body parsers.
 mod compressed;

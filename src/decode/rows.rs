@@ -3,17 +3,17 @@
 //!
 //! Owns the column bitmaps, per-row null bitmaps (over PRESENT columns only) and the walk over
 //! row images. Each non-NULL value is handed to [`crate::decode::value::decode_value`]; partial
-//! JSON after-images to [`crate::decode::json::apply_json_diff`] when the before image holds the
+//! JSON after-images to [`crate::decode::value::apply_json_diff`] when the before image holds the
 //! column, else (MINIMAL row image) kept as [`Value::JsonDiff`]. It must not decode a value's
 //! bytes itself nor resolve table ids (the caller passes the TABLE_MAP in force).
 
 use std::sync::Arc;
 
 use crate::decode::event::{RowsEvent, RowsEventKind, TableMap};
-use crate::decode::json::{apply_json_diff, parse_json_diffs};
+use crate::decode::json::parse_json_diffs;
 use crate::decode::reader::{bit_lsb, Cursor, Fail, Res};
 use crate::decode::value::column_type as ty;
-use crate::decode::value::{decode_value, Row, Value};
+use crate::decode::value::{apply_json_diff, decode_value, Row, Value};
 
 /// `value_options` bit in PARTIAL_UPDATE_ROWS after-images: partial JSON bitmap follows.
 const PARTIAL_JSON_UPDATES: u64 = 1;

@@ -6,7 +6,9 @@
 //! TABLE_MAP metadata. It must not know
 //! about events, transactions or SQL: its input is a byte slice and a column definition (whose
 //! `meta` the event decoder has already normalised, see [`ColumnDef`]). Binary JSON lives in
-//! [`crate::decode::json`].
+//! [`crate::decode::json`]; the scalar decoders this file shares with it (DECIMAL, packed
+//! temporal integers, [`ValueError`], the type codes) in `decode/scalar.rs`, re-exported here.
+//! JSON never imports this file back.
 //!
 //! Hot path: [`decode_value`] runs once per column per row. Integers, floats and temporal types
 //! decode without allocating; only strings, blobs, DECIMAL text and JSON allocate their result.
@@ -15,6 +17,9 @@
 use std::fmt;
 
 use crate::decode::json;
+use crate::decode::scalar::{short, unpack_datetime, unpack_time, DateTimeFields, TimeFields};
+
+pub use crate::decode::scalar::{column_type, decimal_bin_size, decode_newdecimal, type_name, ValueError};
 
 /// Column metadata from TABLE_MAP, including FULL optional metadata where the source sent it.
 ///
@@ -115,111 +120,10 @@ pub struct Row {
     pub cols: Vec<Option<Value>>,
 }
 
-/// A column value that could not be decoded; carries what was wrong (type, lengths).
-#[derive(Debug, thiserror::Error)]
-#[error("{what}")]
-pub struct ValueError {
-    pub what: String,
-}
-
-impl ValueError {
-    pub(crate) fn new(what: impl Into<String>) -> Self {
-        ValueError { what: what.into() }
-    }
-}
-
-/// MYSQL_TYPE_* codes this module dispatches on.
-pub mod column_type {
-    pub const DECIMAL: u8 = 0;
-    pub const TINY: u8 = 1;
-    pub const SHORT: u8 = 2;
-    pub const LONG: u8 = 3;
-    pub const FLOAT: u8 = 4;
-    pub const DOUBLE: u8 = 5;
-    pub const NULL: u8 = 6;
-    pub const TIMESTAMP: u8 = 7;
-    pub const LONGLONG: u8 = 8;
-    pub const INT24: u8 = 9;
-    pub const DATE: u8 = 10;
-    pub const TIME: u8 = 11;
-    pub const DATETIME: u8 = 12;
-    pub const YEAR: u8 = 13;
-    pub const NEWDATE: u8 = 14;
-    pub const VARCHAR: u8 = 15;
-    pub const BIT: u8 = 16;
-    pub const TIMESTAMP2: u8 = 17;
-    pub const DATETIME2: u8 = 18;
-    pub const TIME2: u8 = 19;
-    /// MariaDB `BLOB/TEXT ... COMPRESSED` (MariaDB's mysql_com.h: BLOB_COMPRESSED = 140).
-    pub const MARIA_BLOB_COMPRESSED: u8 = 140;
-    /// MariaDB `VARCHAR ... COMPRESSED` (VARCHAR_COMPRESSED = 141).
-    pub const MARIA_VARCHAR_COMPRESSED: u8 = 141;
-    pub const VECTOR: u8 = 242;
-    pub const TYPED_ARRAY: u8 = 244;
-    pub const JSON: u8 = 245;
-    pub const NEWDECIMAL: u8 = 246;
-    pub const ENUM: u8 = 247;
-    pub const SET: u8 = 248;
-    pub const TINY_BLOB: u8 = 249;
-    pub const MEDIUM_BLOB: u8 = 250;
-    pub const LONG_BLOB: u8 = 251;
-    pub const BLOB: u8 = 252;
-    pub const VAR_STRING: u8 = 253;
-    pub const STRING: u8 = 254;
-    pub const GEOMETRY: u8 = 255;
-}
-
 use column_type as ct;
-
-/// Human name of a type code, for error messages.
-pub fn type_name(code: u8) -> &'static str {
-    match code {
-        ct::DECIMAL => "DECIMAL",
-        ct::TINY => "TINY",
-        ct::SHORT => "SHORT",
-        ct::LONG => "LONG",
-        ct::FLOAT => "FLOAT",
-        ct::DOUBLE => "DOUBLE",
-        ct::NULL => "NULL",
-        ct::TIMESTAMP => "TIMESTAMP",
-        ct::LONGLONG => "LONGLONG",
-        ct::INT24 => "INT24",
-        ct::DATE => "DATE",
-        ct::TIME => "TIME",
-        ct::DATETIME => "DATETIME",
-        ct::YEAR => "YEAR",
-        ct::NEWDATE => "NEWDATE",
-        ct::VARCHAR => "VARCHAR",
-        ct::BIT => "BIT",
-        ct::TIMESTAMP2 => "TIMESTAMP2",
-        ct::DATETIME2 => "DATETIME2",
-        ct::TIME2 => "TIME2",
-        ct::MARIA_VARCHAR_COMPRESSED => "VARCHAR_COMPRESSED",
-        ct::MARIA_BLOB_COMPRESSED => "BLOB_COMPRESSED",
-        ct::VECTOR => "VECTOR",
-        ct::TYPED_ARRAY => "TYPED_ARRAY",
-        ct::JSON => "JSON",
-        ct::NEWDECIMAL => "NEWDECIMAL",
-        ct::ENUM => "ENUM",
-        ct::SET => "SET",
-        ct::TINY_BLOB => "TINY_BLOB",
-        ct::MEDIUM_BLOB => "MEDIUM_BLOB",
-        ct::LONG_BLOB => "LONG_BLOB",
-        ct::BLOB => "BLOB",
-        ct::VAR_STRING => "VAR_STRING",
-        ct::STRING => "STRING",
-        ct::GEOMETRY => "GEOMETRY",
-        _ => "UNKNOWN",
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Bounds-checked readers. Each returns a fixed array so callers convert without allocating.
-
-#[inline]
-fn short(code: u8, need: usize, have: usize) -> ValueError {
-    ValueError::new(format!("{} value needs {need} bytes, only {have} left", type_name(code)))
-}
 
 #[inline]
 fn fixed<const N: usize>(code: u8, buf: &[u8]) -> Result<[u8; N], ValueError> {
@@ -283,35 +187,6 @@ fn string_prefix_len(max_len: u16) -> usize {
     } else {
         1
     }
-}
-
-/// Append the decimal digits of `v`, left-padded with zeros to `width` (no `fmt` machinery:
-/// this runs for every DECIMAL group and JSON number).
-#[inline]
-pub(crate) fn push_uint(out: &mut String, mut v: u64, width: usize) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 || i == 0 {
-            break;
-        }
-    }
-    for _ in (buf.len() - i)..width {
-        out.push('0');
-    }
-    buf[i..].iter().for_each(|&b| out.push(b as char));
-}
-
-/// Append a signed integer.
-#[inline]
-pub(crate) fn push_int(out: &mut String, v: i64) {
-    if v < 0 {
-        out.push('-');
-    }
-    push_uint(out, v.unsigned_abs(), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,100 +358,6 @@ pub fn decode_value(col: &ColumnDef, buf: &[u8]) -> Result<(Value, usize), Value
 }
 
 // ---------------------------------------------------------------------------------------------
-// DECIMAL
-
-/// Bytes used by a group of 0..=8 leftover decimal digits (MySQL `dig2bytes`).
-const DIG2BYTES: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
-const POW10: [u32; 10] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
-
-/// Bytes a DECIMAL(precision, scale) takes in a row image (MySQL `decimal_bin_size`).
-pub fn decimal_bin_size(precision: u8, scale: u8) -> usize {
-    let intg = precision.saturating_sub(scale) as usize;
-    let scale = scale as usize;
-    (intg / 9) * 4 + DIG2BYTES[intg % 9] + (scale / 9) * 4 + DIG2BYTES[scale % 9]
-}
-
-/// Decode MySQL's binary DECIMAL (`bin2decimal`): 9-digit groups in 4 big-endian bytes, a
-/// leading partial group for the integer digits that do not fill a group and a trailing one for
-/// the fraction; the first bit is the inverted sign, and negative numbers store every byte
-/// inverted. Returns exact text with all `scale` fraction digits.
-pub fn decode_newdecimal(precision: u8, scale: u8, buf: &[u8]) -> Result<(String, usize), ValueError> {
-    if precision == 0 || precision > 65 || scale > precision || scale > 38 {
-        return Err(ValueError::new(format!("DECIMAL({precision},{scale}) is not a valid precision/scale")));
-    }
-    let size = decimal_bin_size(precision, scale);
-    let src = buf.get(..size).ok_or_else(|| short(ct::NEWDECIMAL, size, buf.len()))?;
-    let mut bytes = [0u8; 40];
-    let bytes = &mut bytes[..size];
-    bytes.copy_from_slice(src);
-    let negative = bytes[0] & 0x80 == 0;
-    bytes[0] ^= 0x80;
-    if negative {
-        bytes.iter_mut().for_each(|b| *b = !*b);
-    }
-
-    let intg = (precision - scale) as usize;
-    let (intg_full, intg_lead) = (intg / 9, intg % 9);
-    let scale = scale as usize;
-    let (frac_full, frac_tail) = (scale / 9, scale % 9);
-
-    let mut pos = 0usize;
-    let mut group = |ndigits: usize| -> Result<u32, ValueError> {
-        let n = if ndigits == 9 { 4 } else { DIG2BYTES[ndigits] };
-        let part = bytes.get(pos..pos + n).ok_or_else(|| short(ct::NEWDECIMAL, pos + n, size))?;
-        let v = part.iter().fold(0u32, |acc, &b| (acc << 8) | b as u32);
-        pos += n;
-        if v >= POW10[ndigits] {
-            return Err(ValueError::new(format!("DECIMAL group value {v} has more than {ndigits} digits")));
-        }
-        Ok(v)
-    };
-
-    let mut text = String::with_capacity(precision as usize + 3);
-    // Reserve the sign position; dropped below for positive numbers and zero.
-    text.push('-');
-    let mut started = false;
-    let push_group = |text: &mut String, v: u32, width: usize, started: &mut bool| {
-        if *started {
-            push_uint(text, v as u64, width);
-        } else if v != 0 {
-            push_uint(text, v as u64, 0);
-            *started = true;
-        }
-    };
-    if intg_lead > 0 {
-        let v = group(intg_lead)?;
-        push_group(&mut text, v, intg_lead, &mut started);
-    }
-    for _ in 0..intg_full {
-        let v = group(9)?;
-        push_group(&mut text, v, 9, &mut started);
-    }
-    if !started {
-        text.push('0');
-    }
-    let mut all_zero = !started;
-    if scale > 0 {
-        text.push('.');
-        for _ in 0..frac_full {
-            let v = group(9)?;
-            all_zero &= v == 0;
-            push_uint(&mut text, v as u64, 9);
-        }
-        if frac_tail > 0 {
-            let v = group(frac_tail)?;
-            all_zero &= v == 0;
-            push_uint(&mut text, v as u64, frac_tail);
-        }
-    }
-    // A negative zero prints as plain zero, as the server does when it reads the value back.
-    if !negative || all_zero {
-        text.remove(0);
-    }
-    Ok((text, size))
-}
-
-// ---------------------------------------------------------------------------------------------
 // Temporal types
 
 #[inline]
@@ -652,18 +433,10 @@ pub fn time2_packed(fsp: u8, buf: &[u8]) -> Result<(i64, usize), ValueError> {
     }
 }
 
-/// Packed time integer -> TIME fields (`TIME_from_longlong_time_packed`).
+/// Packed time integer -> TIME value (`TIME_from_longlong_time_packed`, see [`unpack_time`]).
 pub fn time_from_packed(packed: i64) -> Value {
-    let negative = packed < 0;
-    let tmp = packed.unsigned_abs();
-    let hms = tmp >> 24;
-    Value::Time {
-        negative,
-        hours: ((hms >> 12) % (1 << 10)) as u32,
-        minutes: ((hms >> 6) % (1 << 6)) as u8,
-        seconds: (hms % (1 << 6)) as u8,
-        micros: (tmp % (1 << 24)) as u32,
-    }
+    let TimeFields { negative, hours, minutes, seconds, micros } = unpack_time(packed);
+    Value::Time { negative, hours, minutes, seconds, micros }
 }
 
 fn decode_time2(meta: u16, buf: &[u8]) -> Result<(Value, usize), ValueError> {
@@ -678,24 +451,11 @@ fn decode_time2(meta: u16, buf: &[u8]) -> Result<(Value, usize), ValueError> {
     Ok((v, used))
 }
 
-/// Packed datetime integer -> DATETIME fields (`TIME_from_longlong_datetime_packed`), shared with
-/// the JSON opaque DATE/DATETIME/TIMESTAMP values.
+/// Packed datetime integer -> DATETIME value (`TIME_from_longlong_datetime_packed`, see
+/// [`unpack_datetime`]).
 pub fn datetime_from_packed(packed: i64) -> Value {
-    let tmp = packed.unsigned_abs();
-    let micros = (tmp % (1 << 24)) as u32;
-    let ymdhms = tmp >> 24;
-    let ymd = ymdhms >> 17;
-    let ym = ymd >> 5;
-    let hms = ymdhms % (1 << 17);
-    Value::DateTime {
-        year: (ym / 13).min(u16::MAX as u64) as u16,
-        month: (ym % 13) as u8,
-        day: (ymd % (1 << 5)) as u8,
-        hour: (hms >> 12) as u8,
-        minute: ((hms >> 6) % (1 << 6)) as u8,
-        second: (hms % (1 << 6)) as u8,
-        micros,
-    }
+    let DateTimeFields { year, month, day, hour, minute, second, micros } = unpack_datetime(packed);
+    Value::DateTime { year, month, day, hour, minute, second, micros }
 }
 
 /// DATETIME2: 5 big-endian bytes `1 bit sign | 17 bits year*13+month | 5 day | 5 hour | 6 min |
@@ -867,6 +627,18 @@ pub fn write_json_diff(diffs: &[json::JsonDiff], target: &str, out: &mut String)
         },
         |v, out| out.push_str(v),
     );
+}
+
+/// PARTIAL_UPDATE_ROWS: apply one column's binary JSON diff list (starting at `buf`) to the
+/// before-image value, which must be JSON; returns the new [`Value::Json`] and bytes consumed
+/// (the diffs themselves: [`json::apply_json_diff_text`]).
+pub fn apply_json_diff(before: &Value, buf: &[u8]) -> Result<(Value, usize), ValueError> {
+    let before_text = match before {
+        Value::Json(s) => s.as_str(),
+        other => return Err(ValueError::new(format!("JSON: partial update needs a JSON before image, got {other:?}"))),
+    };
+    let (text, used) = json::apply_json_diff_text(before_text, buf)?;
+    Ok((Value::Json(text), used))
 }
 
 impl Value {
@@ -1198,6 +970,16 @@ mod tests {
         assert_eq!(Value::Json(r#"{"a": 1}"#.into()).to_string(), r#"'{"a": 1}'"#);
         assert_eq!(Value::Vector(vec![1.5, -2.0]).to_string(), "[1.5,-2]");
         assert_eq!(Value::Null.to_string(), "NULL");
+    }
+
+    #[test]
+    fn json_diff_applies_to_a_json_value_and_refuses_any_other() {
+        // An empty diff list (its 4-byte length 0) keeps the document and consumes 4 bytes; the
+        // next column's bytes stay unread.
+        let empty = [0u8, 0, 0, 0, 0xaa];
+        assert_eq!(apply_json_diff(&Value::Json(r#"{"a": [1, 2]}"#.into()), &empty).unwrap(), (Value::Json(r#"{"a": [1, 2]}"#.into()), 4));
+        assert_eq!(apply_json_diff(&Value::Null, &empty).unwrap_err().to_string(), "JSON: partial update needs a JSON before image, got Null");
+        assert_eq!(apply_json_diff(&Value::Int(1), &empty).unwrap_err().to_string(), "JSON: partial update needs a JSON before image, got Int(1)");
     }
 
     proptest::proptest! {

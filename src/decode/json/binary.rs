@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::{err, le, MAX_DEPTH};
-use crate::decode::value::{self, Value, ValueError};
+use crate::decode::scalar::{self, DateTimeFields, TimeFields, ValueError};
 
 
 // JSONB type bytes (json_binary.h).
@@ -76,11 +76,11 @@ impl Writer {
             T_LARGE_ARRAY => self.container(data, true, false, depth),
             T_LITERAL | T_INT16 | T_UINT16 | T_INT32 | T_UINT32 => self.scalar_fixed(ty, data),
             T_INT64 => {
-                value::push_int(&mut self.out, le(data, 0, 8, "int64")? as i64);
+                scalar::push_int(&mut self.out, le(data, 0, 8, "int64")? as i64);
                 Ok(())
             }
             T_UINT64 => {
-                value::push_uint(&mut self.out, le(data, 0, 8, "uint64")?, 0);
+                scalar::push_uint(&mut self.out, le(data, 0, 8, "uint64")?, 0);
                 Ok(())
             }
             T_DOUBLE => {
@@ -113,10 +113,10 @@ impl Writer {
                 2 => self.out.push_str("false"),
                 x => return Err(err(format!("unknown literal {x}"))),
             },
-            T_INT16 => value::push_int(&mut self.out, le(data, 0, 2, "int16")? as u16 as i16 as i64),
-            T_UINT16 => value::push_uint(&mut self.out, le(data, 0, 2, "uint16")?, 0),
-            T_INT32 => value::push_int(&mut self.out, le(data, 0, 4, "int32")? as u32 as i32 as i64),
-            T_UINT32 => value::push_uint(&mut self.out, le(data, 0, 4, "uint32")?, 0),
+            T_INT16 => scalar::push_int(&mut self.out, le(data, 0, 2, "int16")? as u16 as i16 as i64),
+            T_UINT16 => scalar::push_uint(&mut self.out, le(data, 0, 2, "uint16")?, 0),
+            T_INT32 => scalar::push_int(&mut self.out, le(data, 0, 4, "int32")? as u32 as i32 as i64),
+            T_UINT32 => scalar::push_uint(&mut self.out, le(data, 0, 4, "uint32")?, 0),
             other => return Err(err(format!("type {other:#04x} cannot be inlined"))),
         }
         Ok(())
@@ -293,14 +293,14 @@ pub(super) fn push_json_double(out: &mut String, d: f64) -> Result<(), ValueErro
 
 /// Opaque values, printed as MySQL's `Json_wrapper::to_string` does.
 pub(super) fn push_opaque(out: &mut String, field_type: u8, payload: &[u8]) -> Result<(), ValueError> {
-    use value::column_type as ct;
+    use scalar::column_type as ct;
     match field_type {
         ct::NEWDECIMAL => {
             let [p, s] = match payload {
                 [p, s, ..] => [*p, *s],
                 _ => return Err(err("opaque DECIMAL shorter than its precision/scale header")),
             };
-            let (text, used) = value::decode_newdecimal(p, s, &payload[2..])?;
+            let (text, used) = scalar::decode_newdecimal(p, s, &payload[2..])?;
             if used != payload.len() - 2 {
                 return Err(err(format!("opaque DECIMAL({p},{s}) has {} bytes, expected {used}", payload.len() - 2)));
             }
@@ -314,13 +314,11 @@ pub(super) fn push_opaque(out: &mut String, field_type: u8, payload: &[u8]) -> R
             let packed = i64::from_le_bytes(raw);
             out.push('"');
             if field_type == ct::TIME {
-                if let Value::Time { negative, hours, minutes, seconds, micros } = value::time_from_packed(packed) {
-                    let sign = if negative { "-" } else { "" };
-                    let _ = write!(out, "{sign}{hours:02}:{minutes:02}:{seconds:02}.{micros:06}");
-                }
-            } else if let Value::DateTime { year, month, day, hour, minute, second, micros } =
-                value::datetime_from_packed(packed)
-            {
+                let TimeFields { negative, hours, minutes, seconds, micros } = scalar::unpack_time(packed);
+                let sign = if negative { "-" } else { "" };
+                let _ = write!(out, "{sign}{hours:02}:{minutes:02}:{seconds:02}.{micros:06}");
+            } else {
+                let DateTimeFields { year, month, day, hour, minute, second, micros } = scalar::unpack_datetime(packed);
                 let _ = write!(out, "{year:04}-{month:02}-{day:02}");
                 if field_type != ct::DATE {
                     let _ = write!(out, " {hour:02}:{minute:02}:{second:02}.{micros:06}");

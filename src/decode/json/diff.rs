@@ -4,7 +4,7 @@
 use super::binary::decode_jsonb;
 use super::text::*;
 use super::{err, le};
-use crate::decode::value::{Value, ValueError};
+use crate::decode::scalar::ValueError;
 
 pub(super) const OP_REPLACE: u8 = 0;
 pub(super) const OP_INSERT: u8 = 1;
@@ -194,16 +194,13 @@ pub(super) fn for_each_diff(
 }
 
 /// PARTIAL_UPDATE_ROWS: apply one column's binary JSON diff list (starting at `buf`) to the
-/// before-image value; returns the new Value::Json and bytes consumed.
+/// before image's JSON text; returns the new JSON text and bytes consumed (the row decoder
+/// calls it through [`crate::decode::value::apply_json_diff`], which takes and gives values).
 ///
 /// Layout (`Json_diff_vector::write_binary`): a 4-byte little-endian length of the list, then
 /// per diff: operation byte (0 REPLACE, 1 INSERT, 2 REMOVE), length-encoded path text, and for
 /// REPLACE/INSERT a length-encoded binary JSON value.
-pub fn apply_json_diff(before: &Value, buf: &[u8]) -> Result<(Value, usize), ValueError> {
-    let before_text = match before {
-        Value::Json(s) => s.as_str(),
-        other => return Err(err(format!("partial update needs a JSON before image, got {other:?}"))),
-    };
+pub fn apply_json_diff_text(before_text: &str, buf: &[u8]) -> Result<(String, usize), ValueError> {
     let mut doc = parse_text(before_text)?;
     let used = for_each_diff(buf, |op, path, value| {
         let legs = parse_path(path.as_bytes())?;
@@ -212,5 +209,5 @@ pub fn apply_json_diff(before: &Value, buf: &[u8]) -> Result<(Value, usize), Val
     })?;
     let mut out = String::with_capacity(before_text.len() + 16);
     write_node(&doc, &mut out);
-    Ok((Value::Json(out), used))
+    Ok((out, used))
 }

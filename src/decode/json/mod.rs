@@ -19,10 +19,10 @@ mod text;
 #[cfg(test)]
 mod tests;
 
-use crate::decode::value::ValueError;
+use crate::decode::scalar::ValueError;
 
 pub use binary::{decode_jsonb, format_mysql_double, push_json_string};
-pub use diff::{apply_json_diff, parse_json_diffs, write_diff_expression, JsonDiff, JsonDiffOp};
+pub use diff::{apply_json_diff_text, parse_json_diffs, write_diff_expression, JsonDiff, JsonDiffOp};
 
 /// MySQL's JSON_DOCUMENT_MAX_DEPTH: deeper documents are rejected by the server too.
 const MAX_DEPTH: usize = 100;

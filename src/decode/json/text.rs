@@ -4,7 +4,7 @@
 
 use super::binary::push_json_string;
 use super::{err, MAX_DEPTH};
-use crate::decode::value::ValueError;
+use crate::decode::scalar::ValueError;
 
 /// A JSON document held as a tree whose scalars keep their canonical text verbatim, so that
 /// numbers (DECIMAL scale, double formatting) and strings print back exactly as MySQL did.
