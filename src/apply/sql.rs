@@ -1124,6 +1124,7 @@ pub(super) fn rows_only(txn: &Transaction) -> bool {
         Change::Rows(rc) => {
             rc.foreign_key_checks()
                 && rc.unique_checks()
+                && rc.check_constraint_checks()
                 && (!rc.table.columns.iter().any(|c| c.real_type == crate::decode::value::column_type::ENUM) || rc.rows.iter().all(|row| RowSession::of(rc, row) == RowSession::DEFAULT))
         }
         // An opaque event makes the plan fail (never skipped); the coalescer must not skip it.
@@ -1455,6 +1456,9 @@ mod tests {
         );
         assert_eq!(stmts[1].kind, StmtKind::Session);
         assert!(!rows_only(&mixed), "the coalescer must not merge rows logged under other flags");
+        // CHECK constraints off (NO_CHECK_CONSTRAINT_CHECKS_F, 1 << 7): the coalescer, which runs
+        // rows in the default session, must not take it either.
+        assert!(!rows_only(&txn(vec![ins(1, 1 | RowsChange::NO_CHECK_CONSTRAINT_CHECKS_F)])));
         // Checks left off at the end are turned back on; the row-by-row plan does the same.
         let off = txn(vec![del(1, 2)]);
         for style in [PlanStyle::Batched, PlanStyle::RowByRow] {

@@ -534,7 +534,12 @@ fn run_parapply(rt: &tokio::runtime::Runtime, sb: &BenchSandbox, cap: &Capture, 
     res.rows = num("rows_applied");
     res.retries = num("retries");
     res.applier_reported_commits = summary["target_commits"].as_u64();
-    res.barriers = cap.barriers.get(mode).cloned().unwrap_or_default();
+    // The run's own barriers (its scheduler read keys from the target's catalog); the offline
+    // analysis, which knows no schema, only when the summary has none.
+    res.barriers = match summary["scheduler"]["barriers"].as_array() {
+        Some(list) => list.iter().filter_map(|b| Some((b.get(0)?.as_str()?.to_string(), b.get(1)?.as_u64()?))).collect(),
+        None => cap.barriers.get(mode).cloned().unwrap_or_default(),
+    };
     Ok(())
 }
 
