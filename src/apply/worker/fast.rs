@@ -4,7 +4,7 @@
 //! a dependency outside the group.
 //!
 //! Owns the texts those paths send, where their COMMIT goes (in the same trip when the commit
-//! turn is already held, else after [`Turn::take_holding`]) and the found-row checks before it.
+//! turn is already held, else after [`Worker::take_turn_holding`]) and the found-row checks before it.
 //! It must not retry, roll back or report (the caller, [`Worker::apply`] or `apply_group`, does
 //! on the returned [`Failure`]) nor build row SQL (the builder does).
 //!
@@ -31,7 +31,7 @@ use std::fmt::Write as _;
 use mysql_async::prelude::Queryable;
 
 use super::send::{check_found_rows, push_piece, run_batch, Piece};
-use super::{Failure, Turn, Worker, TURN_YIELD_AFTER};
+use super::{Failure, Turn, Worker};
 use crate::apply::checkpoint::StreamPos;
 use crate::apply::packet;
 use crate::apply::sql::{Stmt, StmtKind};
@@ -50,7 +50,7 @@ impl Worker {
         }
         self.run_checked(plan).await?;
         self.exec(checkpoint, None, plan).await?;
-        turn.take_holding().await?;
+        self.take_turn_holding(turn).await?;
         self.exec("COMMIT", None, plan).await
     }
 
@@ -60,10 +60,18 @@ impl Worker {
     /// members' statements, the checkpoint and, in its turn, COMMIT. No member runs beside a
     /// transaction it conflicts with: its dependencies have committed, or ran before it in this
     /// same target transaction.
+    /// Wait until `dep` has committed; `holding`: this target transaction has written rows, so
+    /// it holds locks an earlier transaction may wait for (see [`Worker::take_turn_holding`]).
+    async fn wait_dependency(&mut self, dep: u64, holding: bool) -> Result<(), Failure> {
+        if holding {
+            self.wait_committed_holding(dep).await
+        } else {
+            self.wait_committed(dep, None).await
+        }
+    }
+
     pub(super) async fn run_segmented(&mut self, positions: &[StreamPos], plan: &[Stmt], split: usize, dep: u64, turn: &mut Turn) -> Result<(), Failure> {
         let checkpoint = self.shared.store.record_many_sql(positions);
-        // With rows written, this transaction holds locks an earlier one may wait for.
-        let give_way = (split > 0).then_some(TURN_YIELD_AFTER);
         if self.compound_fits(plan, &checkpoint) {
             // Two compound statements: the first opens the transaction, the second carries the
             // checkpoint (and COMMIT when it is already this group's turn).
@@ -72,7 +80,7 @@ impl Worker {
                 self.compound_trip(&plan[..split], &head, "").await?;
                 head.clear();
             }
-            self.wait_committed(dep, give_way).await?;
+            self.wait_dependency(dep, split > 0).await?;
             return self.compound_finish(plan, split, &head, &checkpoint, turn).await;
         }
         self.batches(plan)?;
@@ -84,12 +92,12 @@ impl Worker {
         if split > 0 {
             self.run_checked(&plan[..split]).await?;
         }
-        self.wait_committed(dep, give_way).await?;
+        self.wait_dependency(dep, split > 0).await?;
         if split < plan.len() {
             self.run_checked(&plan[split..]).await?;
         }
         self.exec(&checkpoint, None, plan).await?;
-        turn.take_holding().await?;
+        self.take_turn_holding(turn).await?;
         self.exec("COMMIT", None, plan).await
     }
 
@@ -137,7 +145,7 @@ impl Worker {
         }
         // Two-trip: check every row statement found its row before committing.
         check_found_rows(&pieces, &batch.counts, plan)?;
-        turn.take_holding().await?;
+        self.take_turn_holding(turn).await?;
         if let Err(e) = self.conn.query_drop("COMMIT").await {
             return Err(self.interpret_error(Some(Piece::Commit), e, plan));
         }
@@ -165,7 +173,7 @@ impl Worker {
         if single_trip {
             return Ok(());
         }
-        turn.take_holding().await?;
+        self.take_turn_holding(turn).await?;
         if let Err(e) = self.conn.query_drop("COMMIT").await {
             return Err(self.interpret_error(Some(Piece::Commit), e, plan));
         }

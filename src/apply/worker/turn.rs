@@ -17,9 +17,14 @@ use super::Failure;
 use crate::schedule::CommitOrder;
 
 /// How long a worker waits for its commit turn with its transaction open before it rolls back
-/// and gives way (see [`Turn::take_holding`]). Far above a normal turn wait (a few ms), far
-/// below `innodb_lock_wait_timeout` (50 s by default).
+/// and gives way even when the target names no transaction it blocks (see
+/// [`crate::apply::worker::Worker`]'s `take_turn_holding`). Far above a normal turn wait (a few
+/// ms), far below `innodb_lock_wait_timeout` (50 s by default).
 pub(super) const TURN_YIELD_AFTER: Duration = Duration::from_secs(1);
+
+/// How often a worker waiting with its transaction open asks the target whether another
+/// transaction waits for one of its locks (then it gives way at once).
+pub(super) const LOCK_PROBE_EVERY: Duration = Duration::from_millis(20);
 
 /// The commit turn of the transaction (or commit group) with dispatcher sequence `seq`: it is
 /// this one's turn once every earlier seq has called [`CommitOrder::done`]. Once taken it stays
@@ -58,18 +63,11 @@ impl Turn {
         self.take_within(None).await
     }
 
-    /// [`Turn::take`] for a worker whose target transaction is open and holds row locks.
-    /// Transactions the scheduler calls independent can still meet on the target through
-    /// InnoDB gap locks (a unique-index duplicate check takes a next-key lock even in READ
-    /// COMMITTED): then an earlier transaction may wait for a lock this later one holds while
-    /// this one waits for the earlier one's commit, a wait cycle InnoDB cannot see, broken
-    /// only by `innodb_lock_wait_timeout` (seen on the MySQL 8 generator's backlog with 4
-    /// workers: 50 s stalls, then a failed checkpoint compaction). Like MySQL's commit-order
-    /// deadlock handling and MariaDB's optimistic mode, the later transaction gives way: after
-    /// [`TURN_YIELD_AFTER`] this fails with [`Failure::YieldTurn`], the turn not taken; the
-    /// caller rolls back, waits with [`Turn::take`] holding no locks, and runs it again.
-    pub(super) async fn take_holding(&mut self) -> Result<(), Failure> {
-        self.take_within(Some(TURN_YIELD_AFTER)).await
+    /// [`Turn::take`], but at most `at_most`: then [`Failure::YieldTurn`], the turn not taken.
+    /// For a worker whose target transaction is open and holds row locks, which must not wait
+    /// unboundedly (see the worker's `take_turn_holding`).
+    pub(super) async fn take_for(&mut self, at_most: Duration) -> Result<(), Failure> {
+        self.take_within(Some(at_most)).await
     }
 
     /// The turn wait itself; `give_way_after`: fail with [`Failure::YieldTurn`] after that long.
@@ -86,7 +84,7 @@ impl Turn {
 /// Wait (cancellably) until every seq below `prefix` has committed: [`Failure::Cancelled`] once
 /// `cancel` says the pipeline is stopping, and with `give_way_after`, [`Failure::YieldTurn`]
 /// after that long (the caller's open transaction may hold a lock an earlier one waits for,
-/// see [`Turn::take_holding`]).
+/// see [`Turn::take_for`]).
 pub(super) async fn wait_prefix(order: &CommitOrder, cancel: &tokio::sync::watch::Receiver<bool>, prefix: u64, give_way_after: Option<Duration>) -> Result<(), Failure> {
     let mut cancel = cancel.clone();
     let give_way = async {
@@ -128,7 +126,7 @@ mod tests {
         let mut turn = Turn::new(order.clone(), cancel, false, 5);
         assert!(turn.held());
         assert!(turn.try_take_now());
-        assert_eq!(outcome(turn.take_holding().await), "ok");
+        assert_eq!(outcome(turn.take_for(TURN_YIELD_AFTER).await), "ok");
         assert_eq!(outcome(turn.take().await), "ok");
         assert_eq!(order.committed_prefix(), 0, "taking a turn commits nothing");
     }
@@ -146,7 +144,7 @@ mod tests {
         assert!(turn.try_take_now());
         assert!(turn.held());
         // Held stays held whatever comes later.
-        assert_eq!(outcome(turn.take_holding().await), "ok");
+        assert_eq!(outcome(turn.take_for(TURN_YIELD_AFTER).await), "ok");
     }
 
     #[tokio::test]
@@ -189,7 +187,7 @@ mod tests {
         assert_eq!(order.committed_prefix(), 1);
     }
 
-    /// The give-way path: with the predecessor never committing, `take_holding` fails with
+    /// The give-way path: with the predecessor never committing, `take_for` fails with
     /// `YieldTurn` after `TURN_YIELD_AFTER` (the worker then rolls back) and leaves the turn not
     /// taken; the plain `take` the worker does next, holding no locks, waits for the
     /// predecessor and then holds the turn, so the re-run commits in one trip.
@@ -197,7 +195,7 @@ mod tests {
     async fn holding_the_transaction_open_gives_way_and_the_retry_takes_the_turn_in_order() {
         let (order, _stop, cancel) = setup();
         let mut turn = Turn::new(order.clone(), cancel, true, 1);
-        assert_eq!(outcome(turn.take_holding().await), "yield");
+        assert_eq!(outcome(turn.take_for(TURN_YIELD_AFTER).await), "yield");
         assert!(!turn.held(), "giving way does not take the turn");
         assert!(!turn.try_take_now());
         let waiter = tokio::spawn(async move {
@@ -214,7 +212,7 @@ mod tests {
         let mut plain = Turn::new(order.clone(), cancel.clone(), true, 3);
         let mut holding = Turn::new(order.clone(), cancel.clone(), true, 4);
         let a = tokio::spawn(async move { (outcome(plain.take().await), plain.held()) });
-        let b = tokio::spawn(async move { (outcome(holding.take_holding().await), holding.held()) });
+        let b = tokio::spawn(async move { (outcome(holding.take_for(TURN_YIELD_AFTER).await), holding.held()) });
         stop.send_replace(true);
         assert_eq!(a.await.expect("plain"), ("cancelled", false));
         // Cancellation wins over giving way: the stop came long before TURN_YIELD_AFTER.
