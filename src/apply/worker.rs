@@ -302,12 +302,8 @@ impl Worker {
                 self.binlog_plan(std::slice::from_ref(&txn), &mut plan).map_err(|what| ApplyError::Unsupported { gtid: gtid.clone(), what })?;
                 plan
             }
-            // Coalesced like a commit group of one: a source statement that changed many rows
-            // becomes batched statements instead of one statement per row.
-            _ => match self.coalescer.as_mut().and_then(|c| c.plan(&self.shared.builder, std::iter::once(txn))) {
-                Some(plan) => plan.map_err(fail_build)?,
-                None => self.shared.builder.plan(txn, PlanStyle::Batched).map_err(fail_build)?,
-            },
+            // Coalesced like a commit group of one.
+            _ => self.sql_plan(&[txn]).map_err(fail_build)?,
         };
         let mut careful_plan: Option<Vec<Stmt>> = None;
         // Taken at most once: a re-run after giving way (or a retry after its COMMIT failed)
@@ -544,13 +540,9 @@ impl Worker {
     /// [`Worker::wait_committed`] of `seq` with the target transaction open, giving way as
     /// [`Worker::take_turn_holding`] does.
     async fn wait_committed_holding(&mut self, seq: u64) -> Result<(), Failure> {
-        let since = std::time::Instant::now();
-        loop {
-            match self.wait_committed(seq, Some(LOCK_PROBE_EVERY)).await {
-                Err(Failure::YieldTurn) if !self.should_give_way(since).await => continue,
-                other => return other,
-            }
-        }
+        // "Every seq up to `seq` has committed" is the commit turn of `seq + 1`.
+        let mut committed = Turn::new(self.shared.commit_order.clone(), self.shared.cancel.clone(), true, seq + 1);
+        self.take_turn_holding(&mut committed).await
     }
 
     /// Whether a worker that has waited since `since` with its transaction open should roll

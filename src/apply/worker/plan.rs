@@ -72,13 +72,21 @@ impl Worker {
             self.binlog_plan(txns, &mut plan).map_err(Failure::Stopped)?;
             return Ok(plan);
         }
+        self.sql_plan(txns).map_err(unbuildable)
+    }
+
+    /// The row changes and statements of `txns` (in source order, one target transaction) as
+    /// SQL: coalesced when the coalescer can place every change (a single transaction too, so
+    /// a source statement that changed many rows becomes batched statements instead of one
+    /// per row), else each transaction's own plan one after another.
+    pub(super) fn sql_plan(&mut self, txns: &[&Transaction]) -> Result<Vec<Stmt>, SqlError> {
         if let Some(plan) = self.coalescer.as_mut().and_then(|c| c.plan(&self.shared.builder, txns.iter().copied())) {
-            return plan.map_err(unbuildable);
+            return plan;
         }
         let mut plan = Vec::new();
         for txn in txns {
             if txn.end != TxnEnd::Rollback {
-                plan.extend(self.shared.builder.plan(txn, PlanStyle::Batched).map_err(unbuildable)?);
+                plan.extend(self.shared.builder.plan(txn, PlanStyle::Batched)?);
             }
         }
         Ok(plan)

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use super::{Failure, Turn, Worker};
 use crate::apply::checkpoint::StreamPos;
-use crate::apply::sql::PlanStyle;
 use crate::apply::ApplyError;
 use crate::txn::{ChangeStream, StreamEnd, StreamPiece, Transaction, TxnEnd};
 
@@ -88,13 +87,9 @@ impl Worker {
                         self.binlog_plan(&[&chunk], &mut plan).map_err(Failure::Stopped)?;
                         plan
                     } else {
-                        let unbuildable = |e| Failure::Stopped(format!("cannot build SQL: {e}"));
                         // A chunk is a prefix of one target transaction: its changes may be
                         // coalesced among themselves as a commit group's are.
-                        match self.coalescer.as_mut().and_then(|c| c.plan(&self.shared.builder, std::iter::once(&chunk))) {
-                            Some(plan) => plan.map_err(unbuildable)?,
-                            None => self.shared.builder.plan(&chunk, PlanStyle::Batched).map_err(unbuildable)?,
-                        }
+                        self.sql_plan(&[&chunk]).map_err(|e| Failure::Stopped(format!("cannot build SQL: {e}")))?
                     };
                     self.run_checked(&plan).await?;
                 }
