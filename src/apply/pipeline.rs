@@ -356,6 +356,7 @@ async fn run_async(opts: PipelineOptions, source: TxnSource, mut progress_fn: Op
         tables: Some(catalog.clone()),
         row_path,
         ddl_maybe_applied: parking_lot::Mutex::new(ddl_maybe_applied),
+        lock_waits: Default::default(),
     });
 
     // Workers connect before any transaction is read, so a bad target fails fast.

@@ -18,9 +18,10 @@
 //! - `xa`: one part of an XA transaction.
 //! - `trip`: several transactions, each its own target transaction, in one round trip.
 //!
-//! Under them: `turn` (the commit-order turn and its cancellable waits), `send` (round trips,
-//! results, what a target error means), `plan` (BINLOG-statement plans, a commit group's plan)
-//! and `probe` (what the target allows, asked once at start).
+//! Under them: `turn` (the commit-order turn and its cancellable waits), `lock_waits` (which
+//! apply connection blocks another on the target, for a worker waiting with its transaction
+//! open), `send` (round trips, results, what a target error means), `plan` (BINLOG-statement
+//! plans, a commit group's plan) and `probe` (what the target allows, asked once at start).
 //!
 //! # Commit groups
 //! [`Worker::apply_group`] applies several independent, consecutive source transactions as one
@@ -59,6 +60,7 @@ use crate::txn::{Change, Transaction, TxnEnd};
 mod careful;
 mod ddl;
 mod fast;
+mod lock_waits;
 mod plan;
 mod probe;
 mod send;
@@ -67,6 +69,7 @@ mod trip;
 mod turn;
 mod xa;
 
+pub use self::lock_waits::{LockWaits, Verdict as LockWaitVerdict, HEAD_STALL, REFRESH_EVERY};
 pub use self::probe::{probe_binlog_statement, probe_compound, probe_keep_gtid};
 pub use self::send::run_batch_for_test;
 use self::turn::{Turn, LOCK_PROBE_EVERY, TURN_YIELD_AFTER};
@@ -116,6 +119,8 @@ pub struct WorkerShared {
     /// pipeline started (a crash between a DDL and its checkpoint), plus each DDL this run
     /// has started (a retry after its checkpoint failed). See [`Worker::run_ddl`].
     pub ddl_maybe_applied: parking_lot::Mutex<std::collections::HashSet<String>>,
+    /// Which apply connections block another on the target (see `lock_waits`).
+    pub lock_waits: LockWaits,
 }
 
 /// Which transactions' row events go as `BINLOG` statements (see
@@ -199,7 +204,7 @@ enum Failure {
     Stopped(String),
     /// A streamed transaction's source broke off before its end (see [`crate::txn::StreamPiece::Interrupted`]).
     Interrupted(String),
-    /// Waited [`TURN_YIELD_AFTER`] for the commit turn with the transaction open: roll back,
+    /// Blocked an earlier transaction, or waited [`TURN_YIELD_AFTER`], for the commit turn with the transaction open: roll back,
     /// wait for the turn holding no locks, then run it again (see [`Worker::take_turn_holding`]).
     YieldTurn,
     /// One statement of `bytes` on `table` is larger than a round trip may be.
@@ -216,22 +221,22 @@ pub struct Worker {
     budget: usize,
     /// Plans commit groups as few statements (writeset modes only).
     coalescer: Option<Coalescer>,
-    /// Whether the target answers [`BLOCKING_SQL`] (MariaDB with the PROCESS privilege); off
-    /// after its first error, and waits with locks held fall back to [`TURN_YIELD_AFTER`].
-    lock_probe: bool,
 }
-
-/// How many transactions wait for a lock this session's transaction holds (MariaDB's
-/// `INNODB_LOCK_WAITS`, which needs the PROCESS privilege).
-const BLOCKING_SQL: &str = "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS w \
-     JOIN information_schema.INNODB_TRX t ON t.trx_id = w.blocking_trx_id WHERE t.trx_mysql_thread_id = CONNECTION_ID()";
 
 impl Worker {
     pub async fn connect(id: usize, shared: Arc<WorkerShared>) -> Result<Worker, ApplyError> {
         let mut conn = crate::net::connect(shared.opts.clone()).await.map_err(|source| ApplyError::Connect { worker: id, cause: source })?;
         let max_packet = packet::read_max_allowed_packet(&mut conn).await.map_err(|source| ApplyError::Connect { worker: id, cause: source })?;
         let coalescer = shared.catalog.clone().map(Coalescer::new);
-        Ok(Worker { id, conn, shared, max_packet, budget: packet::budget(max_packet), coalescer, lock_probe: true })
+        shared.lock_waits.register(id, conn.id());
+        Ok(Worker { id, conn, shared, max_packet, budget: packet::budget(max_packet), coalescer })
+    }
+
+    /// Make `conn` this worker's connection, returning the one it had; the lock-wait reading
+    /// counts waits of whatever connection a worker applies on.
+    fn swap_conn(&mut self, conn: mysql_async::Conn) -> mysql_async::Conn {
+        self.shared.lock_waits.register(self.id, conn.id());
+        std::mem::replace(&mut self.conn, conn)
     }
 
     /// [`ApplyError::TooLarge`] for `gtid`.
@@ -266,9 +271,9 @@ impl Worker {
                 conn
             }
         };
-        let own = std::mem::replace(&mut self.conn, session);
+        let own = self.swap_conn(session);
         let result = self.apply_here(seq, txn).await;
-        *kept = Some(std::mem::replace(&mut self.conn, own));
+        *kept = Some(self.swap_conn(own));
         result
     }
 
@@ -384,7 +389,7 @@ impl Worker {
                 Err(Failure::YieldTurn) => {
                     self.rollback().await;
                     self.shared.stats.retries.fetch_add(1, Relaxed);
-                    tracing::debug!(worker = self.id, gtid = %gtid, "commit turn not reached in {TURN_YIELD_AFTER:?} with locks held; rolled back, running again in turn");
+                    tracing::debug!(worker = self.id, gtid = %gtid, "gave way with locks held (another apply connection waited for them, or no commit turn within {TURN_YIELD_AFTER:?}); rolled back, running again in turn");
                     if let Err(f) = turn.take().await {
                         debug_assert!(matches!(f, Failure::Cancelled));
                         return Err(ApplyError::Cancelled);
@@ -449,7 +454,21 @@ impl Worker {
         if self.shared.separate_commits {
             return self.apply_trip(members).await;
         }
-        match self.try_group(members).await {
+        let mut outcome = self.try_group(members).await;
+        if matches!(outcome, Err(Failure::YieldTurn)) {
+            // It gave way to an earlier transaction waiting for its locks: wait for the turn
+            // holding none, then run the group again, whole. Member by member it would make
+            // one commit (and fsync) per member; on the MySQL 8 generator's backlog the groups
+            // that gave way made most of the run's commits.
+            tracing::debug!(worker = self.id, members = members.len(), "commit group gave way to an earlier transaction; running it again in turn");
+            self.rollback().await;
+            self.shared.stats.retries.fetch_add(1, Relaxed);
+            if self.turn(first.seq).take().await.is_err() {
+                return Err(ApplyError::Cancelled);
+            }
+            outcome = self.try_group(members).await;
+        }
+        match outcome {
             Ok(positions) => {
                 self.shared.stats.target_commits.fetch_add(1, Relaxed);
                 for (m, pos) in members.iter().zip(&positions) {
@@ -475,7 +494,7 @@ impl Worker {
             }
             Err(Failure::TooLarge { .. }) => self.rollback().await,
             Err(Failure::YieldTurn) => {
-                tracing::debug!(worker = self.id, members = members.len(), "commit group gave way to an earlier transaction; applying its members one by one");
+                tracing::debug!(worker = self.id, members = members.len(), "commit group gave way again; applying its members one by one");
                 self.rollback().await;
             }
         }
@@ -522,11 +541,12 @@ impl Worker {
     /// this one waits for the earlier one's commit, a wait cycle InnoDB cannot see. Like
     /// MariaDB's own parallel replica, which checks each lock wait against commit order
     /// (`thd_rpl_deadlock_check`), the later transaction gives way: every
-    /// [`LOCK_PROBE_EVERY`] it asks the target whether anything waits for its locks, and if so
-    /// (or after [`TURN_YIELD_AFTER`] in any case) fails with [`Failure::YieldTurn`], the turn
-    /// not taken; the caller rolls back, waits holding no locks, and runs it again. With a
-    /// fixed 1 s alone, the MySQL 8 generator's backlog (FK parents with unique keys) stalled a
-    /// second at a time: 343 txn/s.
+    /// [`LOCK_PROBE_EVERY`] it looks at the shared reading of the target's lock waits (see
+    /// `lock_waits`), and when that names it as blocking another apply connection (or after
+    /// [`TURN_YIELD_AFTER`] in any case) fails with [`Failure::YieldTurn`], the turn not taken;
+    /// the caller rolls back, waits holding no locks, and runs it again. With a fixed 1 s
+    /// alone, the MySQL 8 generator's backlog (unique keys: an INSERT's duplicate check locks
+    /// the next key) stalled a second at a time: 343 txn/s.
     async fn take_turn_holding(&mut self, turn: &mut Turn) -> Result<(), Failure> {
         let since = std::time::Instant::now();
         loop {
@@ -546,28 +566,19 @@ impl Worker {
     }
 
     /// Whether a worker that has waited since `since` with its transaction open should roll
-    /// back: another transaction waits for one of its locks, or it has waited
-    /// [`TURN_YIELD_AFTER`].
+    /// back: a reading of the target's lock waits taken since then names its connection as
+    /// blocking another apply connection, or it has waited [`TURN_YIELD_AFTER`].
     async fn should_give_way(&mut self, since: std::time::Instant) -> bool {
         if since.elapsed() >= TURN_YIELD_AFTER {
             return true;
         }
-        if !self.lock_probe {
-            return false;
+        let conn_id = self.conn.id();
+        let stalled = self.shared.commit_order.stalled_for();
+        let verdict = self.shared.lock_waits.check(&mut self.conn, conn_id, since, stalled).await;
+        if verdict == LockWaitVerdict::Blocking {
+            tracing::trace!(worker = self.id, waited_ms = since.elapsed().as_millis() as u64, "another apply connection waits for this one's locks; giving way");
         }
-        match self.conn.query_first::<u64, _>(BLOCKING_SQL).await {
-            Ok(n) => {
-                tracing::trace!(worker = self.id, waiting_on_us = n.unwrap_or(0), waited_ms = since.elapsed().as_millis() as u64, "lock-wait probe");
-                n.unwrap_or(0) > 0
-            }
-            Err(e) => {
-                // No PROCESS privilege, or a MySQL target (its lock waits are in
-                // performance_schema): the fixed wait alone from now on.
-                tracing::debug!(worker = self.id, error = %e, "lock-wait probe unavailable; giving way after {TURN_YIELD_AFTER:?} only");
-                self.lock_probe = false;
-                false
-            }
-        }
+        verdict == LockWaitVerdict::Blocking
     }
 
     /// The commit turn of dispatcher sequence `seq` (held from the start without commit order).
@@ -633,8 +644,7 @@ impl Worker {
         let mut conn = crate::net::connect(self.shared.opts.clone()).await?;
         self.max_packet = packet::read_max_allowed_packet(&mut conn).await?;
         self.budget = packet::budget(self.max_packet);
-        let old = std::mem::replace(&mut self.conn, conn);
-        drop(old);
+        drop(self.swap_conn(conn));
         self.shared.stats.reconnects.fetch_add(1, Relaxed);
         Ok(())
     }

@@ -6,6 +6,7 @@
 //! after it.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -27,6 +28,8 @@ struct State {
     committed_prefix: u64,
     /// Seqs at or above `committed_prefix + 1` that called `done` early.
     early: BTreeSet<u64>,
+    /// When `committed_prefix` last moved (or the order was made).
+    moved_at: Instant,
 }
 
 impl std::fmt::Debug for CommitOrder {
@@ -51,7 +54,7 @@ impl CommitOrder {
     pub fn starting_at(first: u64) -> Self {
         let (prefix_tx, _) = tokio::sync::watch::channel(first);
         CommitOrder {
-            state: Mutex::new(State { committed_prefix: first, early: BTreeSet::new() }),
+            state: Mutex::new(State { committed_prefix: first, early: BTreeSet::new(), moved_at: Instant::now() }),
             changed: Condvar::new(),
             prefix_tx,
         }
@@ -82,6 +85,12 @@ impl CommitOrder {
         self.state.lock().committed_prefix
     }
 
+    /// How long the committed prefix has not moved: the transaction whose turn it is has been
+    /// running (or waiting) that long.
+    pub fn stalled_for(&self) -> Duration {
+        self.state.lock().moved_at.elapsed()
+    }
+
     /// Record that `seq` has committed (or was skipped). Idempotent.
     pub fn done(&self, seq: u64) {
         let mut st = self.state.lock();
@@ -101,6 +110,7 @@ impl CommitOrder {
                 break;
             }
         }
+        st.moved_at = Instant::now();
         let prefix = st.committed_prefix;
         self.prefix_tx.send_replace(prefix);
         drop(st);
@@ -126,6 +136,15 @@ mod tests {
         assert_eq!(co.committed_prefix(), 3);
         assert!(co.is_turn(3));
         assert!(!co.is_turn(4));
+        let moved = co.stalled_for();
+        co.done(5); // early: the prefix stays at 3
+        assert!(co.stalled_for() >= moved, "an early done does not move the prefix");
+        std::thread::sleep(Duration::from_millis(50));
+        let before = co.stalled_for();
+        assert!(before >= Duration::from_millis(50));
+        co.done(3);
+        assert!(co.stalled_for() < before, "the prefix moved (3 and the early 5 are not: 4 is missing)");
+        assert_eq!(co.committed_prefix(), 4);
     }
 
     #[test]

@@ -22,9 +22,10 @@ use crate::schedule::CommitOrder;
 /// ms), far below `innodb_lock_wait_timeout` (50 s by default).
 pub(super) const TURN_YIELD_AFTER: Duration = Duration::from_secs(1);
 
-/// How often a worker waiting with its transaction open asks the target whether another
-/// transaction waits for one of its locks (then it gives way at once).
-pub(super) const LOCK_PROBE_EVERY: Duration = Duration::from_millis(20);
+/// How often a worker waiting with its transaction open looks at the shared reading of the
+/// target's lock waits (then it gives way at once when it blocks another apply connection).
+/// The target itself is read at most every `lock_waits::REFRESH_EVERY`.
+pub(super) const LOCK_PROBE_EVERY: Duration = Duration::from_millis(4);
 
 /// The commit turn of the transaction (or commit group) with dispatcher sequence `seq`: it is
 /// this one's turn once every earlier seq has called [`CommitOrder::done`]. Once taken it stays

@@ -212,7 +212,7 @@ impl Worker {
     /// any branch not yet prepared). Not counted as a reconnect: it is part of the XA path.
     async fn replace_connection(&mut self) -> Result<(), mysql_async::Error> {
         let conn = mysql_async::Conn::new(self.shared.opts.clone()).await?;
-        let old = std::mem::replace(&mut self.conn, conn);
+        let old = self.swap_conn(conn);
         if let Err(e) = old.disconnect().await {
             tracing::debug!(worker = self.id, error = %e, "closing the XA session failed (the server ends it when it notices)");
         }
