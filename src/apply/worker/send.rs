@@ -232,11 +232,3 @@ pub(super) async fn run_batch(conn: &mut mysql_async::Conn, sql: impl AsRef<[u8]
         }
     }
 }
-
-/// Run every worker's `is_turn` probe sanity: exposed for tests of the batch reader.
-#[doc(hidden)]
-pub async fn run_batch_for_test(conn: &mut mysql_async::Conn, sql: &str) -> (Vec<u64>, Option<(usize, u16)>) {
-    let b = run_batch(conn, sql).await;
-    let err = b.error.map(|(i, e)| (i, if let mysql_async::Error::Server(s) = &e { s.code } else { 0 }));
-    (b.counts, err)
-}
