@@ -121,6 +121,26 @@ fn q(sb: &common::Sandbox, name: &str, sql: &str) -> String {
     client(sb, name, sql.as_bytes(), &[]).unwrap_or_else(|e| panic!("{sql} on {name}: {e}"))
 }
 
+/// A name as the client's `--batch` output escapes it (`\\`, `\t`, `\n`, `\0`), back to its text.
+fn unbatch(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('0') => out.push('\0'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 fn ident(s: &str) -> String {
     format!("`{}`", s.replace('`', "``"))
 }
@@ -130,7 +150,7 @@ fn reset(sb: &common::Sandbox, name: &str) {
     let dbs = q(sb, name, &format!("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ({SYSTEM_DBS}) OR SCHEMA_NAME LIKE 'parapply%'"));
     let mut sql = String::from("SET SESSION sql_log_bin=0; SET SESSION foreign_key_checks=0;");
     for db in dbs.lines().filter(|l| !l.is_empty()) {
-        sql.push_str(&format!("DROP DATABASE IF EXISTS {};", ident(db)));
+        sql.push_str(&format!("DROP DATABASE IF EXISTS {};", ident(&unbatch(db))));
     }
     sql.push_str("RESET MASTER;");
     q(sb, name, &sql);
@@ -142,7 +162,7 @@ fn snapshot(sb: &common::Sandbox, name: &str) -> BTreeMap<String, String> {
     let dbs: Vec<String> = q(sb, name, &format!("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ({SYSTEM_DBS}) ORDER BY 1"))
         .lines()
         .filter(|l| !l.is_empty())
-        .map(str::to_string)
+        .map(unbatch)
         .collect();
     out.insert("databases".into(), dbs.join(","));
     if dbs.is_empty() {
@@ -178,14 +198,14 @@ fn snapshot(sb: &common::Sandbox, name: &str) -> BTreeMap<String, String> {
     let tables = q(sb, name, &format!("SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({db_list}) AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'SEQUENCE') ORDER BY 1, 2"));
     for line in tables.lines().filter(|l| !l.is_empty()) {
         let mut f = line.split('\t');
-        let (schema, table, kind) = (f.next().unwrap().to_string(), f.next().unwrap().to_string(), f.next().unwrap_or("").to_string());
+        let (schema, table, kind) = (unbatch(f.next().unwrap()), unbatch(f.next().unwrap()), f.next().unwrap_or("").to_string());
         let cols = q(
             sb,
             name,
             &format!(
                 "SELECT COLUMN_NAME, IFNULL(GENERATION_EXPRESSION, '') FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{}' ORDER BY ORDINAL_POSITION",
-                schema.replace('\'', "''"),
-                table.replace('\'', "''")
+                schema.replace('\\', "\\\\").replace('\'', "''"),
+                table.replace('\\', "\\\\").replace('\'', "''")
             ),
         );
         let mut exprs: Vec<String> = Vec::new();
@@ -193,7 +213,7 @@ fn snapshot(sb: &common::Sandbox, name: &str) -> BTreeMap<String, String> {
         for c in cols.lines().filter(|l| !l.is_empty()) {
             let (col, gen) = c.split_once('\t').unwrap_or((c, ""));
             named_period |= gen == "ROW START";
-            exprs.push(ident(col));
+            exprs.push(ident(&unbatch(col)));
         }
         let versioned = kind == "SYSTEM VERSIONED";
         if versioned && !named_period {
