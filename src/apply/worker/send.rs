@@ -208,6 +208,9 @@ pub(super) async fn run_batch(conn: &mut mysql_async::Conn, sql: impl AsRef<[u8]
         Ok(q) => q,
         Err(e) => return Batch { counts, error: Some((0, e)) },
     };
+    // Whether the loop ended after draining a statement's result, so that whatever
+    // `drop_result` still reports belongs to the statement after the last one counted.
+    let mut drained_last = false;
     loop {
         counts.push(qr.affected_rows());
         // `is_empty` is also true when the next result is an error: `drop_result` below
@@ -222,9 +225,18 @@ pub(super) async fn run_batch(conn: &mut mysql_async::Conn, sql: impl AsRef<[u8]
                 Err(e) => return Batch { error: Some((counts.len(), e)), counts },
             }
         }
+        // Draining moved on to the next statement's result, if there is one (`None` also when
+        // that is an error, which `drop_result` surfaces). A statement that answers with rows
+        // (a logged ANALYZE/OPTIMIZE/REPAIR TABLE) was not empty above although nothing
+        // follows it: without this check it counted as two statements.
+        if qr.columns().is_none() {
+            drained_last = true;
+            break;
+        }
     }
     match qr.drop_result().await {
         Ok(()) => Batch { counts, error: None },
+        Err(e) if drained_last => Batch { error: Some((counts.len(), e)), counts },
         Err(e) => {
             let idx = counts.len().saturating_sub(1);
             counts.truncate(idx);
