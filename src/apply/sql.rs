@@ -52,6 +52,10 @@ pub const SESSION_DEFAULTS: &str = "SET SESSION time_zone='+00:00', \
      /*M!100201 , check_constraint_checks=1 */ /*M!100500 , sql_if_exists=0 */ \
      /*M!100108 , explicit_defaults_for_timestamp=DEFAULT */, sql_auto_is_null=0, lc_time_names=DEFAULT";
 
+/// The savepoint a rolled-back source transaction's statements run in (see
+/// [`SqlBuilder::rolled_back`]).
+const ROLLED_BACK_SAVEPOINT: &str = "`parapply_rolled_back`";
+
 /// The `sql_mode` of [`SESSION_DEFAULTS`], for row statements.
 const ROW_SQL_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,ALLOW_INVALID_DATES";
 /// [`ROW_SQL_MODE`] without strictness, for a row carrying a value only a lax mode stores.
@@ -277,6 +281,26 @@ impl SqlBuilder {
     pub fn batch_bytes(mut self, bytes: usize) -> Self {
         self.batch_bytes = bytes.max(1);
         self
+    }
+
+    /// What a transaction the source ended with ROLLBACK still changes: its statement events
+    /// run inside a savepoint that is then rolled back, so the changes they made to
+    /// non-transactional tables (MyISAM, Aria, MEMORY) stay and the rest is undone. The source
+    /// logs such a transaction only because of those changes (statement format, a
+    /// non-transactional write after a transactional one: `BEGIN; INSERT INTO innodb_t ...;
+    /// UPDATE myisam_t ...; ROLLBACK`), and MariaDB's replica runs it the same way, ROLLBACK
+    /// included. Row events are left out: a row format source writes non-transactional rows as
+    /// groups of their own, so rows here were transactional and undone anyway. Empty when the
+    /// transaction holds no statement event.
+    pub fn rolled_back(&self, txn: &Transaction) -> Result<Vec<Stmt>, SqlError> {
+        if !txn.changes.iter().any(|c| matches!(c, Change::Query(_) | Change::Load(_))) {
+            return Ok(Vec::new());
+        }
+        let statements = Transaction { changes: txn.changes.iter().filter(|c| !matches!(c, Change::Rows(_))).cloned().collect(), ..txn.clone() };
+        let mut out = vec![Stmt::session(format!("SAVEPOINT {ROLLED_BACK_SAVEPOINT}"))];
+        out.extend(self.plan(&statements, PlanStyle::Batched)?);
+        out.push(Stmt::session(format!("ROLLBACK TO SAVEPOINT {ROLLED_BACK_SAVEPOINT}")));
+        Ok(out)
     }
 
     /// All statements of `txn`, in source order. BEGIN/COMMIT and checkpoints are not included.

@@ -287,8 +287,9 @@ impl Worker {
         // onto the table it made, in one transaction with the checkpoint (see `run_ddl`).
         let created_rows = if txn.is_ddl { ddl::first_rows(txn) } else { None };
         let plan = match txn.end {
-            // A rolled-back transaction changed nothing transactional: record it only.
-            TxnEnd::Rollback => Vec::new(),
+            // A rolled-back transaction: only what its statements did to non-transactional
+            // tables stays (often nothing: then only its checkpoint row).
+            TxnEnd::Rollback => self.shared.builder.rolled_back(txn).map_err(fail_build)?,
             // The assembler gives every XA PREPARE its xid (`txn.xa`); without one it cannot run.
             TxnEnd::XaPrepare => return Err(ApplyError::Unsupported { gtid, what: "XA PREPARE without an xid".into() }),
             // CREATE TABLE ... SELECT: the statements before the rows; the rows can be mapped

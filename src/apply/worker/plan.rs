@@ -26,6 +26,8 @@ impl Worker {
         };
         for txn in txns {
             if txn.end == TxnEnd::Rollback {
+                finish(std::mem::take(&mut cur), out);
+                out.extend(self.shared.builder.rolled_back(txn).map_err(|e| format!("cannot build SQL: {e}"))?);
                 continue;
             }
             let mut other: Vec<Change> = Vec::new();
@@ -85,7 +87,9 @@ impl Worker {
         }
         let mut plan = Vec::new();
         for txn in txns {
-            if txn.end != TxnEnd::Rollback {
+            if txn.end == TxnEnd::Rollback {
+                plan.extend(self.shared.builder.rolled_back(txn)?);
+            } else {
                 plan.extend(self.shared.builder.plan(txn, PlanStyle::Batched)?);
             }
         }
