@@ -313,7 +313,10 @@ impl Worker {
         let mut attempt = 0u32;
         let conflicts;
         loop {
-            let result = if txn.is_ddl {
+            // A rolled-back transaction is never run as DDL, even when it holds one (a
+            // CREATE TEMPORARY TABLE, which commits nothing): its statements need the open
+            // transaction their savepoint lives in.
+            let result = if txn.is_ddl && txn.end != TxnEnd::Rollback {
                 self.run_ddl(&pos, &plan, created_rows.map(|first| (txn, first)), &mut turn).await.map(|()| BTreeMap::new())
             } else if let Some(cp) = &careful_plan {
                 self.run_careful(&pos, cp, &mut turn).await
