@@ -21,7 +21,7 @@ impl Worker {
         let finish = |cur: BinlogStatement, out: &mut Vec<Stmt>| {
             if !cur.is_empty() {
                 let (table, rows) = (cur.first_table().cloned(), cur.rows());
-                out.push(Stmt { sql: cur.finish(), kind: StmtKind::Binlog, table, rows, overwrite_sql: None });
+                out.push(Stmt { sql: cur.finish(), kind: StmtKind::Binlog, table, rows, overwrite_sql: None, expected_error: 0 });
             }
         };
         for txn in txns {

@@ -85,8 +85,29 @@ impl Worker {
             _ => return Err(Failure::Stopped(format!("statement {i} does not go alone"))),
         };
         let batch = run_batch(&mut self.conn, bytes).await;
-        if let Some((_, error)) = batch.error {
-            return Err(self.interpret_error(Some(Piece::Stmt(i)), error, plan));
+        let expected = plan.get(i).map_or(0, |s| s.expected_error);
+        match batch.error {
+            // The source logged the statement with this very error (it changed a
+            // non-transactional table before failing): the target got as far, as MariaDB's
+            // replica accepts in `Query_log_event::do_apply_event`.
+            Some((_, mysql_async::Error::Server(se))) if expected != 0 && se.code == expected => {
+                tracing::warn!(worker = self.id, error = %se, "statement failed on the target with the error the source logged for it; going on, as the native replica does");
+                return Ok(());
+            }
+            Some((_, error)) if expected != 0 && matches!(error, mysql_async::Error::Server(_)) => {
+                return Err(Failure::Stopped(format!(
+                    "the source logged error {expected} for this statement, the target failed with another ({error}): {}",
+                    plan.get(i).map(Stmt::shown).unwrap_or_default()
+                )));
+            }
+            Some((_, error)) => return Err(self.interpret_error(Some(Piece::Stmt(i)), error, plan)),
+            None if expected != 0 => {
+                return Err(Failure::Stopped(format!(
+                    "the source logged error {expected} for this statement, which ran without error on the target (the two diverged before it): {}",
+                    plan.get(i).map(Stmt::shown).unwrap_or_default()
+                )));
+            }
+            None => {}
         }
         if batch.counts.len() > 1 {
             return Err(Failure::Stopped(format!(
