@@ -15,7 +15,8 @@
 //! - `-- configs: row mixed` the source configurations (default `row mixed`): `row` is
 //!   binlog_format=ROW with MariaDB's default binlog_row_metadata (NO_LOG, no column names),
 //!   `mixed` MariaDB's default format MIXED (statement events carry the session state), `full`
-//!   ROW with FULL metadata, `minimal` ROW with binlog_row_image=MINIMAL, `statement` STATEMENT.
+//!   ROW with FULL metadata, `minimal` ROW with binlog_row_image=MINIMAL, `statement` STATEMENT,
+//!   `compressed` ROW with log_bin_compress=ON (MariaDB's compressed QUERY and ROWS events).
 //! - `-- expect-refused: TEXT` (or `-- expect-refused(CONFIG): TEXT`): the replay must stop and
 //!   its error must contain TEXT; nothing is compared.
 //!
@@ -35,11 +36,12 @@ const SYSTEM_DBS: &str = "'mysql','sys','information_schema','performance_schema
 /// `(name, SET GLOBAL text)` of each source configuration.
 fn config_sql(name: &str) -> &'static str {
     match name {
-        "row" => "SET GLOBAL binlog_format='ROW', binlog_row_metadata='NO_LOG', binlog_row_image='FULL'",
-        "mixed" => "SET GLOBAL binlog_format='MIXED', binlog_row_metadata='NO_LOG', binlog_row_image='FULL'",
-        "full" => "SET GLOBAL binlog_format='ROW', binlog_row_metadata='FULL', binlog_row_image='FULL'",
-        "minimal" => "SET GLOBAL binlog_format='ROW', binlog_row_metadata='NO_LOG', binlog_row_image='MINIMAL'",
-        "statement" => "SET GLOBAL binlog_format='STATEMENT', binlog_row_metadata='NO_LOG', binlog_row_image='FULL'",
+        "row" => "SET GLOBAL binlog_format='ROW', binlog_row_metadata='NO_LOG', binlog_row_image='FULL', log_bin_compress=OFF",
+        "mixed" => "SET GLOBAL binlog_format='MIXED', binlog_row_metadata='NO_LOG', binlog_row_image='FULL', log_bin_compress=OFF",
+        "full" => "SET GLOBAL binlog_format='ROW', binlog_row_metadata='FULL', binlog_row_image='FULL', log_bin_compress=OFF",
+        "minimal" => "SET GLOBAL binlog_format='ROW', binlog_row_metadata='NO_LOG', binlog_row_image='MINIMAL', log_bin_compress=OFF",
+        "statement" => "SET GLOBAL binlog_format='STATEMENT', binlog_row_metadata='NO_LOG', binlog_row_image='FULL', log_bin_compress=OFF",
+        "compressed" => "SET GLOBAL binlog_format='ROW', binlog_row_metadata='NO_LOG', binlog_row_image='FULL', log_bin_compress=ON, log_bin_compress_min_len=10",
         other => panic!("unknown configuration {other}"),
     }
 }
