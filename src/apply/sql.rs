@@ -52,6 +52,10 @@ pub const SESSION_DEFAULTS: &str = "SET SESSION time_zone='+00:00', \
      /*M!100201 , check_constraint_checks=1 */ /*M!100500 , sql_if_exists=0 */ \
      /*M!100108 , explicit_defaults_for_timestamp=DEFAULT */, sql_auto_is_null=0, lc_time_names=DEFAULT";
 
+/// The savepoint a rolled-back source transaction's statements run in (see
+/// [`SqlBuilder::rolled_back`]).
+const ROLLED_BACK_SAVEPOINT: &str = "`parapply_rolled_back`";
+
 /// The `sql_mode` of [`SESSION_DEFAULTS`], for row statements.
 const ROW_SQL_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,ALLOW_INVALID_DATES";
 /// [`ROW_SQL_MODE`] without strictness, for a row carrying a value only a lax mode stores.
@@ -214,11 +218,16 @@ pub struct Stmt {
     /// diverged: `REPLACE` of the after image for INSERT and UPDATE. `None` for DELETE (a missing
     /// row is already the wanted state) and statements.
     pub overwrite_sql: Option<String>,
+    /// For a statement event: the error the source logged it with (0: none). MariaDB logs a
+    /// statement that failed after changing a non-transactional table (a multi-row INSERT into
+    /// MyISAM that hit a duplicate part way, `DROP TABLE a, missing`) with its error code;
+    /// its replica runs it and goes on when the same error comes back.
+    pub expected_error: u16,
 }
 
 impl Stmt {
     fn session(sql: String) -> Stmt {
-        Stmt { sql, kind: StmtKind::Session, table: None, rows: 0, overwrite_sql: None }
+        Stmt { sql, kind: StmtKind::Session, table: None, rows: 0, overwrite_sql: None, expected_error: 0 }
     }
     /// The statement for messages (a logged one as lossy UTF-8), at most 300 bytes.
     pub fn shown(&self) -> String {
@@ -277,6 +286,26 @@ impl SqlBuilder {
     pub fn batch_bytes(mut self, bytes: usize) -> Self {
         self.batch_bytes = bytes.max(1);
         self
+    }
+
+    /// What a transaction the source ended with ROLLBACK still changes: its statement events
+    /// run inside a savepoint that is then rolled back, so the changes they made to
+    /// non-transactional tables (MyISAM, Aria, MEMORY) stay and the rest is undone. The source
+    /// logs such a transaction only because of those changes (statement format, a
+    /// non-transactional write after a transactional one: `BEGIN; INSERT INTO innodb_t ...;
+    /// UPDATE myisam_t ...; ROLLBACK`), and MariaDB's replica runs it the same way, ROLLBACK
+    /// included. Row events are left out: a row format source writes non-transactional rows as
+    /// groups of their own, so rows here were transactional and undone anyway. Empty when the
+    /// transaction holds no statement event.
+    pub fn rolled_back(&self, txn: &Transaction) -> Result<Vec<Stmt>, SqlError> {
+        if !txn.changes.iter().any(|c| matches!(c, Change::Query(_) | Change::Load(_))) {
+            return Ok(Vec::new());
+        }
+        let statements = Transaction { changes: txn.changes.iter().filter(|c| !matches!(c, Change::Rows(_))).cloned().collect(), ..txn.clone() };
+        let mut out = vec![Stmt::session(format!("SAVEPOINT {ROLLED_BACK_SAVEPOINT}"))];
+        out.extend(self.plan(&statements, PlanStyle::Batched)?);
+        out.push(Stmt::session(format!("ROLLBACK TO SAVEPOINT {ROLLED_BACK_SAVEPOINT}")));
+        Ok(out)
     }
 
     /// All statements of `txn`, in source order. BEGIN/COMMIT and checkpoints are not included.
@@ -438,11 +467,15 @@ impl SqlBuilder {
         // copies from flags2 into its session.
         let mut mariadb_only = String::new();
         if let Some(flags2) = q.flags2 {
+            // MariaDB's replica runs DDL with slave_ddl_exec_mode=IDEMPOTENT (its default), which
+            // turns DROP TABLE into DROP TABLE IF EXISTS: the source logs `DROP TABLE a, missing`
+            // (it dropped `a`, then failed) without an error code, and the target must drop `a`
+            // and go on.
             let _ = write!(
                 mariadb_only,
                 " /*M!100201 , check_constraint_checks={} */ /*M!100500 , sql_if_exists={} */",
                 (flags2 & OPTION_NO_CHECK_CONSTRAINT_CHECKS == 0) as u8,
-                (flags2 & OPTION_IF_EXISTS != 0) as u8
+                (flags2 & OPTION_IF_EXISTS != 0 || is_drop_table(&q.text())) as u8
             );
             if q.explicit_defaults_for_timestamp.is_none() {
                 let _ = write!(mariadb_only, " /*M!100108 , explicit_defaults_for_timestamp={} */", (flags2 & OPTION_EXPLICIT_DEF_TIMESTAMP != 0) as u8);
@@ -465,7 +498,7 @@ impl SqlBuilder {
         if !parts.is_empty() {
             out.push(Stmt::session(format!("SET SESSION {}{mariadb_only}", parts.join(", "))));
         }
-        out.push(Stmt { sql: String::new(), kind: StmtKind::Logged(q.query.as_slice().into()), table: None, rows: 0, overwrite_sql: None });
+        out.push(Stmt { sql: String::new(), kind: StmtKind::Logged(q.query.as_slice().into()), table: None, rows: 0, overwrite_sql: None, expected_error: q.error_code });
         out.push(Stmt::session(SESSION_DEFAULTS.to_string()));
         Ok(out)
     }
@@ -604,7 +637,7 @@ impl SqlBuilder {
             RowKind::Insert => return Err(missing(table, kind, "before")),
         }
         self.where_clause(table, &cols, before, &mut sql)?;
-        Ok(Stmt { sql, kind: if kind == RowKind::Update { StmtKind::Update } else { StmtKind::Delete }, table: Some(table.clone()), rows: 1, overwrite_sql })
+        Ok(Stmt { sql, kind: if kind == RowKind::Update { StmtKind::Update } else { StmtKind::Delete }, table: Some(table.clone()), rows: 1, overwrite_sql, expected_error: 0 })
     }
 
     /// `DELETE FROM t WHERE pk IN (...)` of `befores` (rows of `table`, whose primary key is
@@ -617,7 +650,7 @@ impl SqlBuilder {
         sql.push_str("DELETE FROM ");
         push_table(&mut sql, table);
         push_in_list(&mut sql, &quote_ident(&cols[pk]), &keys);
-        Ok(Stmt { sql, kind: StmtKind::Delete, table: Some(table.clone()), rows: befores.len() as u64, overwrite_sql: None })
+        Ok(Stmt { sql, kind: StmtKind::Delete, table: Some(table.clone()), rows: befores.len() as u64, overwrite_sql: None, expected_error: 0 })
     }
 
     /// One UPDATE of several rows of `table` (primary key: the one column `pk`, no two rows with
@@ -654,7 +687,7 @@ impl SqlBuilder {
             sql.push_str(" END");
         }
         push_in_list(&mut sql, &pk_name, &keys);
-        Ok(Stmt { sql, kind: StmtKind::Update, table: Some(table.clone()), rows: rows.len() as u64, overwrite_sql: None })
+        Ok(Stmt { sql, kind: StmtKind::Update, table: Some(table.clone()), rows: rows.len() as u64, overwrite_sql: None, expected_error: 0 })
     }
 
     /// The literal of key column `pk` in each of `befores` (checked to be whole rows of `table`).
@@ -726,7 +759,7 @@ impl SqlBuilder {
         sql.push_str(", 0, ");
         self.literal(table, 7, round, &mut sql)?;
         sql.push(')');
-        Ok(Some(Stmt { sql, kind: StmtKind::Session, table: Some(table.clone()), rows: 1, overwrite_sql: None }))
+        Ok(Some(Stmt { sql, kind: StmtKind::Session, table: Some(table.clone()), rows: 1, overwrite_sql: None, expected_error: 0 }))
     }
 
     /// The size at which batched statements are cut.
@@ -983,7 +1016,7 @@ impl InsertBatch {
     fn finish(self, cols: &[String], with_overwrite: bool) -> Stmt {
         let sql = self.render(cols, "INSERT");
         let overwrite_sql = with_overwrite.then(|| self.render(cols, "REPLACE"));
-        Stmt { sql, kind: StmtKind::Insert, table: Some(self.table), rows: self.rows, overwrite_sql }
+        Stmt { sql, kind: StmtKind::Insert, table: Some(self.table), rows: self.rows, overwrite_sql, expected_error: 0 }
     }
 }
 
@@ -1102,17 +1135,28 @@ fn is_text_column(col: Option<&ColumnDef>) -> bool {
     is_character_column(col) && col.and_then(|c| c.collation) != Some(BINARY_COLLATION)
 }
 
+/// `DROP [TEMPORARY] TABLE ...` (what MariaDB's idempotent replica runs as `... IF EXISTS`).
+fn is_drop_table(q: &str) -> bool {
+    let words = first_two_words(q);
+    matches!(words.first().map(String::as_str), Some("DROP")) && matches!(words.get(1).map(String::as_str), Some("TABLE" | "TABLES" | "TEMPORARY"))
+}
+
 fn is_database_ddl(q: &str) -> bool {
+    let words = first_two_words(q);
+    matches!(words.first().map(String::as_str), Some("CREATE" | "DROP" | "ALTER"))
+        && matches!(words.get(1).map(String::as_str), Some("DATABASE" | "SCHEMA"))
+}
+
+/// The statement's first two words, upper case, after leading `/* */` comments.
+fn first_two_words(q: &str) -> Vec<String> {
     let mut s = q.trim_start();
     while let Some(rest) = s.strip_prefix("/*") {
         match rest.find("*/") {
             Some(end) => s = rest[end + 2..].trim_start(),
-            None => return false,
+            None => return Vec::new(),
         }
     }
-    let words: Vec<String> = s.split_whitespace().take(2).map(str::to_ascii_uppercase).collect();
-    matches!(words.first().map(String::as_str), Some("CREATE" | "DROP" | "ALTER"))
-        && matches!(words.get(1).map(String::as_str), Some("DATABASE" | "SCHEMA"))
+    s.split_whitespace().take(2).map(str::to_ascii_uppercase).collect()
 }
 
 /// Whether [`SqlBuilder::plan`] makes only row statements of `txn`: no statement events and
@@ -1647,6 +1691,31 @@ mod tests {
         assert_eq!(logged, vec![&bytes[..]]);
         // Built statements around it never carry any of its text.
         assert!(stmts.iter().all(|s| !s.sql.contains("DROP")));
+    }
+
+    /// A logged DROP TABLE runs as DROP TABLE IF EXISTS (sql_if_exists=1), as MariaDB's replica
+    /// runs it under slave_ddl_exec_mode=IDEMPOTENT; other statements keep the logged flag.
+    #[test]
+    fn drop_table_runs_with_if_exists_like_the_idempotent_replica() {
+        let session = |text: &str| {
+            let q = QueryEvent { query: text.as_bytes().to_vec(), flags2: Some(0), ..Default::default() };
+            builder().plan(&txn(vec![Change::Query(q)]), PlanStyle::Batched).unwrap().iter().map(|s| s.sql.clone()).find(|s| s.starts_with("SET SESSION sql_auto") || s.contains("sql_if_exists")).unwrap_or_default()
+        };
+        assert!(session("DROP TABLE `a`,`missing` /* generated by server */").contains("sql_if_exists=1 */"));
+        assert!(session("/* c */ drop temporary table t").contains("sql_if_exists=1 */"));
+        assert!(session("DROP VIEW v").contains("sql_if_exists=0 */"));
+        assert!(session("INSERT INTO t VALUES ('DROP TABLE x')").contains("sql_if_exists=0 */"));
+    }
+
+    /// A statement logged with the error it ended in carries that code to the worker, which
+    /// accepts the same error from the target (and only that one); others expect none.
+    #[test]
+    fn a_statement_logged_with_an_error_expects_it() {
+        let q = QueryEvent { query: b"INSERT INTO m VALUES (5), (1), (6)".to_vec(), error_code: 1062, ..Default::default() };
+        let stmts = builder().plan(&txn(vec![Change::Query(q)]), PlanStyle::Batched).unwrap();
+        let expected: Vec<(bool, u16)> = stmts.iter().map(|s| (matches!(s.kind, StmtKind::Logged(_)), s.expected_error)).collect();
+        assert!(expected.contains(&(true, 1062)), "{expected:?}");
+        assert!(expected.iter().all(|&(logged, code)| logged || code == 0), "{expected:?}");
     }
 
     /// Every quoted literal in `sql` is hex (`X'..'`) or plain text of characters that cannot

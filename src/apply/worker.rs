@@ -291,8 +291,9 @@ impl Worker {
         // onto the table it made, in one transaction with the checkpoint (see `run_ddl`).
         let created_rows = if txn.is_ddl { ddl::first_rows(txn) } else { None };
         let plan = match txn.end {
-            // A rolled-back transaction changed nothing transactional: record it only.
-            TxnEnd::Rollback => Vec::new(),
+            // A rolled-back transaction: only what its statements did to non-transactional
+            // tables stays (often nothing: then only its checkpoint row).
+            TxnEnd::Rollback => self.shared.builder.rolled_back(txn).map_err(fail_build)?,
             // The assembler gives every XA PREPARE its xid (`txn.xa`); without one it cannot run.
             TxnEnd::XaPrepare => return Err(ApplyError::Unsupported { gtid, what: "XA PREPARE without an xid".into() }),
             // CREATE TABLE ... SELECT: the statements before the rows; the rows can be mapped
@@ -316,7 +317,10 @@ impl Worker {
         let mut attempt = 0u32;
         let conflicts;
         loop {
-            let result = if txn.is_ddl {
+            // A rolled-back transaction is never run as DDL, even when it holds one (a
+            // CREATE TEMPORARY TABLE, which commits nothing): its statements need the open
+            // transaction their savepoint lives in.
+            let result = if txn.is_ddl && txn.end != TxnEnd::Rollback {
                 self.run_ddl(&pos, &plan, created_rows.map(|first| (txn, first)), &mut turn).await.map(|()| BTreeMap::new())
             } else if let Some(cp) = &careful_plan {
                 self.run_careful(&pos, cp, &mut turn).await

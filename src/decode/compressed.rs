@@ -59,10 +59,91 @@ pub(crate) fn uncompress(buf: &[u8], at: usize, max_size: usize) -> Res<Vec<u8>>
     Ok(out)
 }
 
+/// A MariaDB compressed ROWS event (types 166-171) rewritten as the plain ROWS event it stands
+/// for (23-25 for the v1 ones, 30-32 for v2): same header and post-header, the row images
+/// inflated, the event length and (with `crc`) the CRC32 trailer made anew. A MariaDB target
+/// refuses compressed events in a `BINLOG` statement (ERROR 1730, "Only Format_description_log_event
+/// and row events are allowed"), while its replica applies them: the plain event is what
+/// [`crate::apply::binlog_stmt`] replays. `None` for any other event or bytes that do not parse
+/// (the decoder has already accepted them, so that does not happen).
+pub(crate) fn inflate_rows_event(raw: &[u8], header_len: usize, post_header_len: usize, crc: bool, max_size: usize) -> Option<Vec<u8>> {
+    let t = *raw.get(4)?;
+    let (plain, v2, update) = match t {
+        166 => (23, false, false),
+        167 => (24, false, true),
+        168 => (25, false, false),
+        169 => (30, true, false),
+        170 => (31, true, true),
+        171 => (32, true, false),
+        _ => return None,
+    };
+    let mut at = header_len.checked_add(post_header_len)?;
+    if v2 {
+        // The post-header ends with the extra-data length, which counts its own two bytes.
+        let len_at = at.checked_sub(2)?;
+        let extra = usize::from(u16::from_le_bytes([*raw.get(len_at)?, *raw.get(len_at + 1)?]));
+        at += extra.checked_sub(2)?;
+    }
+    let (ncols, width) = match *raw.get(at)? {
+        n @ 0..=250 => (u64::from(n), 1),
+        252 => (u64::from(u16::from_le_bytes([*raw.get(at + 1)?, *raw.get(at + 2)?])), 3),
+        253 => (u64::from(u32::from_le_bytes([*raw.get(at + 1)?, *raw.get(at + 2)?, *raw.get(at + 3)?, 0])), 4),
+        _ => return None,
+    };
+    let bitmaps = usize::try_from(ncols).ok()?.div_ceil(8) * if update { 2 } else { 1 };
+    let block_at = at + width + bitmaps;
+    let end = raw.len().checked_sub(if crc { 4 } else { 0 })?;
+    let inflated = uncompress(raw.get(block_at..end)?, block_at, max_size).ok()?;
+    let mut out = Vec::with_capacity(block_at + inflated.len() + 4);
+    out.extend_from_slice(&raw[..block_at]);
+    out.extend_from_slice(&inflated);
+    out[4] = plain;
+    let size = u32::try_from(out.len() + if crc { 4 } else { 0 }).ok()?;
+    out[9..13].copy_from_slice(&size.to_le_bytes());
+    if crc {
+        let sum = crc32fast::hash(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// A compressed WRITE_ROWS_V1 (166) becomes the WRITE_ROWS_V1 (23) with the same rows: type,
+    /// length and CRC made anew, header and post-header kept.
+    #[test]
+    fn compressed_rows_event_inflates_to_the_plain_event() {
+        let rows = b"\x00\x01\x00\x00\x00\x02\x00\x00\x00".to_vec();
+        let mut head = vec![0u8; 19];
+        head[4] = 166;
+        head.extend_from_slice(&[7, 0, 0, 0, 0, 0, 1, 0]); // table id 7, flags STMT_END_F
+        head.extend_from_slice(&[2, 0b11]); // 2 columns, both present
+        let plain = {
+            let mut e = head.clone();
+            e[4] = 23;
+            e.extend_from_slice(&rows);
+            let size = (e.len() + 4) as u32;
+            e[9..13].copy_from_slice(&size.to_le_bytes());
+            let sum = crc32fast::hash(&e);
+            e.extend_from_slice(&sum.to_le_bytes());
+            e
+        };
+        let mut compressed = head.clone();
+        compressed.extend_from_slice(&block(&rows));
+        compressed.extend_from_slice(&[0xEE; 4]); // the logged CRC, replaced
+        assert_eq!(inflate_rows_event(&compressed, 19, 8, true, 1 << 20), Some(plain));
+        // An update (167) has two bitmaps; a plain event is not rewritten.
+        let mut upd = head.clone();
+        upd[4] = 167;
+        upd.push(0b11);
+        upd.extend_from_slice(&block(&rows));
+        let out = inflate_rows_event(&upd, 19, 8, false, 1 << 20).unwrap();
+        assert_eq!((out[4], &out[upd.len() - block(&rows).len()..]), (24, &rows[..]));
+        assert_eq!(inflate_rows_event(&out, 19, 8, false, 1 << 20), None);
+    }
 
     fn block(data: &[u8]) -> Vec<u8> {
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());

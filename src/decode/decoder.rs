@@ -169,7 +169,18 @@ impl Decoder {
             EventData::Rows(rows) if rows.kind != RowsEventKind::PartialUpdate && self.rows_wanted() => {
                 let table_map = self.tables.get(&rows.table_id).and_then(|c| c.raw.clone());
                 if let (Some(fde), Some(table_map)) = (self.fde_raw.clone(), table_map) {
-                    rows.raw = Some(Arc::new(RawRowsEvent { fde, table_map, event: raw.into() }));
+                    let t = raw.get(4).copied().unwrap_or(0);
+                    let event: Box<[u8]> = if (et::MARIA_WRITE_ROWS_COMPRESSED_V1..=et::MARIA_DELETE_ROWS_COMPRESSED).contains(&t) {
+                        // The target's BINLOG statement takes no compressed event: replay the plain one.
+                        let v2 = t >= et::MARIA_WRITE_ROWS_COMPRESSED;
+                        match crate::decode::compressed::inflate_rows_event(raw, self.header_len(), self.post_header_len(t, if v2 { 10 } else { 8 }), self.has_crc, self.max_payload_size) {
+                            Some(plain) => plain.into(),
+                            None => return,
+                        }
+                    } else {
+                        raw.into()
+                    };
+                    rows.raw = Some(Arc::new(RawRowsEvent { fde, table_map, event }));
                 }
             }
             _ => {}

@@ -21,11 +21,13 @@ impl Worker {
         let finish = |cur: BinlogStatement, out: &mut Vec<Stmt>| {
             if !cur.is_empty() {
                 let (table, rows) = (cur.first_table().cloned(), cur.rows());
-                out.push(Stmt { sql: cur.finish(), kind: StmtKind::Binlog, table, rows, overwrite_sql: None });
+                out.push(Stmt { sql: cur.finish(), kind: StmtKind::Binlog, table, rows, overwrite_sql: None, expected_error: 0 });
             }
         };
         for txn in txns {
             if txn.end == TxnEnd::Rollback {
+                finish(std::mem::take(&mut cur), out);
+                out.extend(self.shared.builder.rolled_back(txn).map_err(|e| format!("cannot build SQL: {e}"))?);
                 continue;
             }
             let mut other: Vec<Change> = Vec::new();
@@ -85,7 +87,9 @@ impl Worker {
         }
         let mut plan = Vec::new();
         for txn in txns {
-            if txn.end != TxnEnd::Rollback {
+            if txn.end == TxnEnd::Rollback {
+                plan.extend(self.shared.builder.rolled_back(txn)?);
+            } else {
                 plan.extend(self.shared.builder.plan(txn, PlanStyle::Batched)?);
             }
         }

@@ -85,8 +85,29 @@ impl Worker {
             _ => return Err(Failure::Stopped(format!("statement {i} does not go alone"))),
         };
         let batch = run_batch(&mut self.conn, bytes).await;
-        if let Some((_, error)) = batch.error {
-            return Err(self.interpret_error(Some(Piece::Stmt(i)), error, plan));
+        let expected = plan.get(i).map_or(0, |s| s.expected_error);
+        match batch.error {
+            // The source logged the statement with this very error (it changed a
+            // non-transactional table before failing): the target got as far, as MariaDB's
+            // replica accepts in `Query_log_event::do_apply_event`.
+            Some((_, mysql_async::Error::Server(se))) if expected != 0 && se.code == expected => {
+                tracing::warn!(worker = self.id, error = %se, "statement failed on the target with the error the source logged for it; going on, as the native replica does");
+                return Ok(());
+            }
+            Some((_, error)) if expected != 0 && matches!(error, mysql_async::Error::Server(_)) => {
+                return Err(Failure::Stopped(format!(
+                    "the source logged error {expected} for this statement, the target failed with another ({error}): {}",
+                    plan.get(i).map(Stmt::shown).unwrap_or_default()
+                )));
+            }
+            Some((_, error)) => return Err(self.interpret_error(Some(Piece::Stmt(i)), error, plan)),
+            None if expected != 0 => {
+                return Err(Failure::Stopped(format!(
+                    "the source logged error {expected} for this statement, which ran without error on the target (the two diverged before it): {}",
+                    plan.get(i).map(Stmt::shown).unwrap_or_default()
+                )));
+            }
+            None => {}
         }
         if batch.counts.len() > 1 {
             return Err(Failure::Stopped(format!(
@@ -208,6 +229,9 @@ pub(super) async fn run_batch(conn: &mut mysql_async::Conn, sql: impl AsRef<[u8]
         Ok(q) => q,
         Err(e) => return Batch { counts, error: Some((0, e)) },
     };
+    // Whether the loop ended after draining a statement's result, so that whatever
+    // `drop_result` still reports belongs to the statement after the last one counted.
+    let mut drained_last = false;
     loop {
         counts.push(qr.affected_rows());
         // `is_empty` is also true when the next result is an error: `drop_result` below
@@ -222,9 +246,18 @@ pub(super) async fn run_batch(conn: &mut mysql_async::Conn, sql: impl AsRef<[u8]
                 Err(e) => return Batch { error: Some((counts.len(), e)), counts },
             }
         }
+        // Draining moved on to the next statement's result, if there is one (`None` also when
+        // that is an error, which `drop_result` surfaces). A statement that answers with rows
+        // (a logged ANALYZE/OPTIMIZE/REPAIR TABLE) was not empty above although nothing
+        // follows it: without this check it counted as two statements.
+        if qr.columns().is_none() {
+            drained_last = true;
+            break;
+        }
     }
     match qr.drop_result().await {
         Ok(()) => Batch { counts, error: None },
+        Err(e) if drained_last => Batch { error: Some((counts.len(), e)), counts },
         Err(e) => {
             let idx = counts.len().saturating_sub(1);
             counts.truncate(idx);

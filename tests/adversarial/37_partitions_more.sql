@@ -1,0 +1,43 @@
+-- configs: row mixed full minimal
+-- Partition maintenance between row events: EXCHANGE PARTITION (two tables swap rows under
+-- the same names: a schema-level swap the applier's caches must see), ADD/COALESCE PARTITION on
+-- HASH, REORGANIZE of LIST partitions, SUBPARTITIONs, re-partitioning an existing table,
+-- TRUNCATE of several partitions, and rows moving between partitions on key updates.
+CREATE DATABASE adv;
+CREATE TABLE adv.r (id INT, d DATE, v VARCHAR(10), PRIMARY KEY (id, d)) PARTITION BY RANGE COLUMNS (d) (PARTITION p2019 VALUES LESS THAN ('2020-01-01'), PARTITION p2020 VALUES LESS THAN ('2021-01-01'), PARTITION pmax VALUES LESS THAN (MAXVALUE));
+INSERT INTO adv.r VALUES (1, '2019-05-05', 'a'), (2, '2020-05-05', 'b'), (3, '2022-05-05', 'c'), (4, '2020-12-31', 'd');
+CREATE TABLE adv.x (id INT, d DATE, v VARCHAR(10), PRIMARY KEY (id, d));
+INSERT INTO adv.x VALUES (10, '2020-02-02', 'x1'), (11, '2020-03-03', 'x2');
+ALTER TABLE adv.r EXCHANGE PARTITION p2020 WITH TABLE adv.x;
+INSERT INTO adv.x VALUES (12, '1990-01-01', 'any date');
+UPDATE adv.x SET v = 'was in r' WHERE id = 2;
+UPDATE adv.r SET v = 'was in x' WHERE id = 10;
+UPDATE adv.r SET d = '2019-01-01' WHERE id = 11;
+DELETE FROM adv.r WHERE id = 3;
+CREATE TABLE adv.h (id INT PRIMARY KEY, v INT) PARTITION BY HASH (id) PARTITIONS 2;
+INSERT INTO adv.h SELECT seq, seq FROM adv.seq_1_to_50;
+ALTER TABLE adv.h ADD PARTITION PARTITIONS 3;
+UPDATE adv.h SET v = v * 2 WHERE id % 5 = 0;
+ALTER TABLE adv.h COALESCE PARTITION 4;
+DELETE FROM adv.h WHERE id > 40;
+UPDATE adv.h SET id = id + 100 WHERE id < 5;
+CREATE TABLE adv.l (id INT, c INT, v INT, PRIMARY KEY (id, c)) PARTITION BY LIST (c) (PARTITION p1 VALUES IN (1, 2), PARTITION p3 VALUES IN (3, 4), PARTITION pn VALUES IN (NULL, 0));
+INSERT INTO adv.l VALUES (1, 1, 1), (2, 3, 2), (3, 0, 3);
+ALTER TABLE adv.l REORGANIZE PARTITION p1, p3 INTO (PARTITION p14 VALUES IN (1, 2, 3, 4, 5));
+INSERT INTO adv.l VALUES (4, 5, 4);
+UPDATE adv.l SET c = 2 WHERE id = 2;
+ALTER TABLE adv.l TRUNCATE PARTITION pn, p14;
+INSERT INTO adv.l VALUES (5, 4, 5);
+CREATE TABLE adv.s (id INT, d DATE, v INT, PRIMARY KEY (id, d)) PARTITION BY RANGE (YEAR(d)) SUBPARTITION BY HASH (id) SUBPARTITIONS 2 (PARTITION a VALUES LESS THAN (2000), PARTITION b VALUES LESS THAN MAXVALUE);
+INSERT INTO adv.s VALUES (1, '1999-01-01', 1), (2, '2001-01-01', 2), (3, '1998-01-01', 3);
+UPDATE adv.s SET d = '2005-05-05' WHERE id = 1;
+ALTER TABLE adv.s TRUNCATE PARTITION a;
+CREATE TABLE adv.re (id INT, k INT, v INT, PRIMARY KEY (id, k));
+INSERT INTO adv.re VALUES (1, 1, 1), (2, 2, 2), (3, 3, 3);
+ALTER TABLE adv.re PARTITION BY KEY (k) PARTITIONS 4;
+UPDATE adv.re SET k = 10 WHERE id = 1;
+ALTER TABLE adv.re PARTITION BY RANGE (k) (PARTITION lo VALUES LESS THAN (5), PARTITION hi VALUES LESS THAN MAXVALUE);
+DELETE FROM adv.re WHERE k = 2;
+ALTER TABLE adv.re ANALYZE PARTITION lo;
+ALTER TABLE adv.re REBUILD PARTITION hi;
+INSERT INTO adv.re VALUES (4, 4, 4);
