@@ -20,7 +20,8 @@
 //! - `-- expect-refused: TEXT` (or `-- expect-refused(CONFIG): TEXT`): the replay must stop and
 //!   its error must contain TEXT; nothing is compared.
 //!
-//! `PARAPPLY_ADV_CASES=name,name` runs only the named cases (for diagnosing one).
+//! `PARAPPLY_ADV_CASES=name,name` runs only the named cases (for diagnosing one);
+//! `PARAPPLY_ADV_REPLAY_ARGS` adds replay options (another apply path against every case).
 mod apply_support;
 mod common;
 
@@ -269,6 +270,7 @@ fn run_case(sb: &common::Sandbox, case: &Case, config: &str) -> Result<(), Strin
         .arg("--target")
         .arg(sb.url("C"))
         .args(["--mode", "writeset", "--workers", "8"])
+        .args(extra_replay_args())
         .env("PARAPPLY_LOG", "parapply=warn")
         .output()
         .expect("run parapply");
@@ -283,6 +285,12 @@ fn run_case(sb: &common::Sandbox, case: &Case, config: &str) -> Result<(), Strin
             Some(d) => Err(format!("diverged: {d}")),
         },
     }
+}
+
+/// `PARAPPLY_ADV_REPLAY_ARGS="--commit-group 1 --row-events binlog"`: the sweep with other
+/// replay settings (for diagnosing one apply path against every case).
+fn extra_replay_args() -> Vec<String> {
+    std::env::var("PARAPPLY_ADV_REPLAY_ARGS").map(|a| a.split_whitespace().map(str::to_string).collect()).unwrap_or_default()
 }
 
 #[test]
