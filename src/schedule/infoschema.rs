@@ -140,6 +140,16 @@ const ALL_FKS_SQL: &str = "SELECT k.CONSTRAINT_NAME, k.TABLE_SCHEMA, k.TABLE_NAM
      ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME \
      WHERE k.REFERENCED_TABLE_NAME IS NOT NULL AND k.TABLE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema') \
      ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION";
+/// How many hidden hash columns the table's rows carry: MariaDB (10.4+) implements a UNIQUE key
+/// that is too long for the engine, or declared `USING HASH` on one without hash indexes, as a
+/// "long unique": a fully invisible BIGINT UNSIGNED `DB_ROW_HASH_n` per such key, which COLUMNS does not
+/// list but every row image carries, last (sql/sql_table.cc `add_hash_field` appends them after
+/// every other column, system-versioning ones included). STATISTICS shows such a key as
+/// `INDEX_TYPE = 'HASH'`; on MEMORY a HASH key is the engine's own and adds no column.
+const LONG_UNIQUE_SQL: &str = "SELECT COUNT(DISTINCT s.INDEX_NAME) FROM information_schema.STATISTICS s \
+     JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = s.TABLE_SCHEMA AND t.TABLE_NAME = s.TABLE_NAME \
+     WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 AND s.INDEX_TYPE = 'HASH' \
+     AND IFNULL(t.ENGINE, '') NOT IN ('MEMORY', 'HEAP')";
 const TABLES_SQL: &str = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')";
 const TABLE_TYPE_SQL: &str = "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
 
@@ -176,6 +186,16 @@ fn add_versioning(def: &mut TableDef, row_start: Option<usize>) {
                 });
             }
         }
+    }
+}
+
+/// Append the `hashes` hidden long-unique hash columns (see [`LONG_UNIQUE_SQL`]) as generated
+/// columns: their logged values are mapped by position and never written (the server
+/// computes them), as the native replica's own table has them.
+fn add_long_unique_hashes(def: &mut TableDef, hashes: u64) {
+    for n in 1..=hashes {
+        def.columns.push((format!("DB_ROW_HASH_{n}"), None));
+        def.column_info.push(ColumnInfo { data_type: "bigint".into(), column_type: "bigint(20) unsigned".into(), generated: true, ..ColumnInfo::default() });
     }
 }
 
@@ -288,6 +308,8 @@ impl InfoSchemaCatalog {
         if table_type.as_deref() == Some("SYSTEM VERSIONED") {
             add_versioning(&mut def, row_start);
         }
+        let hashes: Option<u64> = conn.exec_first(LONG_UNIQUE_SQL, (schema, table)).await.map_err(err)?;
+        add_long_unique_hashes(&mut def, hashes.unwrap_or(0));
         for (index, column, sub_part) in uniques {
             if index == "PRIMARY" {
                 def.primary_key.push(column);
@@ -488,5 +510,19 @@ mod tests {
         let mut d = def(&[("id", "int", false), ("s", "bigint", true), ("e", "bigint", true)]);
         add_versioning(&mut d, Some(1));
         assert_eq!((d.versioning, d.columns.len()), (Versioning::TrxId, 3));
+    }
+
+    /// A long UNIQUE's hidden hash columns come after every listed column, period columns
+    /// included, one per key, never written (generated).
+    #[test]
+    fn long_unique_hash_columns_are_added_last() {
+        let mut d = def(&[("id", "int", false), ("b", "blob", false)]);
+        add_versioning(&mut d, None);
+        add_long_unique_hashes(&mut d, 2);
+        assert_eq!(d.columns.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["id", "b", "row_start", "row_end", "DB_ROW_HASH_1", "DB_ROW_HASH_2"]);
+        assert!(d.column_info[4].generated && d.column_info[5].data_type == "bigint");
+        let mut d = def(&[("id", "int", false)]);
+        add_long_unique_hashes(&mut d, 0);
+        assert_eq!(d.columns.len(), 1);
     }
 }

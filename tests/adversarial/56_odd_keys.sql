@@ -1,0 +1,34 @@
+-- configs: row mixed minimal
+-- Keys of odd types: BIT(64) and BIT(1) primary keys, a DOUBLE key holding -0 / 0 / extremes,
+-- FLOAT(7,3), DATE '0000-00-00' and zero-in-date values in a key (sql_mode without NO_ZERO_DATE),
+-- a DECIMAL key with trailing zeros, YEAR 0000. Updates and deletes found by those keys.
+CREATE DATABASE adv;
+SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
+CREATE TABLE adv.b64 (k BIT(64) PRIMARY KEY, v INT);
+INSERT INTO adv.b64 VALUES (b'0', 1), (b'1111111111111111111111111111111111111111111111111111111111111111', 2), (b'1000000000000000000000000000000000000000000000000000000000000000', 3), (0x5C27, 4);
+UPDATE adv.b64 SET v = v + 10 WHERE k = 0xFFFFFFFFFFFFFFFF;
+UPDATE adv.b64 SET k = 0x8000000000000001 WHERE v = 3;
+DELETE FROM adv.b64 WHERE k = 0x5C27;
+CREATE TABLE adv.b1 (k BIT(1), j BIT(1), v INT, PRIMARY KEY (k, j));
+INSERT INTO adv.b1 VALUES (0, 0, 1), (0, 1, 2), (1, 0, 3), (1, 1, 4);
+UPDATE adv.b1 SET v = v + 10 WHERE k = 1;
+DELETE FROM adv.b1 WHERE k = 0 AND j = 0;
+UPDATE adv.b1 SET j = 0 WHERE k = 0;
+CREATE TABLE adv.dbl (k DOUBLE PRIMARY KEY, f FLOAT(7,3), v INT);
+INSERT INTO adv.dbl VALUES (-0.0, 1.2345, 1), (1.7976931348623157e308, -9999.999, 2), (-2.2250738585072014e-308, 0.0005, 3), (4.9e-324, 1, 4), (0.1 + 0.2, 2, 5);
+UPDATE adv.dbl SET v = v * 10 WHERE k = 0;
+UPDATE adv.dbl SET f = f + 1 WHERE k > 1e300 OR k < 0;
+DELETE FROM adv.dbl WHERE v = 5;
+CREATE TABLE adv.fk (f FLOAT(7,3) PRIMARY KEY, v INT);
+INSERT INTO adv.fk VALUES (1.2345, 1), (-0.0004, 2), (3333.3335, 3);
+UPDATE adv.fk SET v = 20 WHERE v = 2;
+DELETE FROM adv.fk WHERE v = 1;
+CREATE TABLE adv.zd (d DATE, dt DATETIME, y YEAR, x DECIMAL(10,4), v INT, PRIMARY KEY (d, dt, y, x));
+INSERT INTO adv.zd VALUES ('0000-00-00', '0000-00-00 00:00:00', 0, 1.5, 1), ('2020-00-00', '2020-01-00 10:00:00', 2000, 1.50, 2), ('0000-01-01', '0000-00-00 00:00:01', 1901, -0.0001, 3);
+UPDATE adv.zd SET v = v + 100 WHERE d = '0000-00-00';
+UPDATE adv.zd SET d = '2020-00-01' WHERE v = 2;
+DELETE FROM adv.zd WHERE y = 1901;
+CREATE TABLE adv.nkz (d DATE, f FLOAT, b BIT(64));
+INSERT INTO adv.nkz VALUES ('0000-00-00', -0.0, 0), ('0000-00-00', -0.0, 0), ('2020-02-00', 3.4e38, 0xFFFFFFFFFFFFFFFF);
+UPDATE adv.nkz SET f = 1 WHERE d = '0000-00-00' LIMIT 1;
+DELETE FROM adv.nkz WHERE b = 0xFFFFFFFFFFFFFFFF;
