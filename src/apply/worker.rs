@@ -71,6 +71,7 @@ mod xa;
 
 pub use self::lock_waits::{LockWaits, Verdict as LockWaitVerdict, HEAD_STALL, REFRESH_EVERY};
 pub use self::probe::{probe_binlog_statement, probe_compound, probe_keep_gtid};
+pub use self::send::run_batch_for_test;
 use self::turn::{Turn, LOCK_PROBE_EVERY, TURN_YIELD_AFTER};
 
 /// Everything workers share. Built once by the pipeline.

@@ -265,3 +265,13 @@ pub(super) async fn run_batch(conn: &mut mysql_async::Conn, sql: impl AsRef<[u8]
         }
     }
 }
+
+/// [`run_batch`] for integration tests: the per-statement affected-row counts of one
+/// multi-statement round trip, and the index and server error code of the statement that
+/// failed, if one did.
+#[doc(hidden)]
+pub async fn run_batch_for_test(conn: &mut mysql_async::Conn, sql: &str) -> (Vec<u64>, Option<(usize, u16)>) {
+    let b = run_batch(conn, sql).await;
+    let err = b.error.map(|(i, e)| (i, if let mysql_async::Error::Server(s) = &e { s.code } else { 0 }));
+    (b.counts, err)
+}
