@@ -1,3 +1,4 @@
+-- configs: row mixed compressed
 CREATE DATABASE adv;
 CREATE TABLE adv.t (id INT PRIMARY KEY, v INT);
 CREATE TABLE adv.log (n INT AUTO_INCREMENT PRIMARY KEY, msg VARCHAR(50), at_id INT);

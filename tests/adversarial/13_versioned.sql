@@ -1,3 +1,4 @@
+-- configs: row mixed compressed
 CREATE DATABASE adv;
 CREATE TABLE adv.v (id INT PRIMARY KEY, a INT, s VARCHAR(10)) WITH SYSTEM VERSIONING;
 INSERT INTO adv.v VALUES (1, 1, 'a'), (2, 2, 'b');
