@@ -448,7 +448,7 @@ impl Worker {
         let [first, ..] = members else { return Ok(()) };
         // With commit order, work ahead of the commit point is bounded (see `max_ahead`).
         if let Some(ahead) = self.shared.max_ahead {
-            if first.seq > ahead && self.wait_committed(first.seq - ahead - 1, None).await.is_err() {
+            if first.seq > ahead && self.wait_committed(first.seq - ahead - 1).await.is_err() {
                 return Err(ApplyError::Cancelled);
             }
         }
@@ -523,19 +523,17 @@ impl Worker {
     /// [`Ready::after`]) has committed: it must not run beside them (DESIGN rule 2).
     async fn apply_ready(&mut self, r: &Ready) -> Result<(), ApplyError> {
         if let Some(&last) = r.after.iter().max() {
-            if self.wait_committed(last, None).await.is_err() {
+            if self.wait_committed(last).await.is_err() {
                 return Err(ApplyError::Cancelled);
             }
         }
         self.apply(r.seq, &r.txn).await
     }
 
-    /// Wait (cancellably) until every seq up to `seq` has committed; `give_way_after`: with
-    /// the target transaction open, fail with [`Failure::YieldTurn`] after that long (the
-    /// earlier transaction may be waiting for a lock this one holds, see
-    /// [`Worker::take_turn_holding`]).
-    async fn wait_committed(&self, seq: u64, give_way_after: Option<std::time::Duration>) -> Result<(), Failure> {
-        turn::wait_prefix(&self.shared.commit_order, &self.shared.cancel, seq + 1, give_way_after).await
+    /// Wait (cancellably) until every seq up to `seq` has committed, holding no locks (with the
+    /// target transaction open: [`Worker::wait_committed_holding`]).
+    async fn wait_committed(&self, seq: u64) -> Result<(), Failure> {
+        turn::wait_prefix(&self.shared.commit_order, &self.shared.cancel, seq + 1, None).await
     }
 
     /// [`Turn::take`] for a worker whose target transaction is open and holds row locks.

@@ -66,7 +66,7 @@ impl Worker {
         if holding {
             self.wait_committed_holding(dep).await
         } else {
-            self.wait_committed(dep, None).await
+            self.wait_committed(dep).await
         }
     }
 

@@ -91,7 +91,7 @@ impl Worker {
         // run one after another here, so only dependencies outside the trip are waited for.
         let outside = members.iter().flat_map(|m| m.after.iter().copied()).filter(|d| members.binary_search_by_key(d, |m| m.seq).is_err()).max();
         if let Some(dep) = outside {
-            if self.wait_committed(dep, None).await.is_err() {
+            if self.wait_committed(dep).await.is_err() {
                 return Err(ApplyError::Cancelled);
             }
         }
